@@ -1,0 +1,44 @@
+/**
+ * The `meshscope` command:
+ *   meshscope signal [--port 8787] [--host 127.0.0.1]
+ *   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity ./peer-key.json]
+ */
+import { parseArgs } from 'node:util'
+import { runPeer } from './peer-command.js'
+import { runSignal } from './signal-command.js'
+
+const USAGE = `usage:
+  meshscope signal [--port 8787] [--host 127.0.0.1]
+      run the signaling server
+  meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity <file>]
+      join a room as a headless Node peer; logs joins, leaves and messages
+`
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    if (command === 'signal') {
+      const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, host: { type: 'string' } }, strict: true })
+      return await runSignal({ port: values.port === undefined ? 8787 : parsePort(values.port), host: values.host ?? '127.0.0.1' })
+    }
+    if (command === 'peer') {
+      const { values } = parseArgs({
+        args: rest,
+        options: { signaling: { type: 'string' }, room: { type: 'string' }, identity: { type: 'string' } },
+        strict: true,
+      })
+      return await runPeer({ signaling: values.signaling ?? 'ws://127.0.0.1:8787', room: values.room ?? 'demo', identityFile: values.identity })
+    }
+  } catch (error) {
+    console.error(`meshscope: ${error instanceof Error ? error.message : String(error)}`)
+    return 2
+  }
+  process.stderr.write(command === undefined || command === 'help' || command === '--help' ? USAGE : `meshscope: unknown command "${command}"\n${USAGE}`)
+  return command === undefined || command === 'help' || command === '--help' ? 0 : 2
+}
+
+function parsePort(text: string): number {
+  const port = Number(text)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got "${text}"`)
+  return port
+}

@@ -1,0 +1,276 @@
+/**
+ * The signaling server: one `ws` process with rooms in memory. It proves each peer's id (a signature
+ * over a nonce it sent), relays offers/answers/candidates only between peers of the same room with
+ * `from` set from the proven id, and survives any input: bad messages get an error reply, repeated
+ * abuse closes the socket, and every refused client costs one log line.
+ */
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { importPublicKey, verifySignature } from '../src/identity/identity.js'
+import type { ErrorCode } from '../src/errors.js'
+import { randomBase64Url } from '../src/util/bytes.js'
+import {
+  CLOSE_CODES,
+  PROTOCOL_VERSION,
+  helloSigningText,
+  parseClientMessage,
+  type HelloMessage,
+  type PeerInfo,
+  type ServerMessage,
+  type SignalRequest,
+} from '../src/signaling/protocol.js'
+import { resolveServerOptions, type SignalingServerOptions } from './options.js'
+import { TokenBucket } from './rate-limit.js'
+
+export interface SignalingServer {
+  /** Resolves once the server listens; rejects if it cannot (port in use…). */
+  readonly ready: Promise<void>
+  /** Where the server listens; `url` is the ws:// address clients connect to. */
+  address(): { host: string; port: number; url: string }
+  /** Number of rooms and of joined peers, for monitoring and tests. */
+  stats(): { rooms: number; peers: number; sockets: number }
+  /** Closes every socket with 1001 and stops listening. Idempotent. */
+  close(): Promise<void>
+}
+
+interface ClientSession {
+  socket: WebSocket
+  remote: string
+  nonce: string
+  state: 'challenged' | 'verifying' | 'joined' | 'closed'
+  peer?: PeerInfo
+  room?: string
+  strikes: number
+  bucket: TokenBucket
+  answeredPing: boolean
+  helloTimer?: ReturnType<typeof setTimeout>
+}
+
+export function createSignalingServer(options: SignalingServerOptions = {}): SignalingServer {
+  const config = resolveServerOptions(options)
+  const log = (line: string) => config.log(`meshscope-signal ${line}`)
+  const rooms = new Map<string, Map<string, ClientSession>>()
+  const sessions = new Set<ClientSession>()
+
+  const wss = new WebSocketServer({
+    host: config.host,
+    port: config.port,
+    maxPayload: config.maxPayloadBytes,
+    perMessageDeflate: false,
+    clientTracking: true,
+  })
+
+  const ready = new Promise<void>((resolve, reject) => {
+    wss.once('listening', resolve)
+    wss.once('error', reject)
+  })
+  // After start-up, a server-level error must not crash the process: report it and go on.
+  ready.then(
+    () => wss.on('error', (error) => log(`error ${error.message}`)),
+    () => {},
+  )
+
+  const send = (session: ClientSession, message: ServerMessage) => {
+    if (session.socket.readyState === session.socket.OPEN) session.socket.send(JSON.stringify(message))
+  }
+
+  const refuse = (session: ClientSession, closeCode: number, code: ErrorCode, reason: string) => {
+    if (session.state === 'closed') return
+    log(`refused ${session.remote}${session.peer ? ` peer=${session.peer.id}` : ''} code=${code} ${reason}`)
+    send(session, { type: 'error', code, message: reason })
+    session.socket.close(closeCode, code)
+    leave(session)
+  }
+
+  /** Answers a bad message with an error; a socket that keeps sending them is closed. */
+  const strike = (session: ClientSession, code: ErrorCode, reason: string) => {
+    session.strikes++
+    if (session.strikes > config.maxStrikes) {
+      refuse(session, CLOSE_CODES.policyViolation, code, `too many bad messages (last: ${reason})`)
+      return
+    }
+    send(session, { type: 'error', code, message: reason })
+  }
+
+  const leave = (session: ClientSession) => {
+    if (session.state === 'closed') return
+    const wasJoined = session.state === 'joined'
+    session.state = 'closed'
+    clearTimeout(session.helloTimer)
+    sessions.delete(session)
+    if (!wasJoined || !session.room || !session.peer) return
+    const room = rooms.get(session.room)
+    // A replaced session no longer owns its id: its successor stays, so nobody is told it left.
+    if (!room || room.get(session.peer.id) !== session) return
+    room.delete(session.peer.id)
+    if (room.size === 0) rooms.delete(session.room)
+    for (const other of room.values()) send(other, { type: 'peer-left', id: session.peer.id })
+  }
+
+  const handleHello = async (session: ClientSession, hello: HelloMessage) => {
+    session.state = 'verifying'
+    let id: string
+    try {
+      const imported = await importPublicKey(hello.publicKey)
+      id = imported.id
+      if (!(await verifySignature(imported.key, helloSigningText(session.nonce, hello.room), hello.signature))) {
+        refuse(session, CLOSE_CODES.authenticationFailed, 'BAD_SIGNATURE', 'the signature does not match the public key and nonce')
+        return
+      }
+    } catch {
+      refuse(session, CLOSE_CODES.authenticationFailed, 'BAD_PUBLIC_KEY', 'the public key is not a valid P-256 point')
+      return
+    }
+    if (session.state !== 'verifying') return // the socket went away while we verified
+
+    let room = rooms.get(hello.room)
+    const previous = room?.get(id)
+    if (!previous) {
+      if (room && room.size >= config.maxRoomSize) {
+        refuse(session, CLOSE_CODES.roomFull, 'ROOM_FULL', `room "${hello.room}" has reached its limit of ${config.maxRoomSize} peers`)
+        return
+      }
+      if (!room && rooms.size >= config.maxRooms) {
+        refuse(session, CLOSE_CODES.roomFull, 'ROOM_FULL', 'the server has reached its limit of rooms')
+        return
+      }
+    }
+    if (!room) rooms.set(hello.room, (room = new Map()))
+
+    session.peer = { id, publicKey: hello.publicKey }
+    session.room = hello.room
+    session.state = 'joined'
+    clearTimeout(session.helloTimer)
+    room.set(id, session)
+
+    if (previous) {
+      // Reconnection with the same key: the new socket takes over; the room sees no leave and no join.
+      log(`replaced ${previous.remote} peer=${id} by ${session.remote}`)
+      send(previous, { type: 'error', code: 'ALREADY_JOINED', message: 'a newer connection proved this key' })
+      previous.socket.close(CLOSE_CODES.replaced, 'replaced')
+      leave(previous)
+    } else {
+      for (const other of room.values()) if (other !== session) send(other, { type: 'peer-joined', peer: session.peer })
+    }
+    const peers = [...room.values()].filter((other) => other !== session).map((other) => other.peer!)
+    send(session, { type: 'welcome', id, room: hello.room, peers })
+  }
+
+  const handleSignal = (session: ClientSession, request: SignalRequest) => {
+    const target = rooms.get(session.room!)?.get(request.to)
+    if (!target) {
+      // Not a strike: the target may have left a moment ago.
+      send(session, { type: 'error', code: 'UNKNOWN_PEER', message: `no peer ${request.to} in this room` })
+      return
+    }
+    send(target, { type: 'signal', from: session.peer!.id, payload: request.payload })
+  }
+
+  const handleMessage = (session: ClientSession, data: RawData, isBinary: boolean) => {
+    if (session.state === 'closed') return
+    if (!session.bucket.take()) return strike(session, 'RATE_LIMITED', 'too many messages; slow down')
+    if (isBinary) return strike(session, 'BINARY_NOT_ALLOWED', 'signaling messages are JSON text frames')
+    const parsed = parseClientMessage(rawDataToText(data))
+    if (!parsed.ok) {
+      if (parsed.code === 'UNSUPPORTED_VERSION') return refuse(session, CLOSE_CODES.authenticationFailed, parsed.code, parsed.reason)
+      return strike(session, parsed.code, parsed.reason)
+    }
+    const message = parsed.message
+    if (message.type === 'hello') {
+      if (session.state !== 'challenged') return strike(session, 'ALREADY_JOINED', 'hello was already sent on this socket')
+      void handleHello(session, message).catch((error: unknown) => {
+        refuse(session, CLOSE_CODES.authenticationFailed, 'BAD_MESSAGE', `hello failed: ${String(error)}`)
+      })
+      return
+    }
+    if (session.state !== 'joined') return strike(session, 'NOT_JOINED', 'send a hello before signaling')
+    handleSignal(session, message)
+  }
+
+  wss.on('connection', (socket, request) => {
+    const session: ClientSession = {
+      socket,
+      remote: `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`,
+      nonce: randomBase64Url(24),
+      state: 'challenged',
+      strikes: 0,
+      bucket: new TokenBucket(config.rateLimitBurst, config.rateLimitPerSecond),
+      answeredPing: true,
+    }
+    sessions.add(session)
+    session.helloTimer = setTimeout(() => {
+      if (session.state === 'challenged') refuse(session, CLOSE_CODES.helloTimeout, 'NOT_JOINED', `no hello within ${config.helloTimeoutMs} ms`)
+    }, config.helloTimeoutMs)
+    socket.on('message', (data, isBinary) => handleMessage(session, data, isBinary))
+    socket.on('pong', () => (session.answeredPing = true))
+    // ws reports protocol violations (oversized frames, bad UTF-8, bad opcodes) here and closes the socket itself.
+    socket.on('error', (error) => {
+      if (session.state !== 'closed') log(`refused ${session.remote} code=${(error as { code?: string }).code ?? 'SOCKET_ERROR'} ${error.message}`)
+      leave(session)
+    })
+    socket.on('close', () => leave(session))
+    send(session, { type: 'challenge', version: PROTOCOL_VERSION, nonce: session.nonce })
+  })
+
+  // Liveness: a socket that did not answer the previous ping is dead; terminate it so its room hears peer-left.
+  const pingTimer = setInterval(() => {
+    for (const session of sessions) {
+      if (!session.answeredPing) {
+        log(`terminated ${session.remote}${session.peer ? ` peer=${session.peer.id}` : ''}: no pong within ${config.pingIntervalMs} ms`)
+        session.socket.terminate()
+        leave(session)
+        continue
+      }
+      session.answeredPing = false
+      session.socket.ping()
+    }
+  }, config.pingIntervalMs)
+  pingTimer.unref?.()
+
+  let closing: Promise<void> | undefined
+  return {
+    ready,
+    address() {
+      const address = wss.address() as AddressInfo | null
+      if (!address) throw new Error('the signaling server is not listening')
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+      return { host: address.address, port: address.port, url: `ws://${host}:${address.port}` }
+    },
+    stats() {
+      let peers = 0
+      for (const room of rooms.values()) peers += room.size
+      return { rooms: rooms.size, peers, sockets: sessions.size }
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        clearInterval(pingTimer)
+        for (const session of [...sessions]) {
+          session.socket.close(CLOSE_CODES.goingAway, 'server shutting down')
+          leave(session)
+        }
+        wss.close(() => resolve())
+        // Sockets that ignore the close handshake are cut after a grace period.
+        setTimeout(() => {
+          for (const client of wss.clients) client.terminate()
+        }, 1000).unref?.()
+      })
+      return closing
+    },
+  }
+}
+
+function rawDataToText(data: RawData): string {
+  if (Array.isArray(data)) return new TextDecoder().decode(concat(data))
+  if (data instanceof ArrayBuffer) return new TextDecoder().decode(new Uint8Array(data))
+  return new TextDecoder().decode(data)
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0))
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.byteLength
+  }
+  return out
+}

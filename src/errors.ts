@@ -1,0 +1,49 @@
+/**
+ * Every failure meshscope reports is a `MeshscopeError` with a stable `code`.
+ * Codes are part of the public API and listed in docs/errors.md; messages are for humans and may change.
+ */
+export type ErrorCode =
+  // argument and lifecycle errors raised by local calls
+  | 'INVALID_ARGUMENT'
+  | 'MESH_CLOSED'
+  | 'ABORTED'
+  | 'TIMEOUT'
+  // signaling: reported by the server in an `error` message, or by the client
+  | 'BAD_JSON'
+  | 'BAD_MESSAGE'
+  | 'BINARY_NOT_ALLOWED'
+  | 'UNSUPPORTED_VERSION'
+  | 'NOT_JOINED'
+  | 'ALREADY_JOINED'
+  | 'BAD_PUBLIC_KEY'
+  | 'BAD_SIGNATURE'
+  | 'ROOM_FULL'
+  | 'RATE_LIMITED'
+  | 'UNKNOWN_PEER'
+  | 'SIGNALING_UNREACHABLE'
+  | 'SIGNALING_REFUSED'
+  // peers and links
+  | 'PEER_NOT_CONNECTED'
+  | 'PEER_GONE'
+  | 'BAD_SIGNAL'
+  | 'PEER_PROTOCOL_ERROR'
+  | 'MESSAGE_TOO_LARGE'
+  | 'LINK_CLOSED'
+  | 'LINK_FAILED'
+  // identity persistence
+  | 'IDENTITY_STORE_FAILED'
+
+export class MeshscopeError extends Error {
+  override name = 'MeshscopeError'
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+  }
+}
+
+/** True when `value` is a MeshscopeError, optionally with the given code. */
+export function isMeshscopeError(value: unknown, code?: ErrorCode): value is MeshscopeError {
+  return value instanceof MeshscopeError && (code === undefined || value.code === code)
+}

@@ -1,0 +1,15 @@
+/**
+ * meshscope's browser-safe entry point. Node programs import `meshscope/node`, which re-exports all
+ * of this and installs `@roamhq/wrtc` and `ws` as the platform.
+ */
+export { Mesh, type MeshEvents, type MeshState, type PeerLeaveReason } from './mesh/mesh.js'
+export type { MeshJoinOptions } from './mesh/options.js'
+export { installPlatform, type Platform } from './mesh/platform.js'
+export { MeshscopeError, isMeshscopeError, type ErrorCode } from './errors.js'
+export { Identity } from './identity/identity.js'
+export { loadOrCreateIdentity, type IdentityStore } from './identity/store.js'
+export { indexedDbIdentityStore } from './identity/indexeddb-store.js'
+export type { SignalingState } from './signaling/client.js'
+export type { Link, LinkCloseInfo, LinkCloseReason, LinkEvents, LinkState } from './transport/link.js'
+export { createMemoryLinkPair, type MemoryLinkOptions, type MemoryLinkPair } from './transport/memory-link.js'
+export type { Emitter } from './util/emitter.js'

@@ -1,0 +1,86 @@
+/**
+ * Offers, answers and ICE candidates are signed end to end with the sender's identity key, so a
+ * hostile signaling server cannot swap DTLS fingerprints or inject candidates: the receiver checks the
+ * signature against the public key whose hash is the sender's id.
+ *
+ * The signaling payload is `{ body, signature }`, where `body` is the JSON text that was signed:
+ *   { v: 1, room, from, to, session, signal }
+ */
+import { MeshscopeError } from '../errors.js'
+import { verifySignature, type Identity } from '../identity/identity.js'
+import type { JsonObject } from '../signaling/protocol.js'
+import type { RtcSignal } from '../transport/webrtc-link.js'
+
+const SIGNAL_VERSION = 1
+const MAX_BODY_LENGTH = 32 * 1024
+const MAX_SDP_LENGTH = 24 * 1024
+const MAX_CANDIDATE_LENGTH = 1024
+const SESSION_PATTERN = /^[A-Za-z0-9_-]{8,64}$/
+
+export interface SignedSignal {
+  room: string
+  from: string
+  to: string
+  /** One connection attempt; a new session from the same peer replaces the old link. */
+  session: string
+  signal: RtcSignal
+}
+
+export async function signSignal(identity: Identity, signal: SignedSignal): Promise<JsonObject> {
+  const body = JSON.stringify({ v: SIGNAL_VERSION, ...signal })
+  return { body, signature: await identity.sign(signingText(body)) }
+}
+
+/**
+ * Checks a relayed payload: its shape, that it is for `expected.to` in `expected.room` from
+ * `expected.from`, and its signature under the sender's key. Throws BAD_SIGNAL otherwise.
+ */
+export async function openSignedSignal(
+  payload: JsonObject,
+  senderKey: CryptoKey,
+  expected: { room: string; from: string; to: string },
+): Promise<SignedSignal> {
+  const { body, signature } = payload
+  if (typeof body !== 'string' || typeof signature !== 'string' || body.length > MAX_BODY_LENGTH) {
+    throw new MeshscopeError('BAD_SIGNAL', 'a signal needs a body and a signature')
+  }
+  if (!(await verifySignature(senderKey, signingText(body), signature))) {
+    throw new MeshscopeError('BAD_SIGNAL', `the signal from ${expected.from} is not signed by its key`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch {
+    throw new MeshscopeError('BAD_SIGNAL', 'the signal body is not JSON')
+  }
+  const value = parsed as Record<string, unknown>
+  if (typeof parsed !== 'object' || parsed === null || value.v !== SIGNAL_VERSION) throw new MeshscopeError('BAD_SIGNAL', 'unsupported signal version')
+  if (value.room !== expected.room || value.from !== expected.from || value.to !== expected.to) {
+    throw new MeshscopeError('BAD_SIGNAL', 'the signal was signed for another room, sender or recipient')
+  }
+  if (typeof value.session !== 'string' || !SESSION_PATTERN.test(value.session)) throw new MeshscopeError('BAD_SIGNAL', 'the signal has no valid session')
+  const signal = parseRtcSignal(value.signal)
+  if (!signal) throw new MeshscopeError('BAD_SIGNAL', 'the signal is neither a description nor a candidate')
+  return { room: expected.room, from: expected.from, to: expected.to, session: value.session, signal }
+}
+
+function parseRtcSignal(value: unknown): RtcSignal | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const signal = value as Record<string, unknown>
+  if (signal.kind === 'description') {
+    if ((signal.type !== 'offer' && signal.type !== 'answer') || typeof signal.sdp !== 'string' || signal.sdp.length > MAX_SDP_LENGTH) return undefined
+    return { kind: 'description', type: signal.type, sdp: signal.sdp }
+  }
+  if (signal.kind === 'candidate') {
+    const { candidate, sdpMid, sdpMLineIndex } = signal
+    if (typeof candidate !== 'string' || candidate.length > MAX_CANDIDATE_LENGTH) return undefined
+    if (sdpMid !== null && (typeof sdpMid !== 'string' || sdpMid.length > 64)) return undefined
+    if (sdpMLineIndex !== null && (typeof sdpMLineIndex !== 'number' || !Number.isInteger(sdpMLineIndex) || sdpMLineIndex < 0 || sdpMLineIndex > 64)) return undefined
+    return { kind: 'candidate', candidate, sdpMid, sdpMLineIndex }
+  }
+  return undefined
+}
+
+function signingText(body: string): string {
+  return `meshscope/signal/v${SIGNAL_VERSION}\n${body}`
+}

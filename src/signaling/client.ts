@@ -1,0 +1,234 @@
+/**
+ * The signaling client (browser and Node). It proves the peer's identity to the server, reports the
+ * room's roster, carries signals, and — once it has joined — reconnects with backoff whenever the
+ * socket drops, re-entering the same room under the same id. The mesh's data channels do not depend on
+ * it: a server outage only delays new connections.
+ */
+import { MeshscopeError } from '../errors.js'
+import type { Identity } from '../identity/identity.js'
+import { Backoff } from '../util/backoff.js'
+import { Emitter } from '../util/emitter.js'
+import {
+  CLOSE_CODES,
+  PROTOCOL_VERSION,
+  SIGNALING_LIMITS,
+  helloSigningText,
+  parseServerMessage,
+  type ClientMessage,
+  type JsonObject,
+  type PeerInfo,
+  type WelcomeMessage,
+} from './protocol.js'
+
+/** The part of the WebSocket constructor meshscope uses: the browser's, or `ws` in Node. */
+export type WebSocketConstructor = new (url: string) => WebSocket
+
+export type SignalingState = 'connecting' | 'joined' | 'reconnecting' | 'closed'
+
+export type SignalingClientEvents = {
+  /** A (re)join succeeded; carries the room's current members. */
+  welcome: [welcome: WelcomeMessage]
+  'peer-joined': [peer: PeerInfo]
+  'peer-left': [peerId: string]
+  signal: [from: string, payload: JsonObject]
+  state: [state: SignalingState]
+  /** Something the server refused, or a server message that made no sense. Not fatal. */
+  error: [error: MeshscopeError]
+}
+
+export interface SignalingClientOptions {
+  url: string
+  room: string
+  identity: Identity
+  WebSocket: WebSocketConstructor
+  /** First join fails with TIMEOUT after this long. Default 10 s. */
+  joinTimeoutMs?: number
+  /** Reconnect backoff after the first join. Defaults 250 ms doubling to 5 s, with jitter. */
+  reconnectInitialDelayMs?: number
+  reconnectMaxDelayMs?: number
+}
+
+export class SignalingClient {
+  readonly events = new Emitter<SignalingClientEvents>()
+  #state: SignalingState = 'connecting'
+  #socket?: WebSocket
+  #joinedOnce = false
+  #backoff: Backoff
+  #reconnectTimer?: ReturnType<typeof setTimeout>
+  #lastRefusal?: MeshscopeError
+
+  constructor(private readonly options: SignalingClientOptions) {
+    this.#backoff = new Backoff({
+      initialDelayMs: options.reconnectInitialDelayMs ?? 250,
+      maxDelayMs: options.reconnectMaxDelayMs ?? 5_000,
+    })
+  }
+
+  get state(): SignalingState {
+    return this.#state
+  }
+
+  /** Connects and joins the room; resolves with the first welcome. Rejects if the first join fails. */
+  start(signal?: AbortSignal): Promise<WelcomeMessage> {
+    return new Promise<WelcomeMessage>((resolve, reject) => {
+      const timeoutMs = this.options.joinTimeoutMs ?? 10_000
+      const fail = (error: MeshscopeError) => {
+        cleanup()
+        this.close()
+        reject(error)
+      }
+      const timer = setTimeout(() => fail(new MeshscopeError('TIMEOUT', `no welcome from ${this.options.url} within ${timeoutMs} ms`)), timeoutMs)
+      const onAbort = () => fail(new MeshscopeError('ABORTED', 'joining was aborted', { cause: signal?.reason }))
+      const offWelcome = this.events.once('welcome', (welcome) => {
+        cleanup()
+        resolve(welcome)
+      })
+      const offState = this.events.on('state', (state) => {
+        if (state !== 'closed' || this.#joinedOnce) return
+        fail(this.#lastRefusal ?? new MeshscopeError('SIGNALING_UNREACHABLE', `could not reach the signaling server at ${this.options.url}`))
+      })
+      const cleanup = () => {
+        clearTimeout(timer)
+        offWelcome()
+        offState()
+        signal?.removeEventListener('abort', onAbort)
+      }
+      if (signal?.aborted) return onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#connect()
+    })
+  }
+
+  /** Sends a signal to a peer of the room; false when the server is not reachable right now. */
+  sendSignal(to: string, payload: JsonObject): boolean {
+    return this.#send({ type: 'signal', to, payload })
+  }
+
+  /** Leaves the room and stops reconnecting. Idempotent. */
+  close(): void {
+    if (this.#state === 'closed') return
+    clearTimeout(this.#reconnectTimer)
+    const socket = this.#socket
+    this.#socket = undefined
+    if (socket) {
+      detach(socket)
+      try {
+        socket.close(1000, 'leaving')
+      } catch {
+        // already closing
+      }
+    }
+    this.#setState('closed')
+  }
+
+  #connect(): void {
+    let socket: WebSocket
+    try {
+      socket = new this.options.WebSocket(this.options.url)
+    } catch (cause) {
+      this.#lastRefusal = new MeshscopeError('INVALID_ARGUMENT', `cannot open a WebSocket to ${this.options.url}`, { cause })
+      this.#onSocketGone()
+      return
+    }
+    this.#socket = socket
+    socket.binaryType = 'arraybuffer'
+    socket.onmessage = (event: MessageEvent) => {
+      if (typeof event.data !== 'string') return this.#reportBadServerMessage('a binary frame')
+      void this.#handleMessage(socket, event.data)
+    }
+    socket.onclose = (event: CloseEvent) => {
+      if (this.#socket !== socket) return
+      this.#socket = undefined
+      detach(socket)
+      if (event.code === CLOSE_CODES.replaced) {
+        // Another connection proved our key: reconnecting would only fight it.
+        this.events.emit('error', new MeshscopeError('SIGNALING_REFUSED', 'another connection with this identity replaced this one'))
+        this.close()
+        return
+      }
+      this.#onSocketGone()
+    }
+    socket.onerror = () => {
+      // `close` follows every error; handling lives there.
+    }
+  }
+
+  async #handleMessage(socket: WebSocket, text: string): Promise<void> {
+    if (text.length > SIGNALING_LIMITS.maxMessageBytes) return this.#reportBadServerMessage('an oversized message')
+    const parsed = parseServerMessage(text)
+    if (!parsed.ok) return this.#reportBadServerMessage(parsed.reason)
+    const message = parsed.message
+    switch (message.type) {
+      case 'challenge': {
+        if (message.version !== PROTOCOL_VERSION) {
+          this.#lastRefusal = new MeshscopeError('UNSUPPORTED_VERSION', `the server speaks protocol ${message.version}, this client ${PROTOCOL_VERSION}`)
+          socket.close(1000)
+          return
+        }
+        const { identity, room } = this.options
+        const signature = await identity.sign(helloSigningText(message.nonce, room))
+        if (this.#socket !== socket) return
+        this.#send({ type: 'hello', version: PROTOCOL_VERSION, room, publicKey: identity.publicKey, signature })
+        return
+      }
+      case 'welcome':
+        if (message.id !== this.options.identity.id) return this.#reportBadServerMessage('a welcome for another id')
+        this.#joinedOnce = true
+        this.#lastRefusal = undefined
+        this.#backoff.reset()
+        this.#setState('joined')
+        this.events.emit('welcome', message)
+        return
+      case 'peer-joined':
+        if (message.peer.id !== this.options.identity.id) this.events.emit('peer-joined', message.peer)
+        return
+      case 'peer-left':
+        this.events.emit('peer-left', message.id)
+        return
+      case 'signal':
+        this.events.emit('signal', message.from, message.payload)
+        return
+      case 'error': {
+        const error = new MeshscopeError(message.code, `signaling server: ${message.message}`)
+        if (this.#state !== 'joined') this.#lastRefusal = new MeshscopeError('SIGNALING_REFUSED', `the signaling server refused to join: ${message.code}: ${message.message}`, { cause: error })
+        this.events.emit('error', error)
+        return
+      }
+    }
+  }
+
+  #onSocketGone(): void {
+    if (this.#state === 'closed') return
+    if (!this.#joinedOnce) {
+      this.#setState('closed')
+      return
+    }
+    this.#setState('reconnecting')
+    clearTimeout(this.#reconnectTimer)
+    this.#reconnectTimer = setTimeout(() => this.#connect(), this.#backoff.nextDelayMs())
+  }
+
+  #send(message: ClientMessage): boolean {
+    const socket = this.#socket
+    if (!socket || socket.readyState !== 1 /* OPEN */) return false
+    socket.send(JSON.stringify(message))
+    return true
+  }
+
+  #reportBadServerMessage(what: string): void {
+    this.events.emit('error', new MeshscopeError('BAD_MESSAGE', `the signaling server sent ${what}; ignored`))
+  }
+
+  #setState(state: SignalingState): void {
+    if (this.#state === state) return
+    this.#state = state
+    this.events.emit('state', state)
+  }
+}
+
+function detach(socket: WebSocket): void {
+  socket.onmessage = null
+  socket.onclose = null
+  // Keep a listener: `ws` in Node throws an error event that nobody listens to (closing while connecting emits one).
+  socket.onerror = () => {}
+}

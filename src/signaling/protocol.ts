@@ -1,0 +1,244 @@
+/**
+ * The signaling wire protocol, shared by the server (signaling/) and the client (src/signaling/client.ts).
+ * Every message is one JSON text frame. docs/protocol.md documents it; the limits below are checked by
+ * the parsers, which return a typed message or a typed error for any input and never throw.
+ *
+ *   server → client: challenge, welcome, peer-joined, peer-left, signal, error
+ *   client → server: hello, signal
+ */
+import type { ErrorCode } from '../errors.js'
+import { PEER_ID_PATTERN } from '../identity/identity.js'
+
+export const PROTOCOL_VERSION = 1
+
+export const SIGNALING_LIMITS = {
+  /** Largest frame either side accepts (the server's ws `maxPayload`). */
+  maxMessageBytes: 64 * 1024,
+  /** Room names: 1..64 characters of [A-Za-z0-9._-]. */
+  maxRoomNameLength: 64,
+  /** Nesting depth of a signal payload (objects and arrays). */
+  maxPayloadDepth: 8,
+  /** Most peers a welcome may list (a hostile server cannot make a client allocate more). */
+  maxPeersInWelcome: 1024,
+  /** Longest error message the client keeps from the server. */
+  maxErrorMessageLength: 512,
+} as const
+
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
+const BASE64URL_PATTERN = /^[A-Za-z0-9_-]+$/
+const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,128}$/
+
+export interface PeerInfo {
+  id: string
+  publicKey: string
+}
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+export type JsonObject = { [key: string]: JsonValue }
+
+// ── client → server ────────────────────────────────────────────────────────
+export interface HelloMessage {
+  type: 'hello'
+  version: number
+  room: string
+  /** Raw P-256 public key, base64url. */
+  publicKey: string
+  /** Signature over `helloSigningText(nonce, room)`, base64url. */
+  signature: string
+}
+export interface SignalRequest {
+  type: 'signal'
+  to: string
+  payload: JsonObject
+}
+export type ClientMessage = HelloMessage | SignalRequest
+
+// ── server → client ────────────────────────────────────────────────────────
+export interface ChallengeMessage {
+  type: 'challenge'
+  version: number
+  nonce: string
+}
+export interface WelcomeMessage {
+  type: 'welcome'
+  id: string
+  room: string
+  peers: PeerInfo[]
+}
+export interface PeerJoinedMessage {
+  type: 'peer-joined'
+  peer: PeerInfo
+}
+export interface PeerLeftMessage {
+  type: 'peer-left'
+  id: string
+}
+export interface SignalDelivery {
+  type: 'signal'
+  /** Set by the server from the sender's verified id; never taken from the sender. */
+  from: string
+  payload: JsonObject
+}
+export interface ErrorMessage {
+  type: 'error'
+  code: ErrorCode
+  message: string
+}
+export type ServerMessage = ChallengeMessage | WelcomeMessage | PeerJoinedMessage | PeerLeftMessage | SignalDelivery | ErrorMessage
+
+/** What a hello signature covers: the server's nonce and the room, under a domain tag. */
+export function helloSigningText(nonce: string, room: string): string {
+  return `meshscope/hello/v${PROTOCOL_VERSION}\n${nonce}\n${room}`
+}
+
+/** WebSocket close codes the server uses (4000-4999 are for applications). */
+export const CLOSE_CODES = {
+  /** The server is shutting down. */
+  goingAway: 1001,
+  /** Too many bad messages: the client is misbehaving. */
+  policyViolation: 1008,
+  /** A frame over `maxMessageBytes` (ws closes with this itself). */
+  messageTooBig: 1009,
+  /** A newer socket proved the same key and took over this id. */
+  replaced: 4000,
+  /** No valid hello within the time allowed. */
+  helloTimeout: 4001,
+  /** The hello could not be verified (bad key or signature, unsupported version). */
+  authenticationFailed: 4002,
+  /** The room is at its size limit. */
+  roomFull: 4003,
+} as const
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: ErrorCode; reason: string }
+
+const fail = (code: ErrorCode, reason: string): { ok: false; code: ErrorCode; reason: string } => ({ ok: false, code, reason })
+
+/** Parses one text frame from a client. */
+export function parseClientMessage(text: string): ParseResult<ClientMessage> {
+  const parsed = parseJsonObject(text)
+  if (!parsed.ok) return parsed
+  const value = parsed.message
+  switch (value.type) {
+    case 'hello': {
+      if (!hasExactKeys(value, ['type', 'version', 'room', 'publicKey', 'signature'])) {
+        return fail('BAD_MESSAGE', 'hello takes exactly type, version, room, publicKey, signature')
+      }
+      if (typeof value.version !== 'number' || !Number.isInteger(value.version)) return fail('BAD_MESSAGE', 'hello.version must be an integer')
+      if (value.version !== PROTOCOL_VERSION) return fail('UNSUPPORTED_VERSION', `protocol version ${value.version} is not supported (server speaks ${PROTOCOL_VERSION})`)
+      if (!isRoomName(value.room)) return fail('BAD_MESSAGE', 'hello.room must be 1..64 characters of A-Z a-z 0-9 . _ -')
+      if (typeof value.publicKey !== 'string' || value.publicKey.length !== 87 || !BASE64URL_PATTERN.test(value.publicKey)) {
+        return fail('BAD_PUBLIC_KEY', 'hello.publicKey must be a raw P-256 public key in base64url (87 characters)')
+      }
+      if (typeof value.signature !== 'string' || value.signature.length !== 86 || !BASE64URL_PATTERN.test(value.signature)) {
+        return fail('BAD_SIGNATURE', 'hello.signature must be a P-256 signature in base64url (86 characters)')
+      }
+      return { ok: true, message: value as unknown as HelloMessage }
+    }
+    case 'signal': {
+      if (!hasExactKeys(value, ['type', 'to', 'payload'])) return fail('BAD_MESSAGE', 'signal takes exactly type, to, payload')
+      if (!isPeerId(value.to)) return fail('BAD_MESSAGE', 'signal.to must be a peer id (32 hex characters)')
+      if (!isJsonObject(value.payload)) return fail('BAD_MESSAGE', 'signal.payload must be an object')
+      if (depthOf(value.payload) > SIGNALING_LIMITS.maxPayloadDepth) {
+        return fail('BAD_MESSAGE', `signal.payload nests deeper than ${SIGNALING_LIMITS.maxPayloadDepth}`)
+      }
+      return { ok: true, message: value as unknown as SignalRequest }
+    }
+    default:
+      return fail('BAD_MESSAGE', typeof value.type === 'string' ? `unknown message type "${value.type.slice(0, 32)}"` : 'message.type must be a string')
+  }
+}
+
+/** Parses one text frame from the server: the client does not trust the server's shapes either. */
+export function parseServerMessage(text: string): ParseResult<ServerMessage> {
+  const parsed = parseJsonObject(text)
+  if (!parsed.ok) return parsed
+  const value = parsed.message
+  switch (value.type) {
+    case 'challenge':
+      if (typeof value.version !== 'number' || typeof value.nonce !== 'string' || !NONCE_PATTERN.test(value.nonce)) {
+        return fail('BAD_MESSAGE', 'challenge needs a version and a base64url nonce')
+      }
+      return { ok: true, message: { type: 'challenge', version: value.version, nonce: value.nonce } }
+    case 'welcome': {
+      if (!isPeerId(value.id) || !isRoomName(value.room) || !Array.isArray(value.peers)) return fail('BAD_MESSAGE', 'welcome needs id, room and peers')
+      if (value.peers.length > SIGNALING_LIMITS.maxPeersInWelcome) return fail('BAD_MESSAGE', 'welcome lists too many peers')
+      const peers: PeerInfo[] = []
+      for (const peer of value.peers) {
+        if (!isPeerInfo(peer)) return fail('BAD_MESSAGE', 'welcome.peers holds an invalid peer')
+        peers.push({ id: peer.id, publicKey: peer.publicKey })
+      }
+      return { ok: true, message: { type: 'welcome', id: value.id, room: value.room, peers } }
+    }
+    case 'peer-joined':
+      if (!isPeerInfo(value.peer)) return fail('BAD_MESSAGE', 'peer-joined needs a peer')
+      return { ok: true, message: { type: 'peer-joined', peer: { id: value.peer.id, publicKey: value.peer.publicKey } } }
+    case 'peer-left':
+      if (!isPeerId(value.id)) return fail('BAD_MESSAGE', 'peer-left needs an id')
+      return { ok: true, message: { type: 'peer-left', id: value.id } }
+    case 'signal':
+      if (!isPeerId(value.from) || !isJsonObject(value.payload)) return fail('BAD_MESSAGE', 'signal needs from and an object payload')
+      if (depthOf(value.payload) > SIGNALING_LIMITS.maxPayloadDepth) return fail('BAD_MESSAGE', 'signal.payload nests too deep')
+      return { ok: true, message: { type: 'signal', from: value.from, payload: value.payload } }
+    case 'error':
+      if (typeof value.code !== 'string' || typeof value.message !== 'string') return fail('BAD_MESSAGE', 'error needs code and message')
+      return {
+        ok: true,
+        message: {
+          type: 'error',
+          code: value.code.slice(0, 64) as ErrorCode,
+          message: value.message.slice(0, SIGNALING_LIMITS.maxErrorMessageLength),
+        },
+      }
+    default:
+      return fail('BAD_MESSAGE', 'unknown server message type')
+  }
+}
+
+export function isPeerId(value: unknown): value is string {
+  return typeof value === 'string' && PEER_ID_PATTERN.test(value)
+}
+
+export function isRoomName(value: unknown): value is string {
+  return typeof value === 'string' && ROOM_NAME_PATTERN.test(value)
+}
+
+function isPeerInfo(value: unknown): value is PeerInfo {
+  if (!isJsonObject(value)) return false
+  return isPeerId(value.id) && typeof value.publicKey === 'string' && value.publicKey.length === 87 && BASE64URL_PATTERN.test(value.publicKey)
+}
+
+function parseJsonObject(text: string): ParseResult<JsonObject> {
+  if (text.length > SIGNALING_LIMITS.maxMessageBytes) return fail('BAD_MESSAGE', 'message is too large')
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return fail('BAD_JSON', 'message is not valid JSON')
+  }
+  if (!isJsonObject(value)) return fail('BAD_MESSAGE', 'message must be a JSON object')
+  return { ok: true, message: value }
+}
+
+function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function hasExactKeys(value: JsonObject, keys: string[]): boolean {
+  const own = Object.keys(value)
+  return own.length === keys.length && keys.every((key) => Object.hasOwn(value, key))
+}
+
+/** Nesting depth of a JSON value, computed without recursion so hostile depth cannot blow the stack. */
+export function depthOf(root: JsonValue): number {
+  let max = 0
+  const stack: Array<[JsonValue, number]> = [[root, 0]]
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!
+    if (typeof value !== 'object' || value === null) continue
+    const here = depth + 1
+    if (here > max) max = here
+    if (max > 64) return max // deep enough to refuse; stop walking
+    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, here])
+  }
+  return max
+}

@@ -1,0 +1,56 @@
+/**
+ * A Link is one reliable, ordered, message-oriented connection to one peer. Upper layers (the mesh's
+ * framing today, the multiplexer later) are written against this interface and tested on the memory
+ * pair first.
+ *
+ * Failure behaviour:
+ * - `send` resolves once the link has taken the bytes; it waits while more than `highWaterMarkBytes`
+ *   are buffered, so nothing is ever silently dropped by an underlying buffer. It rejects with
+ *   LINK_CLOSED after close, and with MESSAGE_TOO_LARGE for messages over `maxMessageBytes`.
+ * - Messages sent before `close()` are flushed as far as the transport allows; messages a peer sent
+ *   before its close are delivered before the `close` event.
+ * - `close` fires exactly once, with the reason; after it no `message` event fires.
+ */
+import type { Emitter } from '../util/emitter.js'
+
+export type LinkState = 'connecting' | 'open' | 'closing' | 'closed'
+
+export type LinkCloseReason =
+  /** `close()` was called on this side. */
+  | 'closed'
+  /** The other side closed the link. */
+  | 'remote-closed'
+  /** The transport failed (ICE failure, SCTP abort, …). */
+  | 'failed'
+  /** The link did not open in time. */
+  | 'timeout'
+
+export interface LinkCloseInfo {
+  reason: LinkCloseReason
+  message: string
+}
+
+export type LinkEvents = {
+  open: []
+  message: [data: Uint8Array]
+  close: [info: LinkCloseInfo]
+}
+
+export interface Link {
+  readonly state: LinkState
+  /** Largest single message `send` accepts. */
+  readonly maxMessageBytes: number
+  /** Bytes accepted by `send` but not yet handed to the network. */
+  readonly bufferedBytes: number
+  readonly events: Emitter<LinkEvents>
+  /** Resolves when the link opens; rejects with the close reason if it never does. */
+  readonly opened: Promise<void>
+  send(data: Uint8Array): Promise<void>
+  /** Graceful and idempotent. */
+  close(message?: string): void
+}
+
+/** Default high-water mark: small, so a small message never waits long behind bulk data (FACTS.md). */
+export const DEFAULT_HIGH_WATER_MARK_BYTES = 256 * 1024
+/** Data channels accept 256 KiB messages; meshscope frames stay far below. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024

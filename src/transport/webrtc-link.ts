@@ -1,0 +1,216 @@
+/**
+ * A Link over one WebRTC data channel. It speaks to the W3C RTCPeerConnection API directly, so the
+ * browser's native implementation and `@roamhq/wrtc` in Node (injected by src/node.ts) run the same
+ * code; see docs/architecture.md for why this replaced simple-peer.
+ *
+ * The data channel is pre-negotiated (id 0, ordered, reliable): no in-band DCEP round trip, and both
+ * sides create it symmetrically. Offers, answers and ICE candidates travel through `sendSignal` /
+ * `acceptSignal`; the caller carries them (the signaling server, or later the mesh itself).
+ */
+import { MeshscopeError } from '../errors.js'
+import { Emitter } from '../util/emitter.js'
+import { DEFAULT_HIGH_WATER_MARK_BYTES, DEFAULT_MAX_MESSAGE_BYTES, type Link, type LinkCloseInfo, type LinkEvents, type LinkState } from './link.js'
+import { SendQueue } from './send-queue.js'
+
+export type RtcPeerConnectionConstructor = new (configuration?: RTCConfiguration) => RTCPeerConnection
+
+export type RtcSignal =
+  | { kind: 'description'; type: 'offer' | 'answer'; sdp: string }
+  | { kind: 'candidate'; candidate: string; sdpMid: string | null; sdpMLineIndex: number | null }
+
+export interface WebRtcLinkOptions {
+  /** The initiating side creates the offer. In a mesh the lower peer id initiates, so offers never collide. */
+  initiator: boolean
+  RTCPeerConnection: RtcPeerConnectionConstructor
+  iceServers?: RTCIceServer[]
+  /** Carries a description or candidate to the other side. */
+  sendSignal(signal: RtcSignal): void
+  highWaterMarkBytes?: number
+  maxMessageBytes?: number
+  /** The link closes with `timeout` if the data channel has not opened by then. Default 15 s. */
+  connectTimeoutMs?: number
+}
+
+/** Candidates that may arrive before the remote description; more are refused. */
+const MAX_EARLY_CANDIDATES = 64
+/** wrtc has no `bufferedamountlow` event: poll the buffer this often while waiting for room. */
+const DRAIN_POLL_MS = 1
+/** How long a graceful close waits for buffered bytes to leave before closing anyway. */
+const CLOSE_FLUSH_LIMIT_MS = 1000
+
+export class WebRtcLink implements Link {
+  readonly events = new Emitter<LinkEvents>()
+  readonly maxMessageBytes: number
+  readonly opened: Promise<void>
+  #state: LinkState = 'connecting'
+  #pc: RTCPeerConnection
+  #channel: RTCDataChannel
+  #sendQueue: SendQueue
+  #highWaterMarkBytes: number
+  #earlyCandidates: RTCIceCandidateInit[] = []
+  #hasRemoteDescription = false
+  #connectTimer: ReturnType<typeof setTimeout>
+  #resolveOpened!: () => void
+  #rejectOpened!: (error: unknown) => void
+
+  constructor(private readonly options: WebRtcLinkOptions) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.#highWaterMarkBytes = options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES
+    this.opened = new Promise((resolve, reject) => {
+      this.#resolveOpened = resolve
+      this.#rejectOpened = reject
+    })
+    this.opened.catch(() => {}) // observed through `close` as well; never an unhandled rejection
+
+    this.#pc = new options.RTCPeerConnection({ iceServers: options.iceServers ?? [] })
+    this.#channel = this.#pc.createDataChannel('meshscope', { negotiated: true, id: 0, ordered: true })
+    this.#channel.binaryType = 'arraybuffer'
+    this.#sendQueue = new SendQueue(
+      {
+        bufferedAmount: () => this.#channel.bufferedAmount,
+        write: (data) => this.#channel.send(data as Uint8Array<ArrayBuffer>),
+        waitForDrain: (wake) => this.#waitForDrain(wake),
+      },
+      this.#highWaterMarkBytes,
+    )
+
+    this.#pc.onicecandidate = (event) => {
+      const candidate = event.candidate
+      if (!candidate || !candidate.candidate) return // end of candidates needs no message
+      options.sendSignal({ kind: 'candidate', candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex })
+    }
+    this.#pc.onconnectionstatechange = () => {
+      if (this.#pc.connectionState === 'failed') this.#finish({ reason: 'failed', message: 'the peer connection failed' })
+    }
+    this.#channel.onopen = () => {
+      if (this.#state !== 'connecting') return
+      clearTimeout(this.#connectTimer)
+      this.#state = 'open'
+      this.#resolveOpened()
+      this.events.emit('open')
+      this.#sendQueue.pump()
+    }
+    this.#channel.onmessage = (event: MessageEvent) => {
+      if (this.#state === 'closed') return
+      // Only binary messages are meshscope's; a text message from a foreign peer is ignored.
+      if (event.data instanceof ArrayBuffer) this.events.emit('message', new Uint8Array(event.data))
+      else if (ArrayBuffer.isView(event.data)) this.events.emit('message', new Uint8Array(event.data.buffer, event.data.byteOffset, event.data.byteLength))
+    }
+    this.#channel.onclose = () => this.#finish({ reason: this.#state === 'closing' ? 'closed' : 'remote-closed', message: 'the data channel closed' })
+
+    const timeoutMs = options.connectTimeoutMs ?? 15_000
+    this.#connectTimer = setTimeout(() => {
+      if (this.#state === 'connecting') this.#finish({ reason: 'timeout', message: `the link did not open within ${timeoutMs} ms` })
+    }, timeoutMs)
+
+    if (options.initiator) void this.#makeOffer()
+  }
+
+  get state(): LinkState {
+    return this.#state
+  }
+
+  get bufferedBytes(): number {
+    return this.#sendQueue.queuedBytes + (this.#state === 'open' ? this.#channel.bufferedAmount : 0)
+  }
+
+  send(data: Uint8Array): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new MeshscopeError('LINK_CLOSED', 'the link is closed'))
+    if (data.byteLength > this.maxMessageBytes) {
+      return Promise.reject(new MeshscopeError('MESSAGE_TOO_LARGE', `a link message holds at most ${this.maxMessageBytes} bytes, got ${data.byteLength}`))
+    }
+    // While connecting, messages wait in the queue; `onopen` pumps them.
+    if (this.#state === 'connecting') return this.#sendQueue.push(data.slice())
+    return this.#sendQueue.push(data)
+  }
+
+  /** Applies a description or candidate from the other side. Bad signals close the link as failed. */
+  async acceptSignal(signal: RtcSignal): Promise<void> {
+    if (this.#state === 'closed') return
+    try {
+      if (signal.kind === 'description') {
+        if (signal.type === 'offer' && this.options.initiator) throw new MeshscopeError('BAD_SIGNAL', 'the initiator does not accept offers')
+        if (signal.type === 'answer' && !this.options.initiator) throw new MeshscopeError('BAD_SIGNAL', 'only the initiator accepts answers')
+        await this.#pc.setRemoteDescription({ type: signal.type, sdp: signal.sdp })
+        this.#hasRemoteDescription = true
+        const early = this.#earlyCandidates
+        this.#earlyCandidates = []
+        for (const candidate of early) await this.#pc.addIceCandidate(candidate)
+        if (signal.type === 'offer') {
+          const answer = await this.#pc.createAnswer()
+          await this.#pc.setLocalDescription(answer)
+          if (this.state !== 'closed') this.options.sendSignal({ kind: 'description', type: 'answer', sdp: answer.sdp ?? '' })
+        }
+        return
+      }
+      const candidate: RTCIceCandidateInit = { candidate: signal.candidate, sdpMid: signal.sdpMid, sdpMLineIndex: signal.sdpMLineIndex }
+      if (this.#hasRemoteDescription) await this.#pc.addIceCandidate(candidate)
+      else if (this.#earlyCandidates.length < MAX_EARLY_CANDIDATES) this.#earlyCandidates.push(candidate)
+    } catch (error) {
+      if (this.state === 'closed') return
+      this.#finish({ reason: 'failed', message: `bad ${signal.kind} from the peer: ${error instanceof Error ? error.message : String(error)}` })
+    }
+  }
+
+  close(message = 'closed'): void {
+    if (this.#state === 'closed' || this.#state === 'closing') return
+    if (this.#state === 'connecting') return this.#finish({ reason: 'closed', message })
+    this.#state = 'closing'
+    // Let accepted messages leave before the channel closes; never wait forever.
+    const deadline = Date.now() + CLOSE_FLUSH_LIMIT_MS
+    const finishWhenFlushed = () => {
+      if (this.#state === 'closed') return
+      const flushed = this.#sendQueue.queuedBytes === 0 && this.#channel.bufferedAmount === 0
+      if (flushed || Date.now() > deadline) return this.#finish({ reason: 'closed', message })
+      setTimeout(finishWhenFlushed, 5)
+    }
+    finishWhenFlushed()
+  }
+
+  async #makeOffer(): Promise<void> {
+    try {
+      const offer = await this.#pc.createOffer()
+      await this.#pc.setLocalDescription(offer)
+      if (this.state === 'connecting') this.options.sendSignal({ kind: 'description', type: 'offer', sdp: offer.sdp ?? '' })
+    } catch (error) {
+      this.#finish({ reason: 'failed', message: `could not create an offer: ${error instanceof Error ? error.message : String(error)}` })
+    }
+  }
+
+  #waitForDrain(wake: () => void): void {
+    const channel = this.#channel
+    if ('onbufferedamountlow' in (channel as object)) {
+      channel.bufferedAmountLowThreshold = this.#highWaterMarkBytes / 2
+      channel.addEventListener('bufferedamountlow', () => wake(), { once: true })
+      return
+    }
+    const poll = () => {
+      if (this.#state === 'closed') return
+      if (channel.bufferedAmount < this.#highWaterMarkBytes / 2) wake()
+      else setTimeout(poll, DRAIN_POLL_MS)
+    }
+    setTimeout(poll, DRAIN_POLL_MS)
+  }
+
+  #finish(info: LinkCloseInfo): void {
+    if (this.#state === 'closed') return
+    const wasConnecting = this.#state === 'connecting'
+    this.#state = 'closed'
+    clearTimeout(this.#connectTimer)
+    this.#sendQueue.fail(new MeshscopeError('LINK_CLOSED', `the link closed: ${info.message}`))
+    if (wasConnecting) this.#rejectOpened(new MeshscopeError(info.reason === 'timeout' ? 'TIMEOUT' : 'LINK_FAILED', info.message))
+    this.#pc.onicecandidate = null
+    this.#pc.onconnectionstatechange = null
+    this.#channel.onopen = null
+    this.#channel.onmessage = null
+    this.#channel.onclose = null
+    try {
+      this.#channel.close()
+      this.#pc.close()
+    } catch {
+      // closing a connection that already failed may throw in some implementations; it is closed either way
+    }
+    this.events.emit('close', info)
+    this.events.removeAllListeners()
+  }
+}

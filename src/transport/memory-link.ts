@@ -49,6 +49,7 @@ class MemoryLink implements Link {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.#sendQueue = new SendQueue(
       {
+        isWritable: () => true,
         bufferedAmount: () => this.#inFlightBytes,
         write: (data) => this.#transmit(data),
         waitForDrain: (wake) => this.#drainWaiters.push(wake),

@@ -12,6 +12,8 @@ interface Pending {
 }
 
 export interface SendTarget {
+  /** False while the transport cannot take messages yet (a data channel still connecting). */
+  isWritable(): boolean
   /** Bytes the transport holds that are not on the wire yet. */
   bufferedAmount(): number
   /** Hands one message to the transport; may throw if the transport just died. */
@@ -46,7 +48,7 @@ export class SendQueue {
 
   /** Writes as much as the buffer allows. Called on push, on drain, and when the link opens. */
   pump = (): void => {
-    if (this.#waiting || this.#failure) return
+    if (this.#waiting || this.#failure || !this.target.isWritable()) return
     while (this.#queue.length > 0) {
       if (this.target.bufferedAmount() >= this.highWaterMarkBytes) {
         this.#waiting = true

@@ -67,6 +67,7 @@ export class WebRtcLink implements Link {
     this.#channel.binaryType = 'arraybuffer'
     this.#sendQueue = new SendQueue(
       {
+        isWritable: () => this.#channel.readyState === 'open',
         bufferedAmount: () => this.#channel.bufferedAmount,
         write: (data) => this.#channel.send(data as Uint8Array<ArrayBuffer>),
         waitForDrain: (wake) => this.#waitForDrain(wake),
@@ -119,9 +120,8 @@ export class WebRtcLink implements Link {
     if (data.byteLength > this.maxMessageBytes) {
       return Promise.reject(new MeshscopeError('MESSAGE_TOO_LARGE', `a link message holds at most ${this.maxMessageBytes} bytes, got ${data.byteLength}`))
     }
-    // While connecting, messages wait in the queue; `onopen` pumps them.
-    if (this.#state === 'connecting') return this.#sendQueue.push(data.slice())
-    return this.#sendQueue.push(data)
+    // While connecting, messages wait in the queue (copied: the caller may reuse its buffer); `onopen` pumps them.
+    return this.#sendQueue.push(this.#state === 'connecting' ? data.slice() : data)
   }
 
   /** Applies a description or candidate from the other side. Bad signals close the link as failed. */

@@ -1,0 +1,62 @@
+import wrtc from '@roamhq/wrtc'
+import { describe, expect, it } from 'vitest'
+import { WebRtcLink, type RtcPeerConnectionConstructor, type RtcSignal } from '../../src/transport/webrtc-link.js'
+import { linkCompliance } from './link-compliance.js'
+
+const RTCPeerConnection = wrtc.RTCPeerConnection as unknown as RtcPeerConnectionConstructor
+
+/** Two wrtc links wired to each other's signals directly (no server). */
+function createWrtcPair(options: { connectTimeoutMs?: number; dropSignals?: boolean } = {}) {
+  const deliver = (to: () => WebRtcLink) => (signal: RtcSignal) => {
+    if (!options.dropSignals) void to().acceptSignal(signal)
+  }
+  const a: WebRtcLink = new WebRtcLink({ initiator: true, RTCPeerConnection, sendSignal: deliver(() => b), connectTimeoutMs: options.connectTimeoutMs })
+  const b: WebRtcLink = new WebRtcLink({ initiator: false, RTCPeerConnection, sendSignal: deliver(() => a), connectTimeoutMs: options.connectTimeoutMs })
+  return { a, b }
+}
+
+linkCompliance('wrtc data channel', async () => {
+  const { a, b } = createWrtcPair()
+  await Promise.all([a.opened, b.opened])
+  return {
+    a,
+    b,
+    async dispose() {
+      a.close()
+      b.close()
+    },
+  }
+})
+
+describe('WebRtcLink', () => {
+  it('queues sends made while connecting and delivers them once open', async () => {
+    const { a, b } = createWrtcPair()
+    const received: number[] = []
+    b.events.on('message', (data) => received.push(data[0]!))
+    expect(a.state).toBe('connecting')
+    const sent = [a.send(Uint8Array.of(1)), a.send(Uint8Array.of(2))]
+    await Promise.all(sent)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(received).toEqual([1, 2])
+    a.close()
+    b.close()
+  })
+
+  it('times out when signals never arrive, rejecting opened and pending sends', async () => {
+    const { a, b } = createWrtcPair({ connectTimeoutMs: 300, dropSignals: true })
+    const pending = a.send(Uint8Array.of(1))
+    const closed = new Promise((resolve) => a.events.once('close', resolve))
+    await expect(a.opened).rejects.toMatchObject({ code: 'TIMEOUT' })
+    await expect(pending).rejects.toMatchObject({ code: 'LINK_CLOSED' })
+    expect(await closed).toMatchObject({ reason: 'timeout' })
+    b.close()
+  })
+
+  it('closes as failed on a garbage description instead of throwing', async () => {
+    const { a, b } = createWrtcPair({ dropSignals: true })
+    const closed = new Promise((resolve) => b.events.once('close', resolve))
+    await b.acceptSignal({ kind: 'description', type: 'offer', sdp: 'v=0 this is not sdp' })
+    expect(await closed).toMatchObject({ reason: 'failed' })
+    a.close()
+  })
+})

@@ -120,7 +120,12 @@ export class Mesh {
     signaling.events.on('state', (state) => this.events.emit('signaling', state))
     signaling.events.on('error', (error) => this.events.emit('error', error))
     this.#heartbeatTimer = setInterval(() => this.#heartbeat(), timings.heartbeatIntervalMs)
+    // In a page, leave when the tab goes away: the goodbyes go out synchronously, so peers see the
+    // leave at once instead of after `peerTimeoutMs`.
+    if (isBrowserPage(globalThis)) globalThis.addEventListener('pagehide', this.#onPageHide)
   }
+
+  #onPageHide = (): void => void this.close()
 
   /** This peer's self-certifying id. */
   get id(): string {
@@ -182,6 +187,7 @@ export class Mesh {
   async #shutdown(): Promise<void> {
     this.#state = 'closing'
     clearInterval(this.#heartbeatTimer)
+    if (isBrowserPage(globalThis)) globalThis.removeEventListener('pagehide', this.#onPageHide)
     for (const timer of this.#retryTimers.values()) clearTimeout(timer)
     this.#retryTimers.clear()
     this.signaling.close()
@@ -368,4 +374,8 @@ export class Mesh {
     if (!entry || entry.session !== session) return // stale: for an attempt that is gone
     await entry.link.acceptSignal(signal)
   }
+}
+
+function isBrowserPage(scope: typeof globalThis): boolean {
+  return typeof (scope as { document?: unknown }).document === 'object' && typeof scope.addEventListener === 'function'
 }

@@ -1,0 +1,213 @@
+/**
+ * E2E plumbing: a signaling server as a real child process (so it can be killed), the harness page
+ * served by Vite from source, Chromium from the system, and Node peers as child processes over IPC.
+ * Everything binds to 127.0.0.1 and is stopped by pid.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { createServer as createNetServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { createServer, type ViteDevServer } from 'vite'
+// @ts-expect-error plain ESM helper shared with scripts/
+import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium-path.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await probe()
+      if (value !== undefined && value !== false) return value
+    } catch (error) {
+      last = error
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** The signaling server as a child process: `meshscope signal` from the built package. */
+export class SignalingProcess {
+  private constructor(
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {}
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}`
+  }
+
+  static async start(port: number): Promise<SignalingProcess> {
+    const child = spawn(process.execPath, [`${root}bin/meshscope.js`, 'signal', '--port', String(port), '--host', '127.0.0.1'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    await new Promise<void>((resolve, reject) => {
+      let output = ''
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString()
+        if (output.includes('listening on')) resolve()
+      })
+      child.once('exit', (code) => reject(new Error(`signaling server exited with ${code} before listening: ${output}`)))
+    })
+    return new SignalingProcess(port, child)
+  }
+
+  /** SIGKILL: the server vanishes without closing anything, as a crash would. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    const exited = new Promise((resolve) => this.child.once('exit', resolve))
+    this.child.kill('SIGKILL')
+    await exited
+  }
+}
+
+/** Vite serving e2e/harness with `meshscope` aliased to the library's source. */
+export async function startHarnessServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server: ViteDevServer = await createServer({
+    configFile: false,
+    root: `${root}e2e/harness`,
+    logLevel: 'warn',
+    resolve: { alias: { meshscope: `${root}src/index.ts` } },
+    server: { host: '127.0.0.1', port: await freePort(), strictPort: true, hmr: false, fs: { allow: [root] } },
+    optimizeDeps: { noDiscovery: true },
+  })
+  await server.listen()
+  return { url: server.resolvedUrls!.local[0]!, close: () => server.close() }
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const executablePath = findChromium() as string | undefined
+  if (!executablePath) throw new Error('no Chromium: run `node scripts/ensure-chromium.mjs` or set CHROMIUM_PATH')
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true })
+}
+
+/** A tab running the harness, joined to `room`. */
+export class Tab {
+  private constructor(
+    readonly page: Page,
+    readonly id: string,
+  ) {}
+
+  static async open(browser: Browser, harnessUrl: string, signalingUrl: string, room: string): Promise<Tab> {
+    const page = await browser.newPage()
+    page.on('pageerror', (error) => console.error(`[tab] page error: ${error.message}`))
+    await page.goto(harnessUrl)
+    await page.waitForFunction(() => 'harness' in globalThis)
+    const id = await page.evaluate(([signaling, joinRoom]) => (globalThis as unknown as HarnessGlobal).harness.join(signaling!, joinRoom!), [signalingUrl, room])
+    return new Tab(page, id)
+  }
+
+  peers(): Promise<string[]> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.peers())
+  }
+  signalingState(): Promise<string> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.signalingState())
+  }
+  sendText(to: string, text: string): Promise<void> {
+    return this.page.evaluate(([peer, message]) => (globalThis as unknown as HarnessGlobal).harness.sendText(peer!, message!), [to, text])
+  }
+  received(): Promise<Array<{ from: string; text: string }>> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.received())
+  }
+  leaves(): Promise<Array<{ id: string; reason: string }>> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.leaves())
+  }
+}
+
+/** A Node peer in a child process (killable), driven over IPC. */
+export class NodePeer {
+  #nextRequest = 0
+  #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly id: string,
+  ) {
+    child.on('message', (message: { id?: number; result?: unknown; error?: string }) => {
+      if (message.id === undefined) return
+      const pending = this.#pending.get(message.id)
+      this.#pending.delete(message.id)
+      if (message.error !== undefined) pending?.reject(new Error(message.error))
+      else pending?.resolve(message.result)
+    })
+    child.once('exit', () => {
+      for (const pending of this.#pending.values()) pending.reject(new Error('node peer exited'))
+      this.#pending.clear()
+    })
+  }
+
+  static async start(signalingUrl: string, room: string): Promise<NodePeer> {
+    const child = fork(`${root}e2e/fixtures/node-peer.mjs`, [signalingUrl, room], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const id = await new Promise<string>((resolve, reject) => {
+      child.once('message', (message: { event?: string; id?: string }) => (message.event === 'joined' ? resolve(message.id!) : reject(new Error('unexpected first message'))))
+      child.once('exit', (code) => reject(new Error(`node peer exited with ${code} before joining`)))
+    })
+    return new NodePeer(child, id)
+  }
+
+  call<T>(cmd: string, ...args: unknown[]): Promise<T> {
+    const id = this.#nextRequest++
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
+      this.child.send({ id, cmd, args })
+    })
+  }
+
+  peers(): Promise<string[]> {
+    return this.call('peers')
+  }
+  signalingState(): Promise<string> {
+    return this.call('signalingState')
+  }
+  sendText(to: string, text: string): Promise<void> {
+    return this.call('sendText', to, text)
+  }
+  received(): Promise<Array<{ from: string; text: string }>> {
+    return this.call('received')
+  }
+  leaves(): Promise<Array<{ id: string; reason: string }>> {
+    return this.call('leaves')
+  }
+
+  /** SIGKILL: no goodbye, no closed connections — the others must notice through the link. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    const exited = new Promise((resolve) => this.child.once('exit', resolve))
+    this.child.kill('SIGKILL')
+    await exited
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    const exited = new Promise((resolve) => this.child.once('exit', resolve))
+    await this.call('close').catch(() => {})
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))])
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
+  }
+}
+
+export type Participant = Tab | NodePeer
+
+type HarnessApi = {
+  join(signaling: string, room: string): Promise<string>
+  peers(): string[]
+  signalingState(): string
+  sendText(to: string, text: string): Promise<void>
+  received(): Array<{ from: string; text: string }>
+  leaves(): Array<{ id: string; reason: string }>
+}
+/** Inside page.evaluate (which runs in the tab): the harness the page installed on globalThis. */
+type HarnessGlobal = { harness: HarnessApi }

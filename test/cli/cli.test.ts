@@ -1,0 +1,90 @@
+/**
+ * The `meshscope` command from the built package (npm test builds first): the signal server starts and
+ * stops on signals; a Node peer joins, and on SIGINT/SIGTERM says goodbye, closes its connections and
+ * exits 0 (wrtc crashes at teardown if connections are left open).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Mesh } from '../../src/mesh/mesh.js'
+import type { SignalingServer } from '../../signaling/index.js'
+import { joinMesh, startServer, until } from '../mesh/helpers.js'
+
+const bin = fileURLToPath(new URL('../../bin/meshscope.js', import.meta.url))
+
+interface Run {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+function run(args: string[]): Run {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  return { child, output: () => output, exited }
+}
+
+describe('meshscope CLI', () => {
+  const children: ChildProcess[] = []
+  const meshes: Mesh[] = []
+  let server: SignalingServer | undefined
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await Promise.all(meshes.splice(0).map((mesh) => mesh.close()))
+    await server?.close()
+    server = undefined
+  })
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`a Node peer joins the mesh, and on ${signal} says goodbye and exits 0`, async () => {
+      server = await startServer()
+      const { url } = server.address()
+      const mesh = await joinMesh(url, 'cli')
+      meshes.push(mesh)
+      const leaves: string[] = []
+      mesh.on('peer:leave', (_, reason) => leaves.push(reason))
+
+      const peer = run(['peer', '--signaling', url, '--room', 'cli'])
+      children.push(peer.child)
+      await until('the CLI peer to connect', () => mesh.peers.length === 1, 15_000)
+      const peerId = mesh.peers[0]!
+      await until('the CLI peer to log the join', () => peer.output().includes(`peer-joined ${mesh.id}`))
+      expect(peer.output()).toContain(`joined room=cli id=${peerId}`)
+
+      await mesh.send(peerId, new TextEncoder().encode(JSON.stringify({ type: 'chat', text: 'hi node' })))
+      const replies: string[] = []
+      mesh.on('message', (_, data) => replies.push(new TextDecoder().decode(data)))
+      await until('the chat reply', () => replies.length === 1)
+      expect(JSON.parse(replies[0]!)).toMatchObject({ type: 'chat', echo: false })
+
+      peer.child.kill(signal)
+      expect(await peer.exited).toEqual({ code: 0, signal: null })
+      expect(peer.output()).toContain(`${signal}: leaving`)
+      expect(peer.output()).toContain('closed')
+      await until('the leave', () => leaves.length === 1)
+      expect(leaves).toEqual(['goodbye'])
+    })
+  }
+
+  it('the signal command listens, and exits 0 on SIGTERM', async () => {
+    const signal = run(['signal', '--port', '0', '--host', '127.0.0.1'])
+    children.push(signal.child)
+    await until('listening', () => signal.output().includes('listening on ws://127.0.0.1:'), 10_000)
+    signal.child.kill('SIGTERM')
+    expect(await signal.exited).toEqual({ code: 0, signal: null })
+  })
+
+  it('refuses unknown commands and bad options with exit code 2 and the usage', async () => {
+    const unknown = run(['fly'])
+    expect((await unknown.exited).code).toBe(2)
+    expect(unknown.output()).toContain('unknown command "fly"')
+    expect(unknown.output()).toContain('usage:')
+    const badPort = run(['signal', '--port', 'eighty'])
+    expect((await badPort.exited).code).toBe(2)
+    expect(badPort.output()).toContain('--port must be 0..65535')
+  })
+})

@@ -1,0 +1,183 @@
+import { WebSocket } from 'ws'
+import { afterEach, describe, expect, it } from 'vitest'
+import { MeshscopeError } from '../../src/errors.js'
+import { Identity } from '../../src/identity/identity.js'
+import { signSignal } from '../../src/mesh/signed-signal.js'
+import type { Mesh } from '../../src/mesh/mesh.js'
+import { helloSigningText, PROTOCOL_VERSION } from '../../src/signaling/protocol.js'
+import type { SignalingServer } from '../../signaling/index.js'
+import { fullMesh, joinMesh, startServer, until } from './helpers.js'
+
+const text = (value: string) => new TextEncoder().encode(value)
+const read = (value: Uint8Array) => new TextDecoder().decode(value)
+
+describe('Mesh over wrtc and a real signaling server', () => {
+  const servers: SignalingServer[] = []
+  const meshes: Mesh[] = []
+  const sockets: WebSocket[] = []
+
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.terminate()
+    await Promise.all(meshes.splice(0).map((mesh) => mesh.close()))
+    await Promise.all(servers.splice(0).map((server) => server.close()))
+  })
+
+  const server = async (options = {}) => {
+    const started = await startServer(options)
+    servers.push(started)
+    return started
+  }
+  const join = async (url: string, room = 'unit', options = {}) => {
+    const mesh = await joinMesh(url, room, options)
+    meshes.push(mesh)
+    return mesh
+  }
+
+  it('three peers form a full mesh, announce joins and exchange ordered messages', async () => {
+    const { url } = (await server()).address()
+    const [a, b, c] = await Promise.all([join(url), join(url), join(url)])
+    const joins: string[] = []
+    a!.on('peer:join', (id) => joins.push(id))
+    await fullMesh([a!, b!, c!])
+    expect(a!.peers).toEqual([b!.id, c!.id].sort())
+    expect(joins.length).toBeLessThanOrEqual(2)
+
+    const atC: string[] = []
+    c!.on('message', (from, data) => atC.push(`${from === a!.id ? 'a' : 'b'}:${read(data)}`))
+    for (let i = 0; i < 100; i++) void a!.send(c!.id, text(String(i)))
+    await b!.send(c!.id, text('from b'))
+    await until('all messages', () => atC.length === 101)
+    expect(atC.filter((m) => m.startsWith('a:'))).toEqual([...Array(100).keys()].map((i) => `a:${i}`))
+    expect(atC).toContain('b:from b')
+  })
+
+  it('refuses bad sends with codes and keeps working', async () => {
+    const { url } = (await server()).address()
+    const [a, b] = await Promise.all([join(url), join(url)])
+    await fullMesh([a!, b!])
+    await expect(a!.send('0'.repeat(32), text('x'))).rejects.toMatchObject({ code: 'PEER_NOT_CONNECTED' })
+    await expect(a!.send(b!.id, new Uint8Array(a!.maxMessageBytes + 1))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' })
+    await expect(a!.send(b!.id, 'text' as unknown as Uint8Array)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    const received: number[] = []
+    b!.on('message', (_, data) => received.push(data.byteLength))
+    await a!.send(b!.id, new Uint8Array(a!.maxMessageBytes))
+    await until('the largest message', () => received.length === 1)
+    expect(received).toEqual([a!.maxMessageBytes])
+  })
+
+  it('close says goodbye: the others see the leave at once; close is idempotent and later sends fail', async () => {
+    const { url } = (await server()).address()
+    const [a, b] = await Promise.all([join(url), join(url)])
+    await fullMesh([a!, b!])
+    const leaves: string[] = []
+    b!.on('peer:leave', (id, reason) => leaves.push(`${id}:${reason}`))
+    const started = Date.now()
+    await Promise.all([a!.close(), a!.close()])
+    await until('the leave', () => leaves.length === 1)
+    expect(leaves).toEqual([`${a!.id}:goodbye`])
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(a!.state).toBe('closed')
+    await expect(a!.send(b!.id, text('late'))).rejects.toMatchObject({ code: 'MESH_CLOSED' })
+  })
+
+  it('join fails with a code: unreachable server, bad arguments, full room, aborted', async () => {
+    const srv = await server({ maxRoomSize: 1 })
+    const { url, port } = srv.address()
+    await srv.close()
+    servers.pop()
+    await expect(joinMesh(url, 'unit')).rejects.toMatchObject({ code: 'SIGNALING_UNREACHABLE' })
+    await expect(joinMesh(`ws://127.0.0.1:${port}`, 'bad room name!')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    await expect(joinMesh('http://127.0.0.1:1', 'unit')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+
+    const small = (await server({ maxRoomSize: 1 })).address().url
+    await join(small, 'tiny')
+    const refused = await joinMesh(small, 'tiny').catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(MeshscopeError)
+    expect(refused).toMatchObject({ code: 'SIGNALING_REFUSED' })
+    expect(String((refused as Error).message)).toContain('ROOM_FULL')
+
+    const controller = new AbortController()
+    controller.abort()
+    await expect(joinMesh(small, 'other', { signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' })
+  })
+
+  it('keeps its links while the signaling server is gone and rejoins under the same id when it returns', async () => {
+    const first = await server()
+    const { url, port } = first.address()
+    const [a, b] = await Promise.all([join(url), join(url)])
+    await fullMesh([a!, b!])
+    const states: string[] = []
+    a!.on('signaling', (state) => states.push(state))
+    await first.close()
+    servers.pop()
+    await until('a to notice', () => a!.signalingState === 'reconnecting')
+
+    const atB: string[] = []
+    b!.on('message', (_, data) => atB.push(read(data)))
+    await a!.send(b!.id, text('during the outage'))
+    await until('the message', () => atB.length === 1)
+    expect(a!.peers).toEqual([b!.id])
+
+    await server({ port })
+    await until('both to rejoin', () => a!.signalingState === 'joined' && b!.signalingState === 'joined', 15_000)
+    expect(states).toEqual(['reconnecting', 'joined'])
+    const c = await join(url)
+    await fullMesh([a!, b!, c])
+  })
+
+  it('refuses forged and misdirected signals and goes on', async () => {
+    const srv = await server()
+    const { url } = srv.address()
+    const victim = await join(url, 'forge')
+    const errors: string[] = []
+    victim.on('error', (error) => errors.push(error.code))
+
+    // An intruder with its own key joins the room and sends signals the victim must refuse.
+    const intruder = await Identity.generate()
+    const socket = new WebSocket(url)
+    sockets.push(socket)
+    const messages: Array<{ type: string }> = []
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))))
+    await until('the challenge', () => messages.length === 1)
+    const nonce = (messages[0] as unknown as { nonce: string }).nonce
+    socket.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, room: 'forge', publicKey: intruder.publicKey, signature: await intruder.sign(helloSigningText(nonce, 'forge')) }))
+    await until('the welcome', () => messages.some((m) => m.type === 'welcome'))
+
+    const offer = { kind: 'description' as const, type: 'offer' as const, sdp: 'v=0' }
+    const lower = intruder.id < victim.id
+    // 1. a signature by a different key
+    const other = await Identity.generate()
+    socket.send(JSON.stringify({ type: 'signal', to: victim.id, payload: await signSignal(other, { room: 'forge', from: intruder.id, to: victim.id, session: 'session-1', signal: offer }) }))
+    // 2. correctly signed, but for another recipient
+    socket.send(JSON.stringify({ type: 'signal', to: victim.id, payload: await signSignal(intruder, { room: 'forge', from: intruder.id, to: '0'.repeat(32), session: 'session-2', signal: offer }) }))
+    // 3. garbage payload
+    socket.send(JSON.stringify({ type: 'signal', to: victim.id, payload: { body: 42 } }))
+    await until('three refusals', () => errors.filter((code) => code === 'BAD_SIGNAL').length >= 3)
+    // 4. a correctly signed offer: accepted only if the intruder has the lower id (the lower id initiates)
+    socket.send(JSON.stringify({ type: 'signal', to: victim.id, payload: await signSignal(intruder, { room: 'forge', from: intruder.id, to: victim.id, session: 'session-4', signal: offer }) }))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    // A higher id's offer is refused; a lower id's garbage SDP fails only that link attempt. Either way nothing crashes.
+    expect(errors.filter((code) => code === 'BAD_SIGNAL').length).toBe(lower ? 3 : 4)
+    expect(victim.state).toBe('open')
+
+    // The victim still meshes with honest peers.
+    const honest = await join(url, 'forge')
+    await fullMesh([victim, honest])
+  })
+
+  it('a peer that leaves and rejoins with the same identity keeps its id and reconnects', async () => {
+    const { url } = (await server()).address()
+    const identity = await Identity.generate()
+    const [a, b] = await Promise.all([join(url), join(url, 'unit', { identity })])
+    await fullMesh([a!, b!])
+    // b leaves and comes back with the same (persisted) identity.
+    const lower = a!.id < b!.id ? a! : b!
+    const leaves: string[] = []
+    lower.on('peer:leave', (_, reason) => leaves.push(reason))
+    await b!.close()
+    const b2 = await join(url, 'unit', { identity })
+    await fullMesh([a!, b2])
+    expect(b2.id).toBe(b!.id)
+    expect(leaves[0]).toBe('goodbye')
+  })
+})

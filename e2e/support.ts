@@ -6,7 +6,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { createServer as createNetServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { createServer, type ViteDevServer } from 'vite'
 // @ts-expect-error plain ESM helper shared with scripts/
 import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium-path.mjs'
@@ -94,6 +94,20 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true })
 }
 
+/** A tab with the harness page loaded (not joined). */
+export async function openHarnessPage(browser: Browser | BrowserContext, harnessUrl: string): Promise<Page> {
+  const page = await browser.newPage()
+  page.on('pageerror', (error) => console.error(`[tab] page error: ${error.message}`))
+  await page.goto(harnessUrl)
+  await page.waitForFunction(() => 'harness' in globalThis)
+  return page
+}
+
+/** In a harness page: the id stored in IndexedDB under `name`. */
+export function storedIdentityId(page: Page, name: string): Promise<string> {
+  return page.evaluate((identityName) => (globalThis as unknown as HarnessGlobal).harness.storedIdentityId(identityName), name)
+}
+
 /** A tab running the harness, joined to `room`. */
 export class Tab {
   private constructor(
@@ -101,12 +115,12 @@ export class Tab {
     readonly id: string,
   ) {}
 
-  static async open(browser: Browser, harnessUrl: string, signalingUrl: string, room: string): Promise<Tab> {
-    const page = await browser.newPage()
-    page.on('pageerror', (error) => console.error(`[tab] page error: ${error.message}`))
-    await page.goto(harnessUrl)
-    await page.waitForFunction(() => 'harness' in globalThis)
-    const id = await page.evaluate(([signaling, joinRoom]) => (globalThis as unknown as HarnessGlobal).harness.join(signaling!, joinRoom!), [signalingUrl, room])
+  static async open(browser: Browser | BrowserContext, harnessUrl: string, signalingUrl: string, room: string, identityName?: string): Promise<Tab> {
+    const page = await openHarnessPage(browser, harnessUrl)
+    const id = await page.evaluate(
+      ([signaling, joinRoom, name]) => (globalThis as unknown as HarnessGlobal).harness.join(signaling!, joinRoom!, name || undefined),
+      [signalingUrl, room, identityName ?? ''],
+    )
     return new Tab(page, id)
   }
 
@@ -202,7 +216,8 @@ export class NodePeer {
 export type Participant = Tab | NodePeer
 
 type HarnessApi = {
-  join(signaling: string, room: string): Promise<string>
+  join(signaling: string, room: string, identityName?: string): Promise<string>
+  storedIdentityId(name: string): Promise<string>
   peers(): string[]
   signalingState(): string
   sendText(to: string, text: string): Promise<void>

@@ -30,6 +30,13 @@ export type ErrorCode =
   | 'MESSAGE_TOO_LARGE'
   | 'LINK_CLOSED'
   | 'LINK_FAILED'
+  // multiplexer and streams
+  | 'DISCONNECTED'
+  | 'STREAM_RESET'
+  | 'STREAM_CLOSED'
+  | 'ITEM_TOO_LARGE'
+  | 'MUX_PROTOCOL_ERROR'
+  | 'MUX_VERSION_MISMATCH'
   // identity persistence
   | 'IDENTITY_STORE_FAILED'
 

@@ -1,0 +1,43 @@
+/** Every limit and timing of a multiplexer session, in one place (documented in docs/protocol.md). */
+import { MeshscopeError } from '../errors.js'
+import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './frame.js'
+
+export interface MuxConfig {
+  /** Largest frame sent or accepted, header included. Default 16 KiB (the interoperable data-channel size). */
+  maxFrameBytes: number
+  /** Bytes a peer may send on one stream before this side grants more. Default 256 KiB. */
+  initialWindowBytes: number
+  /** Largest message (item) accepted on a stream; larger ones fail that item only. Default 16 MiB. */
+  maxItemBytes: number
+  /** Streams the peer may have open at once; more are reset. Default 1024. */
+  maxStreams: number
+  /** A stream opened for a port that no received value claims within this time is reset. Default 30 s. */
+  unclaimedStreamTimeoutMs: number
+  /** A ping goes out this often. Default 1 s. */
+  keepaliveIntervalMs: number
+  /** The session fails as disconnected when nothing was heard for this long. Default 5 s. */
+  idleTimeoutMs: number
+}
+
+export const DEFAULT_MUX_CONFIG: Readonly<MuxConfig> = Object.freeze({
+  maxFrameBytes: MAX_FRAME_BYTES,
+  initialWindowBytes: 256 * 1024,
+  maxItemBytes: 16 * 1024 * 1024,
+  maxStreams: 1024,
+  unclaimedStreamTimeoutMs: 30_000,
+  keepaliveIntervalMs: 1_000,
+  idleTimeoutMs: 5_000,
+})
+
+export function resolveMuxConfig(overrides: Partial<MuxConfig> = {}): MuxConfig {
+  const config = { ...DEFAULT_MUX_CONFIG, ...overrides }
+  for (const [name, value] of Object.entries(config)) {
+    if (!Number.isInteger(value) || value <= 0) throw new MeshscopeError('INVALID_ARGUMENT', `mux ${name} must be a positive integer, got ${value}`)
+  }
+  if (config.maxFrameBytes <= FRAME_HEADER_BYTES || config.maxFrameBytes > MAX_FRAME_BYTES) {
+    throw new MeshscopeError('INVALID_ARGUMENT', `mux maxFrameBytes must be ${FRAME_HEADER_BYTES + 1}..${MAX_FRAME_BYTES}`)
+  }
+  if (config.initialWindowBytes > 0xffffffff || config.maxItemBytes > 0xffffffff) throw new MeshscopeError('INVALID_ARGUMENT', 'mux windows and item sizes must fit in 32 bits')
+  if (config.idleTimeoutMs <= config.keepaliveIntervalMs) throw new MeshscopeError('INVALID_ARGUMENT', 'mux idleTimeoutMs must be longer than keepaliveIntervalMs')
+  return config
+}

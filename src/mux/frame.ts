@@ -1,0 +1,218 @@
+/**
+ * Multiplexer frames. Every data-channel message is exactly one frame of at most `maxFrameBytes`
+ * (16 KiB), header included:
+ *
+ *   type u8 | flags u8 | stream id u32 (big-endian) | payload
+ *
+ * docs/protocol.md ("Multiplexer") documents every type's payload. `parseFrame` returns a typed frame
+ * or a typed error for any input and never throws.
+ */
+
+export const FRAME_HEADER_BYTES = 6
+export const MAX_FRAME_BYTES = 16 * 1024
+export const MUX_MAGIC = 0x6d736d78 // "msmx"
+export const MUX_VERSION = 1
+
+export const FrameType = {
+  /** Session handshake, first frame each way. payload: magic u32, version u16, initial window u32, max item bytes u32. */
+  hello: 0x00,
+  /** Opens a stream (sent before any of its data). payload: purpose u8. */
+  open: 0x01,
+  /** A chunk of a message; flag FIN marks the message's last chunk. */
+  data: 0x02,
+  /** Grants the sender more bytes on a stream. payload: increment u32. */
+  credit: 0x03,
+  /** The sender will send no more messages on this stream (after those already sent). */
+  close: 0x04,
+  /** The receiver wants no more messages on this stream. payload: reason u8. */
+  stop: 0x05,
+  /** Aborts both directions of a stream. payload: reason u8, UTF-8 message. */
+  reset: 0x06,
+  /** Liveness. payload: 8 opaque bytes, echoed in the pong. */
+  ping: 0x07,
+  pong: 0x08,
+  /** The session is ending gracefully. payload: reason u8. */
+  goaway: 0x09,
+} as const
+export type FrameTypeName = keyof typeof FrameType
+
+export const FLAG_FIN = 0x01
+
+/** Why a stream was opened: a port is claimed by the value that carries it; a request goes to the session's `stream` event. */
+export const StreamPurpose = { port: 0, request: 1 } as const
+export type StreamPurposeName = keyof typeof StreamPurpose
+
+/** Reason codes on STOP, RESET and GOAWAY. */
+export const CloseReason = {
+  /** Closed on purpose by the application. */
+  closed: 1,
+  /** The endpoint was disposed or garbage-collected without being closed. */
+  dropped: 2,
+  /** The stream was opened for a port nobody claimed in time. */
+  unclaimed: 3,
+  /** The peer broke the protocol on this stream. */
+  protocolError: 4,
+  /** More streams than the limit. */
+  tooManyStreams: 5,
+  /** The session is shutting down. */
+  goingAway: 6,
+} as const
+export type CloseReasonName = keyof typeof CloseReason
+const REASON_NAMES = new Map<number, CloseReasonName>(Object.entries(CloseReason).map(([name, code]) => [code, name as CloseReasonName]))
+
+export type Frame =
+  | { type: 'hello'; version: number; initialWindowBytes: number; maxItemBytes: number }
+  | { type: 'open'; streamId: number; purpose: StreamPurposeName }
+  | { type: 'data'; streamId: number; fin: boolean; payload: Uint8Array }
+  | { type: 'credit'; streamId: number; increment: number }
+  | { type: 'close'; streamId: number }
+  | { type: 'stop'; streamId: number; reason: CloseReasonName }
+  | { type: 'reset'; streamId: number; reason: CloseReasonName; message: string }
+  | { type: 'ping'; payload: Uint8Array }
+  | { type: 'pong'; payload: Uint8Array }
+  | { type: 'goaway'; reason: CloseReasonName }
+
+export type FrameParseResult = { ok: true; frame: Frame } | { ok: false; reason: string }
+
+const MAX_RESET_MESSAGE_BYTES = 1024
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder('utf-8', { fatal: false })
+
+function header(type: number, flags: number, streamId: number, payloadBytes: number): { frame: Uint8Array; view: DataView } {
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + payloadBytes)
+  const view = new DataView(frame.buffer)
+  frame[0] = type
+  frame[1] = flags
+  view.setUint32(2, streamId)
+  return { frame, view }
+}
+
+export function encodeFrame(frame: Frame): Uint8Array {
+  switch (frame.type) {
+    case 'hello': {
+      const { frame: bytes, view } = header(FrameType.hello, 0, 0, 14)
+      view.setUint32(6, MUX_MAGIC)
+      view.setUint16(10, frame.version)
+      view.setUint32(12, frame.initialWindowBytes)
+      view.setUint32(16, frame.maxItemBytes)
+      return bytes
+    }
+    case 'open': {
+      const { frame: bytes } = header(FrameType.open, 0, frame.streamId, 1)
+      bytes[6] = StreamPurpose[frame.purpose]
+      return bytes
+    }
+    case 'data': {
+      const { frame: bytes } = header(FrameType.data, frame.fin ? FLAG_FIN : 0, frame.streamId, frame.payload.byteLength)
+      bytes.set(frame.payload, FRAME_HEADER_BYTES)
+      return bytes
+    }
+    case 'credit': {
+      const { frame: bytes, view } = header(FrameType.credit, 0, frame.streamId, 4)
+      view.setUint32(6, frame.increment)
+      return bytes
+    }
+    case 'close':
+      return header(FrameType.close, 0, frame.streamId, 0).frame
+    case 'stop': {
+      const { frame: bytes } = header(FrameType.stop, 0, frame.streamId, 1)
+      bytes[6] = CloseReason[frame.reason]
+      return bytes
+    }
+    case 'reset': {
+      const message = textEncoder.encode(frame.message).subarray(0, MAX_RESET_MESSAGE_BYTES)
+      const { frame: bytes } = header(FrameType.reset, 0, frame.streamId, 1 + message.byteLength)
+      bytes[6] = CloseReason[frame.reason]
+      bytes.set(message, 7)
+      return bytes
+    }
+    case 'ping':
+    case 'pong': {
+      const { frame: bytes } = header(FrameType[frame.type], 0, 0, 8)
+      bytes.set(frame.payload.subarray(0, 8), 6)
+      return bytes
+    }
+    case 'goaway': {
+      const { frame: bytes } = header(FrameType.goaway, 0, 0, 1)
+      bytes[6] = CloseReason[frame.reason]
+      return bytes
+    }
+  }
+}
+
+/** Parses one frame. Data payloads are views into `bytes` (the link hands each message over once). */
+export function parseFrame(bytes: Uint8Array, maxFrameBytes = MAX_FRAME_BYTES): FrameParseResult {
+  if (bytes.byteLength < FRAME_HEADER_BYTES) return { ok: false, reason: `a frame of ${bytes.byteLength} bytes is shorter than its header` }
+  if (bytes.byteLength > maxFrameBytes) return { ok: false, reason: `a frame of ${bytes.byteLength} bytes is over the ${maxFrameBytes}-byte limit` }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const type = bytes[0]!
+  const flags = bytes[1]!
+  const streamId = view.getUint32(2)
+  const payloadBytes = bytes.byteLength - FRAME_HEADER_BYTES
+  const exact = (expected: number, name: string): string | undefined =>
+    payloadBytes === expected ? undefined : `${name} carries ${expected} payload bytes, got ${payloadBytes}`
+  const sessionLevel = (name: string): string | undefined => (streamId === 0 ? undefined : `${name} belongs to stream 0`)
+  const streamLevel = (name: string): string | undefined => (streamId !== 0 ? undefined : `${name} needs a stream id other than 0`)
+  const noFlags = (name: string): string | undefined => (flags === 0 ? undefined : `${name} takes no flags`)
+  const fail = (reason: string | undefined) => ({ ok: false as const, reason: reason! })
+
+  switch (type) {
+    case FrameType.hello: {
+      const problem = sessionLevel('hello') ?? noFlags('hello') ?? exact(14, 'hello')
+      if (problem) return fail(problem)
+      if (view.getUint32(6) !== MUX_MAGIC) return fail('hello has the wrong magic number')
+      return { ok: true, frame: { type: 'hello', version: view.getUint16(10), initialWindowBytes: view.getUint32(12), maxItemBytes: view.getUint32(16) } }
+    }
+    case FrameType.open: {
+      const problem = streamLevel('open') ?? noFlags('open') ?? exact(1, 'open')
+      if (problem) return fail(problem)
+      const purpose = bytes[6] === StreamPurpose.port ? 'port' : bytes[6] === StreamPurpose.request ? 'request' : undefined
+      if (!purpose) return fail(`open has unknown purpose ${bytes[6]}`)
+      return { ok: true, frame: { type: 'open', streamId, purpose } }
+    }
+    case FrameType.data: {
+      const problem = streamLevel('data') ?? ((flags & ~FLAG_FIN) === 0 ? undefined : 'data has unknown flags')
+      if (problem) return fail(problem)
+      return { ok: true, frame: { type: 'data', streamId, fin: (flags & FLAG_FIN) !== 0, payload: bytes.subarray(FRAME_HEADER_BYTES) } }
+    }
+    case FrameType.credit: {
+      const problem = streamLevel('credit') ?? noFlags('credit') ?? exact(4, 'credit')
+      if (problem) return fail(problem)
+      const increment = view.getUint32(6)
+      if (increment === 0) return fail('credit of 0 bytes')
+      return { ok: true, frame: { type: 'credit', streamId, increment } }
+    }
+    case FrameType.close: {
+      const problem = streamLevel('close') ?? noFlags('close') ?? exact(0, 'close')
+      return problem ? fail(problem) : { ok: true, frame: { type: 'close', streamId } }
+    }
+    case FrameType.stop: {
+      const problem = streamLevel('stop') ?? noFlags('stop') ?? exact(1, 'stop')
+      if (problem) return fail(problem)
+      const reason = REASON_NAMES.get(bytes[6]!)
+      return reason ? { ok: true, frame: { type: 'stop', streamId, reason } } : fail(`stop has unknown reason ${bytes[6]}`)
+    }
+    case FrameType.reset: {
+      const problem = streamLevel('reset') ?? noFlags('reset') ?? (payloadBytes >= 1 && payloadBytes <= 1 + MAX_RESET_MESSAGE_BYTES ? undefined : 'reset payload has the wrong size')
+      if (problem) return fail(problem)
+      const reason = REASON_NAMES.get(bytes[6]!)
+      if (!reason) return fail(`reset has unknown reason ${bytes[6]}`)
+      return { ok: true, frame: { type: 'reset', streamId, reason, message: textDecoder.decode(bytes.subarray(7)) } }
+    }
+    case FrameType.ping:
+    case FrameType.pong: {
+      const name = type === FrameType.ping ? 'ping' : 'pong'
+      const problem = sessionLevel(name) ?? noFlags(name) ?? exact(8, name)
+      if (problem) return fail(problem)
+      return { ok: true, frame: { type: name, payload: bytes.slice(6) } }
+    }
+    case FrameType.goaway: {
+      const problem = sessionLevel('goaway') ?? noFlags('goaway') ?? exact(1, 'goaway')
+      if (problem) return fail(problem)
+      const reason = REASON_NAMES.get(bytes[6]!)
+      return reason ? { ok: true, frame: { type: 'goaway', reason } } : fail(`goaway has unknown reason ${bytes[6]}`)
+    }
+    default:
+      return fail(`unknown frame type ${type}`)
+  }
+}

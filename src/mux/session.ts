@@ -1,0 +1,360 @@
+/**
+ * A multiplexer session: many streams over one Link (one data channel per peer pair).
+ *
+ * - Handshake: each side's first frame is HELLO (version, its per-stream window, its item limit).
+ *   Nothing else is written before the peer's HELLO arrives; another version fails the session.
+ * - Stream ids: the initiator (the mesh's lower id) uses odd ids, the other side even ones, so both
+ *   can open streams without coordination. Ids only grow; frames for an id that is already gone are
+ *   ignored, frames for an id never opened reset it.
+ * - Scheduling: control frames (OPEN, CREDIT, STOP, RESET, PING, PONG) first, then one chunk per
+ *   ready stream in turn (round-robin). The writer awaits the link's `send`, which waits while the
+ *   link holds more than its small high-water mark: so a small message waits at most about one
+ *   chunk behind bulk data, and no buffer grows without bound.
+ * - Liveness: a PING every `keepaliveIntervalMs`; nothing heard for `idleTimeoutMs` fails the session.
+ *   When the session fails or the link dies, every stream fails with DISCONNECTED and every pending
+ *   promise settles.
+ */
+import { MeshscopeError } from '../errors.js'
+import type { Link, LinkCloseInfo } from '../transport/link.js'
+import { Emitter } from '../util/emitter.js'
+import { resolveMuxConfig, type MuxConfig } from './config.js'
+import { MUX_VERSION, encodeFrame, parseFrame, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
+import { MuxStream, type StreamHost } from './stream.js'
+
+export type MuxSessionState = 'handshaking' | 'open' | 'closing' | 'closed'
+
+export interface MuxCloseInfo {
+  /** `closed`: close() here; `goaway`: the peer closed; `disconnected`: the link died or went silent; `protocol-error`. */
+  reason: 'closed' | 'goaway' | 'disconnected' | 'protocol-error'
+  message: string
+}
+
+export type MuxSessionEvents = {
+  /** The peer opened a request stream. */
+  stream: [stream: MuxStream]
+  close: [info: MuxCloseInfo]
+}
+
+export interface MuxSessionOptions {
+  /** The initiating side uses odd stream ids. Exactly one side of a link must be the initiator. */
+  initiator: boolean
+  config?: Partial<MuxConfig>
+}
+
+export class MuxSession {
+  readonly events = new Emitter<MuxSessionEvents>()
+  readonly config: MuxConfig
+  /** Resolves when the handshake is done; rejects if the session ends first. */
+  readonly ready: Promise<void>
+  #state: MuxSessionState = 'handshaking'
+  #streams = new Map<number, MuxStream>()
+  #nextLocalId: number
+  #highestRemoteId = 0
+  #remoteStreamCount = 0
+  #unclaimed = new Map<number, ReturnType<typeof setTimeout>>()
+  #control: Frame[] = []
+  #ready = new Set<MuxStream>()
+  #writing = false
+  #remoteWindowBytes = 0
+  #remoteMaxItemBytes = 0
+  #lastHeardAt = Date.now()
+  #keepaliveTimer?: ReturnType<typeof setInterval>
+  #closeInfo?: MuxCloseInfo
+  #resolveReady!: () => void
+  #rejectReady!: (error: unknown) => void
+  #host: StreamHost
+
+  constructor(
+    private readonly link: Link,
+    options: MuxSessionOptions,
+  ) {
+    this.config = resolveMuxConfig(options.config)
+    this.#nextLocalId = options.initiator ? 1 : 2
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve
+      this.#rejectReady = reject
+    })
+    this.ready.catch(() => {})
+    const session = this
+    this.#host = {
+      config: this.config,
+      get remoteWindowBytes() {
+        return session.#remoteWindowBytes
+      },
+      get remoteMaxItemBytes() {
+        return session.#remoteMaxItemBytes
+      },
+      sendControl: (frame) => this.#sendControl(frame),
+      markReady: (stream) => this.#markReady(stream),
+      release: (stream) => this.#release(stream),
+    }
+    link.events.on('message', (bytes) => this.#onLinkMessage(bytes))
+    link.events.on('close', (info: LinkCloseInfo) => this.#end({ reason: 'disconnected', message: `the link closed: ${info.message}` }))
+    if (link.state === 'closed') {
+      queueMicrotask(() => this.#end({ reason: 'disconnected', message: 'the link was already closed' }))
+      return
+    }
+    void link
+      .send(encodeFrame({ type: 'hello', version: MUX_VERSION, initialWindowBytes: this.config.initialWindowBytes, maxItemBytes: this.config.maxItemBytes }))
+      .catch(() => {})
+    this.#keepaliveTimer = setInterval(() => this.#keepalive(), this.config.keepaliveIntervalMs)
+  }
+
+  get state(): MuxSessionState {
+    return this.#state
+  }
+
+  /** Streams currently open (either side). */
+  get streamCount(): number {
+    return this.#streams.size
+  }
+
+  /** When a frame last arrived from the peer (ms since epoch). */
+  get lastHeardAt(): number {
+    return this.#lastHeardAt
+  }
+
+  /**
+   * Opens a stream to the peer. `request` streams reach the peer's `stream` event; `port` streams wait
+   * there until the value that carries their id claims them (`claimStream`).
+   */
+  openStream(purpose: StreamPurposeName = 'request', options: { maxItemBytes?: number } = {}): MuxStream {
+    if (this.#state === 'closing' || this.#state === 'closed') throw this.#disconnectedError()
+    const id = this.#nextLocalId
+    if (id > 0xfffffffd) throw new MeshscopeError('MUX_PROTOCOL_ERROR', 'this session has used up its stream ids')
+    this.#nextLocalId += 2
+    const stream = new MuxStream(id, purpose, this.#host, options)
+    this.#streams.set(id, stream)
+    this.#sendControl({ type: 'open', streamId: id, purpose })
+    if (this.#state === 'open') stream.grantInitialCredit(this.#remoteWindowBytes)
+    return stream
+  }
+
+  /** Takes a port stream the peer opened (its id arrived inside a value). Undefined if unknown or already claimed. */
+  claimStream(id: number): MuxStream | undefined {
+    const timer = this.#unclaimed.get(id)
+    if (timer === undefined) return undefined
+    clearTimeout(timer)
+    this.#unclaimed.delete(id)
+    return this.#streams.get(id)
+  }
+
+  /** Ends the session gracefully: GOAWAY, then the link closes after what is queued. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'closing') return
+    this.#state = 'closing'
+    this.#control.push({ type: 'goaway', reason: 'closed' })
+    this.#pump()
+    const closed = new Promise<void>((resolve) => this.events.once('close', () => resolve()))
+    // Let the GOAWAY and queued control frames go out, then close the link (which flushes).
+    setTimeout(() => {
+      this.link.close('mux session closed')
+      this.#end({ reason: 'closed', message: 'the session was closed' })
+    }, 0)
+    await closed
+  }
+
+  /** Fails the session now: every stream fails with DISCONNECTED and the link is closed. */
+  abort(message = 'the session was aborted'): void {
+    this.#end({ reason: 'closed', message })
+  }
+
+  // ── incoming ───────────────────────────────────────────────────────────────
+
+  #onLinkMessage(bytes: Uint8Array): void {
+    if (this.#state === 'closed') return
+    this.#lastHeardAt = Date.now()
+    const parsed = parseFrame(bytes, this.config.maxFrameBytes)
+    if (!parsed.ok) return this.#protocolError(parsed.reason)
+    const frame = parsed.frame
+    if (this.#state === 'handshaking') {
+      if (frame.type !== 'hello') return this.#protocolError(`expected hello, got ${frame.type}`)
+      return this.#onHello(frame)
+    }
+    switch (frame.type) {
+      case 'hello':
+        return this.#protocolError('a second hello')
+      case 'ping':
+        this.#sendControl({ type: 'pong', payload: frame.payload })
+        return
+      case 'pong':
+        return
+      case 'goaway':
+        return this.#end({ reason: 'goaway', message: `the peer closed the session (${frame.reason})` })
+      case 'open':
+        return this.#onOpen(frame.streamId, frame.purpose)
+      default:
+        return this.#onStreamFrame(frame)
+    }
+  }
+
+  #onHello(frame: Extract<Frame, { type: 'hello' }>): void {
+    if (frame.version !== MUX_VERSION) {
+      const error = new MeshscopeError('MUX_VERSION_MISMATCH', `the peer speaks mux version ${frame.version}, this side ${MUX_VERSION}`)
+      return this.#end({ reason: 'protocol-error', message: error.message }, error)
+    }
+    if (frame.initialWindowBytes < 1024 || frame.maxItemBytes < 1) return this.#protocolError('hello advertises a window under 1 KiB or no item size')
+    this.#remoteWindowBytes = frame.initialWindowBytes
+    this.#remoteMaxItemBytes = frame.maxItemBytes
+    this.#state = 'open'
+    for (const stream of this.#streams.values()) stream.grantInitialCredit(this.#remoteWindowBytes)
+    this.#resolveReady()
+    this.#pump()
+  }
+
+  #onOpen(id: number, purpose: StreamPurposeName): void {
+    if (this.#isLocalId(id) || id <= this.#highestRemoteId) return this.#protocolError(`open of stream ${id}, which the peer may not open now`)
+    this.#highestRemoteId = id
+    if (this.#state !== 'open') return
+    if (this.#remoteStreamCount >= this.config.maxStreams) {
+      this.#sendControl({ type: 'reset', streamId: id, reason: 'tooManyStreams', message: `at most ${this.config.maxStreams} streams` })
+      return
+    }
+    const stream = new MuxStream(id, purpose, this.#host)
+    this.#streams.set(id, stream)
+    this.#remoteStreamCount++
+    stream.grantInitialCredit(this.#remoteWindowBytes)
+    if (purpose === 'request') {
+      this.events.emit('stream', stream)
+      return
+    }
+    // A port stream waits for the value that carries its id; nobody claiming it in time frees it.
+    this.#unclaimed.set(
+      id,
+      setTimeout(() => {
+        this.#unclaimed.delete(id)
+        stream.reset('unclaimed', 'no received value claimed this stream')
+      }, this.config.unclaimedStreamTimeoutMs),
+    )
+  }
+
+  #onStreamFrame(frame: Extract<Frame, { streamId: number }>): void {
+    const stream = this.#streams.get(frame.streamId)
+    if (!stream) {
+      // Gone already (a race with close or reset): ignore. Never opened: tell the peer.
+      const known = this.#isLocalId(frame.streamId) ? frame.streamId < this.#nextLocalId : frame.streamId <= this.#highestRemoteId
+      if (!known && frame.type !== 'reset') this.#sendControl({ type: 'reset', streamId: frame.streamId, reason: 'protocolError', message: 'no such stream' })
+      return
+    }
+    switch (frame.type) {
+      case 'data':
+        if (!stream.onData(frame.payload, frame.fin)) stream.reset('protocolError', 'the peer sent more than its credit')
+        return
+      case 'credit':
+        return stream.onCredit(frame.increment)
+      case 'close':
+        return stream.onClose()
+      case 'stop':
+        return stream.onStop(frame.reason)
+      case 'reset':
+        return stream.fail('reset', new MeshscopeError('STREAM_RESET', `the peer reset the stream (${frame.reason}${frame.message ? `: ${frame.message}` : ''})`, { cause: frame.reason }))
+      case 'open':
+        return
+    }
+  }
+
+  // ── outgoing ───────────────────────────────────────────────────────────────
+
+  #sendControl(frame: Frame): void {
+    if (this.#state === 'closed') return
+    this.#control.push(frame)
+    this.#pump()
+  }
+
+  #markReady(stream: MuxStream): void {
+    if (stream.isReleased && !stream.hasWork) return
+    this.#ready.add(stream)
+    this.#pump()
+  }
+
+  #nextFrame(): Frame | undefined {
+    const control = this.#control.shift()
+    if (control) return control
+    // Round-robin: take the first ready stream, write one frame, put it at the back if it has more.
+    for (const stream of this.#ready) {
+      this.#ready.delete(stream)
+      const frame = stream.nextFrame()
+      if (stream.hasWork) this.#ready.add(stream)
+      if (frame) return frame
+    }
+    return undefined
+  }
+
+  #pump(): void {
+    if (this.#writing || this.#state === 'handshaking' || this.#state === 'closed') return
+    this.#writing = true
+    void this.#write()
+  }
+
+  async #write(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.#state === 'closed') return
+        const frame = this.#nextFrame()
+        if (!frame) return
+        await this.link.send(encodeFrame(frame))
+      }
+    } catch (error) {
+      this.#end({ reason: 'disconnected', message: `the link refused a frame: ${error instanceof Error ? error.message : String(error)}` })
+    } finally {
+      this.#writing = false
+    }
+  }
+
+  // ── lifecycle ──────────────────────────────────────────────────────────────
+
+  #keepalive(): void {
+    if (Date.now() - this.#lastHeardAt > this.config.idleTimeoutMs) {
+      this.#end({ reason: 'disconnected', message: `nothing heard from the peer for ${this.config.idleTimeoutMs} ms` })
+      return
+    }
+    if (this.#state === 'open') this.#sendControl({ type: 'ping', payload: crypto.getRandomValues(new Uint8Array(8)) })
+  }
+
+  #release(stream: MuxStream): void {
+    if (this.#streams.get(stream.id) !== stream) return
+    this.#streams.delete(stream.id)
+    this.#ready.delete(stream)
+    if (!this.#isLocalId(stream.id)) this.#remoteStreamCount--
+    const timer = this.#unclaimed.get(stream.id)
+    if (timer !== undefined) {
+      clearTimeout(timer)
+      this.#unclaimed.delete(stream.id)
+    }
+  }
+
+  #protocolError(reason: string): void {
+    const error = new MeshscopeError('MUX_PROTOCOL_ERROR', `the peer broke the mux protocol: ${reason}`)
+    // Tell the peer why before hanging up, when the link still takes frames.
+    if (this.#state === 'open') void this.link.send(encodeFrame({ type: 'goaway', reason: 'protocolError' })).catch(() => {})
+    this.#end({ reason: 'protocol-error', message: error.message }, error)
+  }
+
+  #end(info: MuxCloseInfo, cause?: MeshscopeError): void {
+    if (this.#state === 'closed') return
+    this.#state = 'closed'
+    this.#closeInfo = info
+    clearInterval(this.#keepaliveTimer)
+    for (const timer of this.#unclaimed.values()) clearTimeout(timer)
+    this.#unclaimed.clear()
+    this.#control = []
+    this.#ready.clear()
+    const error = cause ?? this.#disconnectedError()
+    this.#rejectReady(error)
+    for (const stream of [...this.#streams.values()]) stream.fail('disconnected', error)
+    this.#streams.clear()
+    if (this.link.state !== 'closed') this.link.close(info.message)
+    this.events.emit('close', info)
+  }
+
+  #disconnectedError(): MeshscopeError {
+    const info = this.#closeInfo
+    return new MeshscopeError('DISCONNECTED', info ? `the session ended: ${info.message}` : 'the session is closing')
+  }
+
+  #isLocalId(id: number): boolean {
+    return (id % 2 === 1) === (this.#nextLocalId % 2 === 1)
+  }
+}
+
+export type { CloseReasonName }

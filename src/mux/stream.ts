@@ -1,0 +1,309 @@
+/**
+ * One multiplexed stream: an ordered sequence of messages each way, over a shared session.
+ *
+ * Sending: messages wait in a FIFO; the session's scheduler takes one chunk at a time (round-robin
+ * across streams) while this stream has credit. A CLOSE goes out after the last queued message.
+ * Receiving: chunks wait in a buffer bounded by the window this side granted; a message is
+ * assembled only when the application asks for one (`receive`), and credit goes back as bytes are
+ * taken out, so a slow reader slows only its own stream. An item over `maxItemBytes` fails that one
+ * `receive` (or `send`) with ITEM_TOO_LARGE and the stream goes on.
+ *
+ * States, per direction:
+ *   send:    open → closing (close() called, queue draining) → closed (CLOSE written)
+ *            open/closing → stopped (peer sent STOP) | failed (reset, disconnected)
+ *   receive: open → ended (CLOSE received) | stopped (we sent STOP) | failed
+ */
+import { MeshscopeError } from '../errors.js'
+import type { MuxConfig } from './config.js'
+import { FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
+
+/** Why a stream's direction ended, as the other side reports it (remoc's close reasons). */
+export type StreamEndReason = CloseReasonName | 'disconnected' | 'reset'
+
+/** What a stream needs from its session. */
+export interface StreamHost {
+  readonly config: MuxConfig
+  /** The peer's per-stream window, known once the handshake is done. */
+  readonly remoteWindowBytes: number
+  readonly remoteMaxItemBytes: number
+  sendControl(frame: Frame): void
+  markReady(stream: MuxStream): void
+  release(stream: MuxStream): void
+}
+
+interface OutgoingMessage {
+  bytes: Uint8Array
+  offset: number
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+interface IncomingChunk {
+  bytes: Uint8Array
+  fin: boolean
+}
+
+interface Waiter {
+  resolve: (message: Uint8Array | null) => void
+  reject: (error: unknown) => void
+}
+
+export class MuxStream {
+  #sendState: 'open' | 'closing' | 'closed' | 'stopped' | 'failed' = 'open'
+  #recvState: 'open' | 'ended' | 'stopped' | 'failed' = 'open'
+  #outgoing: OutgoingMessage[] = []
+  #sendCredit = 0
+  #sendEnd?: { reason: StreamEndReason; error: MeshscopeError }
+  #incoming: IncomingChunk[] = []
+  #incomingHead = 0
+  #recvWindowLeft: number
+  #pendingCredit = 0
+  #assembly: Uint8Array[] = []
+  #assemblyBytes = 0
+  #discarding = false
+  #waiters: Waiter[] = []
+  #recvError?: MeshscopeError
+  #released = false
+  #sendEndListeners: Array<(reason: StreamEndReason) => void> = []
+  /** Largest item this side accepts on this stream. */
+  readonly maxItemBytes: number
+
+  constructor(
+    readonly id: number,
+    readonly purpose: StreamPurposeName,
+    private readonly host: StreamHost,
+    options: { maxItemBytes?: number } = {},
+  ) {
+    this.maxItemBytes = Math.min(options.maxItemBytes ?? host.config.maxItemBytes, host.config.maxItemBytes)
+    this.#recvWindowLeft = host.config.initialWindowBytes
+  }
+
+  // ── sending ────────────────────────────────────────────────────────────────
+
+  /**
+   * Queues one message. Resolves when its last chunk has been handed to the link. Rejects with
+   * ITEM_TOO_LARGE (this message only), STREAM_CLOSED (the send side was closed, or the receiver
+   * stopped it: `reason` says why), STREAM_RESET or DISCONNECTED.
+   */
+  send(bytes: Uint8Array): Promise<void> {
+    if (this.#sendEnd) return Promise.reject(this.#sendEnd.error)
+    if (this.#sendState !== 'open') return Promise.reject(new MeshscopeError('STREAM_CLOSED', 'this stream was closed for sending'))
+    const limit = Math.min(this.host.remoteMaxItemBytes, this.maxItemBytes)
+    if (bytes.byteLength > limit) {
+      return Promise.reject(new MeshscopeError('ITEM_TOO_LARGE', `an item of ${bytes.byteLength} bytes is over this stream's limit of ${limit}`))
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#outgoing.push({ bytes, offset: 0, resolve, reject })
+      if (this.#outgoing.length === 1) this.host.markReady(this)
+    })
+  }
+
+  /** Messages queued but not yet fully written. */
+  get queuedMessages(): number {
+    return this.#outgoing.length
+  }
+
+  /** Half-closes: no more sends; a CLOSE follows the messages already queued. Idempotent. */
+  close(): void {
+    if (this.#sendState !== 'open') return
+    this.#sendState = 'closing'
+    this.host.markReady(this)
+  }
+
+  /** Calls `listener` once when this side can no longer send, with the reason (e.g. the receiver closed or dropped it). */
+  onSendEnd(listener: (reason: StreamEndReason) => void): void {
+    if (this.#sendEnd) listener(this.#sendEnd.reason)
+    else this.#sendEndListeners.push(listener)
+  }
+
+  /** Scheduler side: whether this stream has a frame to write now. */
+  get hasWork(): boolean {
+    if (this.#sendEnd) return false
+    if (this.#outgoing.length > 0) return this.#sendCredit > 0 || this.#outgoing[0]!.bytes.byteLength === this.#outgoing[0]!.offset
+    return this.#sendState === 'closing'
+  }
+
+  /** Scheduler side: the next frame of this stream (one chunk, or the CLOSE after the last message). */
+  nextFrame(): Frame | undefined {
+    if (this.#sendEnd) return undefined
+    const message = this.#outgoing[0]
+    if (!message) {
+      if (this.#sendState !== 'closing') return undefined
+      this.#sendState = 'closed'
+      this.#endSend('closed', new MeshscopeError('STREAM_CLOSED', 'this stream was closed for sending'))
+      return { type: 'close', streamId: this.id }
+    }
+    const remaining = message.bytes.byteLength - message.offset
+    const size = Math.min(remaining, this.#sendCredit, this.host.config.maxFrameBytes - FRAME_HEADER_BYTES)
+    if (size === 0 && remaining > 0) return undefined
+    const payload = message.bytes.subarray(message.offset, message.offset + size)
+    message.offset += size
+    this.#sendCredit -= size
+    const fin = message.offset === message.bytes.byteLength
+    if (fin) {
+      this.#outgoing.shift()
+      message.resolve()
+    }
+    return { type: 'data', streamId: this.id, fin, payload }
+  }
+
+  /** The handshake told us the peer's window: that is the initial credit. */
+  grantInitialCredit(bytes: number): void {
+    this.#sendCredit = bytes
+    if (this.hasWork) this.host.markReady(this)
+  }
+
+  onCredit(increment: number): void {
+    this.#sendCredit += increment
+    if (this.hasWork) this.host.markReady(this)
+  }
+
+  /** The receiver asked us to stop: queued messages fail, later sends fail, with its reason. */
+  onStop(reason: CloseReasonName): void {
+    if (this.#sendEnd) return
+    this.#sendState = 'stopped'
+    this.#endSend(reason, new MeshscopeError('STREAM_CLOSED', `the receiver ${reason === 'dropped' ? 'dropped' : 'closed'} the stream`, { cause: reason }))
+  }
+
+  // ── receiving ──────────────────────────────────────────────────────────────
+
+  /**
+   * The next message, or null at the end of the stream. Rejects with ITEM_TOO_LARGE for one oversized
+   * item (the next call goes on with the following item), or STREAM_RESET / DISCONNECTED.
+   */
+  receive(): Promise<Uint8Array | null> {
+    if (this.#recvError) return Promise.reject(this.#recvError)
+    if (this.#recvState === 'stopped') return Promise.resolve(null)
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ resolve, reject })
+      this.#deliver()
+    })
+  }
+
+  /** Stops receiving: the sender's queued and later sends fail with `reason`. Idempotent. */
+  stop(reason: CloseReasonName = 'closed'): void {
+    if (this.#recvState !== 'open' && this.#recvState !== 'ended') return
+    const wasOpen = this.#recvState === 'open'
+    this.#recvState = 'stopped'
+    this.#incoming = []
+    this.#incomingHead = 0
+    this.#assembly = []
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(null)
+    if (wasOpen) this.host.sendControl({ type: 'stop', streamId: this.id, reason })
+    this.#maybeRelease()
+  }
+
+  /** Session side: a chunk arrived. Returns false if the peer overran its credit (a protocol error). */
+  onData(bytes: Uint8Array, fin: boolean): boolean {
+    if (this.#recvState !== 'open') return true // stopped or ended: in-flight data is dropped
+    if (bytes.byteLength > this.#recvWindowLeft) return false
+    this.#recvWindowLeft -= bytes.byteLength
+    this.#incoming.push({ bytes, fin })
+    this.#deliver()
+    return true
+  }
+
+  onClose(): void {
+    if (this.#recvState !== 'open') return
+    this.#recvState = 'ended'
+    this.#deliver()
+  }
+
+  /** Reset by either side, or the session died: both directions fail with `error`. */
+  fail(reason: StreamEndReason, error: MeshscopeError): void {
+    if (!this.#sendEnd) {
+      this.#sendState = 'failed'
+      this.#endSend(reason, error)
+    }
+    if (this.#recvState === 'open' || this.#recvState === 'ended') {
+      this.#recvState = 'failed'
+      this.#recvError = error
+      this.#incoming = []
+      this.#assembly = []
+      for (const waiter of this.#waiters.splice(0)) waiter.reject(error)
+    }
+    this.#maybeRelease()
+  }
+
+  /** Aborts the stream both ways and tells the peer. */
+  reset(reason: CloseReasonName = 'closed', message = ''): void {
+    if (this.#released) return
+    this.host.sendControl({ type: 'reset', streamId: this.id, reason, message })
+    this.fail('reset', new MeshscopeError('STREAM_RESET', `the stream was reset here (${reason}${message ? `: ${message}` : ''})`))
+  }
+
+  get isReleased(): boolean {
+    return this.#released
+  }
+
+  #deliver(): void {
+    while (this.#waiters.length > 0) {
+      const chunk = this.#incoming[this.#incomingHead]
+      if (!chunk) break
+      this.#incoming[this.#incomingHead++] = undefined as unknown as IncomingChunk
+      this.#pendingCredit += chunk.bytes.byteLength
+      if (!this.#discarding) {
+        this.#assemblyBytes += chunk.bytes.byteLength
+        if (this.#assemblyBytes > this.maxItemBytes) {
+          this.#discarding = true
+          this.#assembly = []
+        } else {
+          this.#assembly.push(chunk.bytes)
+        }
+      }
+      if (!chunk.fin) continue
+      const waiter = this.#waiters.shift()!
+      if (this.#discarding) {
+        waiter.reject(new MeshscopeError('ITEM_TOO_LARGE', `a received item of at least ${this.#assemblyBytes} bytes is over this stream's limit of ${this.maxItemBytes}; it was dropped`))
+      } else {
+        waiter.resolve(concat(this.#assembly, this.#assemblyBytes))
+      }
+      this.#assembly = []
+      this.#assemblyBytes = 0
+      this.#discarding = false
+    }
+    if (this.#incomingHead > 64 && this.#incomingHead * 2 > this.#incoming.length) {
+      this.#incoming = this.#incoming.slice(this.#incomingHead)
+      this.#incomingHead = 0
+    }
+    this.#returnCredit()
+    if (this.#recvState === 'ended' && this.#incomingHead === this.#incoming.length) {
+      for (const waiter of this.#waiters.splice(0)) waiter.resolve(null)
+      this.#maybeRelease()
+    }
+  }
+
+  /** Credit goes back in batches of a quarter window: few CREDIT frames, and the sender never stalls. */
+  #returnCredit(): void {
+    if (this.#recvState !== 'open' || this.#pendingCredit < this.host.config.initialWindowBytes / 4) return
+    this.host.sendControl({ type: 'credit', streamId: this.id, increment: this.#pendingCredit })
+    this.#recvWindowLeft += this.#pendingCredit
+    this.#pendingCredit = 0
+  }
+
+  #endSend(reason: StreamEndReason, error: MeshscopeError): void {
+    this.#sendEnd = { reason, error }
+    for (const message of this.#outgoing.splice(0)) message.reject(error)
+    for (const listener of this.#sendEndListeners.splice(0)) listener(reason)
+    this.#maybeRelease()
+  }
+
+  #maybeRelease(): void {
+    if (this.#released || !this.#sendEnd) return
+    const receiveDone = this.#recvState === 'stopped' || this.#recvState === 'failed' || (this.#recvState === 'ended' && this.#incomingHead === this.#incoming.length)
+    if (!receiveDone) return
+    this.#released = true
+    this.host.release(this)
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.byteLength
+  }
+  return out
+}

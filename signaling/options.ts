@@ -8,7 +8,7 @@ export interface SignalingServerOptions {
   host?: string
   /** Largest WebSocket message accepted; bigger ones close the socket with 1009. Default 64 KiB. */
   maxPayloadBytes?: number
-  /** Most peers in one room. Default 64. */
+  /** Most peers in one room. Default 64; at most 449 (`SIGNALING_LIMITS.maxPeersInWelcome + 1`): a welcome lists every other peer in one frame. */
   maxRoomSize?: number
   /** Most rooms at once. Default 10 000. */
   maxRooms?: number
@@ -45,6 +45,10 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
   for (const key of ['maxPayloadBytes', 'maxRoomSize', 'maxRooms', 'rateLimitBurst', 'rateLimitPerSecond', 'maxStrikes', 'helloTimeoutMs', 'pingIntervalMs'] as const) {
     const value = resolved[key]
     if (!Number.isFinite(value) || value <= 0) throw new RangeError(`signaling server option ${key} must be a positive number, got ${value}`)
+  }
+  // A bigger room would send welcomes over the clients' frame limit: the client drops them and never joins.
+  if (resolved.maxRoomSize > SIGNALING_LIMITS.maxPeersInWelcome + 1) {
+    throw new RangeError(`maxRoomSize must be at most ${SIGNALING_LIMITS.maxPeersInWelcome + 1} (a welcome lists every other peer in one frame), got ${resolved.maxRoomSize}`)
   }
   if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) throw new RangeError(`port must be 0..65535, got ${resolved.port}`)
   return resolved

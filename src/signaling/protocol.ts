@@ -18,8 +18,11 @@ export const SIGNALING_LIMITS = {
   maxRoomNameLength: 64,
   /** Nesting depth of a signal payload (objects and arrays). */
   maxPayloadDepth: 8,
-  /** Most peers a welcome may list (a hostile server cannot make a client allocate more). */
-  maxPeersInWelcome: 1024,
+  /**
+   * Most peers a welcome may list (a hostile server cannot make a client allocate more). Each listed peer
+   * is 144 bytes of JSON, so this many still fit in one maxMessageBytes frame with the longest room name.
+   */
+  maxPeersInWelcome: 448,
   /** Longest error message the client keeps from the server. */
   maxErrorMessageLength: 512,
 } as const

@@ -92,6 +92,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     send(session, { type: 'error', code, message: reason })
   }
 
+  let shuttingDown = false
   const leave = (session: ClientSession) => {
     if (session.state === 'closed') return
     const wasJoined = session.state === 'joined'
@@ -104,7 +105,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     if (!room || room.get(session.peer.id) !== session) return
     room.delete(session.peer.id)
     if (room.size === 0) rooms.delete(session.room)
-    for (const other of room.values()) send(other, { type: 'peer-left', id: session.peer.id })
+    // While shutting down everyone is leaving: no point telling each about the others.
+    if (!shuttingDown) for (const other of room.values()) send(other, { type: 'peer-left', id: session.peer.id })
   }
 
   const handleHello = async (session: ClientSession, hello: HelloMessage) => {
@@ -243,6 +245,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
+        shuttingDown = true
         clearInterval(pingTimer)
         for (const session of [...sessions]) {
           session.socket.close(CLOSE_CODES.goingAway, 'server shutting down')

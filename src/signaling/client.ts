@@ -11,7 +11,6 @@ import { Emitter } from '../util/emitter.js'
 import {
   CLOSE_CODES,
   PROTOCOL_VERSION,
-  SIGNALING_LIMITS,
   helloSigningText,
   parseServerMessage,
   type ClientMessage,
@@ -154,7 +153,6 @@ export class SignalingClient {
   }
 
   async #handleMessage(socket: WebSocket, text: string): Promise<void> {
-    if (text.length > SIGNALING_LIMITS.maxMessageBytes) return this.#reportBadServerMessage('an oversized message')
     const parsed = parseServerMessage(text)
     if (!parsed.ok) return this.#reportBadServerMessage(parsed.reason)
     const message = parsed.message

@@ -89,6 +89,21 @@ export interface ErrorMessage {
 }
 export type ServerMessage = ChallengeMessage | WelcomeMessage | PeerJoinedMessage | PeerLeftMessage | SignalDelivery | ErrorMessage
 
+/** The codes a signaling server may send in an `error` message. */
+export const SERVER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'BAD_JSON',
+  'BAD_MESSAGE',
+  'BINARY_NOT_ALLOWED',
+  'UNSUPPORTED_VERSION',
+  'NOT_JOINED',
+  'ALREADY_JOINED',
+  'BAD_PUBLIC_KEY',
+  'BAD_SIGNATURE',
+  'ROOM_FULL',
+  'RATE_LIMITED',
+  'UNKNOWN_PEER',
+])
+
 /** What a hello signature covers: the server's nonce and the room, under a domain tag. */
 export function helloSigningText(nonce: string, room: string): string {
   return `meshscope/hello/v${PROTOCOL_VERSION}\n${nonce}\n${room}`
@@ -188,7 +203,8 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
         ok: true,
         message: {
           type: 'error',
-          code: value.code.slice(0, 64) as ErrorCode,
+          // Codes are rebuilt through an allowlist: an unknown one from the server becomes SIGNALING_REFUSED.
+          code: SERVER_ERROR_CODES.has(value.code as ErrorCode) ? (value.code as ErrorCode) : 'SIGNALING_REFUSED',
           message: value.message.slice(0, SIGNALING_LIMITS.maxErrorMessageLength),
         },
       }
@@ -211,7 +227,10 @@ function isPeerInfo(value: unknown): value is PeerInfo {
 }
 
 function parseJsonObject(text: string): ParseResult<JsonObject> {
-  if (text.length > SIGNALING_LIMITS.maxMessageBytes) return fail('BAD_MESSAGE', 'message is too large')
+  // The limit is in UTF-8 bytes; only text long enough to possibly exceed it is measured exactly.
+  if (text.length > SIGNALING_LIMITS.maxMessageBytes / 3 && utf8ByteLength(text) > SIGNALING_LIMITS.maxMessageBytes) {
+    return fail('BAD_MESSAGE', 'message is too large')
+  }
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -244,4 +263,18 @@ export function depthOf(root: JsonValue): number {
     for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, here])
   }
   return max
+}
+
+function utf8ByteLength(text: string): number {
+  let bytes = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x80) bytes += 1
+    else if (code < 0x800) bytes += 2
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      bytes += 4
+      i++
+    } else bytes += 3
+  }
+  return bytes
 }

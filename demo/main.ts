@@ -1,0 +1,117 @@
+/**
+ * The demo page: joins room `?room=` (default "demo") through the signaling server `?signaling=`
+ * (default ws://<this host>:8787), draws who is linked to whom, and chats over the mesh. Every tab
+ * tells its peers its own links whenever they change, so each tab can draw the edges between others.
+ * Nothing is exposed globally.
+ */
+import { Mesh, isMeshscopeError } from 'meshscope'
+import { createChatPanel } from './chat.js'
+import { renderGraph } from './graph.js'
+import { encodeDemoMessage, parseDemoMessage, shortId, type DemoMessage } from './protocol.js'
+import { Topology } from './topology.js'
+
+const params = new URLSearchParams(location.search)
+const room = params.get('room') ?? 'demo'
+const signaling = params.get('signaling') ?? `ws://${location.hostname}:8787`
+
+const ui = {
+  selfId: element('self-id', HTMLElement),
+  room: element('room', HTMLElement),
+  signalingUrl: element('signaling-url', HTMLElement),
+  signalingState: element('signaling-state', HTMLElement),
+  linkCount: element('link-count', HTMLElement),
+  graph: element('graph', SVGSVGElement),
+}
+
+let mesh: Mesh | undefined
+const chat = createChatPanel(
+  { log: element('chat-log', HTMLOListElement), form: element('chat-form', HTMLFormElement), input: element('chat-input', HTMLInputElement) },
+  (text) => {
+    if (mesh) sendChat(mesh, text)
+  },
+)
+
+ui.room.textContent = room
+ui.signalingUrl.textContent = signaling
+showSignalingState('connecting')
+chat.setEnabled(false)
+void start()
+
+async function start(): Promise<void> {
+  try {
+    mesh = await Mesh.join({ signaling, room })
+  } catch (error) {
+    showSignalingState('failed')
+    const reason = isMeshscopeError(error) ? `${error.code}: ${error.message}` : String(error)
+    const hint = isMeshscopeError(error) && error.code === 'SIGNALING_UNREACHABLE' ? ' Is the signaling server running (`npm start`)?' : ''
+    chat.append({ kind: 'system', text: `could not join room "${room}" at ${signaling} (${reason}).${hint}` })
+    return
+  }
+  const joined = mesh
+  const topology = new Topology(joined.id)
+  const redraw = () => {
+    const view = topology.view(joined.peers)
+    renderGraph(ui.graph, view, joined.id)
+    const linked = view.linked.size
+    ui.linkCount.textContent = `linked to ${linked} ${linked === 1 ? 'peer' : 'peers'} · ${view.nodes.length} in view`
+  }
+  const shareLinks = () => sendToAll(joined, { type: 'links', peers: joined.peers })
+
+  ui.selfId.textContent = shortId(joined.id)
+  ui.selfId.title = joined.id
+  document.title = `meshscope demo · ${shortId(joined.id)}`
+  showSignalingState(joined.signalingState)
+  chat.setEnabled(true)
+  chat.append({ kind: 'system', text: `joined room "${room}" as ${shortId(joined.id)}; open this page in another tab to add a peer` })
+  redraw()
+
+  joined.on('signaling', (state) => showSignalingState(state))
+  joined.on('peer:join', (peerId) => {
+    chat.append({ kind: 'system', text: `${shortId(peerId)} joined` })
+    shareLinks()
+    redraw()
+  })
+  joined.on('peer:leave', (peerId, reason) => {
+    topology.forget(peerId)
+    chat.append({ kind: 'system', text: `${shortId(peerId)} left (${reason})` })
+    shareLinks()
+    redraw()
+  })
+  joined.on('message', (from, data) => {
+    const message = parseDemoMessage(data)
+    if (!message) return // not a demo message, or out of bounds: ignored
+    if (message.type === 'links') {
+      topology.setReport(from, message.peers)
+      redraw()
+    } else {
+      chat.append({ kind: 'peer', from, text: message.text })
+    }
+  })
+  joined.on('error', (error) => console.warn(`meshscope ${error.code}: ${error.message}`))
+}
+
+function sendChat(joined: Mesh, text: string): void {
+  if (joined.peers.length === 0) {
+    chat.append({ kind: 'system', text: 'no peer is linked yet: nobody heard that' })
+    return
+  }
+  sendToAll(joined, { type: 'chat', text })
+  chat.append({ kind: 'self', text })
+}
+
+/** Sends to every linked peer; a peer that goes away meanwhile is reported by its peer:leave, not here. */
+function sendToAll(joined: Mesh, message: DemoMessage): void {
+  const bytes = encodeDemoMessage(message)
+  for (const peerId of joined.peers) joined.send(peerId, bytes).catch(() => {})
+}
+
+function showSignalingState(state: string): void {
+  ui.signalingState.textContent = state
+  ui.signalingState.dataset.state = state
+}
+
+function element<T extends Element>(id: string, type: abstract new (...args: never[]) => T): T {
+  const found = document.getElementById(id)
+  if (!(found instanceof type)) throw new Error(`demo page: #${id} is missing or not a ${type.name}`)
+  return found
+}

@@ -1,0 +1,26 @@
+/**
+ * Vite for the demo page (demo/): `meshscope` resolves to this repository's source, so the demo runs
+ * without a build. `npm start` (scripts/start.mjs) serves it; `npx vite build` writes demo-dist/.
+ */
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vite'
+
+const fromRoot = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+export default defineConfig({
+  root: fromRoot('./demo'),
+  resolve: {
+    // Exactly `meshscope`: `meshscope/node` and `meshscope/signaling` are not for the browser.
+    alias: [{ find: /^meshscope$/, replacement: fromRoot('./src/index.ts') }],
+  },
+  server: {
+    host: '127.0.0.1',
+    port: 5173,
+    strictPort: false,
+    fs: { allow: [fromRoot('.')] },
+  },
+  build: {
+    outDir: '../demo-dist',
+    emptyOutDir: true,
+  },
+})

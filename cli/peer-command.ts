@@ -17,8 +17,9 @@ export async function runPeer(options: { signaling: string; room: string; identi
   mesh.on('error', (error) => log(`error ${error.code}: ${error.message}`))
   mesh.on('message', (from, data) => {
     const text = utf8.decode(data).slice(0, 500)
-    log(`message from=${from} ${JSON.stringify(text)}`)
     const chat = parseChat(text)
+    // Chat is printed in full; anything else (the demo's link lists…) only by type, to keep the log readable.
+    log(`message from=${from} ${chat ? JSON.stringify(chat.text) : `(${messageType(text)})`}`)
     if (chat) {
       const reply = JSON.stringify({ type: 'chat', echo: false, text: `node peer ${mesh.id.slice(0, 8)} heard: ${chat.text.slice(0, 200)}` })
       mesh.send(from, utf8.encode(reply)).catch(() => {})
@@ -37,5 +38,14 @@ function parseChat(text: string): { text: string } | undefined {
     return value.type === 'chat' && typeof value.text === 'string' && value.echo !== false ? { text: value.text } : undefined
   } catch {
     return undefined
+  }
+}
+
+function messageType(text: string): string {
+  try {
+    const value = JSON.parse(text) as { type?: unknown }
+    return typeof value.type === 'string' ? `type=${value.type.slice(0, 32)}` : 'json'
+  } catch {
+    return `${text.length} characters`
   }
 }

@@ -39,6 +39,14 @@ export type ErrorCode =
   | 'MUX_VERSION_MISMATCH'
   // identity persistence
   | 'IDENTITY_STORE_FAILED'
+  // value codec (src/codec): raised by `Codec.encode` for values that cannot travel, by `Codec.decode` for bad bytes
+  | 'CODEC_UNSUPPORTED_VALUE'
+  | 'CODEC_CYCLE'
+  | 'CODEC_TOO_LARGE'
+  | 'CODEC_TOO_DEEP'
+  | 'CODEC_TOO_MANY_ELEMENTS'
+  | 'CODEC_MALFORMED'
+  | 'CODEC_BAD_EXTENSION'
 
 export class MeshscopeError extends Error {
   override name = 'MeshscopeError'

@@ -7,7 +7,7 @@
 import { Mesh, isMeshscopeError } from 'meshscope'
 import { createChatPanel } from './chat.js'
 import { renderGraph } from './graph.js'
-import { encodeDemoMessage, parseDemoMessage, shortId, type DemoMessage } from './protocol.js'
+import { MAILBOX, parseChat, parseLinks, shortId } from './protocol.js'
 import { Topology } from './topology.js'
 
 const params = new URLSearchParams(location.search)
@@ -55,7 +55,7 @@ async function start(): Promise<void> {
     const linked = view.linked.size
     ui.linkCount.textContent = `linked to ${linked} ${linked === 1 ? 'peer' : 'peers'} · ${view.nodes.length} in view`
   }
-  const shareLinks = () => sendToAll(joined, { type: 'links', peers: joined.peers })
+  const shareLinks = () => sendToAll(joined, MAILBOX.links, { peers: joined.peers })
 
   ui.selfId.textContent = shortId(joined.id)
   ui.selfId.title = joined.id
@@ -77,15 +77,15 @@ async function start(): Promise<void> {
     shareLinks()
     redraw()
   })
-  joined.on('message', (from, data) => {
-    const message = parseDemoMessage(data)
-    if (!message) return // not a demo message, or out of bounds: ignored
-    if (message.type === 'links') {
-      topology.setReport(from, message.peers)
-      redraw()
-    } else {
-      chat.append({ kind: 'peer', from, text: message.text })
-    }
+  joined.register(MAILBOX.links, (value, { from }) => {
+    const links = parseLinks(value)
+    if (!links) return // out of bounds: ignored
+    topology.setReport(from, links.peers)
+    redraw()
+  })
+  joined.register(MAILBOX.chat, (value, { from }) => {
+    const message = parseChat(value)
+    if (message) chat.append({ kind: 'peer', from, text: message.text })
   })
   joined.on('error', (error) => console.warn(`meshscope ${error.code}: ${error.message}`))
 }
@@ -95,14 +95,13 @@ function sendChat(joined: Mesh, text: string): void {
     chat.append({ kind: 'system', text: 'no peer is linked yet: nobody heard that' })
     return
   }
-  sendToAll(joined, { type: 'chat', text })
+  sendToAll(joined, MAILBOX.chat, { text })
   chat.append({ kind: 'self', text })
 }
 
 /** Sends to every linked peer; a peer that goes away meanwhile is reported by its peer:leave, not here. */
-function sendToAll(joined: Mesh, message: DemoMessage): void {
-  const bytes = encodeDemoMessage(message)
-  for (const peerId of joined.peers) joined.send(peerId, bytes).catch(() => {})
+function sendToAll(joined: Mesh, mailbox: string, value: unknown): void {
+  for (const peerId of joined.peers) joined.send(peerId, mailbox, value).catch(() => {})
 }
 
 function showSignalingState(state: string): void {

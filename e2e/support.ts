@@ -139,6 +139,9 @@ export class Tab {
   leaves(): Promise<Array<{ id: string; reason: string }>> {
     return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.leaves())
   }
+  transfer(peerId: string, totalBytes: number): Promise<{ received: number; intact: boolean; inOrder: boolean; peerInOrder: boolean; ms: number }> {
+    return this.page.evaluate(([peer, total]) => (globalThis as unknown as HarnessGlobal).harness.transfer(peer as string, total as number), [peerId, totalBytes] as const)
+  }
 }
 
 /** A Node peer in a child process (killable), driven over IPC. */
@@ -218,6 +221,7 @@ export type Participant = Tab | NodePeer
 type HarnessApi = {
   join(signaling: string, room: string, identityName?: string): Promise<string>
   storedIdentityId(name: string): Promise<string>
+  transfer(peerId: string, totalBytes: number): Promise<{ received: number; intact: boolean; inOrder: boolean; peerInOrder: boolean; ms: number }>
   peers(): string[]
   signalingState(): string
   sendText(to: string, text: string): Promise<void>

@@ -37,6 +37,14 @@ export type ErrorCode =
   | 'ITEM_TOO_LARGE'
   | 'MUX_PROTOCOL_ERROR'
   | 'MUX_VERSION_MISMATCH'
+  // channels
+  | 'CHANNEL_CLOSED'
+  | 'CHANNEL_LAGGED'
+  | 'CHANNEL_MOVED'
+  | 'BAD_PORT'
+  // mailboxes
+  | 'UNKNOWN_MAILBOX'
+  | 'HANDLER_FAILED'
   // identity persistence
   | 'IDENTITY_STORE_FAILED'
   // value codec (src/codec): raised by `Codec.encode` for values that cannot travel, by `Codec.decode` for bad bytes

@@ -3,6 +3,10 @@
  * of this and installs `@roamhq/wrtc` and `ws` as the platform.
  */
 export { Mesh, type MeshEvents, type MeshState, type PeerLeaveReason } from './mesh/mesh.js'
+export type { MailboxContext, MailboxHandler } from './mesh/mailboxes.js'
+export { mpsc, oneshot, watch, broadcast, bytes } from './channels/index.js'
+export { ChannelClosedError, LaggedError, type ChannelCloseReason } from './channels/errors.js'
+export { CodecError, type CodecLimits } from './codec/index.js'
 export type { MeshJoinOptions } from './mesh/options.js'
 export { installPlatform, type Platform } from './mesh/platform.js'
 export { MeshscopeError, isMeshscopeError, type ErrorCode } from './errors.js'

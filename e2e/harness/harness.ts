@@ -2,7 +2,7 @@
  * The page the e2e tests open in Chromium tabs: a thin remote control over the real library, imported
  * from source through Vite. Tests call `window.harness.*` with page.evaluate.
  */
-import { Mesh, indexedDbIdentityStore, loadOrCreateIdentity } from 'meshscope'
+import { Mesh, bytes, indexedDbIdentityStore, loadOrCreateIdentity, mpsc, oneshot } from 'meshscope'
 
 interface Received {
   from: string
@@ -19,7 +19,7 @@ const harness = {
   async join(signaling: string, room: string, identityName?: string): Promise<string> {
     const identity = identityName ? await loadOrCreateIdentity(indexedDbIdentityStore(identityName)) : undefined
     mesh = await Mesh.join({ signaling, room, identity })
-    mesh.on('message', (from, data) => received.push({ from, text: new TextDecoder().decode(data) }))
+    mesh.register<string>('e2e', (text, { from }) => void received.push({ from, text }))
     mesh.on('peer:leave', (id, reason) => leaves.push({ id, reason }))
     mesh.on('error', (error) => errors.push(`${error.code}: ${error.message}`))
     return mesh.id
@@ -31,11 +31,43 @@ const harness = {
   peers: (): string[] => mesh?.peers ?? [],
   signalingState: (): string => mesh?.signalingState ?? 'none',
   async sendText(to: string, text: string): Promise<void> {
-    await mesh!.send(to, new TextEncoder().encode(text))
+    await mesh!.send(to, 'e2e', text)
   },
   received: (): Received[] => received,
   leaves: () => leaves,
   errors: () => errors,
+  /**
+   * Channels end to end: asks `peerId` (a Node peer) to write `totalBytes` of patterned data into a
+   * bytes channel while 200 small messages flow each way on two mpsc channels.
+   */
+  async transfer(peerId: string, totalBytes: number): Promise<{ received: number; intact: boolean; inOrder: boolean; peerInOrder: boolean; ms: number }> {
+    const started = performance.now()
+    const [dataTx, dataRx] = bytes.channel()
+    const [toTabTx, toTabRx] = mpsc.channel<number>()
+    const [fromTabTx, fromTabRx] = mpsc.channel<number>()
+    const [resultTx, resultRx] = oneshot.channel<boolean>()
+    await mesh!.send(peerId, 'e2e.transfer', { totalBytes, data: dataTx, toTab: toTabTx, fromTab: fromTabRx, result: resultTx })
+    const sending = (async () => {
+      for (let i = 0; i < 200; i++) await fromTabTx.send(i)
+      fromTabTx.close()
+    })()
+    const receivingSmall = (async () => {
+      let expected = 0
+      let inOrder = true
+      for await (const value of toTabRx) if (value !== expected++) inOrder = false
+      return inOrder && expected === 200
+    })()
+    let received = 0
+    let intact = true
+    for await (const chunk of dataRx) {
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] !== ((received + i) * 7) % 251) intact = false
+      received += chunk.length
+    }
+    await sending
+    const inOrder = await receivingSmall
+    const peerInOrder = await resultRx.recv()
+    return { received, intact, inOrder, peerInOrder, ms: performance.now() - started }
+  },
   async close(): Promise<void> {
     await mesh?.close()
   },

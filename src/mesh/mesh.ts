@@ -1,7 +1,8 @@
 /**
  * The mesh: the composition root. It joins a room through the signaling server, keeps one WebRTC link
- * to every other member (full topology: the lower id initiates, so offers never collide), watches each
- * link with heartbeats, and re-forms links when they fail.
+ * to every other member (full topology: the lower id initiates, so offers never collide), runs a
+ * multiplexer session on each link (whose keepalive pings watch the peer), delivers mailbox messages,
+ * and re-forms links when they fail.
  *
  * Who is in the mesh is decided by the links, not by the server: a peer joins when its data channel
  * opens and leaves when the link closes, says goodbye or stays silent past `peerTimeoutMs`. The server's
@@ -18,7 +19,9 @@ import { Backoff } from '../util/backoff.js'
 import { randomBase64Url } from '../util/bytes.js'
 import { Emitter } from '../util/emitter.js'
 import { resolveMeshTimings, type MeshJoinOptions, type ResolvedMeshTimings } from './options.js'
-import { GOODBYE_FRAME, HEARTBEAT_FRAME, encodeDataFrame, parsePeerFrame } from './peer-frames.js'
+import { Connection } from '../channels/connection.js'
+import { MuxSession, type MuxCloseInfo } from '../mux/session.js'
+import { Mailboxes, validateMailboxName, type MailboxHandler } from './mailboxes.js'
 import { resolvePlatform, type Platform } from './platform.js'
 import { openSignedSignal, signSignal } from './signed-signal.js'
 
@@ -37,8 +40,6 @@ export type PeerLeaveReason =
 export type MeshEvents = {
   'peer:join': [peerId: string]
   'peer:leave': [peerId: string, reason: PeerLeaveReason]
-  /** A byte message from a connected peer (`mesh.send` on its side). */
-  message: [from: string, data: Uint8Array]
   /** The signaling connection changed state; the mesh itself goes on either way. */
   signaling: [state: SignalingState]
   /** Something a peer or the server sent was refused. Informational: the mesh goes on. */
@@ -52,9 +53,10 @@ interface PeerLink {
   /** One connection attempt; both sides name it the same, so stale signals can be told apart. */
   session: string
   link: WebRtcLink
-  /** The data channel opened and `peer:join` was emitted. */
+  /** The multiplexer session, once the data channel opened. */
+  connection?: Connection
+  /** The session's handshake finished and `peer:join` was emitted. */
   joined: boolean
-  lastHeardAt: number
 }
 
 interface RosterEntry {
@@ -102,7 +104,7 @@ export class Mesh {
   #retryTimers = new Map<string, ReturnType<typeof setTimeout>>()
   #retryBackoffs = new Map<string, Backoff>()
   #signalChains = new Map<string, Promise<void>>()
-  #heartbeatTimer: ReturnType<typeof setInterval>
+  #mailboxes = new Mailboxes((error) => this.events.emit('error', error))
   #closing?: Promise<void>
 
   private constructor(
@@ -119,7 +121,6 @@ export class Mesh {
     signaling.events.on('signal', (from, payload) => this.#queueSignal(from, payload))
     signaling.events.on('state', (state) => this.events.emit('signaling', state))
     signaling.events.on('error', (error) => this.events.emit('error', error))
-    this.#heartbeatTimer = setInterval(() => this.#heartbeat(), timings.heartbeatIntervalMs)
     // In a page, leave when the tab goes away: the goodbyes go out synchronously, so peers see the
     // leave at once instead of after `peerTimeoutMs`.
     if (isBrowserPage(globalThis)) globalThis.addEventListener('pagehide', this.#onPageHide)
@@ -150,28 +151,35 @@ export class Mesh {
     return this.events.on(event, listener, options)
   }
 
-  /** Largest message `send` accepts (one data-channel message; the multiplexer lifts this later). */
-  get maxMessageBytes(): number {
-    return 64 * 1024 - 1
+  /**
+   * Registers a named mailbox: values other peers `send` to this name reach `handler`, with the
+   * sender's verified id. Returns the function that unregisters it. INVALID_ARGUMENT if the name is
+   * taken or not 1..128 characters.
+   */
+  register<T = unknown>(name: string, handler: MailboxHandler<T>): () => void {
+    return this.#mailboxes.register(name, handler)
   }
 
   /**
-   * Sends bytes to a connected peer, in order. Resolves once the link has taken them (waiting while its
-   * buffer is full). Rejects with PEER_NOT_CONNECTED, MESSAGE_TOO_LARGE, PEER_GONE or MESH_CLOSED.
+   * Sends a value to mailbox `name` on a peer (fire and forget). The value may hold anything the codec
+   * carries, channel halves included (they arrive live). Resolves once the message was handed to the
+   * link. Rejects with PEER_NOT_CONNECTED, MESH_CLOSED, a codec error (the value cannot travel; nothing
+   * was sent), ITEM_TOO_LARGE or DISCONNECTED. If the peer has no such mailbox, UNKNOWN_MAILBOX is
+   * reported on this mesh's `error` event. Sending to `mesh.id` delivers locally, without encoding.
    */
-  async send(peerId: string, data: Uint8Array): Promise<void> {
+  async send(peerId: string, name: string, value: unknown): Promise<void> {
     if (this.#state !== 'open') throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
-    if (!(data instanceof Uint8Array)) throw new MeshscopeError('INVALID_ARGUMENT', 'send takes a Uint8Array')
-    if (data.byteLength > this.maxMessageBytes) {
-      throw new MeshscopeError('MESSAGE_TOO_LARGE', `a message holds at most ${this.maxMessageBytes} bytes, got ${data.byteLength}`)
-    }
+    validateMailboxName(name)
+    if (peerId === this.id) return this.#mailboxes.deliverLocally(name, value, this.id)
+    const connection = this.#links.get(peerId)?.connection
+    if (!connection || !this.#links.get(peerId)?.joined) throw new MeshscopeError('PEER_NOT_CONNECTED', `not connected to peer ${peerId}`)
+    await this.#mailboxes.send(connection, name, value)
+  }
+
+  /** The channel-layer connection to a joined peer (for layers built on the mesh). */
+  connectionTo(peerId: string): Connection | undefined {
     const entry = this.#links.get(peerId)
-    if (!entry?.joined) throw new MeshscopeError('PEER_NOT_CONNECTED', `not connected to peer ${peerId}`)
-    try {
-      await entry.link.send(encodeDataFrame(data))
-    } catch (cause) {
-      throw new MeshscopeError('PEER_GONE', `peer ${peerId} went away before the message was sent`, { cause })
-    }
+    return entry?.joined ? entry.connection : undefined
   }
 
   /** Leaves the mesh: says goodbye to every peer, closes every link and the signaling connection. Idempotent. */
@@ -186,7 +194,6 @@ export class Mesh {
 
   async #shutdown(): Promise<void> {
     this.#state = 'closing'
-    clearInterval(this.#heartbeatTimer)
     if (isBrowserPage(globalThis)) globalThis.removeEventListener('pagehide', this.#onPageHide)
     for (const timer of this.#retryTimers.values()) clearTimeout(timer)
     this.#retryTimers.clear()
@@ -197,8 +204,9 @@ export class Mesh {
         if (entry.link.state === 'closed') return resolve()
         entry.link.events.on('close', () => resolve())
       }))
-      if (entry.joined) entry.link.send(GOODBYE_FRAME).catch(() => {})
-      entry.link.close('mesh closed')
+      // A joined peer gets a GOAWAY (the session then closes the link); others just lose the attempt.
+      if (entry.connection) void entry.connection.session.close()
+      else entry.link.close('mesh closed')
     }
     let graceTimer: ReturnType<typeof setTimeout> | undefined
     await Promise.race([Promise.all(closed), new Promise((resolve) => (graceTimer = setTimeout(resolve, CLOSE_GRACE_MS)))])
@@ -262,41 +270,43 @@ export class Mesh {
       highWaterMarkBytes: this.options.highWaterMarkBytes,
       sendSignal: (signal) => void this.#sendSignal(peerId, session, signal),
     })
-    const entry: PeerLink = { peerId, session, link, joined: false, lastHeardAt: Date.now() }
+    const entry: PeerLink = { peerId, session, link, joined: false }
     this.#links.set(peerId, entry)
-    link.events.on('open', () => {
-      if (this.#links.get(peerId) !== entry || this.#state !== 'open') return
-      entry.joined = true
-      entry.lastHeardAt = Date.now()
-      this.#retryBackoffs.delete(peerId)
-      this.events.emit('peer:join', peerId)
+    link.events.on('open', () => this.#startSession(entry, initiator))
+    link.events.on('close', (info) => {
+      // Before the session exists the link's own close is the news; after, the session reports it.
+      if (!entry.connection) this.#detach(entry, leaveReasonOfLink(info))
     })
-    link.events.on('message', (data) => this.#onLinkMessage(entry, data))
-    link.events.on('close', (info) => this.#onLinkClosed(entry, info))
     return entry
   }
 
-  #onLinkMessage(entry: PeerLink, data: Uint8Array): void {
-    if (this.#links.get(entry.peerId) !== entry) return
-    entry.lastHeardAt = Date.now()
-    const frame = parsePeerFrame(data)
-    if (!frame) {
-      this.events.emit('error', new MeshscopeError('PEER_PROTOCOL_ERROR', `peer ${entry.peerId} sent a frame of unknown kind ${data[0] ?? 'none'}; dropped`))
-      return
-    }
-    if (frame.kind === 'data') this.events.emit('message', entry.peerId, frame.payload)
-    else if (frame.kind === 'goodbye') this.#detach(entry, 'goodbye')
-  }
-
-  #onLinkClosed(entry: PeerLink, info: LinkCloseInfo): void {
-    const reason: PeerLeaveReason = info.reason === 'failed' ? 'failed' : info.reason === 'timeout' ? 'timeout' : 'closed'
-    this.#detach(entry, reason)
+  /** The data channel is open: run a multiplexer session on it; the peer joins when the handshake completes. */
+  #startSession(entry: PeerLink, initiator: boolean): void {
+    if (this.#links.get(entry.peerId) !== entry || this.#state !== 'open') return
+    const session = new MuxSession(entry.link, {
+      initiator,
+      config: { keepaliveIntervalMs: this.timings.heartbeatIntervalMs, idleTimeoutMs: this.timings.peerTimeoutMs },
+    })
+    const connection = new Connection(session, { peerId: entry.peerId })
+    entry.connection = connection
+    session.events.on('stream', (stream) => void this.#mailboxes.serve(connection, stream))
+    session.events.on('close', (info) => this.#detach(entry, leaveReasonOfSession(info)))
+    session.ready.then(
+      () => {
+        if (this.#links.get(entry.peerId) !== entry || this.#state !== 'open') return
+        entry.joined = true
+        this.#retryBackoffs.delete(entry.peerId)
+        this.events.emit('peer:join', entry.peerId)
+      },
+      () => {}, // the session's close event reports why
+    )
   }
 
   /** Removes a link from the mesh (announcing the leave if it had joined) and plans its replacement. */
   #detach(entry: PeerLink, reason: PeerLeaveReason): void {
     if (this.#links.get(entry.peerId) !== entry) return
     this.#links.delete(entry.peerId)
+    if (entry.connection) entry.connection.session.abort(`peer left: ${reason}`)
     entry.link.close(reason)
     if (this.#state !== 'open') return
     if (entry.joined) this.events.emit('peer:leave', entry.peerId, reason)
@@ -313,18 +323,6 @@ export class Mesh {
       this.#connectToRoster()
     }, backoff.nextDelayMs())
     this.#retryTimers.set(peerId, timer)
-  }
-
-  #heartbeat(): void {
-    const now = Date.now()
-    for (const entry of [...this.#links.values()]) {
-      if (!entry.joined) continue
-      if (now - entry.lastHeardAt > this.timings.peerTimeoutMs) {
-        this.#detach(entry, 'timeout')
-        continue
-      }
-      entry.link.send(HEARTBEAT_FRAME).catch(() => {})
-    }
   }
 
   // ── signals, through the signaling server ──────────────────────────────────
@@ -373,6 +371,23 @@ export class Mesh {
     }
     if (!entry || entry.session !== session) return // stale: for an attempt that is gone
     await entry.link.acceptSignal(signal)
+  }
+}
+
+function leaveReasonOfLink(info: LinkCloseInfo): PeerLeaveReason {
+  return info.reason === 'failed' ? 'failed' : info.reason === 'timeout' ? 'timeout' : 'closed'
+}
+
+function leaveReasonOfSession(info: MuxCloseInfo): PeerLeaveReason {
+  switch (info.reason) {
+    case 'goaway':
+      return 'goodbye'
+    case 'timeout':
+      return 'timeout'
+    case 'protocol-error':
+      return 'failed'
+    default:
+      return info.link ? leaveReasonOfLink(info.link) : 'closed'
   }
 }
 

@@ -24,9 +24,14 @@ import { MuxStream, type StreamHost } from './stream.js'
 export type MuxSessionState = 'handshaking' | 'open' | 'closing' | 'closed'
 
 export interface MuxCloseInfo {
-  /** `closed`: close() here; `goaway`: the peer closed; `disconnected`: the link died or went silent; `protocol-error`. */
-  reason: 'closed' | 'goaway' | 'disconnected' | 'protocol-error'
+  /**
+   * `closed`: close() or abort() here; `goaway`: the peer closed; `timeout`: nothing heard for
+   * `idleTimeoutMs`; `disconnected`: the link closed (see `link`); `protocol-error`: the peer broke the protocol.
+   */
+  reason: 'closed' | 'goaway' | 'timeout' | 'disconnected' | 'protocol-error'
   message: string
+  /** Why the link closed, when that ended the session. */
+  link?: LinkCloseInfo
 }
 
 export type MuxSessionEvents = {
@@ -89,7 +94,7 @@ export class MuxSession {
       release: (stream) => this.#release(stream),
     }
     link.events.on('message', (bytes) => this.#onLinkMessage(bytes))
-    link.events.on('close', (info: LinkCloseInfo) => this.#end({ reason: 'disconnected', message: `the link closed: ${info.message}` }))
+    link.events.on('close', (info: LinkCloseInfo) => this.#end({ reason: 'disconnected', message: `the link closed: ${info.message}`, link: info }))
     if (link.state === 'closed') {
       queueMicrotask(() => this.#end({ reason: 'disconnected', message: 'the link was already closed' }))
       return
@@ -305,7 +310,7 @@ export class MuxSession {
 
   #keepalive(): void {
     if (Date.now() - this.#lastHeardAt > this.config.idleTimeoutMs) {
-      this.#end({ reason: 'disconnected', message: `nothing heard from the peer for ${this.config.idleTimeoutMs} ms` })
+      this.#end({ reason: 'timeout', message: `nothing heard from the peer for ${this.config.idleTimeoutMs} ms` })
       return
     }
     if (this.#state === 'open') this.#sendControl({ type: 'ping', payload: crypto.getRandomValues(new Uint8Array(8)) })

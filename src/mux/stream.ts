@@ -65,8 +65,7 @@ export class MuxStream {
   #recvError?: MeshscopeError
   #released = false
   #sendEndListeners: Array<(reason: StreamEndReason) => void> = []
-  /** Largest item this side accepts on this stream. */
-  readonly maxItemBytes: number
+  #maxItemBytes: number
 
   constructor(
     readonly id: number,
@@ -74,8 +73,18 @@ export class MuxStream {
     private readonly host: StreamHost,
     options: { maxItemBytes?: number } = {},
   ) {
-    this.maxItemBytes = Math.min(options.maxItemBytes ?? host.config.maxItemBytes, host.config.maxItemBytes)
+    this.#maxItemBytes = Math.min(options.maxItemBytes ?? host.config.maxItemBytes, host.config.maxItemBytes)
     this.#recvWindowLeft = host.config.initialWindowBytes
+  }
+
+  /** Largest item sent or accepted on this stream (never above the session's limit). */
+  get maxItemBytes(): number {
+    return this.#maxItemBytes
+  }
+
+  set maxItemBytes(bytes: number) {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new MeshscopeError('INVALID_ARGUMENT', 'maxItemBytes must be a non-negative integer')
+    this.#maxItemBytes = Math.min(bytes, this.host.config.maxItemBytes)
   }
 
   // ── sending ────────────────────────────────────────────────────────────────

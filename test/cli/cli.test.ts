@@ -45,6 +45,7 @@ describe('meshscope CLI', () => {
       const { url } = server.address()
       const mesh = await joinMesh(url, 'cli')
       meshes.push(mesh)
+      mesh.register('demo.links', () => {})
       const leaves: string[] = []
       mesh.on('peer:leave', (_, reason) => leaves.push(reason))
 
@@ -55,11 +56,11 @@ describe('meshscope CLI', () => {
       await until('the CLI peer to log the join', () => peer.output().includes(`peer-joined ${mesh.id}`))
       expect(peer.output()).toContain(`joined room=cli id=${peerId}`)
 
-      await mesh.send(peerId, new TextEncoder().encode(JSON.stringify({ type: 'chat', text: 'hi node' })))
-      const replies: string[] = []
-      mesh.on('message', (_, data) => replies.push(new TextDecoder().decode(data)))
+      const replies: unknown[] = []
+      mesh.register('demo.chat', (value) => void replies.push(value))
+      await mesh.send(peerId, 'demo.chat', { text: 'hi node' })
       await until('the chat reply', () => replies.length === 1)
-      expect(JSON.parse(replies[0]!)).toMatchObject({ type: 'chat', echo: false })
+      expect(replies[0]).toMatchObject({ echo: false, text: expect.stringContaining('heard: hi node') })
 
       peer.child.kill(signal)
       expect(await peer.exited).toEqual({ code: 0, signal: null })

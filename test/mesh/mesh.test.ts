@@ -4,12 +4,11 @@ import { MeshscopeError } from '../../src/errors.js'
 import { Identity } from '../../src/identity/identity.js'
 import { signSignal } from '../../src/mesh/signed-signal.js'
 import type { Mesh } from '../../src/mesh/mesh.js'
+import * as mpsc from '../../src/channels/mpsc.js'
 import { helloSigningText, PROTOCOL_VERSION } from '../../src/signaling/protocol.js'
 import type { SignalingServer } from '../../signaling/index.js'
 import { fullMesh, joinMesh, startServer, until } from './helpers.js'
 
-const text = (value: string) => new TextEncoder().encode(value)
-const read = (value: Uint8Array) => new TextDecoder().decode(value)
 
 describe('Mesh over wrtc and a real signaling server', () => {
   const servers: SignalingServer[] = []
@@ -33,7 +32,7 @@ describe('Mesh over wrtc and a real signaling server', () => {
     return mesh
   }
 
-  it('three peers form a full mesh, announce joins and exchange ordered messages', async () => {
+  it('three peers form a full mesh, announce joins and exchange ordered mailbox messages', async () => {
     const { url } = (await server()).address()
     const [a, b, c] = await Promise.all([join(url), join(url), join(url)])
     const joins: string[] = []
@@ -43,26 +42,63 @@ describe('Mesh over wrtc and a real signaling server', () => {
     expect(joins.length).toBeLessThanOrEqual(2)
 
     const atC: string[] = []
-    c!.on('message', (from, data) => atC.push(`${from === a!.id ? 'a' : 'b'}:${read(data)}`))
-    for (let i = 0; i < 100; i++) void a!.send(c!.id, text(String(i)))
-    await b!.send(c!.id, text('from b'))
+    c!.register<string>('inbox', (value, { from }) => void atC.push(`${from === a!.id ? 'a' : 'b'}:${value}`))
+    for (let i = 0; i < 100; i++) void a!.send(c!.id, 'inbox', String(i))
+    await b!.send(c!.id, 'inbox', 'from b')
     await until('all messages', () => atC.length === 101)
     expect(atC.filter((m) => m.startsWith('a:'))).toEqual([...Array(100).keys()].map((i) => `a:${i}`))
     expect(atC).toContain('b:from b')
   })
 
-  it('refuses bad sends with codes and keeps working', async () => {
+  it('refuses bad sends with codes, reports unknown mailboxes and failing handlers, and keeps working', async () => {
     const { url } = (await server()).address()
     const [a, b] = await Promise.all([join(url), join(url)])
     await fullMesh([a!, b!])
-    await expect(a!.send('0'.repeat(32), text('x'))).rejects.toMatchObject({ code: 'PEER_NOT_CONNECTED' })
-    await expect(a!.send(b!.id, new Uint8Array(a!.maxMessageBytes + 1))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' })
-    await expect(a!.send(b!.id, 'text' as unknown as Uint8Array)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    const errorsAtA: string[] = []
+    const errorsAtB: string[] = []
+    a!.on('error', (error) => errorsAtA.push(error.code))
+    b!.on('error', (error) => errorsAtB.push(error.code))
+    await expect(a!.send('0'.repeat(32), 'inbox', 1)).rejects.toMatchObject({ code: 'PEER_NOT_CONNECTED' })
+    await expect(a!.send(b!.id, '', 1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    await expect(a!.send(b!.id, 'inbox', { f: () => 1 })).rejects.toMatchObject({ code: expect.stringMatching(/^CODEC_/) })
+    expect(() => b!.register('inbox', () => {})).not.toThrow()
+    expect(() => b!.register('inbox', () => {})).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+
+    await a!.send(b!.id, 'nobody-here', 1)
+    await until('UNKNOWN_MAILBOX at the sender', () => errorsAtA.includes('UNKNOWN_MAILBOX'))
+
+    b!.register('throws', () => {
+      throw new Error('boom')
+    })
+    await a!.send(b!.id, 'throws', 1)
+    await until('HANDLER_FAILED at the receiver', () => errorsAtB.includes('HANDLER_FAILED'))
+
     const received: number[] = []
-    b!.on('message', (_, data) => received.push(data.byteLength))
-    await a!.send(b!.id, new Uint8Array(a!.maxMessageBytes))
-    await until('the largest message', () => received.length === 1)
-    expect(received).toEqual([a!.maxMessageBytes])
+    b!.register<Uint8Array>('big', (value) => void received.push(value.byteLength))
+    await a!.send(b!.id, 'big', new Uint8Array(2 * 1024 * 1024))
+    await until('the 2 MiB message', () => received.length === 1)
+    expect(received).toEqual([2 * 1024 * 1024])
+
+    const local: string[] = []
+    a!.register<string>('self', (value, { from }) => void local.push(`${from === a!.id}:${value}`))
+    await a!.send(a!.id, 'self', 'no network')
+    await until('the local delivery', () => local.length === 1)
+    expect(local).toEqual(['true:no network'])
+  })
+
+  it('a channel half inside a mailbox message arrives live (the design\'s counter example)', async () => {
+    const { url } = (await server()).address()
+    const [client, counter] = await Promise.all([join(url), join(url)])
+    await fullMesh([client!, counter!])
+    counter!.register<{ upTo: number; tx: mpsc.Sender<number> }>('counter', async ({ upTo, tx }) => {
+      for (let i = 0; i < upTo; i++) await tx.send(i)
+      tx.close()
+    })
+    const [tx, rx] = mpsc.channel<number>()
+    await client!.send(counter!.id, 'counter', { upTo: 10, tx })
+    const received: number[] = []
+    for await (const i of rx) received.push(i)
+    expect(received).toEqual([...Array(10).keys()])
   })
 
   it('close says goodbye: the others see the leave at once; close is idempotent and later sends fail', async () => {
@@ -77,7 +113,7 @@ describe('Mesh over wrtc and a real signaling server', () => {
     expect(leaves).toEqual([`${a!.id}:goodbye`])
     expect(Date.now() - started).toBeLessThan(3000)
     expect(a!.state).toBe('closed')
-    await expect(a!.send(b!.id, text('late'))).rejects.toMatchObject({ code: 'MESH_CLOSED' })
+    await expect(a!.send(b!.id, 'inbox', 'late')).rejects.toMatchObject({ code: 'MESH_CLOSED' })
   })
 
   it('join fails with a code: unreachable server, bad arguments, full room, aborted', async () => {
@@ -113,8 +149,8 @@ describe('Mesh over wrtc and a real signaling server', () => {
     await until('a to notice', () => a!.signalingState === 'reconnecting')
 
     const atB: string[] = []
-    b!.on('message', (_, data) => atB.push(read(data)))
-    await a!.send(b!.id, text('during the outage'))
+    b!.register<string>('inbox', (value) => void atB.push(value))
+    await a!.send(b!.id, 'inbox', 'during the outage')
     await until('the message', () => atB.length === 1)
     expect(a!.peers).toEqual([b!.id])
 

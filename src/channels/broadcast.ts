@@ -1,0 +1,305 @@
+/**
+ * broadcast: every subscriber gets every value, in order — remoc's `rch::broadcast`. Senders never
+ * block: the channel keeps the last `capacity` values, and a subscriber that falls further behind gets
+ * exactly one LaggedError (how many it missed) and then goes on with the oldest value still kept.
+ * Sending either half moves it (clone or subscribe first to keep one here).
+ */
+import { MeshscopeError } from '../errors.js'
+import type { MuxStream } from '../mux/stream.js'
+import type { Connection } from './connection.js'
+import { LaggedError, movedError, type ChannelCloseReason } from './errors.js'
+import { decodeItem, encodeEnd, encodeItem } from './items.js'
+import { ENCODE_PORT, numberOption, registerPortKind, type PortPlan } from './port.js'
+
+type Entry<T> = { value: T } | { lagged: number }
+type Read<T> = { entry: Entry<T>; next: number } | { lagged: number; next: number } | 'wait' | 'end'
+
+class BroadcastCore<T> {
+  #entries: Entry<T>[] = []
+  #firstSeq = 0
+  #senders = 0
+  #waiters: Array<() => void> = []
+  lastSenderReason: ChannelCloseReason = 'closed'
+
+  constructor(readonly capacity: number) {}
+
+  get nextSeq(): number {
+    return this.#firstSeq + this.#entries.length
+  }
+
+  push(entry: Entry<T>): void {
+    this.#entries.push(entry)
+    if (this.#entries.length > this.capacity) {
+      this.#entries.shift()
+      this.#firstSeq++
+    }
+    for (const wake of this.#waiters.splice(0)) wake()
+  }
+
+  read(cursor: number): Read<T> {
+    if (cursor < this.#firstSeq) return { lagged: this.#firstSeq - cursor, next: this.#firstSeq }
+    const entry = this.#entries[cursor - this.#firstSeq]
+    if (entry) return { entry, next: cursor + 1 }
+    return this.#senders === 0 ? 'end' : 'wait'
+  }
+
+  waitForMore(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve))
+  }
+
+  addSender(): void {
+    this.#senders++
+  }
+
+  removeSender(reason: ChannelCloseReason): void {
+    if (this.#senders === 0) return
+    this.#senders--
+    this.lastSenderReason = reason
+    if (this.#senders === 0) for (const wake of this.#waiters.splice(0)) wake()
+  }
+}
+
+export function channel<T>(capacity = 64): [Sender<T>, Receiver<T>] {
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 20) throw new MeshscopeError('INVALID_ARGUMENT', 'capacity must be 1..1048576')
+  const core = new BroadcastCore<T>(capacity)
+  return [new Sender(core), new Receiver(core, core.nextSeq)]
+}
+
+const senderDrops = new FinalizationRegistry<BroadcastCore<unknown>>((core) => core.removeSender('dropped'))
+const receiverDrops = new FinalizationRegistry<Array<(reason: ChannelCloseReason) => void>>((listeners) => {
+  for (const listener of listeners.splice(0)) listener('dropped')
+})
+
+export class Sender<T> {
+  #core: BroadcastCore<T>
+  #closed = false
+
+  /** @internal use `broadcast.channel()` */
+  constructor(core: BroadcastCore<T>) {
+    this.#core = core
+    core.addSender()
+    senderDrops.register(this, core as BroadcastCore<unknown>, this)
+  }
+
+  /** Publishes a value to every subscriber. Never waits. */
+  send(value: T): void {
+    if (this.#closed) throw new MeshscopeError('CHANNEL_CLOSED', 'this broadcast sender was closed')
+    this.#core.push({ value })
+  }
+
+  /** A receiver that gets every value sent from now on. */
+  subscribe(): Receiver<T> {
+    return new Receiver(this.#core, this.#core.nextSeq)
+  }
+
+  clone(): Sender<T> {
+    return new Sender(this.#core)
+  }
+
+  close(): void {
+    this.#finish('closed')
+  }
+
+  [Symbol.dispose](): void {
+    this.#finish('dropped')
+  }
+
+  #finish(reason: ChannelCloseReason): void {
+    if (this.#closed) return
+    this.#closed = true
+    senderDrops.unregister(this)
+    this.#core.removeSender(reason)
+  }
+
+  [ENCODE_PORT](connection: Connection): PortPlan {
+    if (this.#closed) throw new MeshscopeError('CHANNEL_CLOSED', 'a closed broadcast sender cannot be sent')
+    const stream = connection.openPortStream()
+    return {
+      payload: { k: 'broadcast.tx', s: stream.id, o: { c: this.#core.capacity } },
+      activate: () => {
+        // The half moves: a new handle takes over this one's place among the senders.
+        this.#closed = true
+        senderDrops.unregister(this)
+        const handle = new Sender(this.#core)
+        this.#core.removeSender('closed')
+        void pumpStreamToBroadcast(connection, stream, handle)
+      },
+      rollback: () => stream.reset('closed', 'the value carrying this port failed to encode'),
+    }
+  }
+
+  /** @internal for pumps: records upstream lag so every subscriber learns of it. */
+  pushLagged(skipped: number): void {
+    this.#core.push({ lagged: skipped })
+  }
+}
+
+export class Receiver<T> implements AsyncIterable<T> {
+  #core: BroadcastCore<T>
+  #cursor: number
+  #state: 'open' | 'closed' | 'moved' = 'open'
+  #stopListeners: Array<(reason: ChannelCloseReason) => void> = []
+
+  /** @internal use `broadcast.channel()` or `sender.subscribe()` */
+  constructor(core: BroadcastCore<T>, cursor: number) {
+    this.#core = core
+    this.#cursor = cursor
+    receiverDrops.register(this, this.#stopListeners, this)
+  }
+
+  get isClosed(): boolean {
+    return this.#state !== 'open'
+  }
+
+  /**
+   * The next value, or undefined once every sender is gone and everything was read. Rejects with
+   * LaggedError once if this receiver fell behind by more than the capacity; the next call goes on.
+   */
+  async recv(): Promise<T | undefined> {
+    if (this.#state === 'moved') throw movedError('receiver')
+    for (;;) {
+      if (this.#state === 'closed') return undefined
+      const read = this.#core.read(this.#cursor)
+      if (read === 'end') return undefined
+      if (read === 'wait') {
+        await this.#core.waitForMore()
+        continue
+      }
+      this.#cursor = read.next
+      if ('lagged' in read) throw new LaggedError(read.lagged)
+      if ('lagged' in read.entry) throw new LaggedError(read.entry.lagged)
+      return read.entry.value
+    }
+  }
+
+  /** Stops receiving (other subscribers go on). */
+  close(): void {
+    this.#stop('closed')
+  }
+
+  [Symbol.dispose](): void {
+    this.#stop('dropped')
+  }
+
+  get senderGone(): ChannelCloseReason | undefined {
+    return this.#core.read(this.#core.nextSeq) === 'end' ? this.#core.lastSenderReason : undefined
+  }
+
+  /** Yields every value until the senders are gone; a LaggedError ends the iteration by throwing. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      if (this.#state !== 'open') return
+      const read = this.#core.read(this.#cursor)
+      if (read === 'end') return
+      if (read === 'wait') {
+        await this.#core.waitForMore()
+        continue
+      }
+      this.#cursor = read.next
+      if ('lagged' in read) throw new LaggedError(read.lagged)
+      if ('lagged' in read.entry) throw new LaggedError(read.entry.lagged)
+      yield read.entry.value
+    }
+  }
+
+  /** @internal for pumps */
+  onStop(listener: (reason: ChannelCloseReason) => void): void {
+    this.#stopListeners.push(listener)
+  }
+
+  #stop(reason: ChannelCloseReason): void {
+    if (this.#state !== 'open') return
+    this.#state = 'closed'
+    receiverDrops.unregister(this)
+    for (const listener of this.#stopListeners.splice(0)) listener(reason)
+  }
+
+  [ENCODE_PORT](connection: Connection): PortPlan {
+    if (this.#state === 'moved') throw movedError('receiver')
+    const stream = connection.openPortStream()
+    return {
+      payload: { k: 'broadcast.rx', s: stream.id, o: { c: this.#core.capacity } },
+      activate: () => {
+        const moved = new Receiver(this.#core, this.#cursor)
+        this.#state = 'moved'
+        receiverDrops.unregister(this)
+        void pumpBroadcastToStream(connection, moved, stream)
+      },
+      rollback: () => stream.reset('closed', 'the value carrying this port failed to encode'),
+    }
+  }
+}
+
+/** Forwards every value (and lag) a receiver sees; the remote receiver going away closes it. */
+async function pumpBroadcastToStream<T>(connection: Connection, receiver: Receiver<T>, stream: MuxStream): Promise<void> {
+  stream.onSendEnd(() => receiver.close())
+  for (;;) {
+    let item: Parameters<typeof encodeItem>[1]
+    try {
+      const value = await receiver.recv()
+      if (receiver.isClosed) return
+      if (value === undefined && receiver.senderGone) {
+        const reason = receiver.senderGone
+        if (reason !== 'closed') await stream.send(encodeEnd(connection, reason)).catch(() => {})
+        stream.close()
+        return
+      }
+      item = { ok: true, value }
+    } catch (error) {
+      if (!(error instanceof LaggedError)) return
+      item = { ok: false, lagged: error.skipped }
+    }
+    try {
+      await stream.send(encodeItem(connection, item))
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ITEM_TOO_LARGE') return
+    }
+  }
+}
+
+/** Publishes every value from the stream through `sender`; the stream's end closes the sender. */
+async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStream, sender: Sender<T>): Promise<void> {
+  stream.close()
+  let reason: ChannelCloseReason = 'closed'
+  try {
+    for (;;) {
+      let bytes: Uint8Array | null
+      try {
+        bytes = await stream.receive()
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ITEM_TOO_LARGE') {
+          sender.pushLagged(1) // the item is lost to every subscriber; say so
+          continue
+        }
+        reason = 'disconnected'
+        return
+      }
+      if (bytes === null) return
+      const item = decodeItem<T>(connection, bytes)
+      if ('end' in item) reason = item.end
+      else if (item.ok) sender.send(item.value)
+      else if ('lagged' in item) sender.pushLagged(item.lagged)
+    }
+  } finally {
+    reason === 'dropped' ? sender[Symbol.dispose]() : sender.close()
+  }
+}
+
+registerPortKind('broadcast.rx', (connection, payload) => {
+  const stream = connection.claimPortStream(payload.s)
+  const core = new BroadcastCore<unknown>(numberOption(payload, 'c', 64, 1, 1 << 20))
+  const sender = new Sender(core)
+  const receiver = new Receiver(core, core.nextSeq)
+  receiver.onStop((reason) => stream.stop(reason === 'dropped' ? 'dropped' : 'closed'))
+  void pumpStreamToBroadcast(connection, stream, sender)
+  return receiver
+})
+
+registerPortKind('broadcast.tx', (connection, payload) => {
+  const stream = connection.claimPortStream(payload.s)
+  const core = new BroadcastCore<unknown>(numberOption(payload, 'c', 64, 1, 1 << 20))
+  const sender = new Sender(core)
+  const internal = new Receiver(core, core.nextSeq)
+  void pumpBroadcastToStream(connection, internal, stream)
+  return sender
+})

@@ -1,0 +1,169 @@
+/**
+ * bytes: a channel for bulk data, as Web Streams — a `WritableStream` on the sending half and a
+ * `ReadableStream` on the receiving half, with progress counters. It rides on an mpsc channel of
+ * chunks, so it has the same close reasons, backpressure and port behaviour; big writes are cut into
+ * chunks of `chunkBytes` so one write never holds a large buffer on the other side.
+ */
+import { MeshscopeError } from '../errors.js'
+import type { Connection } from './connection.js'
+import type { ChannelCloseReason } from './errors.js'
+import * as mpsc from './mpsc.js'
+import { ENCODE_PORT, decodePort, registerPortKind, type PortPlan } from './port.js'
+
+export interface BytesChannelOptions {
+  /** Chunks in flight before `write` waits. Default 16. */
+  capacity?: number
+  /** Largest chunk sent as one message. Default 64 KiB. */
+  chunkBytes?: number
+}
+
+export function channel(options: BytesChannelOptions = {}): [ByteSender, ByteReceiver] {
+  const chunkBytes = options.chunkBytes ?? 64 * 1024
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > 1024 * 1024) throw new MeshscopeError('INVALID_ARGUMENT', 'chunkBytes must be 1..1048576')
+  // The item limit leaves room for the codec's framing around each chunk.
+  const [tx, rx] = mpsc.channel<Uint8Array>({ capacity: options.capacity ?? 16, maxItemBytes: chunkBytes + ITEM_OVERHEAD_BYTES })
+  return [new ByteSender(tx, chunkBytes), new ByteReceiver(rx)]
+}
+
+const ITEM_OVERHEAD_BYTES = 64
+
+type ProgressListener = (bytes: number) => void
+
+export class ByteSender {
+  #inner: mpsc.Sender<Uint8Array>
+  #chunkBytes: number
+  #bytesSent = 0
+  #listeners = new Set<ProgressListener>()
+  #writable?: WritableStream<Uint8Array>
+
+  /** @internal use `bytes.channel()` */
+  constructor(inner: mpsc.Sender<Uint8Array>, chunkBytes: number) {
+    this.#inner = inner
+    this.#chunkBytes = chunkBytes
+  }
+
+  /** Bytes accepted so far. */
+  get bytesSent(): number {
+    return this.#bytesSent
+  }
+
+  /** Calls `listener` with the total after every chunk; returns the unsubscribe function. */
+  onProgress(listener: ProgressListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** Sends bytes (copied), waiting while the receiver is behind. Rejects with ChannelClosedError if it is gone. */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (!(bytes instanceof Uint8Array)) throw new MeshscopeError('INVALID_ARGUMENT', 'write takes a Uint8Array')
+    for (let offset = 0; offset < bytes.byteLength; offset += this.#chunkBytes) {
+      const chunk = bytes.slice(offset, offset + this.#chunkBytes)
+      await this.#inner.send(chunk)
+      this.#bytesSent += chunk.byteLength
+      for (const listener of this.#listeners) listener(this.#bytesSent)
+    }
+  }
+
+  /** The end of the data. */
+  close(): void {
+    this.#inner.close()
+  }
+
+  /** Resolves when the receiver is gone, with the reason. */
+  closed(): Promise<ChannelCloseReason> {
+    return this.#inner.closed()
+  }
+
+  [Symbol.dispose](): void {
+    this.#inner[Symbol.dispose]()
+  }
+
+  /** The same channel as a WritableStream. */
+  get writable(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream<Uint8Array>(
+      {
+        write: (chunk) => this.write(chunk),
+        close: () => this.close(),
+        abort: () => this[Symbol.dispose](),
+      },
+      { highWaterMark: 1 },
+    )
+    return this.#writable
+  }
+
+  [ENCODE_PORT](connection: Connection): PortPlan {
+    const plan = this.#inner[ENCODE_PORT](connection)
+    return { ...plan, payload: { ...plan.payload, k: 'bytes.tx', o: { ...plan.payload.o, b: this.#chunkBytes } } }
+  }
+}
+
+export class ByteReceiver implements AsyncIterable<Uint8Array> {
+  #inner: mpsc.Receiver<Uint8Array>
+  #bytesReceived = 0
+  #listeners = new Set<ProgressListener>()
+  #readable?: ReadableStream<Uint8Array>
+
+  /** @internal use `bytes.channel()` */
+  constructor(inner: mpsc.Receiver<Uint8Array>) {
+    this.#inner = inner
+  }
+
+  get bytesReceived(): number {
+    return this.#bytesReceived
+  }
+
+  onProgress(listener: ProgressListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** The next chunk, or undefined at the end of the data. */
+  async read(): Promise<Uint8Array | undefined> {
+    const chunk = await this.#inner.recv()
+    if (chunk === undefined) return undefined
+    if (!(chunk instanceof Uint8Array)) throw new MeshscopeError('BAD_PORT', 'a bytes channel carried something other than bytes')
+    this.#bytesReceived += chunk.byteLength
+    for (const listener of this.#listeners) listener(this.#bytesReceived)
+    return chunk
+  }
+
+  close(): void {
+    this.#inner.close()
+  }
+
+  [Symbol.dispose](): void {
+    this.#inner[Symbol.dispose]()
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (let chunk = await this.read(); chunk !== undefined; chunk = await this.read()) yield chunk
+  }
+
+  /** The same channel as a ReadableStream (pull-based: nothing is read ahead). */
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          const chunk = await this.read()
+          if (chunk === undefined) controller.close()
+          else controller.enqueue(chunk)
+        },
+        cancel: () => this.close(),
+      },
+      { highWaterMark: 0 },
+    )
+    return this.#readable
+  }
+
+  [ENCODE_PORT](connection: Connection): PortPlan {
+    const plan = this.#inner[ENCODE_PORT](connection)
+    return { ...plan, payload: { ...plan.payload, k: 'bytes.rx' } }
+  }
+}
+
+registerPortKind('bytes.tx', (connection, payload) => {
+  const chunkBytes = typeof payload.o?.b === 'number' && Number.isInteger(payload.o.b) && payload.o.b > 0 && payload.o.b <= 1024 * 1024 ? payload.o.b : 64 * 1024
+  return new ByteSender(decodePort(connection, { ...payload, k: 'mpsc.tx' }) as mpsc.Sender<Uint8Array>, chunkBytes)
+})
+
+registerPortKind('bytes.rx', (connection, payload) => new ByteReceiver(decodePort(connection, { ...payload, k: 'mpsc.rx' }) as mpsc.Receiver<Uint8Array>))

@@ -1,0 +1,78 @@
+/**
+ * The channel layer's view of one peer: a mux session and the codec bound to it, whose port hooks
+ * turn channel halves inside values into streams of this session (and back).
+ */
+import { Codec, NOT_A_PORT, type CodecLimits } from '../codec/index.js'
+import { MeshscopeError } from '../errors.js'
+import type { MuxSession } from '../mux/session.js'
+import type { MuxStream } from '../mux/stream.js'
+import { ENCODE_PORT, decodePort, isPortable, type PortPlan } from './port.js'
+// Every channel kind registers its port decoder on import; a connection must know them all.
+import './index.js'
+
+export interface ConnectionOptions {
+  /** The peer's id, for error messages and handlers. */
+  peerId?: string
+  codecLimits?: Partial<CodecLimits>
+}
+
+export class Connection {
+  readonly codec: Codec
+  readonly peerId: string | undefined
+  #plans?: PortPlan[]
+
+  constructor(
+    readonly session: MuxSession,
+    options: ConnectionOptions = {},
+  ) {
+    this.peerId = options.peerId
+    this.codec = new Codec({
+      limits: { ...options.codecLimits, maxMessageBytes: Math.min(options.codecLimits?.maxMessageBytes ?? Infinity, session.config.maxItemBytes) },
+      ports: {
+        encodePort: (value, path) => {
+          if (!isPortable(value)) return NOT_A_PORT
+          if (!this.#plans) throw new MeshscopeError('INVALID_ARGUMENT', 'ports can only be encoded through Connection.encode')
+          const plan = value[ENCODE_PORT](this, path)
+          this.#plans.push(plan)
+          return plan.payload
+        },
+        decodePort: (payload) => decodePort(this, payload),
+      },
+    })
+  }
+
+  /** Encodes a value; ports inside it open streams on this connection (only if the whole value encodes). */
+  encode(value: unknown): Uint8Array {
+    const outer = this.#plans
+    const plans: PortPlan[] = []
+    this.#plans = plans
+    let bytes: Uint8Array
+    try {
+      bytes = this.codec.encode(value)
+    } catch (error) {
+      for (const plan of plans) plan.rollback()
+      throw error
+    } finally {
+      this.#plans = outer
+    }
+    for (const plan of plans) plan.activate()
+    return bytes
+  }
+
+  /** Decodes a value; ports inside it become live endpoints bound to this connection's streams. */
+  decode(bytes: Uint8Array): unknown {
+    return this.codec.decode(bytes)
+  }
+
+  /** A stream for a port this side is sending. */
+  openPortStream(options: { maxItemBytes?: number } = {}): MuxStream {
+    return this.session.openStream('port', options)
+  }
+
+  /** The stream of a port the peer sent. Throws BAD_PORT if the id is unknown or already claimed. */
+  claimPortStream(id: number): MuxStream {
+    const stream = this.session.claimStream(id)
+    if (!stream) throw new MeshscopeError('BAD_PORT', `the port's stream ${id} is unknown here or was already claimed`)
+    return stream
+  }
+}

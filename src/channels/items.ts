@@ -1,0 +1,59 @@
+/**
+ * What travels on a channel's stream: one codec value per message, tagged so that per-item failures
+ * and broadcast lag cross the wire too.
+ *
+ *   [0, value]     a value
+ *   [1, error]     this item failed (too large, could not be decoded…); the channel goes on
+ *   [2, skipped]   a broadcast receiver upstream fell behind and lost `skipped` values
+ *   [3, reason]    the last sender went away for `reason` (`dropped`, `disconnected`); a plain CLOSE means `closed`
+ */
+import { MeshscopeError } from '../errors.js'
+import type { Connection } from './connection.js'
+import type { ChannelCloseReason } from './errors.js'
+
+export type Item<T> = { ok: true; value: T } | { ok: false; error: MeshscopeError } | { ok: false; lagged: number }
+/** What a stream message decodes to: an item, or the end marker. */
+export type WireItem<T> = Item<T> | { end: ChannelCloseReason }
+
+const VALUE = 0
+const ERROR = 1
+const LAGGED = 2
+const END = 3
+
+/** Encodes an item; a value that cannot be encoded becomes an error item (the channel goes on). */
+export function encodeItem(connection: Connection, item: Item<unknown>): Uint8Array {
+  if (item.ok) {
+    try {
+      return connection.encode([VALUE, item.value])
+    } catch (error) {
+      return connection.encode([ERROR, asMeshscopeError(error)])
+    }
+  }
+  return 'lagged' in item ? connection.encode([LAGGED, item.lagged]) : connection.encode([ERROR, item.error])
+}
+
+export function encodeEnd(connection: Connection, reason: ChannelCloseReason): Uint8Array {
+  return connection.encode([END, reason])
+}
+
+/** Decodes an item; bytes that do not decode become an error item. */
+export function decodeItem<T>(connection: Connection, bytes: Uint8Array): WireItem<T> {
+  let decoded: unknown
+  try {
+    decoded = connection.decode(bytes)
+  } catch (error) {
+    return { ok: false, error: asMeshscopeError(error) }
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 2) return { ok: false, error: new MeshscopeError('BAD_PORT', 'a channel item has the wrong shape') }
+  const [tag, payload] = decoded as [unknown, unknown]
+  if (tag === VALUE) return { ok: true, value: payload as T }
+  if (tag === ERROR) return { ok: false, error: asMeshscopeError(payload) }
+  if (tag === LAGGED && Number.isInteger(payload) && (payload as number) > 0) return { ok: false, lagged: payload as number }
+  if (tag === END && (payload === 'dropped' || payload === 'disconnected' || payload === 'closed')) return { end: payload }
+  return { ok: false, error: new MeshscopeError('BAD_PORT', 'a channel item has an unknown tag') }
+}
+
+export function asMeshscopeError(error: unknown): MeshscopeError {
+  if (error instanceof MeshscopeError) return error
+  return new MeshscopeError('BAD_PORT', error instanceof Error ? error.message : String(error), { cause: error })
+}

@@ -1,0 +1,98 @@
+/**
+ * The in-process heart of an mpsc channel: a bounded FIFO of items with many senders and one
+ * receiver. Every mpsc endpoint, local or remote, is a handle on one of these; a half sent to another
+ * peer is served by a pump between a core and a mux stream (see pumps.ts).
+ */
+import type { ChannelCloseReason } from './errors.js'
+import { ChannelClosedError } from './errors.js'
+import type { Item } from './items.js'
+
+export class MpscCore<T> {
+  #queue: Item<T>[] = []
+  #head = 0
+  #senders = 0
+  #receiverGone?: ChannelCloseReason
+  #spaceWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = []
+  #itemWaiter?: (item: Item<T> | undefined) => void
+  #receiverGoneListeners: Array<(reason: ChannelCloseReason) => void> = []
+  #lastSenderReason: ChannelCloseReason = 'closed'
+
+  constructor(readonly capacity: number) {}
+
+  get senderCount(): number {
+    return this.#senders
+  }
+
+  get receiverGone(): ChannelCloseReason | undefined {
+    return this.#receiverGone
+  }
+
+  get length(): number {
+    return this.#queue.length - this.#head
+  }
+
+  addSender(): void {
+    this.#senders++
+  }
+
+  /** Why the last sender went away (`closed` unless one was dropped or disconnected). */
+  get lastSenderReason(): ChannelCloseReason {
+    return this.#lastSenderReason
+  }
+
+  removeSender(reason: ChannelCloseReason = 'closed'): void {
+    if (this.#senders === 0) return
+    this.#senders--
+    this.#lastSenderReason = reason
+    if (this.#senders === 0 && this.length === 0) this.#wakeReceiver(undefined)
+  }
+
+  /** Waits while the queue is full; rejects with ChannelClosedError once the receiver is gone. */
+  async push(item: Item<T>): Promise<void> {
+    while (this.length >= this.capacity && !this.#receiverGone) {
+      await new Promise<void>((resolve, reject) => this.#spaceWaiters.push({ resolve, reject }))
+    }
+    if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
+    if (this.#itemWaiter) return this.#wakeReceiver(item)
+    this.#queue.push(item)
+  }
+
+  /** The next item, or undefined once every sender is gone and the queue is empty. */
+  pull(): Promise<Item<T> | undefined> {
+    if (this.length > 0) {
+      const item = this.#queue[this.#head]!
+      this.#queue[this.#head++] = undefined as unknown as Item<T>
+      if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head)
+        this.#head = 0
+      }
+      this.#spaceWaiters.shift()?.resolve()
+      return Promise.resolve(item)
+    }
+    if (this.#senders === 0 || this.#receiverGone) return Promise.resolve(undefined)
+    if (this.#itemWaiter) throw new Error('MpscCore has a single consumer')
+    return new Promise((resolve) => (this.#itemWaiter = resolve))
+  }
+
+  /** The receiver closed, was dropped, or its connection failed: senders fail from now on with `reason`. */
+  closeReceiver(reason: ChannelCloseReason): void {
+    if (this.#receiverGone) return
+    this.#receiverGone = reason
+    this.#queue = []
+    this.#head = 0
+    for (const waiter of this.#spaceWaiters.splice(0)) waiter.resolve()
+    this.#wakeReceiver(undefined)
+    for (const listener of this.#receiverGoneListeners.splice(0)) listener(reason)
+  }
+
+  onReceiverGone(listener: (reason: ChannelCloseReason) => void): void {
+    if (this.#receiverGone) listener(this.#receiverGone)
+    else this.#receiverGoneListeners.push(listener)
+  }
+
+  #wakeReceiver(item: Item<T> | undefined): void {
+    const waiter = this.#itemWaiter
+    this.#itemWaiter = undefined
+    waiter?.(item)
+  }
+}

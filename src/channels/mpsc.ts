@@ -1,0 +1,248 @@
+/**
+ * mpsc: a bounded, ordered channel with many senders and one receiver — remoc's `rch::mpsc`.
+ *
+ * Either half may be placed inside a value sent to another peer and keeps working there. Sending a
+ * half moves it, as transferring does in postMessage: using it here afterwards fails with
+ * CHANNEL_MOVED (send `tx.clone()` to keep a sender here). The receiver sees the end once every sender is closed or
+ * gone; senders see why the receiver went away (`closed`, `dropped`, `disconnected`). `close()` is a
+ * close; disposing (`using`) or garbage collection without `close()` is a drop.
+ *
+ * A sender whose receiver is on another peer encodes at `send`: a value that cannot travel, or one
+ * over `maxItemBytes`, fails that send only.
+ */
+import { MeshscopeError } from '../errors.js'
+import type { Connection } from './connection.js'
+import { ChannelClosedError, movedError, type ChannelCloseReason } from './errors.js'
+import type { Item } from './items.js'
+import { MpscCore } from './mpsc-core.js'
+import { ENCODE_PORT, numberOption, registerPortKind, type PortPayload, type PortPlan } from './port.js'
+import { pumpCoreToStream, pumpStreamToSender } from './pumps.js'
+import { StreamSender } from './stream-sender.js'
+
+export interface ChannelOptions {
+  /** Values the channel holds before `send` waits. Default 16. */
+  capacity?: number
+  /** Largest encoded value accepted when the channel crosses to another peer. Default: the session's limit (16 MiB). */
+  maxItemBytes?: number
+}
+
+const MAX_CAPACITY = 1 << 20
+
+/** A new channel. */
+export function channel<T>(options: ChannelOptions | number = {}): [Sender<T>, Receiver<T>] {
+  const { capacity = 16, maxItemBytes } = typeof options === 'number' ? { capacity: options } : options
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) throw new MeshscopeError('INVALID_ARGUMENT', `capacity must be 1..${MAX_CAPACITY}`)
+  const core = new MpscCore<T>(capacity)
+  return [Sender.local(core, maxItemBytes), new Receiver(core, maxItemBytes)]
+}
+
+/** Where a sender's values go: a core in this process, or a stream to the peer holding the receiver. */
+type SenderBackend<T> = { kind: 'local'; core: MpscCore<T> } | { kind: 'remote'; port: StreamSender; capacity: number }
+
+function release(backend: SenderBackend<unknown>, reason: ChannelCloseReason): void {
+  if (backend.kind === 'local') backend.core.removeSender(reason)
+  else backend.port.release(reason)
+}
+
+const senderDrops = new FinalizationRegistry<SenderBackend<unknown>>((backend) => release(backend, 'dropped'))
+const receiverDrops = new FinalizationRegistry<MpscCore<unknown>>((core) => core.closeReceiver('dropped'))
+
+export class Sender<T> {
+  #backend: SenderBackend<T>
+  #closed = false
+  #moved = false
+  /** Largest encoded value accepted when this half crosses to another peer. */
+  maxItemBytes: number | undefined
+
+  /** @internal a handle on a local core (counted as one of its senders) */
+  static local<T>(core: MpscCore<T>, maxItemBytes?: number): Sender<T> {
+    core.addSender()
+    return new Sender({ kind: 'local', core }, maxItemBytes)
+  }
+
+  /** @internal use `mpsc.channel()` */
+  constructor(backend: SenderBackend<T>, maxItemBytes?: number) {
+    this.#backend = backend
+    this.maxItemBytes = maxItemBytes
+    senderDrops.register(this, backend as SenderBackend<unknown>, this)
+  }
+
+  /**
+   * Sends a value, waiting while the channel is full. Rejects with ChannelClosedError when the
+   * receiver is gone (its `reason` says how) or this sender was closed; when the receiver is remote,
+   * also with a codec error (the value cannot travel) or ITEM_TOO_LARGE — for this send only.
+   */
+  async send(value: T): Promise<void> {
+    await this.sendItem({ ok: true, value })
+  }
+
+  /** @internal for pumps: values and per-item errors. */
+  async sendItem(item: Item<T>): Promise<void> {
+    if (this.#moved) throw movedError('sender')
+    if (this.#closed) throw new ChannelClosedError('closed', 'this sender was closed')
+    if (this.#backend.kind === 'local') await this.#backend.core.push(item)
+    else await this.#backend.port.send(item)
+  }
+
+  /** Another sender on the same channel. */
+  clone(): Sender<T> {
+    if (this.#moved) throw movedError('sender')
+    if (this.#closed) throw new ChannelClosedError('closed', 'this sender was closed')
+    const backend = this.#backend
+    if (backend.kind === 'local') backend.core.addSender()
+    else backend.port.retain()
+    return new Sender(backend, this.maxItemBytes)
+  }
+
+  /** This sender is done; the receiver ends once every sender is. Idempotent. */
+  close(): void {
+    this.#finish('closed')
+  }
+
+  /** Disposing without `close()` drops the sender: the receiver learns it was `dropped`. */
+  [Symbol.dispose](): void {
+    this.#finish('dropped')
+  }
+
+  /** @internal for pumps: ends this handle with a reason. */
+  finish(reason: ChannelCloseReason): void {
+    this.#finish(reason)
+  }
+
+  /** Resolves when the receiver is gone, with the reason. */
+  closed(): Promise<ChannelCloseReason> {
+    const backend = this.#backend
+    if (backend.kind === 'remote') return backend.port.closed()
+    return new Promise((resolve) => backend.core.onReceiverGone(resolve))
+  }
+
+  get isClosed(): boolean {
+    const backend = this.#backend
+    return this.#closed || (backend.kind === 'local' ? backend.core.receiverGone : backend.port.receiverGone) !== undefined
+  }
+
+  #finish(reason: ChannelCloseReason): void {
+    if (this.#closed || this.#moved) return
+    this.#closed = true
+    senderDrops.unregister(this)
+    release(this.#backend as SenderBackend<unknown>, reason)
+  }
+
+  /** Hands this handle's place among the senders to a new handle and retires this one. */
+  #moveOut(): Sender<T> {
+    this.#moved = true
+    senderDrops.unregister(this)
+    return new Sender(this.#backend, this.maxItemBytes)
+  }
+
+  [ENCODE_PORT](connection: Connection): PortPlan {
+    if (this.#moved) throw movedError('sender')
+    if (this.#closed) throw new ChannelClosedError('closed', 'a closed sender cannot be sent')
+    const stream = connection.openPortStream({ maxItemBytes: this.maxItemBytes })
+    const capacity = this.#backend.kind === 'local' ? this.#backend.core.capacity : this.#backend.capacity
+    return {
+      payload: portPayload('mpsc.tx', stream.id, capacity, this.maxItemBytes),
+      // The half moves: values from the other side go on through a handle that takes over this one's place.
+      activate: () => void pumpStreamToSender(connection, stream, this.#moveOut()),
+      rollback: () => stream.reset('closed', 'the value carrying this port failed to encode'),
+    }
+  }
+}
+
+export class Receiver<T> implements AsyncIterable<T> {
+  #core: MpscCore<T>
+  #moved = false
+  maxItemBytes: number | undefined
+
+  /** @internal use `mpsc.channel()` */
+  constructor(core: MpscCore<T>, maxItemBytes?: number) {
+    this.#core = core
+    this.maxItemBytes = maxItemBytes
+    receiverDrops.register(this, core as MpscCore<unknown>, this)
+  }
+
+  /**
+   * The next value, or undefined at the end (every sender closed). Rejects for an item that failed
+   * (ITEM_TOO_LARGE, a codec error, CHANNEL_CLOSED with reason `disconnected` when a remote sender's
+   * connection failed); the next call goes on.
+   */
+  async recv(): Promise<T | undefined> {
+    if (this.#moved) throw movedError('receiver')
+    const item = await this.#core.pull()
+    if (item === undefined) return undefined
+    if (item.ok) return item.value
+    throw 'error' in item ? item.error : new MeshscopeError('CHANNEL_LAGGED', 'unexpected lag on an mpsc channel')
+  }
+
+  /** Why the last sender went away, once every sender has (`closed`, `dropped` or `disconnected`). */
+  get senderGone(): ChannelCloseReason | undefined {
+    return this.#core.senderCount === 0 ? this.#core.lastSenderReason : undefined
+  }
+
+  /** Stops receiving: senders fail from now on with reason `closed`. Idempotent. */
+  close(): void {
+    if (this.#moved) return
+    receiverDrops.unregister(this)
+    this.#core.closeReceiver('closed')
+  }
+
+  /** Disposing without `close()` drops the receiver: senders learn it was `dropped`. */
+  [Symbol.dispose](): void {
+    if (this.#moved) return
+    receiverDrops.unregister(this)
+    this.#core.closeReceiver('dropped')
+  }
+
+  /** Yields every value until the end; an item that failed ends the iteration by throwing its error. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      if (this.#moved) throw movedError('receiver')
+      const item = await this.#core.pull()
+      if (item === undefined) return
+      if (!item.ok) throw 'error' in item ? item.error : new MeshscopeError('CHANNEL_LAGGED', 'unexpected lag on an mpsc channel')
+      yield item.value
+    }
+  }
+
+  [ENCODE_PORT](connection: Connection): PortPlan {
+    if (this.#moved) throw movedError('receiver')
+    const stream = connection.openPortStream({ maxItemBytes: this.maxItemBytes })
+    return {
+      payload: portPayload('mpsc.rx', stream.id, this.#core.capacity, this.maxItemBytes),
+      activate: () => {
+        this.#moved = true
+        receiverDrops.unregister(this)
+        void pumpCoreToStream(connection, this.#core, stream)
+      },
+      rollback: () => stream.reset('closed', 'the value carrying this port failed to encode'),
+    }
+  }
+}
+
+function portPayload(kind: string, streamId: number, capacity: number, maxItemBytes: number | undefined): PortPayload {
+  return { k: kind, s: streamId, o: maxItemBytes === undefined ? { c: capacity } : { c: capacity, m: maxItemBytes } }
+}
+
+function portOptions(payload: PortPayload): { capacity: number; maxItemBytes: number | undefined } {
+  const capacity = numberOption(payload, 'c', 16, 1, MAX_CAPACITY)
+  const maxItemBytes = payload.o?.m === undefined ? undefined : numberOption(payload, 'm', 0, 0, 0xffffffff)
+  return { capacity, maxItemBytes }
+}
+
+// A sender arrived: it sends straight onto the stream, to the receiver on the other side.
+registerPortKind('mpsc.tx', (connection, payload) => {
+  const { capacity, maxItemBytes } = portOptions(payload)
+  const stream = connection.claimPortStream(payload.s)
+  if (maxItemBytes !== undefined) stream.maxItemBytes = maxItemBytes
+  return new Sender({ kind: 'remote', port: new StreamSender(connection, stream), capacity }, maxItemBytes)
+})
+
+// A receiver arrived: values from the remote senders are fed into a local core it reads.
+registerPortKind('mpsc.rx', (connection, payload) => {
+  const { capacity, maxItemBytes } = portOptions(payload)
+  const stream = connection.claimPortStream(payload.s)
+  if (maxItemBytes !== undefined) stream.maxItemBytes = maxItemBytes
+  const core = new MpscCore<unknown>(capacity)
+  void pumpStreamToSender(connection, stream, Sender.local(core))
+  return new Receiver(core, maxItemBytes)
+})

@@ -1,0 +1,73 @@
+/**
+ * Pumps move a channel's items between an in-process core and a mux stream, so an endpoint sent to
+ * another peer keeps working. Backpressure crosses the wire: a pump waits for room before reading
+ * more from its stream, which then stops granting credit, which stops the remote sender.
+ */
+import { isMeshscopeError } from '../errors.js'
+import type { MuxStream } from '../mux/stream.js'
+import type { Connection } from './connection.js'
+import { ChannelClosedError, channelReasonOf, type ChannelCloseReason } from './errors.js'
+import { decodeItem, encodeEnd, encodeItem } from './items.js'
+import type { MpscCore } from './mpsc-core.js'
+
+/** The part of a sender a pump drives (mpsc and oneshot senders). */
+export interface ItemSink<T> {
+  sendItem(item: { ok: true; value: T } | { ok: false; error: import('../errors.js').MeshscopeError }): Promise<void>
+  closed(): Promise<ChannelCloseReason>
+  finish(reason: ChannelCloseReason): void
+}
+
+/** Drains `core` into `stream`; the consumer is on the other side (a receiver was sent there). */
+export async function pumpCoreToStream<T>(connection: Connection, core: MpscCore<T>, stream: MuxStream): Promise<void> {
+  // The remote consumer stopped (closed or dropped) or the connection failed: the local senders learn why.
+  stream.onSendEnd((reason) => core.closeReceiver(channelReasonOf(reason)))
+  for (;;) {
+    const item = await core.pull()
+    if (item === undefined) {
+      // Tell the other side how the senders went, unless simply closed (a plain CLOSE says that).
+      if (core.receiverGone === undefined && core.lastSenderReason !== 'closed') await stream.send(encodeEnd(connection, core.lastSenderReason)).catch(() => {})
+      stream.close()
+      return
+    }
+    try {
+      await stream.send(encodeItem(connection, item))
+    } catch (error) {
+      if (!isMeshscopeError(error, 'ITEM_TOO_LARGE')) return
+      // That one item fails on the other side; the channel goes on.
+      await stream.send(encodeItem(connection, { ok: false, error })).catch(() => {})
+    }
+  }
+}
+
+/** Feeds items arriving on `stream` into `sender`; the producer is on the other side (a sender was sent there). */
+export async function pumpStreamToSender<T>(connection: Connection, stream: MuxStream, sender: ItemSink<T>): Promise<void> {
+  stream.close() // nothing flows back on this stream but STOP
+  void sender.closed().then((reason) => stream.stop(reason === 'dropped' ? 'dropped' : 'closed'))
+  let endReason: ChannelCloseReason = 'closed'
+  try {
+    for (;;) {
+      let bytes: Uint8Array | null
+      try {
+        bytes = await stream.receive()
+      } catch (error) {
+        if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) {
+          await sender.sendItem({ ok: false, error })
+          continue
+        }
+        // The producer vanished with the connection: the receiver gets one error, then the end.
+        endReason = 'disconnected'
+        await sender.sendItem({ ok: false, error: new ChannelClosedError('disconnected', 'the connection to the sending peer failed') })
+        return
+      }
+      if (bytes === null) return
+      const item = decodeItem<T>(connection, bytes)
+      if ('end' in item) endReason = item.end
+      else if ('lagged' in item) continue // not meaningful for mpsc
+      else await sender.sendItem(item)
+    }
+  } catch {
+    // The receiver is gone; `closed()` above already told the producer.
+  } finally {
+    sender.finish(endReason)
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The sending end of a channel whose receiver is on another peer: values are encoded when `send` is
+ * called, so a value that cannot travel fails that send (with the path inside it), and an item over
+ * the limit fails that send only. Clones share the stream; the last one to go closes it, saying why.
+ */
+import { isMeshscopeError } from '../errors.js'
+import type { MuxStream } from '../mux/stream.js'
+import type { Connection } from './connection.js'
+import { ChannelClosedError, channelReasonOf, type ChannelCloseReason } from './errors.js'
+import { encodeEnd, encodeItem, type Item } from './items.js'
+
+export class StreamSender {
+  #handles = 1
+  #receiverGone?: ChannelCloseReason
+  #closing = false
+
+  constructor(
+    readonly connection: Connection,
+    readonly stream: MuxStream,
+  ) {
+    stream.onSendEnd((reason) => {
+      if (!this.#closing) this.#receiverGone = channelReasonOf(reason)
+    })
+  }
+
+  get receiverGone(): ChannelCloseReason | undefined {
+    return this.#receiverGone
+  }
+
+  /** Encodes and sends one item; the returned promise settles when the link has taken it. */
+  async send(item: Item<unknown>): Promise<void> {
+    if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
+    // Encode now: a value that cannot travel throws here, for this send only.
+    const bytes = item.ok ? this.connection.encode([0, item.value]) : encodeItem(this.connection, item)
+    try {
+      await this.stream.send(bytes)
+    } catch (error) {
+      if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) throw error
+      throw new ChannelClosedError(this.#receiverGone ?? 'disconnected')
+    }
+  }
+
+  retain(): void {
+    this.#handles++
+  }
+
+  /** One handle is done; the last closes the stream, telling the receiver how the senders went. */
+  release(reason: ChannelCloseReason): void {
+    if (this.#handles === 0) return
+    this.#handles--
+    if (this.#handles > 0 || this.#receiverGone) return
+    this.#closing = true
+    if (reason !== 'closed') this.stream.send(encodeEnd(this.connection, reason)).catch(() => {})
+    this.stream.close()
+  }
+
+  closed(): Promise<ChannelCloseReason> {
+    return new Promise((resolve) => this.stream.onSendEnd((reason) => resolve(channelReasonOf(reason))))
+  }
+}

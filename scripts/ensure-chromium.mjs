@@ -17,7 +17,7 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 if (isRoot && existsSync('/usr/bin/apt-get')) {
   console.log('chromium: not found; installing Debian\'s chromium with apt-get (one time)…')
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'chromium']]) {
+  for (const args of [['update'], ['install', '-y', 'chromium']]) {
     const result = spawnSync('apt-get', args, { stdio: 'inherit', env })
     if (result.status !== 0) {
       console.error(`chromium: apt-get ${args.join(' ')} failed (exit ${result.status})`)

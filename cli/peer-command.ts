@@ -10,6 +10,7 @@ const CHAT = 'demo.chat'
 const LINKS = 'demo.links'
 
 export async function runPeer(options: { signaling: string; room: string; identityFile?: string }): Promise<number> {
+  const shutdown = untilShutdownSignal()
   const identity: Identity | undefined = options.identityFile ? await loadOrCreateIdentity(fileIdentityStore(options.identityFile)) : undefined
   const mesh = await Mesh.join({ signaling: options.signaling, room: options.room, identity })
   const log = (line: string) => console.log(`meshscope-peer ${line}`)
@@ -35,7 +36,7 @@ export async function runPeer(options: { signaling: string; room: string; identi
     if (chat.echo === false) return
     mesh.send(from, CHAT, { text: `node peer ${mesh.id.slice(0, 8)} heard: ${chat.text.slice(0, 200)}`, echo: false }).catch(() => {})
   })
-  const signal = await untilShutdownSignal()
+  const signal = await shutdown
   log(`${signal}: leaving`)
   await mesh.close()
   log('closed')

@@ -2,10 +2,12 @@ import { createSignalingServer } from '../signaling/index.js'
 import { untilShutdownSignal } from './shutdown.js'
 
 export async function runSignal(options: { port: number; host: string }): Promise<number> {
+  // Listen for signals before announcing anything: whoever reads "listening" may stop us at once.
+  const shutdown = untilShutdownSignal()
   const server = createSignalingServer({ port: options.port, host: options.host })
   await server.ready
   console.log(`meshscope-signal listening on ${server.address().url}`)
-  const signal = await untilShutdownSignal()
+  const signal = await shutdown
   console.log(`meshscope-signal ${signal}: closing`)
   await server.close()
   return 0

@@ -45,6 +45,11 @@ export type ErrorCode =
   // mailboxes
   | 'UNKNOWN_MAILBOX'
   | 'HANDLER_FAILED'
+  // rpc
+  | 'REMOTE_ERROR'
+  | 'UNKNOWN_METHOD'
+  | 'ALREADY_CALLED'
+  | 'NOT_A_CALL'
   // identity persistence
   | 'IDENTITY_STORE_FAILED'
   // value codec (src/codec): raised by `Codec.encode` for values that cannot travel, by `Codec.decode` for bad bytes

@@ -3,7 +3,12 @@
  * of this and installs `@roamhq/wrtc` and `ws` as the platform.
  */
 export { Mesh, type MeshEvents, type MeshState, type PeerLeaveReason } from './mesh/mesh.js'
-export type { MailboxContext, MailboxHandler } from './mesh/mailboxes.js'
+export { Mailbox, MailboxRef, type Envelope, type MailboxHandler } from './services/mailboxes.js'
+export { rfn, type RemoteFunction, type RemoteFunctionOptions } from './rpc/remote-function.js'
+export type { Remote } from './rpc/remote-object.js'
+export type { CallOptions } from './rpc/call.js'
+export type { CallContext } from './rpc/serve.js'
+export { RemoteError } from './rpc/errors.js'
 export { mpsc, oneshot, watch, broadcast, bytes } from './channels/index.js'
 export { ChannelClosedError, LaggedError, type ChannelCloseReason } from './channels/errors.js'
 export { CodecError, type CodecLimits } from './codec/index.js'

@@ -14,11 +14,41 @@ export interface ConnectionOptions {
   /** The peer's id, for error messages and handlers. */
   peerId?: string
   codecLimits?: Partial<CodecLimits>
+  /** Send error stacks to this peer (off by default: stacks show local file paths). */
+  sendErrorStacks?: boolean
+  /** How values decoded here reach other peers (a mailbox reference sent by one peer, used to answer it). */
+  router?: PeerRouter
+}
+
+/** Reaches mailboxes on any peer of the mesh; the mesh implements it. */
+export interface PeerRouter {
+  send(peerId: string, name: string, value: unknown): Promise<void>
+  call(peerId: string, name: string, value: unknown, options?: { timeout?: number; signal?: AbortSignal }): Promise<unknown>
+}
+
+/**
+ * Encoders for values that travel as ports without implementing ENCODE_PORT themselves (plain
+ * functions become remote functions): registered by higher layers, so this layer imports none of them.
+ */
+export type ExtraPortEncoder = (connection: Connection, value: object, path: string) => PortPlan | undefined
+const extraPortEncoders: ExtraPortEncoder[] = []
+
+export function registerPortEncoder(encoder: ExtraPortEncoder): void {
+  extraPortEncoders.push(encoder)
+}
+
+function planExtraPort(connection: Connection, value: object, path: string): PortPlan | undefined {
+  for (const encoder of extraPortEncoders) {
+    const plan = encoder(connection, value, path)
+    if (plan) return plan
+  }
+  return undefined
 }
 
 export class Connection {
   readonly codec: Codec
   readonly peerId: string | undefined
+  readonly router: PeerRouter | undefined
   #plans?: PortPlan[]
 
   constructor(
@@ -26,13 +56,15 @@ export class Connection {
     options: ConnectionOptions = {},
   ) {
     this.peerId = options.peerId
+    this.router = options.router
     this.codec = new Codec({
+      sendErrorStacks: options.sendErrorStacks ?? false,
       limits: { ...options.codecLimits, maxMessageBytes: Math.min(options.codecLimits?.maxMessageBytes ?? Infinity, session.config.maxItemBytes) },
       ports: {
         encodePort: (value, path) => {
-          if (!isPortable(value)) return NOT_A_PORT
+          const plan = isPortable(value) ? value[ENCODE_PORT](this, path) : planExtraPort(this, value, path)
+          if (!plan) return NOT_A_PORT
           if (!this.#plans) throw new MeshscopeError('INVALID_ARGUMENT', 'ports can only be encoded through Connection.encode')
-          const plan = value[ENCODE_PORT](this, path)
           this.#plans.push(plan)
           return plan.payload
         },

@@ -16,7 +16,7 @@ export const ENCODE_PORT: unique symbol = Symbol('meshscope.encodePort')
 export interface PortPayload {
   /** The port kind, e.g. `mpsc.tx`. */
   k: string
-  /** The stream id on the carrying connection. */
+  /** The stream id on the carrying connection (0: the port has no stream). */
   s: number
   /** Kind-specific options (capacity, item limit…), plain values only. */
   o?: Record<string, number | boolean | string | null>
@@ -53,7 +53,8 @@ export function registerPortKind(kind: string, decoder: PortDecoder): void {
 export function decodePort(connection: Connection, payload: unknown): unknown {
   if (typeof payload !== 'object' || payload === null) throw new MeshscopeError('BAD_PORT', 'a port payload must be an object')
   const { k, s, o, v } = payload as Record<string, unknown>
-  if (typeof k !== 'string' || !Number.isInteger(s) || (s as number) <= 0 || (s as number) > 0xffffffff) {
+  // Stream id 0 marks a port with no stream of its own (a mailbox reference).
+  if (typeof k !== 'string' || !Number.isInteger(s) || (s as number) < 0 || (s as number) > 0xffffffff) {
     throw new MeshscopeError('BAD_PORT', 'a port payload needs a kind and a stream id')
   }
   if (o !== undefined && (typeof o !== 'object' || o === null || Array.isArray(o))) throw new MeshscopeError('BAD_PORT', 'port options must be an object')

@@ -21,7 +21,10 @@ import { Emitter } from '../util/emitter.js'
 import { resolveMeshTimings, type MeshJoinOptions, type ResolvedMeshTimings } from './options.js'
 import { Connection } from '../channels/connection.js'
 import { MuxSession, type MuxCloseInfo } from '../mux/session.js'
-import { Mailboxes, validateMailboxName, type MailboxHandler } from './mailboxes.js'
+import type { CallOptions } from '../rpc/call.js'
+import type { Remote } from '../rpc/remote-object.js'
+import type { Mailbox, MailboxHandler, MailboxRef } from '../services/mailboxes.js'
+import { Messaging } from './messaging.js'
 import { resolvePlatform, type Platform } from './platform.js'
 import { openSignedSignal, signSignal } from './signed-signal.js'
 
@@ -104,7 +107,14 @@ export class Mesh {
   #retryTimers = new Map<string, ReturnType<typeof setTimeout>>()
   #retryBackoffs = new Map<string, Backoff>()
   #signalChains = new Map<string, Promise<void>>()
-  #mailboxes = new Mailboxes((error) => this.events.emit('error', error))
+  #messaging: Messaging = new Messaging({
+    id: () => this.identity.id,
+    connectionTo: (peerId) => this.connectionTo(peerId),
+    assertOpen: () => {
+      if (this.#state !== 'open') throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
+    },
+    report: (error) => this.events.emit('error', error),
+  })
   #closing?: Promise<void>
 
   private constructor(
@@ -152,28 +162,57 @@ export class Mesh {
   }
 
   /**
-   * Registers a named mailbox: values other peers `send` to this name reach `handler`, with the
-   * sender's verified id. Returns the function that unregisters it. INVALID_ARGUMENT if the name is
-   * taken or not 1..128 characters.
+   * Registers a named mailbox. Messages other peers `send` or `call` to this name reach `handler` with
+   * the caller's verified id and an AbortSignal; for a call, what the handler returns (or throws) is
+   * the reply. Returns the function that unregisters it. INVALID_ARGUMENT if the name is taken or not
+   * 1..128 characters.
    */
-  register<T = unknown>(name: string, handler: MailboxHandler<T>): () => void {
-    return this.#mailboxes.register(name, handler)
+  register<T = unknown, R = unknown>(name: string, handler: MailboxHandler<T, R>): () => void {
+    return this.#messaging.register(name, handler)
+  }
+
+  /** A mailbox object with selective receive (`receive`, `receiveIf`), registered under `name` until closed. */
+  mailbox<T = unknown>(name: string): Mailbox<T> {
+    return this.#messaging.mailbox<T>(name)
+  }
+
+  /** A reference to this peer's mailbox `name`, to put inside messages so the receiver can answer it. */
+  ref<T = unknown, R = unknown>(name: string): MailboxRef<T, R> {
+    return this.#messaging.ref<T, R>(name)
   }
 
   /**
    * Sends a value to mailbox `name` on a peer (fire and forget). The value may hold anything the codec
-   * carries, channel halves included (they arrive live). Resolves once the message was handed to the
-   * link. Rejects with PEER_NOT_CONNECTED, MESH_CLOSED, a codec error (the value cannot travel; nothing
-   * was sent), ITEM_TOO_LARGE or DISCONNECTED. If the peer has no such mailbox, UNKNOWN_MAILBOX is
-   * reported on this mesh's `error` event. Sending to `mesh.id` delivers locally, without encoding.
+   * carries, channel halves and functions included (they arrive live). Resolves once the message was
+   * handed to the link. Rejects with PEER_NOT_CONNECTED, MESH_CLOSED, a codec error (the value cannot
+   * travel; nothing was sent), ITEM_TOO_LARGE or PEER_GONE. If the peer has no such mailbox,
+   * UNKNOWN_MAILBOX is reported on this mesh's `error` event. Sending to `mesh.id` runs locally.
    */
-  async send(peerId: string, name: string, value: unknown): Promise<void> {
-    if (this.#state !== 'open') throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
-    validateMailboxName(name)
-    if (peerId === this.id) return this.#mailboxes.deliverLocally(name, value, this.id)
-    const connection = this.#links.get(peerId)?.connection
-    if (!connection || !this.#links.get(peerId)?.joined) throw new MeshscopeError('PEER_NOT_CONNECTED', `not connected to peer ${peerId}`)
-    await this.#mailboxes.send(connection, name, value)
+  send(peerId: string, name: string, value: unknown): Promise<void> {
+    return this.#messaging.send(peerId, name, value)
+  }
+
+  /**
+   * Calls mailbox `name` on a peer and resolves with the handler's reply. Rejects with
+   * UNKNOWN_MAILBOX, REMOTE_ERROR (a RemoteError: the handler threw), TIMEOUT, ABORTED (the handler's
+   * signal aborts too), PEER_GONE (the peer left before replying), PEER_NOT_CONNECTED or a codec error.
+   */
+  call<R = unknown>(peerId: string, name: string, value: unknown, options?: CallOptions): Promise<R> {
+    return this.#messaging.call(peerId, name, value, options) as Promise<R>
+  }
+
+  /** Makes `impl`'s methods callable from other peers as `mesh.remote<T>(thisId, name)`. Returns the function that withdraws it. */
+  expose(name: string, impl: object): () => void {
+    return this.#messaging.expose(name, impl)
+  }
+
+  /**
+   * A typed proxy of the object a peer exposed as `name`: every method returns a promise. Calls fail
+   * like `call` does; an unknown method with UNKNOWN_METHOD. `options` (timeout, signal) apply to
+   * every call made through this proxy.
+   */
+  remote<T>(peerId: string, name: string, options?: CallOptions): Remote<T> {
+    return this.#messaging.remote<T>(peerId, name, options)
   }
 
   /** The channel-layer connection to a joined peer (for layers built on the mesh). */
@@ -287,9 +326,9 @@ export class Mesh {
       initiator,
       config: { keepaliveIntervalMs: this.timings.heartbeatIntervalMs, idleTimeoutMs: this.timings.peerTimeoutMs },
     })
-    const connection = new Connection(session, { peerId: entry.peerId })
+    const connection = new Connection(session, { peerId: entry.peerId, router: this.#messaging, sendErrorStacks: this.options.exposeErrorStacks })
     entry.connection = connection
-    session.events.on('stream', (stream) => void this.#mailboxes.serve(connection, stream))
+    session.events.on('stream', (stream) => void this.#messaging.serve(connection, stream))
     session.events.on('close', (info) => this.#detach(entry, leaveReasonOfSession(info)))
     session.ready.then(
       () => {

@@ -27,6 +27,8 @@ export interface MeshJoinOptions {
   connectTimeoutMs?: number
   /** Bytes a link may buffer before `send` waits. Default 256 KiB. */
   highWaterMarkBytes?: number
+  /** Send error stacks to peers with remote errors. Default false: stacks show local file paths. */
+  exposeErrorStacks?: boolean
 }
 
 export interface ResolvedMeshTimings {

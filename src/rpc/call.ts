@@ -1,0 +1,88 @@
+/**
+ * The calling side of a request: one request stream per call. Settles on the reply, on abort or
+ * timeout (the stream is reset, which aborts the handler's signal on the other side), or when the
+ * peer goes away (PEER_GONE) — never hangs.
+ */
+import type { Connection } from '../channels/connection.js'
+import { MeshscopeError, isMeshscopeError } from '../errors.js'
+import { RemoteError } from './errors.js'
+import { replyFromWire, requestToWire, type Request } from './protocol.js'
+
+export interface CallOptions {
+  /** Gives up after this many milliseconds (TIMEOUT); the remote handler's signal aborts. */
+  timeout?: number
+  /** Gives up when aborted (ABORTED); the remote handler's signal aborts. */
+  signal?: AbortSignal
+}
+
+export function validateCallOptions(options: CallOptions | undefined): void {
+  if (options?.timeout !== undefined && (!Number.isFinite(options.timeout) || options.timeout <= 0)) {
+    throw new MeshscopeError('INVALID_ARGUMENT', 'timeout must be a positive number of milliseconds')
+  }
+}
+
+/** Sends a request and waits for its reply. With `expectReply: false` (a plain send) it resolves once the request is out. */
+export async function callOverConnection(connection: Connection, request: Request, options: CallOptions = {}): Promise<unknown> {
+  validateCallOptions(options)
+  if (options.signal?.aborted) throw abortedError(options.signal)
+  const peerId = connection.peerId ?? 'the peer'
+  let stream
+  try {
+    stream = connection.session.openStream('request')
+  } catch (cause) {
+    throw new MeshscopeError('PEER_GONE', `${peerId} is gone`, { cause })
+  }
+  let bytes: Uint8Array
+  try {
+    bytes = connection.encode(requestToWire(request))
+  } catch (error) {
+    stream.reset('closed', 'the request could not be encoded')
+    throw error
+  }
+
+  let giveUp!: (error: MeshscopeError) => void
+  const givenUp = new Promise<never>((_, reject) => (giveUp = reject))
+  const onAbort = () => giveUp(abortedError(options.signal!))
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  const timer = options.timeout === undefined ? undefined : setTimeout(() => giveUp(new MeshscopeError('TIMEOUT', `no reply from ${peerId} within ${options.timeout} ms`)), options.timeout)
+
+  const exchange = (async () => {
+    await stream.send(bytes)
+    const reply = await stream.receive()
+    if (reply === null) throw new MeshscopeError('PEER_GONE', `${peerId} closed the call without a reply`)
+    return replyFromWire(connection.decode(reply))
+  })()
+  try {
+    const reply = await Promise.race([exchange, givenUp])
+    stream.close()
+    void stream.receive().catch(() => {}) // the serving side's CLOSE
+    if (reply.kind === 'value') return reply.value
+    if (reply.kind === 'refused') throw new MeshscopeError(reply.error.code, `${peerId}: ${reply.error.message}`, { cause: reply.error })
+    throw new RemoteError(peerId, reply.error, stackWasSent(reply.error))
+  } catch (error) {
+    exchange.catch(() => {})
+    // Giving up resets the stream, which aborts the handler's signal on the other side.
+    if (isMeshscopeError(error, 'TIMEOUT') || isMeshscopeError(error, 'ABORTED')) stream.reset('closed', 'the caller gave up')
+    throw mapTransportError(error, peerId)
+  } finally {
+    clearTimeout(timer)
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Transport failures become PEER_GONE for the caller; everything else passes through. */
+function mapTransportError(error: unknown, peerId: string): unknown {
+  if (isMeshscopeError(error, 'DISCONNECTED') || isMeshscopeError(error, 'STREAM_RESET')) {
+    return new MeshscopeError('PEER_GONE', `${peerId} went away before replying`, { cause: error })
+  }
+  return error
+}
+
+function abortedError(signal: AbortSignal): MeshscopeError {
+  return new MeshscopeError('ABORTED', 'the call was aborted', { cause: signal.reason })
+}
+
+/** The codec rebuilds a stack-less remote error with only its `name: message` line. */
+function stackWasSent(error: Error): boolean {
+  return typeof error.stack === 'string' && error.stack.includes('\n')
+}

@@ -1,0 +1,120 @@
+/**
+ * The serving side of request streams: reads the one request, finds what it addresses (a mailbox, a
+ * remote function this connection exported, an exposed object's method), runs it with a context
+ * whose AbortSignal aborts if the caller gives up or goes away, and writes the reply.
+ */
+import type { Connection } from '../channels/connection.js'
+import { MeshscopeError, isMeshscopeError } from '../errors.js'
+import type { MuxStream } from '../mux/stream.js'
+import { replyToWire, requestFromWire, type Reply, type Request } from './protocol.js'
+
+/** What a handler learns about the call it serves. */
+export interface CallContext {
+  /** The verified id of the calling peer. */
+  from: string
+  /** Aborts when the caller gives up (abort, timeout) or goes away. */
+  signal: AbortSignal
+}
+
+/** Where requests are routed; the mesh provides it. */
+export interface RequestTargets {
+  /** Runs mailbox `name` with the value; resolves with the reply (ignored for plain sends). Undefined if no such mailbox. */
+  mailboxHandler(name: string): ((value: unknown, context: CallContext, expectsReply: boolean) => unknown) | undefined
+  /** The remote function exported on this connection under that id. */
+  exportedFunction(connection: Connection, id: number): ((args: unknown[], context: CallContext) => unknown) | undefined
+  /** The object exposed under `name`. */
+  exposedObject(name: string): object | undefined
+  /** Failures nobody waits for (a plain send's handler threw, a malformed request). */
+  report(error: MeshscopeError): void
+}
+
+export async function serveRequest(connection: Connection, stream: MuxStream, targets: RequestTargets): Promise<void> {
+  const from = connection.peerId ?? 'unknown'
+  let request: Request
+  try {
+    const bytes = await stream.receive()
+    if (bytes === null) return stream.close()
+    request = requestFromWire(connection.decode(bytes))
+  } catch (error) {
+    const refusal = error instanceof MeshscopeError ? error : new MeshscopeError('BAD_MESSAGE', `a request from ${from} could not be read`, { cause: error })
+    if (!isMeshscopeError(error, 'DISCONNECTED') && !isMeshscopeError(error, 'STREAM_RESET')) await answer(connection, stream, { kind: 'refused', error: refusal })
+    targets.report(refusal)
+    return
+  }
+
+  const controller = new AbortController()
+  // The caller's CLOSE comes after our reply; a reset or a lost session before that means it gave up.
+  stream.receive().then(
+    () => {},
+    (error: unknown) => controller.abort(error),
+  )
+  const context: CallContext = { from, signal: controller.signal }
+  const run = resolveTarget(connection, request, targets)
+  if (run instanceof MeshscopeError) {
+    // For a plain send the refusal is the sender's news (its mesh reports it), not ours.
+    await answer(connection, stream, { kind: 'refused', error: run })
+    return
+  }
+  let reply: Reply
+  try {
+    reply = { kind: 'value', value: await run(context) }
+  } catch (error) {
+    const thrown = error instanceof Error ? error : new Error(String(error))
+    if (request.kind === 'send') {
+      targets.report(new MeshscopeError('HANDLER_FAILED', `mailbox "${request.name}" failed on a message from ${from}: ${thrown.message}`, { cause: thrown }))
+      return stream.close()
+    }
+    reply = isRefusal(thrown) ? { kind: 'refused', error: thrown as MeshscopeError } : { kind: 'threw', error: thrown }
+  }
+  if (request.kind === 'send') return stream.close()
+  await answer(connection, stream, reply)
+}
+
+function resolveTarget(connection: Connection, request: Request, targets: RequestTargets): ((context: CallContext) => unknown) | MeshscopeError {
+  switch (request.kind) {
+    case 'send':
+    case 'call': {
+      const handler = targets.mailboxHandler(request.name)
+      if (!handler) return new MeshscopeError('UNKNOWN_MAILBOX', `no mailbox "${request.name}" on the receiving peer`)
+      return (context) => handler(request.value, context, request.kind === 'call')
+    }
+    case 'function': {
+      const run = targets.exportedFunction(connection, request.functionId)
+      if (!run) return new MeshscopeError('PEER_GONE', 'that remote function is no longer provided')
+      return (context) => run(request.args, context)
+    }
+    case 'method': {
+      const target = targets.exposedObject(request.object)
+      if (!target) return new MeshscopeError('UNKNOWN_MAILBOX', `nothing is exposed as "${request.object}" on the receiving peer`)
+      // Own or inherited methods only, never Object.prototype's (constructor, __proto__, toString…).
+      const method = Object.hasOwn(Object.prototype, request.method) ? undefined : (target as Record<string, unknown>)[request.method]
+      if (typeof method !== 'function') return new MeshscopeError('UNKNOWN_METHOD', `"${request.object}" has no method "${request.method}"`)
+      return (context) => method.apply(target, [...request.args, context])
+    }
+  }
+}
+
+/** Errors meshscope itself raised while serving (a oneshot function called twice…) are refusals, not handler throws. */
+function isRefusal(error: Error): boolean {
+  return error instanceof MeshscopeError && (error.code === 'ALREADY_CALLED' || error.code === 'UNKNOWN_METHOD')
+}
+
+async function answer(connection: Connection, stream: MuxStream, reply: Reply): Promise<void> {
+  let bytes: Uint8Array
+  try {
+    bytes = connection.encode(replyToWire(reply))
+  } catch (error) {
+    // The result cannot travel (a class instance, a cycle…): the caller learns why.
+    const refusal = error instanceof MeshscopeError ? error : new MeshscopeError('BAD_MESSAGE', String(error))
+    bytes = connection.encode(replyToWire({ kind: 'refused', error: new MeshscopeError(refusal.code, `the reply could not be sent: ${refusal.message}`) }))
+  }
+  try {
+    await stream.send(bytes)
+  } catch (error) {
+    if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) {
+      const refusal = new MeshscopeError('ITEM_TOO_LARGE', `the reply of ${bytes.byteLength} bytes is over the limit`)
+      await stream.send(connection.encode(replyToWire({ kind: 'refused', error: refusal }))).catch(() => {})
+    }
+  }
+  stream.close()
+}

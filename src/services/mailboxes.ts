@@ -1,0 +1,201 @@
+/**
+ * Named mailboxes, Factor/Erlang style. A mailbox is either a handler (`register`: its return value
+ * is the reply to a call) or a `Mailbox` object with selective receive: `receive()` takes the oldest
+ * message, `receiveIf(predicate)` the oldest that matches, and the others stay queued in order.
+ * A `MailboxRef` names a mailbox on a peer and can travel inside messages, so whoever receives it can
+ * send or call back.
+ */
+import type { Connection, PeerRouter } from '../channels/connection.js'
+import { ENCODE_PORT, registerPortKind, type PortPlan } from '../channels/port.js'
+import { MeshscopeError } from '../errors.js'
+import type { CallOptions } from '../rpc/call.js'
+import { validateName } from '../rpc/protocol.js'
+import type { CallContext } from '../rpc/serve.js'
+
+/** A registered mailbox: called with each message; for a `call`, its result is the reply. */
+export type MailboxHandler<T = unknown, R = unknown> = (value: T, context: CallContext) => R | Promise<R>
+
+/** Runs a message; `expectsReply` is true for a call. */
+type Deliver = (value: unknown, context: CallContext, expectsReply: boolean) => unknown
+
+export class MailboxRegistry {
+  #handlers = new Map<string, Deliver>()
+
+  register<T, R>(name: string, handler: MailboxHandler<T, R>): () => void {
+    validateName('mailbox', name)
+    if (typeof handler !== 'function') throw new MeshscopeError('INVALID_ARGUMENT', 'a mailbox handler must be a function')
+    return this.#add(name, (value, context) => handler(value as T, context))
+  }
+
+  /** A mailbox object with selective receive, registered under `name` until it is closed. */
+  mailbox<T>(name: string): Mailbox<T> {
+    validateName('mailbox', name)
+    const box = new Mailbox<T>(() => remove())
+    const remove = this.#add(name, (value, context, expectsReply) => box.deliver(value as T, context, expectsReply))
+    return box
+  }
+
+  get(name: string): Deliver | undefined {
+    return this.#handlers.get(name)
+  }
+
+  #add(name: string, deliver: Deliver): () => void {
+    if (this.#handlers.has(name)) throw new MeshscopeError('INVALID_ARGUMENT', `mailbox "${name}" is already registered`)
+    this.#handlers.set(name, deliver)
+    return () => {
+      if (this.#handlers.get(name) === deliver) this.#handlers.delete(name)
+    }
+  }
+}
+
+/** One message in a Mailbox. */
+export interface Envelope<T> {
+  value: T
+  /** The verified id of the sender. */
+  from: string
+  /** True when the sender is waiting for a reply (`call`). */
+  isCall: boolean
+  /** Aborts when a calling sender gives up. */
+  signal: AbortSignal
+  /** Answers a call (once). Throws NOT_A_CALL for a plain send. */
+  reply(value: unknown): void
+  /** Fails a call with this error (the caller gets a RemoteError). */
+  fail(error: Error): void
+}
+
+interface Waiter<T> {
+  matches: (envelope: Envelope<T>) => boolean
+  resolve: (envelope: Envelope<T>) => void
+  reject: (error: unknown) => void
+}
+
+export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
+  #queue: Envelope<T>[] = []
+  #waiters: Waiter<T>[] = []
+  #closed = false
+
+  /** @internal use `mesh.mailbox(name)` */
+  constructor(private readonly unregister: () => void) {}
+
+  /** The oldest message. */
+  receive(options: CallOptions = {}): Promise<Envelope<T>> {
+    return this.receiveIf(() => true, options)
+  }
+
+  /** The oldest message whose value matches; the others stay queued, in order. */
+  receiveIf(predicate: (value: T, envelope: Envelope<T>) => boolean, options: CallOptions = {}): Promise<Envelope<T>> {
+    if (this.#closed) return Promise.reject(new MeshscopeError('MESH_CLOSED', 'this mailbox is closed'))
+    const matches = (envelope: Envelope<T>) => predicate(envelope.value, envelope)
+    const index = this.#queue.findIndex(matches)
+    if (index >= 0) return Promise.resolve(this.#queue.splice(index, 1)[0]!)
+    return new Promise<Envelope<T>>((resolve, reject) => {
+      const waiter: Waiter<T> = { matches, resolve, reject }
+      const stop = (error: MeshscopeError) => {
+        const at = this.#waiters.indexOf(waiter)
+        if (at >= 0) this.#waiters.splice(at, 1)
+        reject(error)
+      }
+      const timer = options.timeout === undefined ? undefined : setTimeout(() => stop(new MeshscopeError('TIMEOUT', `no matching message within ${options.timeout} ms`)), options.timeout)
+      const onAbort = () => stop(new MeshscopeError('ABORTED', 'receive was aborted', { cause: options.signal?.reason }))
+      if (options.signal?.aborted) return onAbort()
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      waiter.resolve = (envelope) => {
+        clearTimeout(timer)
+        options.signal?.removeEventListener('abort', onAbort)
+        resolve(envelope)
+      }
+      this.#waiters.push(waiter)
+    })
+  }
+
+  /** Messages waiting to be received. */
+  get size(): number {
+    return this.#queue.length
+  }
+
+  /** Unregisters the mailbox; waiting receives reject, queued calls are answered with an error. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.unregister()
+    const error = new MeshscopeError('MESH_CLOSED', 'the mailbox was closed')
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error)
+    for (const envelope of this.#queue.splice(0)) if (envelope.isCall) envelope.fail(error)
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Envelope<T>> {
+    while (!this.#closed) {
+      try {
+        yield await this.receive()
+      } catch (error) {
+        if (this.#closed) return
+        throw error
+      }
+    }
+  }
+
+  /** @internal called by the registry for each message; for a call, resolves with the reply. */
+  deliver(value: T, context: CallContext, expectsReply: boolean): Promise<unknown> | undefined {
+    let settle: { resolve: (value: unknown) => void; reject: (error: unknown) => void } | undefined
+    const replied = expectsReply ? new Promise<unknown>((resolve, reject) => (settle = { resolve, reject })) : undefined
+    let answered = false
+    const answer = (action: () => void) => {
+      if (!settle) throw new MeshscopeError('NOT_A_CALL', 'this message was sent, not called: there is nobody to reply to')
+      if (answered) throw new MeshscopeError('INVALID_ARGUMENT', 'this call was already answered')
+      answered = true
+      action()
+    }
+    const envelope: Envelope<T> = {
+      value,
+      from: context.from,
+      isCall: expectsReply,
+      signal: context.signal,
+      reply: (reply) => answer(() => settle!.resolve(reply)),
+      fail: (error) => answer(() => settle!.reject(error)),
+    }
+    const waiterIndex = this.#waiters.findIndex((waiter) => waiter.matches(envelope))
+    if (waiterIndex >= 0) this.#waiters.splice(waiterIndex, 1)[0]!.resolve(envelope)
+    else this.#queue.push(envelope)
+    return replied
+  }
+}
+
+/** Names mailbox `name` on peer `peerId`. Travels inside messages; the receiver can send or call it. */
+export class MailboxRef<T = unknown, R = unknown> {
+  /** @internal use `mesh.ref(name)` */
+  constructor(
+    readonly peerId: string,
+    readonly name: string,
+    private readonly router: PeerRouter | undefined,
+  ) {}
+
+  send(value: T): Promise<void> {
+    return this.#route().send(this.peerId, this.name, value)
+  }
+
+  call(value: T, options?: CallOptions): Promise<R> {
+    return this.#route().call(this.peerId, this.name, value, options) as Promise<R>
+  }
+
+  #route(): PeerRouter {
+    if (!this.router) throw new MeshscopeError('INVALID_ARGUMENT', 'this mailbox reference is not attached to a mesh')
+    return this.router
+  }
+
+  [ENCODE_PORT](): PortPlan {
+    return { payload: { k: 'mailbox.ref', s: 0, o: { p: this.peerId, n: this.name } }, activate() {}, rollback() {} }
+  }
+}
+
+registerPortKind('mailbox.ref', (connection: Connection, payload) => {
+  const peerId = payload.o?.p
+  const name = payload.o?.n
+  if (typeof peerId !== 'string' || !/^[0-9a-f]{32}$/.test(peerId) || typeof name !== 'string' || name.length === 0 || name.length > 128) {
+    throw new MeshscopeError('BAD_PORT', 'a mailbox reference needs a peer id and a name')
+  }
+  return new MailboxRef(peerId, name, connection.router)
+})

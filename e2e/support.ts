@@ -139,6 +139,12 @@ export class Tab {
   leaves(): Promise<Array<{ id: string; reason: string }>> {
     return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.leaves())
   }
+  askThroughReference(peerId: string, text: string): Promise<{ text: string; askedBy: string; from: string }> {
+    return this.page.evaluate(([peer, question]) => (globalThis as unknown as HarnessGlobal).harness.askThroughReference(peer!, question!), [peerId, text])
+  }
+  callRemoteObject(peerId: string): Promise<{ sum: number; cancelled: string; abortedOnPeer: number }> {
+    return this.page.evaluate((peer) => (globalThis as unknown as HarnessGlobal).harness.callRemoteObject(peer), peerId)
+  }
   transfer(peerId: string, totalBytes: number): Promise<{ received: number; intact: boolean; inOrder: boolean; peerInOrder: boolean; ms: number }> {
     return this.page.evaluate(([peer, total]) => (globalThis as unknown as HarnessGlobal).harness.transfer(peer as string, total as number), [peerId, totalBytes] as const)
   }
@@ -221,6 +227,8 @@ export type Participant = Tab | NodePeer
 type HarnessApi = {
   join(signaling: string, room: string, identityName?: string): Promise<string>
   storedIdentityId(name: string): Promise<string>
+  askThroughReference(peerId: string, text: string): Promise<{ text: string; askedBy: string; from: string }>
+  callRemoteObject(peerId: string): Promise<{ sum: number; cancelled: string; abortedOnPeer: number }>
   transfer(peerId: string, totalBytes: number): Promise<{ received: number; intact: boolean; inOrder: boolean; peerInOrder: boolean; ms: number }>
   peers(): string[]
   signalingState(): string

@@ -68,6 +68,36 @@ const harness = {
     const peerInOrder = await resultRx.recv()
     return { received, intact, inOrder, peerInOrder, ms: performance.now() - started }
   },
+  /** RPC: sends the Node peer a reference to a mailbox here; the Node peer answers through it. */
+  async askThroughReference(peerId: string, text: string): Promise<{ text: string; askedBy: string; from: string }> {
+    const answers = mesh!.mailbox<{ text: string; askedBy: string }>('e2e.answers')
+    try {
+      await mesh!.send(peerId, 'e2e.question', { replyTo: mesh!.ref('e2e.answers'), text })
+      const envelope = await answers.receive({ timeout: 10_000 })
+      return { ...envelope.value, from: envelope.from }
+    } finally {
+      answers.close()
+    }
+  },
+  /** RPC: a remote object on the Node peer; a slow call cancelled after 100 ms. */
+  async callRemoteObject(peerId: string): Promise<{ sum: number; cancelled: string; abortedOnPeer: number }> {
+    type Calc = { add(a: number, b: number): number; slow(n: number): Promise<number>; abortedCalls(): number }
+    const calc = mesh!.remote<Calc>(peerId, 'e2e.calc')
+    const sum = await calc.add(2, 3)
+    const controller = new AbortController()
+    const slow = mesh!.remote<Calc>(peerId, 'e2e.calc', { signal: controller.signal }).slow(7)
+    setTimeout(() => controller.abort(), 100)
+    const cancelled = await slow.then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code ?? 'unknown',
+    )
+    let abortedOnPeer = 0
+    for (let i = 0; i < 100 && abortedOnPeer === 0; i++) {
+      abortedOnPeer = await calc.abortedCalls()
+      if (abortedOnPeer === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    return { sum, cancelled, abortedOnPeer }
+  },
   async close(): Promise<void> {
     await mesh?.close()
   },

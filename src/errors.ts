@@ -50,6 +50,11 @@ export type ErrorCode =
   | 'UNKNOWN_METHOD'
   | 'ALREADY_CALLED'
   | 'NOT_A_CALL'
+  // scope hops
+  | 'HOP_FAILED'
+  | 'UNKNOWN_HOP'
+  | 'HOP_REFUSED'
+  | 'HOP_NEEDS_PLUGIN'
   // identity persistence
   | 'IDENTITY_STORE_FAILED'
   // value codec (src/codec): raised by `Codec.encode` for values that cannot travel, by `Codec.decode` for bad bytes

@@ -25,6 +25,8 @@ import type { CallOptions } from '../rpc/call.js'
 import type { Remote } from '../rpc/remote-object.js'
 import type { Mailbox, MailboxHandler, MailboxRef } from '../services/mailboxes.js'
 import { Messaging } from './messaging.js'
+import { peerRef, type HopTransport, type PeerRef } from '../scope/here.js'
+import { HOP_MAILBOX, serveHop } from '../scope/hop.js'
 import { resolvePlatform, type Platform } from './platform.js'
 import { openSignedSignal, signSignal } from './signed-signal.js'
 
@@ -116,6 +118,7 @@ export class Mesh {
     report: (error) => this.events.emit('error', error),
   })
   #closing?: Promise<void>
+  #hopTransport: HopTransport
 
   private constructor(
     readonly identity: Identity,
@@ -131,6 +134,9 @@ export class Mesh {
     signaling.events.on('signal', (from, payload) => this.#queueSignal(from, payload))
     signaling.events.on('state', (state) => this.events.emit('signaling', state))
     signaling.events.on('error', (error) => this.events.emit('error', error))
+    // Every peer serves scope hops; the blocks themselves are registered by the code it runs.
+    this.#hopTransport = { id: identity.id, call: (peerId, name, value, options) => this.call(peerId, name, value, options) }
+    this.#messaging.register(HOP_MAILBOX, (request, context) => serveHop(request, context, this.#hopTransport, this))
     // In a page, leave when the tab goes away: the goodbyes go out synchronously, so peers see the
     // leave at once instead of after `peerTimeoutMs`.
     if (isBrowserPage(globalThis)) globalThis.addEventListener('pagehide', this.#onPageHide)
@@ -204,6 +210,12 @@ export class Mesh {
   /** Makes `impl`'s methods callable from other peers as `mesh.remote<T>(thisId, name)`. Returns the function that withdraws it. */
   expose(name: string, impl: object): () => void {
     return this.#messaging.expose(name, impl)
+  }
+
+  /** A peer to `hop` to (scope hops); `mesh.peer(mesh.id)` runs hops locally, without the network. */
+  peer(peerId: string): PeerRef {
+    if (typeof peerId !== 'string') throw new MeshscopeError('INVALID_ARGUMENT', 'peer takes a peer id')
+    return peerRef(this.#hopTransport, peerId)
   }
 
   /**

@@ -157,8 +157,14 @@ export class Receiver<T> implements AsyncIterable<T> {
    */
   async recv(): Promise<T | undefined> {
     if (this.#state === 'moved') throw movedError('receiver')
+    const next = await this.#next()
+    return next?.value
+  }
+
+  /** The next entry as `{ value }`, or undefined at the end (or once closed); throws LaggedError. */
+  async #next(): Promise<{ value: T } | undefined> {
     for (;;) {
-      if (this.#state === 'closed') return undefined
+      if (this.#state !== 'open') return undefined
       const read = this.#core.read(this.#cursor)
       if (read === 'end') return undefined
       if (read === 'wait') {
@@ -168,7 +174,7 @@ export class Receiver<T> implements AsyncIterable<T> {
       this.#cursor = read.next
       if ('lagged' in read) throw new LaggedError(read.lagged)
       if ('lagged' in read.entry) throw new LaggedError(read.entry.lagged)
-      return read.entry.value
+      return { value: read.entry.value }
     }
   }
 
@@ -187,19 +193,7 @@ export class Receiver<T> implements AsyncIterable<T> {
 
   /** Yields every value until the senders are gone; a LaggedError ends the iteration by throwing. */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      if (this.#state !== 'open') return
-      const read = this.#core.read(this.#cursor)
-      if (read === 'end') return
-      if (read === 'wait') {
-        await this.#core.waitForMore()
-        continue
-      }
-      this.#cursor = read.next
-      if ('lagged' in read) throw new LaggedError(read.lagged)
-      if ('lagged' in read.entry) throw new LaggedError(read.entry.lagged)
-      yield read.entry.value
-    }
+    for (let next = await this.#next(); next; next = await this.#next()) yield next.value
   }
 
   /** @internal for pumps */

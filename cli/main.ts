@@ -1,7 +1,7 @@
 /**
  * The `meshscope` command:
  *   meshscope signal [--port 8787] [--host 127.0.0.1]
- *   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity ./peer-key.json]
+ *   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity ./peer-key.json] [--require ./hops.ts]…
  */
 import { parseArgs } from 'node:util'
 import { runPeer } from './peer-command.js'
@@ -10,8 +10,10 @@ import { runSignal } from './signal-command.js'
 const USAGE = `usage:
   meshscope signal [--port 8787] [--host 127.0.0.1]
       run the signaling server
-  meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity <file>]
-      join a room as a headless Node peer; logs joins, leaves and messages
+  meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity <file>] [--require <module>]…
+      join a room as a headless Node peer; logs joins, leaves and messages. Each --require
+      module (.ts or .js) is imported first through the meshscope loader, so the peer serves
+      its hop blocks (inline hops are checked and registered as the Vite plugin does).
 `
 
 export async function main(argv: string[]): Promise<number> {
@@ -24,10 +26,15 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'peer') {
       const { values } = parseArgs({
         args: rest,
-        options: { signaling: { type: 'string' }, room: { type: 'string' }, identity: { type: 'string' } },
+        options: { signaling: { type: 'string' }, room: { type: 'string' }, identity: { type: 'string' }, require: { type: 'string', multiple: true } },
         strict: true,
       })
-      return await runPeer({ signaling: values.signaling ?? 'ws://127.0.0.1:8787', room: values.room ?? 'demo', identityFile: values.identity })
+      return await runPeer({
+        signaling: values.signaling ?? 'ws://127.0.0.1:8787',
+        room: values.room ?? 'demo',
+        identityFile: values.identity,
+        modules: values.require ?? [],
+      })
     }
   } catch (error) {
     console.error(`meshscope: ${error instanceof Error ? error.message : String(error)}`)

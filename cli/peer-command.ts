@@ -2,14 +2,19 @@
  * A headless Node peer: joins a room and logs what happens. It speaks the demo's two mailboxes so
  * it shows up properly in the demo: it answers chat lines ("demo.chat", replies carry `echo: false`
  * so two Node peers never answer each other forever) and shares its links ("demo.links").
+ * With `--require <module>`, it first imports those modules through the meshscope loader
+ * (TypeScript, inline hops checked and registered), so it serves their hop blocks.
  */
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { Mesh, fileIdentityStore, loadOrCreateIdentity, type Identity } from '../src/node.js'
 import { untilShutdownSignal } from './shutdown.js'
 
 const CHAT = 'demo.chat'
 const LINKS = 'demo.links'
 
-export async function runPeer(options: { signaling: string; room: string; identityFile?: string }): Promise<number> {
+export async function runPeer(options: { signaling: string; room: string; identityFile?: string; modules?: readonly string[] }): Promise<number> {
+  await importUserModules(options.modules ?? [])
   const shutdown = untilShutdownSignal()
   const identity: Identity | undefined = options.identityFile ? await loadOrCreateIdentity(fileIdentityStore(options.identityFile)) : undefined
   const mesh = await Mesh.join({ signaling: options.signaling, room: options.room, identity })
@@ -41,6 +46,16 @@ export async function runPeer(options: { signaling: string; room: string; identi
   await mesh.close()
   log('closed')
   return 0
+}
+
+/** Installs the meshscope loader (once) and imports each module, relative to the working directory. */
+async function importUserModules(modules: readonly string[]): Promise<void> {
+  if (modules.length === 0) return
+  await import('../src/plugin/register.js')
+  for (const module of modules) {
+    await import(pathToFileURL(resolve(module)).href)
+    console.log(`meshscope-peer loaded ${module}`)
+  }
 }
 
 function parseChat(value: unknown): { text: string; echo?: unknown } | undefined {

@@ -51,6 +51,11 @@ export function findHop(id: string): HopBlock<unknown, unknown> | undefined {
   return blocks.get(id) as HopBlock<unknown, unknown> | undefined
 }
 
+/** The ids of every registered block, in registration order: for tools and tests (not exported from the package entry). */
+export function registeredHopIds(): string[] {
+  return [...blocks.keys()]
+}
+
 export function isHopBlock(value: unknown): value is HopBlock {
   return typeof value === 'object' && value !== null && typeof (value as HopBlock).id === 'string' && blocks.get((value as HopBlock).id) !== undefined
 }

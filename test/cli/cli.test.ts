@@ -4,9 +4,12 @@
  * exits 0 (wrtc crashes at teardown if connections are left open).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Mesh } from '../../src/mesh/mesh.js'
+import { transformHops } from '../../src/plugin/transform.js'
+import { defineHop, hop } from '../../src/scope/index.js'
 import type { SignalingServer } from '../../signaling/index.js'
 import { joinMesh, startServer, until } from '../mesh/helpers.js'
 
@@ -87,5 +90,35 @@ describe('meshscope CLI', () => {
     const badPort = run(['signal', '--port', 'eighty'])
     expect((await badPort.exited).code).toBe(2)
     expect(badPort.output()).toContain('--port must be 0..65535')
+  })
+
+  it('peer --require loads a TypeScript module through the loader and serves its inline hops', async () => {
+    const module = fileURLToPath(new URL('../plugin/fixtures/served.ts', import.meta.url))
+    // The id the peer's loader derives from the same source; this side only needs a block with that id to send.
+    const [id] = transformHops(readFileSync(module, 'utf8'), module)!.ids
+    expect(id).toMatch(/^test\/plugin\/fixtures\/served\.ts:5:40#[0-9a-f]{16}$/)
+    const served = defineHop<{ n: number }, unknown>(id!, () => {
+      throw new Error('runs on the CLI peer, not here')
+    })
+    server = await startServer()
+    const { url } = server.address()
+    const mesh = await joinMesh(url, 'cli-require')
+    meshes.push(mesh)
+    const peer = run(['peer', '--signaling', url, '--room', 'cli-require', '--require', module])
+    children.push(peer.child)
+    await until('the CLI peer to connect', () => mesh.peers.length === 1, 15_000)
+    expect(peer.output()).toContain(`meshscope-peer loaded ${module}`)
+    const peerId = mesh.peers[0]!
+    expect(await hop(mesh.peer(peerId), { n: 21 }, served)).toEqual({ doubled: 42, ranOn: peerId, caller: mesh.id })
+    peer.child.kill('SIGTERM')
+    expect(await peer.exited).toEqual({ code: 0, signal: null })
+  })
+
+  it('peer --require refuses a module whose hops fail the build checks, with exit code 2 and file:line:col', async () => {
+    const module = fileURLToPath(new URL('../plugin/fixtures/missing-capture.ts', import.meta.url))
+    const peer = run(['peer', '--signaling', 'ws://127.0.0.1:9', '--room', 'never', '--require', module])
+    children.push(peer.child)
+    expect((await peer.exited).code).toBe(2)
+    expect(peer.output()).toContain(`${module}:7:20: the hop body uses quantity (7:20), discount (7:36) from an enclosing scope without capturing them`)
   })
 })

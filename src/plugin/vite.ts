@@ -1,0 +1,50 @@
+/**
+ * `meshscope/vite`: the Vite plugin for inline hops. In vite.config.ts:
+ *
+ *   import { meshscope } from 'meshscope/vite'
+ *   export default defineConfig({ plugins: [meshscope()] })
+ *
+ * It runs before Vite's own TypeScript transform (`enforce: 'pre'`) on .ts/.tsx/.mts/.js/.mjs/.jsx
+ * modules outside node_modules that import `hop` from 'meshscope' or 'meshscope/node', hoists every
+ * inline hop body to a module-level registration (ids identical to those the Node loader derives from
+ * the same file), reports warnings through `this.warn` and fails the build through `this.error`,
+ * each with file:line:col.
+ */
+import type { Plugin } from 'vite'
+import { transformHops, type TransformHopsOptions } from './transform.js'
+
+export interface MeshscopeViteOptions {
+  /**
+   * Ids are relative to this directory. Default: each file's nearest directory holding a package.json,
+   * as the Node loader does; set it (and MESHSCOPE_ROOT for the loader) only if that differs between sides.
+   */
+  root?: string
+}
+
+const SOURCE = /\.(?:m?[jt]s|[jt]sx)$/
+
+export function meshscope(options: MeshscopeViteOptions = {}): Plugin {
+  const transformOptions: TransformHopsOptions = options.root === undefined ? {} : { root: options.root }
+  return {
+    name: 'meshscope',
+    enforce: 'pre',
+    transform(code, id) {
+      if (id.startsWith('\0')) return null
+      const file = id.replace(/[?#].*$/, '')
+      if (!SOURCE.test(file) || file.includes('/node_modules/')) return null
+      const result = transformHops(code, file, transformOptions)
+      if (!result) return null
+      for (const warning of result.warnings) this.warn({ message: warning.message, loc: { file, line: warning.line, column: warning.column - 1 } })
+      if (result.errors.length > 0) {
+        const [first] = result.errors
+        this.error({
+          message: result.errors.map((error) => error.message).join('\n'),
+          loc: { file, line: first!.line, column: first!.column - 1 },
+        })
+      }
+      return { code: result.code, map: result.map }
+    },
+  }
+}
+
+export default meshscope

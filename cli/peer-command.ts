@@ -34,6 +34,7 @@ export async function runPeer(options: { signaling: string; room: string; identi
   mesh.on('signaling', (state) => log(`signaling ${state}`))
   mesh.on('error', (error) => log(`error ${error.code}: ${error.message}`))
   mesh.register(LINKS, () => {})
+  mesh.register('demo.who', () => ({ kind: 'node' }))
   mesh.register(CHAT, (value, { from }) => {
     const chat = parseChat(value)
     if (!chat) return

@@ -9,6 +9,7 @@ import { createChatPanel } from './chat.js'
 import { renderGraph } from './graph.js'
 import { MAILBOX, parseChat, parseLinks, shortId } from './protocol.js'
 import { Topology } from './topology.js'
+import { WHO_MAILBOX, createSearchPanel } from './search-panel.js'
 
 const params = new URLSearchParams(location.search)
 const room = params.get('room') ?? 'demo'
@@ -77,6 +78,15 @@ async function start(): Promise<void> {
     shareLinks()
     redraw()
   })
+  joined.register(WHO_MAILBOX, () => ({ kind: 'tab' }))
+  const search = createSearchPanel(joined, {
+    form: element('search-form', HTMLFormElement),
+    input: element('search-input', HTMLInputElement),
+    threeStep: element('three-step', HTMLButtonElement),
+    status: element('search-status', HTMLElement),
+    results: element('search-results', HTMLOListElement),
+  })
+  search.setEnabled(true)
   joined.register(MAILBOX.links, (value, { from }) => {
     const links = parseLinks(value)
     if (!links) return // out of bounds: ignored

@@ -8,6 +8,7 @@ import { createServer as createNetServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { createServer, type ViteDevServer } from 'vite'
+import { meshscope } from '../src/plugin/vite.js'
 // @ts-expect-error plain ESM helper shared with scripts/
 import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium-path.mjs'
 
@@ -81,6 +82,7 @@ export async function startHarnessServer(): Promise<{ url: string; close(): Prom
     root: `${root}e2e/harness`,
     logLevel: 'warn',
     resolve: { alias: { meshscope: `${root}src/index.ts` } },
+    plugins: [meshscope()],
     server: { host: '127.0.0.1', port: await freePort(), strictPort: true, hmr: false, fs: { allow: [root] } },
     optimizeDeps: { noDiscovery: true },
   })
@@ -139,6 +141,15 @@ export class Tab {
   leaves(): Promise<Array<{ id: string; reason: string }>> {
     return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.leaves())
   }
+  hopIds(): Promise<string[]> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.hopIds())
+  }
+  threeStep(peerId: string): Promise<[number[], number]> {
+    return this.page.evaluate((peer) => (globalThis as unknown as HarnessGlobal).harness.threeStep(peer), peerId)
+  }
+  search(peerId: string, query: string): Promise<{ count: number; rendered: { query: string; rows: string[] } | undefined }> {
+    return this.page.evaluate(([peer, text]) => (globalThis as unknown as HarnessGlobal).harness.search(peer!, text!), [peerId, query])
+  }
   askThroughReference(peerId: string, text: string): Promise<{ text: string; askedBy: string; from: string }> {
     return this.page.evaluate(([peer, question]) => (globalThis as unknown as HarnessGlobal).harness.askThroughReference(peer!, question!), [peerId, text])
   }
@@ -172,8 +183,13 @@ export class NodePeer {
     })
   }
 
-  static async start(signalingUrl: string, room: string): Promise<NodePeer> {
-    const child = fork(`${root}e2e/fixtures/node-peer.mjs`, [signalingUrl, room], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  /** `modules`: TypeScript files the peer imports through the meshscope loader before joining (hop blocks…). */
+  static async start(signalingUrl: string, room: string, modules: string[] = []): Promise<NodePeer> {
+    const execArgv = modules.length > 0 ? ['--import', `${root}dist/src/plugin/register.js`] : []
+    const child = fork(`${root}e2e/fixtures/node-peer.mjs`, [signalingUrl, room, ...modules.map((module) => `${root}${module}`)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv,
+    })
     const id = await new Promise<string>((resolve, reject) => {
       child.once('message', (message: { event?: string; id?: string }) => (message.event === 'joined' ? resolve(message.id!) : reject(new Error('unexpected first message'))))
       child.once('exit', (code) => reject(new Error(`node peer exited with ${code} before joining`)))
@@ -227,6 +243,9 @@ export type Participant = Tab | NodePeer
 type HarnessApi = {
   join(signaling: string, room: string, identityName?: string): Promise<string>
   storedIdentityId(name: string): Promise<string>
+  hopIds(): string[]
+  threeStep(peerId: string): Promise<[number[], number]>
+  search(peerId: string, query: string): Promise<{ count: number; rendered: { query: string; rows: string[] } | undefined }>
   askThroughReference(peerId: string, text: string): Promise<{ text: string; askedBy: string; from: string }>
   callRemoteObject(peerId: string): Promise<{ sum: number; cancelled: string; abortedOnPeer: number }>
   transfer(peerId: string, totalBytes: number): Promise<{ received: number; intact: boolean; inOrder: boolean; peerInOrder: boolean; ms: number }>

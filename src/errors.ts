@@ -55,6 +55,7 @@ export type ErrorCode =
   | 'UNKNOWN_HOP'
   | 'HOP_REFUSED'
   | 'HOP_NEEDS_PLUGIN'
+  | 'HOP_BUILD_FAILED'
   // identity persistence
   | 'IDENTITY_STORE_FAILED'
   // value codec (src/codec): raised by `Codec.encode` for values that cannot travel, by `Codec.decode` for bad bytes

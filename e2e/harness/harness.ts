@@ -3,6 +3,12 @@
  * from source through Vite. Tests call `window.harness.*` with page.evaluate.
  */
 import { Mesh, bytes, indexedDbIdentityStore, loadOrCreateIdentity, mpsc, oneshot } from 'meshscope'
+import { provideRenderer, searchAndDisplay } from '../../demo/hops/search.js'
+import { threeStep } from '../../demo/hops/three-step.js'
+import { registeredHopIds } from '../../src/scope/registry.js'
+
+let rendered: { query: string; rows: string[] } | undefined
+provideRenderer((rows, query) => (rendered = { query, rows: rows.map((city) => `${city.name} (${city.country})`) }))
 
 interface Received {
   from: string
@@ -97,6 +103,16 @@ const harness = {
       if (abortedOnPeer === 0) await new Promise((resolve) => setTimeout(resolve, 20))
     }
     return { sum, cancelled, abortedOnPeer }
+  },
+  /** Scope hops: the ids of the blocks this tab registered (built by Vite with the meshscope plugin). */
+  hopIds: (): string[] => registeredHopIds(),
+  /** The seed's three-step demo, this tab as the client and `peerId` as the server. */
+  threeStep: (peerId: string) => threeStep(mesh!, peerId),
+  /** The search-and-display hop: the count of matches, and what the hop back rendered here. */
+  async search(peerId: string, query: string): Promise<{ count: number; rendered: { query: string; rows: string[] } | undefined }> {
+    rendered = undefined
+    const count = await searchAndDisplay(mesh!, peerId, query)
+    return { count, rendered }
   },
   async close(): Promise<void> {
     await mesh?.close()

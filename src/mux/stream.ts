@@ -97,7 +97,7 @@ export class MuxStream {
   send(bytes: Uint8Array): Promise<void> {
     if (this.#sendEnd) return Promise.reject(this.#sendEnd.error)
     if (this.#sendState !== 'open') return Promise.reject(new MeshscopeError('STREAM_CLOSED', 'this stream was closed for sending'))
-    const limit = Math.min(this.host.remoteMaxItemBytes, this.maxItemBytes)
+    const limit = this.#sendLimit()
     if (bytes.byteLength > limit) {
       return Promise.reject(new MeshscopeError('ITEM_TOO_LARGE', `an item of ${bytes.byteLength} bytes is over this stream's limit of ${limit}`))
     }
@@ -159,7 +159,20 @@ export class MuxStream {
   /** The handshake told us the peer's window: that is the initial credit. */
   grantInitialCredit(bytes: number): void {
     this.#sendCredit = bytes
+    // Messages queued before the handshake could not be checked against the peer's item limit: now they can.
+    const limit = this.#sendLimit()
+    const tooLarge = this.#outgoing.filter((message) => message.bytes.byteLength > limit)
+    if (tooLarge.length > 0) {
+      this.#outgoing = this.#outgoing.filter((message) => message.bytes.byteLength <= limit)
+      for (const message of tooLarge) message.reject(new MeshscopeError('ITEM_TOO_LARGE', `an item of ${message.bytes.byteLength} bytes is over this stream's limit of ${limit}`))
+    }
     if (this.hasWork) this.host.markReady(this)
+  }
+
+  /** The largest item this side may send: its own limit and, once the peer's HELLO told it (0 before), the peer's. */
+  #sendLimit(): number {
+    const remote = this.host.remoteMaxItemBytes
+    return remote > 0 ? Math.min(remote, this.maxItemBytes) : this.maxItemBytes
   }
 
   onCredit(increment: number): void {

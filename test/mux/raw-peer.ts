@@ -1,0 +1,135 @@
+/**
+ * A real MuxSession on one end of a memory link pair, and on the other end a test-driven "peer" that
+ * writes raw frames (or raw bytes) and reads back, parsed, everything the session writes. The session
+ * is the initiator (odd stream ids); the raw peer opens even ids.
+ */
+import type { MuxConfig } from '../../src/mux/config.js'
+import { MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
+import { MuxSession, type MuxCloseInfo } from '../../src/mux/session.js'
+import type { Link, LinkCloseInfo } from '../../src/transport/link.js'
+import { createMemoryLinkPair } from '../../src/transport/memory-link.js'
+
+export interface RawPeer {
+  session: MuxSession
+  /** The raw end of the link. */
+  link: Link
+  /** Every frame the session wrote, in order. */
+  readonly frames: Frame[]
+  /** Messages from the session that did not parse as frames (must stay empty). */
+  readonly unparsed: Uint8Array[]
+  /** Settles with the session's close info. */
+  closed: Promise<MuxCloseInfo>
+  /** Settles when the raw end of the link closes. */
+  linkClosed: Promise<LinkCloseInfo>
+  send(frame: Frame): Promise<void>
+  sendRaw(bytes: Uint8Array): Promise<void>
+  /** Answers the session's HELLO and waits until the session is ready. */
+  handshake(hello?: Partial<Extract<Frame, { type: 'hello' }>>): Promise<void>
+  /** The first frame (from `from` on) that `match` accepts; waits for it. */
+  waitFor<F extends Frame>(what: string, match: (frame: Frame) => frame is F, from?: number): Promise<F>
+  waitFor(what: string, match: (frame: Frame) => boolean, from?: number): Promise<Frame>
+  /**
+   * Sends a PING and waits for its PONG: the session handles frames in order and writes control
+   * frames in order, so whatever it was going to answer to the frames before is in `frames` now.
+   * False if the session ended instead (a frame sent before ended it).
+   */
+  barrier(): Promise<boolean>
+  /**
+   * One message on a stream the raw peer opened, in chunks of `chunkBytes`, never past the credit the
+   * session granted (its HELLO window, plus its CREDIT frames).
+   */
+  sendMessage(streamId: number, bytes: Uint8Array, chunkBytes?: number): Promise<void>
+  dispose(): Promise<void>
+}
+
+const WAIT_LIMIT_MS = 5_000
+
+export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
+  const { a, b } = createMemoryLinkPair()
+  const session = new MuxSession(a, { initiator: true, config })
+  const frames: Frame[] = []
+  const unparsed: Uint8Array[] = []
+  const used = new Map<number, number>() // DATA bytes the raw peer sent per stream
+  const granted = new Map<number, number>() // CREDIT the session granted per stream (beyond its window)
+  let sessionWindowBytes: number | undefined
+  let pingCounter = 0
+
+  b.events.on('message', (bytes) => {
+    const parsed = parseFrame(bytes)
+    if (!parsed.ok) return void unparsed.push(bytes)
+    const frame = parsed.frame
+    frames.push(frame)
+    if (frame.type === 'hello') sessionWindowBytes = frame.initialWindowBytes
+    if (frame.type === 'credit') granted.set(frame.streamId, (granted.get(frame.streamId) ?? 0) + frame.increment)
+  })
+  const closed = new Promise<MuxCloseInfo>((resolve) => session.events.once('close', resolve))
+  const linkClosed = new Promise<LinkCloseInfo>((resolve) => b.events.once('close', resolve))
+
+  const waitUntil = <T>(what: string, find: () => T | undefined) =>
+    poll(find, () => `timed out waiting for ${what}; the session wrote: ${frames.map((frame) => frame.type).join(', ')}`)
+
+  const peer: RawPeer = {
+    session,
+    link: b,
+    frames,
+    unparsed,
+    closed,
+    linkClosed,
+    send: (frame) => b.send(encodeFrame(frame)),
+    sendRaw: (bytes) => b.send(bytes),
+    async handshake(hello = {}) {
+      await b.send(encodeFrame({ type: 'hello', version: MUX_VERSION, initialWindowBytes: 256 * 1024, maxItemBytes: 16 * 1024 * 1024, ...hello }))
+      await session.ready
+    },
+    waitFor: ((what: string, match: (frame: Frame) => boolean, from = 0) =>
+      waitUntil(what, () => frames.slice(from).find(match))) as RawPeer['waitFor'],
+    async barrier() {
+      const payload = new Uint8Array(8)
+      new DataView(payload.buffer).setUint32(4, ++pingCounter)
+      payload[0] = 0xba // marks barrier pings apart from any payload a test uses
+      await b.send(encodeFrame({ type: 'ping', payload })).catch(() => {})
+      const isPong = (frame: Frame) => frame.type === 'pong' && frame.payload.every((byte, i) => byte === payload[i])
+      return waitUntil('the barrier pong', () => (frames.some(isPong) ? true : session.state === 'closed' ? false : undefined))
+    },
+    async sendMessage(streamId, bytes, chunkBytes = 1024) {
+      for (let offset = 0; offset < bytes.byteLength || (offset === 0 && bytes.byteLength === 0); ) {
+        const size = Math.min(chunkBytes, bytes.byteLength - offset)
+        await waitUntil(`credit on stream ${streamId}`, () => {
+          const window = sessionWindowBytes ?? 0
+          return (used.get(streamId) ?? 0) + size <= window + (granted.get(streamId) ?? 0) ? true : undefined
+        })
+        used.set(streamId, (used.get(streamId) ?? 0) + size)
+        const fin = offset + size === bytes.byteLength
+        await b.send(encodeFrame({ type: 'data', streamId, fin, payload: bytes.subarray(offset, offset + size) }))
+        offset += size
+        if (size === 0) break
+      }
+    },
+    async dispose() {
+      session.abort('test over')
+      b.close('test over')
+      await linkClosed
+    },
+  }
+  return peer
+}
+
+async function poll<T>(find: () => T | undefined, timeoutMessage: () => string): Promise<T> {
+  const deadline = Date.now() + WAIT_LIMIT_MS
+  for (;;) {
+    const found = find()
+    if (found !== undefined) return found
+    if (Date.now() > deadline) throw new Error(timeoutMessage())
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+}
+
+/** Waits until `condition` holds (checked every millisecond or so), failing after a few seconds. */
+export async function until(what: string, condition: () => boolean): Promise<void> {
+  await poll(() => (condition() ? true : undefined), () => `timed out waiting for ${what}`)
+}
+
+/** A fresh 8-byte payload for pings. */
+export function pingPayload(seed: number): Uint8Array {
+  return Uint8Array.from({ length: 8 }, (_, i) => (seed * 31 + i * 7) & 0xff)
+}

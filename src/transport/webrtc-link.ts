@@ -36,7 +36,7 @@ const MAX_EARLY_CANDIDATES = 64
 /** wrtc has no `bufferedamountlow` event: poll the buffer this often while waiting for room. */
 const DRAIN_POLL_MS = 1
 /** How long a graceful close waits for buffered bytes to leave before closing anyway. */
-const CLOSE_FLUSH_LIMIT_MS = 1000
+const CLOSE_FLUSH_LIMIT_MS = 3000
 
 export class WebRtcLink implements Link {
   readonly events = new Emitter<LinkEvents>()
@@ -156,15 +156,25 @@ export class WebRtcLink implements Link {
     if (this.#state === 'closed' || this.#state === 'closing') return
     if (this.#state === 'connecting') return this.#finish({ reason: 'closed', message })
     this.#state = 'closing'
-    // Let accepted messages leave before the channel closes; never wait forever.
+    // Hand every accepted message to the data channel, then close the channel itself: its closing
+    // procedure sends what it still buffers before the stream reset, so the peer receives everything
+    // and then sees the close. Closing the peer connection right away would cut that short.
     const deadline = Date.now() + CLOSE_FLUSH_LIMIT_MS
-    const finishWhenFlushed = () => {
+    const closeWhenHandedOver = () => {
       if (this.#state === 'closed') return
-      const flushed = this.#sendQueue.queuedBytes === 0 && this.#channel.bufferedAmount === 0
-      if (flushed || Date.now() > deadline) return this.#finish({ reason: 'closed', message })
-      setTimeout(finishWhenFlushed, 5)
+      if (this.#sendQueue.queuedBytes > 0 && Date.now() < deadline) {
+        setTimeout(closeWhenHandedOver, 5)
+        return
+      }
+      try {
+        this.#channel.close()
+      } catch {
+        // already closing
+      }
+      // The channel's close event finishes the link; never wait forever for it.
+      setTimeout(() => this.#finish({ reason: 'closed', message }), Math.max(0, deadline - Date.now())).unref?.()
     }
-    finishWhenFlushed()
+    closeWhenHandedOver()
   }
 
   async #makeOffer(): Promise<void> {

@@ -141,10 +141,11 @@ export function muxCompliance(name: string, createPair: SessionPairFactory): voi
       await atB.receive()
       const pendingReceive = atB.receive()
       const pendingSends = Array.from({ length: 40 }, () => stream.send(new Uint8Array(64 * 1024)))
+      const settled = Promise.allSettled(pendingSends) // observed from now on: their rejections are expected
       const closed = new Promise((resolve) => a.events.once('close', resolve))
       sever()
       await expect(pendingReceive).rejects.toMatchObject({ code: 'DISCONNECTED' })
-      const outcomes = await Promise.allSettled(pendingSends)
+      const outcomes = await settled
       expect(outcomes.some((outcome) => outcome.status === 'rejected' && (outcome.reason as { code: string }).code === 'DISCONNECTED')).toBe(true)
       expect(await closed).toMatchObject({ reason: 'disconnected' })
       expect(() => a.openStream()).toThrow(expect.objectContaining({ code: 'DISCONNECTED' }))
@@ -183,7 +184,8 @@ export function muxCompliance(name: string, createPair: SessionPairFactory): voi
             })
             for (const stream of streamsByIndex.values()) stream.close()
             await Promise.all(sends)
-            await tick(0)
+            // A send settles when the link takes the bytes, not when they arrive: wait for every stream's reader.
+            while (done.length < streamsByIndex.size) await tick(1)
             await Promise.all(done)
             expect(received).toEqual(expected)
             await dispose()

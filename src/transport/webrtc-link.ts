@@ -172,7 +172,8 @@ export class WebRtcLink implements Link {
         // already closing
       }
       // The channel's close event finishes the link; never wait forever for it.
-      setTimeout(() => this.#finish({ reason: 'closed', message }), Math.max(0, deadline - Date.now())).unref?.()
+      const fallback = setTimeout(() => this.#finish({ reason: 'closed', message }), Math.max(0, deadline - Date.now()))
+      ;(fallback as { unref?: () => void }).unref?.() // in Node, do not keep the process alive for it
     }
     closeWhenHandedOver()
   }

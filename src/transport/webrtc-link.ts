@@ -35,6 +35,10 @@ export interface WebRtcLinkOptions {
 const MAX_EARLY_CANDIDATES = 64
 /** wrtc has no `bufferedamountlow` event: poll the buffer this often while waiting for room. */
 const DRAIN_POLL_MS = 1
+/** After the channel's close event, the link closes once no message has arrived for this long… */
+const CLOSE_QUIET_MS = 20
+/** …or after this long at most. */
+const CLOSE_QUIET_LIMIT_MS = 500
 /** How long a graceful close waits for buffered bytes to leave before closing anyway. */
 const CLOSE_FLUSH_LIMIT_MS = 3000
 
@@ -48,6 +52,7 @@ export class WebRtcLink implements Link {
   #sendQueue: SendQueue
   #highWaterMarkBytes: number
   #earlyCandidates: RTCIceCandidateInit[] = []
+  #lastMessageAt = 0
   #hasRemoteDescription = false
   #connectTimer: ReturnType<typeof setTimeout>
   #resolveOpened!: () => void
@@ -93,11 +98,12 @@ export class WebRtcLink implements Link {
     }
     this.#channel.onmessage = (event: MessageEvent) => {
       if (this.#state === 'closed') return
+      this.#lastMessageAt = Date.now()
       // Only binary messages are meshscope's; a text message from a foreign peer is ignored.
       if (event.data instanceof ArrayBuffer) this.events.emit('message', new Uint8Array(event.data))
       else if (ArrayBuffer.isView(event.data)) this.events.emit('message', new Uint8Array(event.data.buffer, event.data.byteOffset, event.data.byteLength))
     }
-    this.#channel.onclose = () => this.#finish({ reason: this.#state === 'closing' ? 'closed' : 'remote-closed', message: 'the data channel closed' })
+    this.#channel.onclose = () => this.#finishAfterLastMessages({ reason: this.#state === 'closing' ? 'closed' : 'remote-closed', message: 'the data channel closed' })
 
     const timeoutMs = options.connectTimeoutMs ?? 15_000
     this.#connectTimer = setTimeout(() => {
@@ -186,6 +192,21 @@ export class WebRtcLink implements Link {
     } catch (error) {
       this.#finish({ reason: 'failed', message: `could not create an offer: ${error instanceof Error ? error.message : String(error)}` })
     }
+  }
+
+  /**
+   * wrtc can dispatch a channel's close event before the last message events it already received
+   * (Chromium keeps them in order): wait until messages have stopped arriving for a moment, so
+   * nothing the peer sent before closing is lost.
+   */
+  #finishAfterLastMessages(info: LinkCloseInfo): void {
+    const giveUpAt = Date.now() + CLOSE_QUIET_LIMIT_MS
+    const check = () => {
+      if (this.#state === 'closed') return
+      if (Date.now() - this.#lastMessageAt < CLOSE_QUIET_MS && Date.now() < giveUpAt) setTimeout(check, CLOSE_QUIET_MS)
+      else this.#finish(info)
+    }
+    setTimeout(check, CLOSE_QUIET_MS)
   }
 
   #waitForDrain(wake: () => void): void {

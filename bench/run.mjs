@@ -1,0 +1,360 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the mux and channels against a raw data channel, on the same links, for
+ * wrtc↔wrtc (two Node processes) and Chromium tab↔tab (two tabs of the system Chromium), side by side.
+ * See bench/README.md for what each figure means. Writes bench/results/latest.json.
+ *
+ * Environment: BENCH_ONLY=wrtc|chromium runs one platform; BENCH_QUICK=1 shortens every phase (for
+ * trying the harness, not for figures).
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startChromium, startWrtc, tuning } from './drivers.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const quick = Boolean(process.env.BENCH_QUICK)
+const only = process.env.BENCH_ONLY
+
+const MiB = 1024 * 1024
+/**
+ * Every phase's size. Rounds alternate raw and mux on the same link; figures are medians over rounds.
+ * About 2 minutes per platform on a 2-core machine.
+ */
+const PLAN = {
+  /** One raw and one mux transfer on each fresh link before anything is measured (SCTP ramps up). */
+  warmupMs: 2000,
+  throughputRounds: 3,
+  throughputMs: 2500,
+  pingRounds: 3,
+  /** Pings per series, one every `pingIntervalMs` (5 more are sent first and not counted). */
+  pings: 200,
+  pingIntervalMs: 15,
+  /** The raw ping waits behind at least this much bulk data in the same channel. */
+  rawQueuedBytes: 4 * MiB,
+  idlePings: 100,
+  idleIntervalMs: 5,
+  smallRounds: 3,
+  smallMs: 2000,
+  smallBytes: 100,
+  slowTotalBytes: 200 * MiB,
+  slowReadMBps: 10,
+  /** A second, shorter slow-receiver run with a full GC before each sample: retained memory only. */
+  retainedTotalBytes: 50 * MiB,
+  retainedGcEveryMs: 250,
+}
+if (quick) Object.assign(PLAN, { warmupMs: 500, throughputRounds: 1, throughputMs: 800, pingRounds: 1, pings: 40, idlePings: 30, smallRounds: 1, smallMs: 500, slowTotalBytes: 20 * MiB, retainedTotalBytes: 10 * MiB })
+
+const log = (...parts) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s]`, ...parts)
+const started = performance.now()
+/** Other work on the machine skews every figure: the load average is recorded with the results. */
+const loadAtStart = loadavg().map((v) => Math.round(v * 100) / 100)
+const median = (values) => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
+  if (sorted.length === 0) return NaN
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+const toMB = (bytes) => bytes / 1e6
+
+// ── the measurements, the same for both platforms ────────────────────────────
+
+const firstLine = (error) => String(error?.message ?? error).split('\n')[0]
+const gap = (r) => (r.maxGapMs === undefined ? '' : `, longest gap ${r.maxGapMs.toFixed(0)} ms`)
+
+/**
+ * `connect()` gives a connected pair of drivers: `a.run(op, args)` runs a measurement from bench/peer.ts
+ * on the initiating side (`b` answers through its responders); `memStart()` / `memStop()` sample one
+ * side's memory. A link that dies under a measurement (wrtc on a loaded 2-core machine can stall for
+ * seconds after UDP drops, and the mux session gives up after 5 s of silence) is replaced by a fresh,
+ * warmed-up pair and the measurement is retried, at most twice; each incident is reported.
+ */
+async function suite(platform, connect) {
+  const rounds = { throughput: [], pingLoaded: [], pingIdle: {}, small: [], slow: undefined }
+  const incidents = []
+  let pair = await connect()
+  const warmUp = async () => {
+    log(platform, 'warm-up (one raw and one mux transfer on the fresh link)')
+    await pair.a.run('rawThroughput', { durationMs: PLAN.warmupMs })
+    await pair.a.run('muxBytesThroughput', { durationMs: PLAN.warmupMs })
+  }
+  const recordIncident = async (op, attempt, error) => {
+    const sides = await Promise.all([pair.a, pair.b].map((side) => side.failure().catch(() => null)))
+    const incident = { op, attempt, error: firstLine(error), linkFailure: sides.filter(Boolean).join('; ') || null }
+    incidents.push(incident)
+    log(platform, `${op} failed (attempt ${attempt}): ${incident.error}${incident.linkFailure ? ` — ${incident.linkFailure}` : ''}; reconnecting`)
+  }
+  const measure = async (op, args) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await pair.a.run(op, args)
+      } catch (error) {
+        await recordIncident(op, attempt, error)
+        if (attempt === 3) throw error
+        await pair.close().catch(() => {})
+        pair = await connect()
+        await warmUp()
+      }
+    }
+  }
+  await warmUp()
+
+  for (let i = 0; i < PLAN.throughputRounds; i++) {
+    const raw = await measure('rawThroughput', { durationMs: PLAN.throughputMs })
+    const mux = await measure('muxBytesThroughput', { durationMs: PLAN.throughputMs })
+    const stream = await measure('muxStreamThroughput', { durationMs: PLAN.throughputMs })
+    rounds.throughput.push({ raw, mux, stream })
+    log(platform, `throughput ${i + 1}: raw ${raw.mbps.toFixed(1)} MB/s${gap(raw)}; bytes channel ${mux.mbps.toFixed(1)} MB/s${gap(mux)}; mux stream ${stream.mbps.toFixed(1)} MB/s${gap(stream)}`)
+  }
+
+  rounds.pingIdle.raw = await measure('rawPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, queuedBytes: 0 })
+  rounds.pingIdle.mux = await measure('muxPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, load: 0 })
+  log(platform, `idle ping p50/p99: raw ${rounds.pingIdle.raw.p50.toFixed(2)}/${rounds.pingIdle.raw.p99.toFixed(2)} ms, mpsc ${rounds.pingIdle.mux.p50.toFixed(2)}/${rounds.pingIdle.mux.p99.toFixed(2)} ms`)
+
+  for (let i = 0; i < PLAN.pingRounds; i++) {
+    const raw = await measure('rawPing', { pings: PLAN.pings, intervalMs: PLAN.pingIntervalMs, queuedBytes: PLAN.rawQueuedBytes })
+    const mux = await measure('muxPing', { pings: PLAN.pings, intervalMs: PLAN.pingIntervalMs, load: 1 })
+    rounds.pingLoaded.push({ raw, mux })
+    log(
+      platform,
+      `ping under load ${i + 1}: raw p50/p99 ${raw.p50.toFixed(1)}/${raw.p99.toFixed(1)} ms behind ${toMB(raw.queuedBytesMedian).toFixed(1)} MB (${raw.loadMBps.toFixed(1)} MB/s, longest gap ${raw.loadMaxGapMs.toFixed(0)} ms); ` +
+        `mpsc ${mux.p50.toFixed(1)}/${mux.p99.toFixed(1)} ms beside a bytes channel (${mux.loadMBps.toFixed(1)} MB/s, longest gap ${mux.loadMaxGapMs.toFixed(0)} ms)`,
+    )
+  }
+
+  for (let i = 0; i < PLAN.smallRounds; i++) {
+    const raw = await measure('rawSmall', { durationMs: PLAN.smallMs, messageBytes: PLAN.smallBytes })
+    const mux = await measure('muxSmall', { durationMs: PLAN.smallMs, messageBytes: PLAN.smallBytes })
+    rounds.small.push({ raw, mux })
+    log(platform, `small messages ${i + 1}: raw ${Math.round(raw.perSecond)}/s, mpsc ${Math.round(mux.perSecond)}/s`)
+  }
+
+  const slowRun = async (totalBytes, gcEveryMs) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await Promise.all([pair.a.memStart({ gcEveryMs }), pair.b.memStart({ gcEveryMs })])
+        const transfer = await pair.a.run('slowReceiver', { totalBytes, readMBps: PLAN.slowReadMBps })
+        const [sender, receiver] = await Promise.all([pair.a.memStop(), pair.b.memStop()])
+        return { transfer, sender, receiver }
+      } catch (error) {
+        await recordIncident('slowReceiver', attempt, error)
+        if (attempt === 3) throw error
+        await pair.close().catch(() => {})
+        pair = await connect()
+        await warmUp()
+      }
+    }
+  }
+  const above = (side) => toMB(side.peakBytes - side.idleBytes).toFixed(1)
+  log(platform, `slow receiver: ${toMB(PLAN.slowTotalBytes).toFixed(0)} MB into a reader paced at ${PLAN.slowReadMBps} MB/s`)
+  rounds.slow = await slowRun(PLAN.slowTotalBytes)
+  log(platform, `slow receiver: ${rounds.slow.transfer.mbps.toFixed(1)} MB/s; peak above idle: sender ${above(rounds.slow.sender)} MB, receiver ${above(rounds.slow.receiver)} MB`)
+  rounds.retained = await slowRun(PLAN.retainedTotalBytes, PLAN.retainedGcEveryMs)
+  log(platform, `slow receiver, ${toMB(PLAN.retainedTotalBytes).toFixed(0)} MB with a full GC before each sample: retained above idle: sender ${above(rounds.retained.sender)} MB, receiver ${above(rounds.retained.receiver)} MB`)
+  await pair.close()
+  return { ...figures(rounds), incidents }
+}
+
+function figures(rounds) {
+  const t = rounds.throughput
+  const p = rounds.pingLoaded
+  const s = rounds.small
+  const senderPeak = toMB(rounds.slow.sender.peakBytes - rounds.slow.sender.idleBytes)
+  const receiverPeak = toMB(rounds.slow.receiver.peakBytes - rounds.slow.receiver.idleBytes)
+  const senderRetained = toMB(rounds.retained.sender.peakBytes - rounds.retained.sender.idleBytes)
+  const receiverRetained = toMB(rounds.retained.receiver.peakBytes - rounds.retained.receiver.idleBytes)
+  return {
+    mux_vs_raw_throughput: median(t.map((r) => r.mux.mbps / r.raw.mbps)),
+    raw_throughput_mbps: median(t.map((r) => r.raw.mbps)),
+    mux_bytes_throughput_mbps: median(t.map((r) => r.mux.mbps)),
+    mux_stream_throughput_mbps: median(t.map((r) => r.stream.mbps)),
+    mux_stream_vs_raw_throughput: median(t.map((r) => r.stream.mbps / r.raw.mbps)),
+    ping_p50_under_load_ms: median(p.map((r) => r.mux.p50)),
+    ping_p99_under_load_ms: median(p.map((r) => r.mux.p99)),
+    raw_ping_p50_under_load_ms: median(p.map((r) => r.raw.p50)),
+    raw_ping_p99_under_load_ms: median(p.map((r) => r.raw.p99)),
+    raw_vs_mux_ping_p99: median(p.map((r) => r.raw.p99 / r.mux.p99)),
+    ping_load_mbps: median(p.map((r) => r.mux.loadMBps)),
+    raw_ping_load_mbps: median(p.map((r) => r.raw.loadMBps)),
+    raw_ping_queued_mb: median(p.map((r) => toMB(r.raw.queuedBytesMedian))),
+    ping_p50_idle_ms: rounds.pingIdle.mux.p50,
+    ping_p99_idle_ms: rounds.pingIdle.mux.p99,
+    raw_ping_p50_idle_ms: rounds.pingIdle.raw.p50,
+    raw_ping_p99_idle_ms: rounds.pingIdle.raw.p99,
+    small_msgs_vs_raw: median(s.map((r) => r.mux.perSecond / r.raw.perSecond)),
+    raw_small_msgs_per_s: median(s.map((r) => r.raw.perSecond)),
+    mux_small_msgs_per_s: median(s.map((r) => r.mux.perSecond)),
+    slow_receiver_peak_mb: Math.max(senderPeak, receiverPeak),
+    slow_receiver_sender_peak_mb: senderPeak,
+    slow_receiver_receiver_peak_mb: receiverPeak,
+    slow_receiver_sender_idle_mb: toMB(rounds.slow.sender.idleBytes),
+    slow_receiver_receiver_idle_mb: toMB(rounds.slow.receiver.idleBytes),
+    slow_receiver_retained_mb: Math.max(senderRetained, receiverRetained),
+    slow_receiver_sender_retained_mb: senderRetained,
+    slow_receiver_receiver_retained_mb: receiverRetained,
+    slow_receiver_mbps: rounds.slow.transfer.mbps,
+    slow_receiver_seconds: rounds.slow.transfer.ms / 1000,
+    rounds,
+  }
+}
+
+// ── the two platforms ────────────────────────────────────────────────────────
+
+async function benchWrtc(cleanups) {
+  log('wrtc: building the Node peer (Vite SSR build of bench/node-peer.ts)')
+  const wrtc = await startWrtc(cleanups, log)
+  return suite('wrtc', () => wrtc.connect())
+}
+
+async function benchChromium(cleanups) {
+  const browser = await startChromium(cleanups, log)
+  return { ...(await suite('chromium', () => browser.connect())), chromium_version: browser.version }
+}
+
+// ── report ───────────────────────────────────────────────────────────────────
+
+const ROWS = [
+  ['bulk: bytes channel ÷ raw channel', 'mux_vs_raw_throughput', (v) => v.toFixed(2), '≥ 0.90'],
+  ['  raw channel, 16 KiB msgs (MB/s)', 'raw_throughput_mbps', (v) => v.toFixed(1), ''],
+  ['  bytes channel, 64 KiB writes (MB/s)', 'mux_bytes_throughput_mbps', (v) => v.toFixed(1), ''],
+  ['  mux stream, 64 KiB msgs (MB/s)', 'mux_stream_throughput_mbps', (v) => v.toFixed(1), ''],
+  ['  mux stream ÷ raw channel', 'mux_stream_vs_raw_throughput', (v) => v.toFixed(2), ''],
+  ['ping p99 under load, mpsc (ms)', 'ping_p99_under_load_ms', (v) => v.toFixed(1), '≤ 25'],
+  ['  ping p50 under load, mpsc (ms)', 'ping_p50_under_load_ms', (v) => v.toFixed(1), ''],
+  ['  bulk beside the pings (MB/s)', 'ping_load_mbps', (v) => v.toFixed(1), ''],
+  ['raw ping p99 behind queued bulk (ms)', 'raw_ping_p99_under_load_ms', (v) => v.toFixed(1), ''],
+  ['  raw ping p50 behind queued bulk (ms)', 'raw_ping_p50_under_load_ms', (v) => v.toFixed(1), ''],
+  ['  raw bulk queued at each ping (MB)', 'raw_ping_queued_mb', (v) => v.toFixed(1), ''],
+  ['raw p99 ÷ mpsc p99 under load', 'raw_vs_mux_ping_p99', (v) => v.toFixed(1), '≥ 5'],
+  ['idle ping p50: mpsc / raw (ms)', ['ping_p50_idle_ms', 'raw_ping_p50_idle_ms'], (m, r) => `${m.toFixed(2)} / ${r.toFixed(2)}`, ''],
+  ['small msgs: mpsc ÷ raw (100 B)', 'small_msgs_vs_raw', (v) => v.toFixed(2), ''],
+  ['  raw channel (msgs/s)', 'raw_small_msgs_per_s', (v) => Math.round(v).toLocaleString('en-US'), ''],
+  ['  mpsc channel (msgs/s)', 'mux_small_msgs_per_s', (v) => Math.round(v).toLocaleString('en-US'), ''],
+  ['slow receiver peak above idle (MB)', 'slow_receiver_peak_mb', (v) => v.toFixed(1), '< 32'],
+  ['  sender / receiver (MB)', ['slow_receiver_sender_peak_mb', 'slow_receiver_receiver_peak_mb'], (s, r) => `${s.toFixed(1)} / ${r.toFixed(1)}`, ''],
+  ['  transfer rate (MB/s)', 'slow_receiver_mbps', (v) => v.toFixed(1), ''],
+  ['  retained, GC before each sample (MB)', ['slow_receiver_sender_retained_mb', 'slow_receiver_receiver_retained_mb'], (s, r) => `${s.toFixed(1)} / ${r.toFixed(1)}`, ''],
+  ['links that died and were replaced', 'incidents', (v) => String(v.length), ''],
+]
+
+function table(results) {
+  const cell = (platform, key, format) => {
+    const r = results[platform]
+    if (!r) return '—'
+    if (r.error) return 'failed'
+    const keys = Array.isArray(key) ? key : [key]
+    return format(...keys.map((k) => r[k]))
+  }
+  const rows = ROWS.map(([label, key, format, goal]) => [label, cell('wrtc', key, format), cell('chromium', key, format), goal])
+  const header = ['metric', 'wrtc', 'chromium', 'goal']
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
+  const line = (row) => `| ${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`
+  return [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n')
+}
+
+const HEADLINE_KEYS = [
+  'mux_vs_raw_throughput',
+  'ping_p99_under_load_ms',
+  'raw_ping_p99_under_load_ms',
+  'small_msgs_vs_raw',
+  'slow_receiver_peak_mb',
+  'raw_throughput_mbps',
+  'mux_bytes_throughput_mbps',
+  'mux_stream_throughput_mbps',
+  'mux_stream_vs_raw_throughput',
+  'ping_p50_under_load_ms',
+  'raw_ping_p50_under_load_ms',
+  'raw_vs_mux_ping_p99',
+  'ping_load_mbps',
+  'raw_ping_load_mbps',
+  'raw_ping_queued_mb',
+  'ping_p50_idle_ms',
+  'ping_p99_idle_ms',
+  'raw_ping_p50_idle_ms',
+  'raw_ping_p99_idle_ms',
+  'raw_small_msgs_per_s',
+  'mux_small_msgs_per_s',
+  'slow_receiver_sender_peak_mb',
+  'slow_receiver_receiver_peak_mb',
+  'slow_receiver_sender_idle_mb',
+  'slow_receiver_receiver_idle_mb',
+  'slow_receiver_retained_mb',
+  'slow_receiver_sender_retained_mb',
+  'slow_receiver_receiver_retained_mb',
+  'slow_receiver_mbps',
+  'slow_receiver_seconds',
+]
+
+const round3 = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1000) / 1000 : v ?? null)
+
+function report(results) {
+  const json = {}
+  for (const key of HEADLINE_KEYS) json[key] = { wrtc: round3(results.wrtc?.[key]), chromium: round3(results.chromium?.[key]) }
+  let commit = 'unknown'
+  let uncommittedSrcFiles = null
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim()
+    // The benchmark runs the working tree's src/: say whether it differs from the commit.
+    uncommittedSrcFiles = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean).length
+  } catch {
+    // not a git checkout
+  }
+  json.meta = {
+    date: new Date().toISOString(),
+    commit,
+    uncommitted_src_files: uncommittedSrcFiles,
+    quick,
+    node: process.version,
+    chromium: results.chromium?.chromium_version ?? null,
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+    memory_gb: Math.round(totalmem() / 1e9),
+    wrtc_setup: 'two Node processes (one RTCPeerConnection each, @roamhq/wrtc), signals relayed by the runner over IPC',
+    chromium_setup: 'two tabs of one headless Chromium context, signals over a BroadcastChannel',
+    link: 'one RTCPeerConnection per side, no STUN (iceServers: []); data channel id 0 = WebRtcLink + MuxSession + Connection, id 1 = raw baseline',
+    plan: PLAN,
+    load_average_at_start: loadAtStart,
+    load_average_at_end: loadavg().map((v) => Math.round(v * 100) / 100),
+    errors: Object.fromEntries(Object.entries(results).filter(([, r]) => r?.error).map(([k, r]) => [k, r.error])),
+  }
+  json.incidents = { wrtc: results.wrtc?.incidents ?? null, chromium: results.chromium?.incidents ?? null }
+  json.rounds = { wrtc: results.wrtc?.rounds ?? null, chromium: results.chromium?.rounds ?? null }
+  return json
+}
+
+// ── main ─────────────────────────────────────────────────────────────────────
+
+const cleanups = []
+async function cleanup() {
+  for (const fn of cleanups.splice(0).reverse()) await Promise.resolve().then(fn).catch(() => {})
+}
+process.once('SIGINT', () => void cleanup().then(() => process.exit(130)))
+
+const results = {}
+for (const [platform, run] of [
+  ['wrtc', benchWrtc],
+  ['chromium', benchChromium],
+]) {
+  if (only && only !== platform) continue
+  try {
+    results[platform] = await run(cleanups)
+  } catch (error) {
+    log(`${platform} failed:`, error)
+    results[platform] = { error: String(error?.stack ?? error) }
+  } finally {
+    await cleanup()
+  }
+}
+
+console.log(`\nmeshscope benchmark (${((performance.now() - started) / 1000).toFixed(0)} s${quick ? ', QUICK: not for figures' : ''}${tuning ? `, TUNED: ${JSON.stringify(tuning)}` : ''})\n`)
+console.log(table(results))
+const json = report(results)
+if (!quick && !only && !tuning) {
+  mkdirSync(join(root, 'bench/results'), { recursive: true })
+  writeFileSync(join(root, 'bench/results/latest.json'), `${JSON.stringify(json, null, 2)}\n`)
+  console.log('\nwrote bench/results/latest.json')
+} else {
+  console.log('\n(quick, partial or tuned run: bench/results/latest.json not written)')
+}
+process.exitCode = Object.values(results).some((r) => r?.error) ? 1 : 0

@@ -18,7 +18,7 @@ import { MeshscopeError } from '../errors.js'
 import type { Link, LinkCloseInfo } from '../transport/link.js'
 import { Emitter } from '../util/emitter.js'
 import { resolveMuxConfig, type MuxConfig } from './config.js'
-import { MUX_VERSION, encodeFrame, parseFrame, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
+import { FRAME_HEADER_BYTES, FrameType, MUX_VERSION, encodeFrame, parseFrame, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
 import { MuxStream, type StreamHost } from './stream.js'
 
 export type MuxSessionState = 'handshaking' | 'open' | 'closing' | 'closed'
@@ -297,13 +297,28 @@ export class MuxSession {
         if (this.#state === 'closed') return
         const frame = this.#nextFrame()
         if (!frame) return
-        await this.link.send(encodeFrame(frame))
+        // DATA frames are written into one reused buffer (no allocation per 16 KiB chunk). Safe because
+        // this loop awaits each send, and a Link has taken (copied) the bytes when its send resolves.
+        await this.link.send(frame.type === 'data' ? this.#encodeDataFrame(frame) : encodeFrame(frame))
       }
     } catch (error) {
       this.#end({ reason: 'disconnected', message: `the link refused a frame: ${error instanceof Error ? error.message : String(error)}` })
     } finally {
       this.#writing = false
     }
+  }
+
+  #frameBuffer = new Uint8Array(0)
+  /** Encodes a DATA frame into the reused buffer (see #write). */
+  #encodeDataFrame(frame: Extract<Frame, { type: 'data' }>): Uint8Array {
+    const size = FRAME_HEADER_BYTES + frame.payload.byteLength
+    if (this.#frameBuffer.byteLength < size) this.#frameBuffer = new Uint8Array(this.config.maxFrameBytes)
+    const bytes = this.#frameBuffer.subarray(0, size)
+    bytes[0] = FrameType.data
+    bytes[1] = frame.fin ? 1 : 0
+    new DataView(bytes.buffer, bytes.byteOffset).setUint32(2, frame.streamId)
+    bytes.set(frame.payload, FRAME_HEADER_BYTES)
+    return bytes
   }
 
   // ── lifecycle ──────────────────────────────────────────────────────────────

@@ -4,7 +4,9 @@
  * pair first.
  *
  * Failure behaviour:
- * - `send` resolves once the link has taken the bytes; it waits while more than `highWaterMarkBytes`
+ * - `send` resolves once the link has taken the bytes — copied them or handed them to a transport that
+ *   copies — so the caller may reuse its buffer afterwards (the mux writes frames into one buffer); it
+ *   waits while more than `highWaterMarkBytes`
  *   are buffered, so nothing is ever silently dropped by an underlying buffer. It rejects with
  *   LINK_CLOSED after close, and with MESSAGE_TOO_LARGE for messages over `maxMessageBytes`.
  * - Messages sent before `close()` are flushed as far as the transport allows; messages a peer sent

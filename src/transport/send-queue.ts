@@ -27,6 +27,7 @@ export class SendQueue {
   #queuedBytes = 0
   #waiting = false
   #failure: unknown
+  #bufferedBound = Infinity
 
   constructor(
     private readonly target: SendTarget,
@@ -49,8 +50,11 @@ export class SendQueue {
   /** Writes as much as the buffer allows. Called on push, on drain, and when the link opens. */
   pump = (): void => {
     if (this.#waiting || this.#failure || !this.target.isWritable()) return
+    // Reading bufferedAmount can be a synchronous cross-thread call (wrtc): keep an upper bound (the
+    // last reading plus what was written since) and read the real value only when the bound reaches the mark.
     while (this.#queue.length > 0) {
-      if (this.target.bufferedAmount() >= this.highWaterMarkBytes) {
+      if (this.#bufferedBound >= this.highWaterMarkBytes) this.#bufferedBound = this.target.bufferedAmount()
+      if (this.#bufferedBound >= this.highWaterMarkBytes) {
         this.#waiting = true
         this.target.waitForDrain(() => {
           this.#waiting = false
@@ -62,6 +66,7 @@ export class SendQueue {
       this.#queuedBytes -= next.data.byteLength
       try {
         this.target.write(next.data)
+        this.#bufferedBound += next.data.byteLength
         next.resolve()
       } catch (cause) {
         next.reject(new MeshscopeError('LINK_FAILED', 'the transport refused a message', { cause }))

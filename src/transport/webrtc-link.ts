@@ -54,6 +54,8 @@ export class WebRtcLink implements Link {
   #earlyCandidates: RTCIceCandidateInit[] = []
   #lastMessageAt = 0
   #hasRemoteDescription = false
+  /** Tracked from events: reading readyState is a synchronous cross-thread call in wrtc. */
+  #channelOpen = false
   #connectTimer: ReturnType<typeof setTimeout>
   #resolveOpened!: () => void
   #rejectOpened!: (error: unknown) => void
@@ -72,7 +74,7 @@ export class WebRtcLink implements Link {
     this.#channel.binaryType = 'arraybuffer'
     this.#sendQueue = new SendQueue(
       {
-        isWritable: () => this.#channel.readyState === 'open',
+        isWritable: () => this.#channelOpen,
         bufferedAmount: () => this.#channel.bufferedAmount,
         write: (data) => this.#channel.send(data as Uint8Array<ArrayBuffer>),
         waitForDrain: (wake) => this.#waitForDrain(wake),
@@ -90,6 +92,7 @@ export class WebRtcLink implements Link {
     }
     this.#channel.onopen = () => {
       if (this.#state !== 'connecting') return
+      this.#channelOpen = true
       clearTimeout(this.#connectTimer)
       this.#state = 'open'
       this.#resolveOpened()
@@ -228,6 +231,7 @@ export class WebRtcLink implements Link {
     if (this.#state === 'closed') return
     const wasConnecting = this.#state === 'connecting'
     this.#state = 'closed'
+    this.#channelOpen = false
     clearTimeout(this.#connectTimer)
     this.#sendQueue.fail(new MeshscopeError('LINK_CLOSED', `the link closed: ${info.message}`))
     if (wasConnecting) this.#rejectOpened(new MeshscopeError(info.reason === 'timeout' ? 'TIMEOUT' : 'LINK_FAILED', info.message))

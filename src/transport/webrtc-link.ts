@@ -165,13 +165,14 @@ export class WebRtcLink implements Link {
     if (this.#state === 'closed' || this.#state === 'closing') return
     if (this.#state === 'connecting') return this.#finish({ reason: 'closed', message })
     this.#state = 'closing'
-    // Hand every accepted message to the data channel, then close the channel itself: its closing
-    // procedure sends what it still buffers before the stream reset, so the peer receives everything
-    // and then sees the close. Closing the peer connection right away would cut that short.
+    // Hand every accepted message to the data channel and let it send them all (wrtc drops what is
+    // still in bufferedAmount when the channel closes), then close the channel itself, so the peer
+    // receives everything and then sees the close; the connection closes after that.
     const deadline = Date.now() + CLOSE_FLUSH_LIMIT_MS
     const closeWhenHandedOver = () => {
       if (this.#state === 'closed') return
-      if (this.#sendQueue.queuedBytes > 0 && Date.now() < deadline) {
+      // wrtc loses what is still in bufferedAmount when the channel closes: wait until it is all sent.
+      if ((this.#sendQueue.queuedBytes > 0 || this.#channel.bufferedAmount > 0) && Date.now() < deadline) {
         setTimeout(closeWhenHandedOver, 5)
         return
       }

@@ -85,9 +85,9 @@ export class Messaging implements PeerRouter, RequestTargets {
     }, options)
   }
 
-  /** Serves a request stream a peer opened. */
-  serve(connection: Connection, stream: MuxStream): Promise<void> {
-    return serveRequest(connection, stream, this)
+  /** Serves a request stream a peer opened (`first`: its first message, if already read). */
+  serve(connection: Connection, stream: MuxStream, first?: Uint8Array): Promise<void> {
+    return serveRequest(connection, stream, this, first)
   }
 
   // ── RequestTargets ─────────────────────────────────────────────────────────

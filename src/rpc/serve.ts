@@ -28,11 +28,12 @@ export interface RequestTargets {
   report(error: MeshscopeError): void
 }
 
-export async function serveRequest(connection: Connection, stream: MuxStream, targets: RequestTargets): Promise<void> {
+/** Serves one request stream; `first` is its first message when the caller already read it (to route it). */
+export async function serveRequest(connection: Connection, stream: MuxStream, targets: RequestTargets, first?: Uint8Array): Promise<void> {
   const from = connection.peerId ?? 'unknown'
   let request: Request
   try {
-    const bytes = await stream.receive()
+    const bytes = first ?? (await stream.receive())
     if (bytes === null) return stream.close()
     request = requestFromWire(connection.decode(bytes))
   } catch (error) {

@@ -17,6 +17,13 @@ import type { MuxConfig } from '../src/mux/config.js'
 import { MuxSession } from '../src/mux/session.js'
 import type { MuxStream } from '../src/mux/stream.js'
 import { WebRtcLink, type RtcPeerConnectionConstructor, type RtcSignal } from '../src/transport/webrtc-link.js'
+import { Messaging } from '../src/mesh/messaging.js'
+import { peerRef, type PeerRef } from '../src/scope/here.js'
+import { HOP_MAILBOX, hop, serveHop } from '../src/scope/hop.js'
+import { defineHop } from '../src/scope/registry.js'
+
+/** The block a hop round trip runs: it returns its payload, like the `bench.echo` mailbox. */
+const echoBlock = defineHop('bench:echo', ({ payload }: { payload: Uint8Array }) => payload)
 
 export type { RtcSignal }
 
@@ -147,6 +154,10 @@ export class BenchPeer {
   #raw: RTCDataChannel
   #session!: MuxSession
   #connection!: Connection
+  /** The mesh's messaging (calls, hops) over this link's connection. */
+  #messaging!: Messaging
+  #otherId = ''
+  #hopPeer!: PeerRef
   // raw responder state
   #rawBulkBytes = 0
   #rawSmallCount = 0
@@ -193,7 +204,19 @@ export class BenchPeer {
     this.ready = (async () => {
       await link.opened
       this.#session = new MuxSession(link, { initiator: options.initiator, config: options.tuning?.muxConfig ?? {} })
-      this.#connection = new Connection(this.#session, { peerId: options.initiator ? 'bench-a' : 'bench-b' })
+      const selfId = (options.initiator ? 'a' : 'b').repeat(32)
+      this.#otherId = (options.initiator ? 'b' : 'a').repeat(32)
+      this.#connection = new Connection(this.#session, { peerId: this.#otherId })
+      this.#messaging = new Messaging({
+        id: () => selfId,
+        connectionTo: (id) => (id === this.#otherId ? this.#connection : undefined),
+        assertOpen: () => {},
+        report: (error) => console.error('[bench] messaging', error.code, error.message),
+      })
+      this.#messaging.register('bench.echo', (value) => value)
+      const transport = { id: selfId, call: (peerId: string, name: string, value: unknown) => this.#messaging.call(peerId, name, value) }
+      this.#messaging.register(HOP_MAILBOX, (request, context) => serveHop(request, context, transport, undefined))
+      this.#hopPeer = peerRef(transport, this.#otherId)
       this.#session.events.on('stream', (stream) => void this.#serve(stream).catch((error) => console.error('[bench] responder failed', error)))
       this.#session.events.on('close', (info) => {
         if (this.#closing) return
@@ -241,6 +264,12 @@ export class BenchPeer {
         return this.rawSmall(args.durationMs!, args.messageBytes!)
       case 'muxSmall':
         return this.muxSmall(args.durationMs!, args.messageBytes!)
+      case 'callRtt':
+        return this.callRtt(args.calls!)
+      case 'hopRtt':
+        return this.hopRtt(args.calls!)
+      case 'callsPerSecond':
+        return this.callsPerSecond(args.inFlight!, args.durationMs!)
       case 'slowReceiver':
         return this.slowReceiver(args.totalBytes!, args.readMBps!)
       default:
@@ -444,7 +473,10 @@ export class BenchPeer {
   async #serve(stream: MuxStream): Promise<void> {
     const first = await stream.receive()
     if (first === null) return
-    const request = this.#connection.decode(first) as MuxRequest
+    const decoded = this.#connection.decode(first)
+    // The mesh's requests (calls, hops) are arrays; the benchmark's own are objects.
+    if (Array.isArray(decoded)) return this.#messaging.serve(this.#connection, stream, first)
+    const request = decoded as MuxRequest
     if (request.op !== 'streamSink') {
       stream.close()
       void stream.receive().catch(() => {})
@@ -537,6 +569,47 @@ export class BenchPeer {
     const { count: receivedBytes, maxGapMs } = await withTimeout(doneRx.recv(), 60_000, 'stream sink reply')
     const ms = now() - started
     return { sentBytes, receivedBytes, ms, mbps: receivedBytes / ms / 1000, maxGapMs }
+  }
+
+  /** Sequential `call`s of a mailbox that returns its 64-byte argument: the RPC round trip. */
+  async callRtt(calls: number): Promise<PingResult> {
+    const payload = filled(PING_BYTES, 0)
+    const rtts: number[] = []
+    for (let i = 0; i < calls + PING_DISCARD; i++) {
+      const started = now()
+      await this.#messaging.call(this.#otherId, 'bench.echo', payload)
+      if (i >= PING_DISCARD) rtts.push(now() - started)
+    }
+    return { ...summarize(rtts) } as PingResult
+  }
+
+  /** Sequential scope hops running a block that returns its 64-byte capture. */
+  async hopRtt(calls: number): Promise<PingResult> {
+    const payload = filled(PING_BYTES, 0)
+    const rtts: number[] = []
+    for (let i = 0; i < calls + PING_DISCARD; i++) {
+      const started = now()
+      await hop(this.#hopPeer, { payload }, echoBlock)
+      if (i >= PING_DISCARD) rtts.push(now() - started)
+    }
+    return { ...summarize(rtts) } as PingResult
+  }
+
+  /** Calls per second with `inFlight` calls outstanding at all times, for `durationMs`. */
+  async callsPerSecond(inFlight: number, durationMs: number): Promise<{ calls: number; ms: number; perSecond: number }> {
+    const payload = filled(PING_BYTES, 0)
+    let calls = 0
+    const started = now()
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (now() - started < durationMs) {
+          await this.#messaging.call(this.#otherId, 'bench.echo', payload)
+          calls++
+        }
+      }),
+    )
+    const ms = now() - started
+    return { calls, ms, perSecond: (calls / ms) * 1000 }
   }
 
   /**

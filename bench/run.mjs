@@ -44,8 +44,13 @@ const PLAN = {
   /** A second, shorter slow-receiver run with a full GC before each sample: retained memory only. */
   retainedTotalBytes: 50 * MiB,
   retainedGcEveryMs: 250,
+  /** Round trips of calls and hops (sequential, 64-byte payload), next to the raw ping on the same link. */
+  callRounds: 3,
+  calls: 200,
+  /** Calls per second with 1 and with 64 calls in flight, each for this long. */
+  callsMs: 2000,
 }
-if (quick) Object.assign(PLAN, { warmupMs: 500, throughputRounds: 1, throughputMs: 800, pingRounds: 1, pings: 40, idlePings: 30, smallRounds: 1, smallMs: 500, slowTotalBytes: 20 * MiB, retainedTotalBytes: 10 * MiB })
+if (quick) Object.assign(PLAN, { callRounds: 1, calls: 50, callsMs: 500, warmupMs: 500, throughputRounds: 1, throughputMs: 800, pingRounds: 1, pings: 40, idlePings: 30, smallRounds: 1, smallMs: 500, slowTotalBytes: 20 * MiB, retainedTotalBytes: 10 * MiB })
 
 const log = (...parts) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s]`, ...parts)
 const started = performance.now()
@@ -113,6 +118,21 @@ async function suite(platform, connect) {
   rounds.pingIdle.mux = await measure('muxPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, load: 0 })
   log(platform, `idle ping p50/p99: raw ${rounds.pingIdle.raw.p50.toFixed(2)}/${rounds.pingIdle.raw.p99.toFixed(2)} ms, mpsc ${rounds.pingIdle.mux.p50.toFixed(2)}/${rounds.pingIdle.mux.p99.toFixed(2)} ms`)
 
+  // Calls and hops on the same idle link, alternating with the raw ping they are compared to.
+  rounds.calls = []
+  for (let i = 0; i < PLAN.callRounds; i++) {
+    const raw = await measure('rawPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, queuedBytes: 0 })
+    const call = await measure('callRtt', { calls: PLAN.calls })
+    const hopped = await measure('hopRtt', { calls: PLAN.calls })
+    rounds.calls.push({ raw, call, hop: hopped })
+    log(platform, `round trips ${i + 1}: raw ping p50 ${raw.p50.toFixed(2)} ms; call p50/p99 ${call.p50.toFixed(2)}/${call.p99.toFixed(2)} ms; hop p50/p99 ${hopped.p50.toFixed(2)}/${hopped.p99.toFixed(2)} ms`)
+  }
+  rounds.callsPerSecond = {}
+  for (const inFlight of [1, 64]) {
+    rounds.callsPerSecond[inFlight] = await measure('callsPerSecond', { inFlight, durationMs: PLAN.callsMs })
+    log(platform, `calls/s with ${inFlight} in flight: ${Math.round(rounds.callsPerSecond[inFlight].perSecond)}`)
+  }
+
   for (let i = 0; i < PLAN.pingRounds; i++) {
     const raw = await measure('rawPing', { pings: PLAN.pings, intervalMs: PLAN.pingIntervalMs, queuedBytes: PLAN.rawQueuedBytes })
     const mux = await measure('muxPing', { pings: PLAN.pings, intervalMs: PLAN.pingIntervalMs, load: 1 })
@@ -179,6 +199,15 @@ function figures(rounds) {
     ping_load_mbps: median(p.map((r) => r.mux.loadMBps)),
     raw_ping_load_mbps: median(p.map((r) => r.raw.loadMBps)),
     raw_ping_queued_mb: median(p.map((r) => toMB(r.raw.queuedBytesMedian))),
+    call_vs_raw_rtt_p50: median(rounds.calls.map((r) => r.call.p50 / r.raw.p50)),
+    call_rtt_p50_ms: median(rounds.calls.map((r) => r.call.p50)),
+    call_rtt_p99_ms: median(rounds.calls.map((r) => r.call.p99)),
+    call_raw_ping_p50_ms: median(rounds.calls.map((r) => r.raw.p50)),
+    call_raw_ping_p99_ms: median(rounds.calls.map((r) => r.raw.p99)),
+    calls_per_s: { in_flight_1: rounds.callsPerSecond[1].perSecond, in_flight_64: rounds.callsPerSecond[64].perSecond },
+    hop_vs_call_rtt_p50: median(rounds.calls.map((r) => r.hop.p50 / r.call.p50)),
+    hop_rtt_p50_ms: median(rounds.calls.map((r) => r.hop.p50)),
+    hop_rtt_p99_ms: median(rounds.calls.map((r) => r.hop.p99)),
     ping_p50_idle_ms: rounds.pingIdle.mux.p50,
     ping_p99_idle_ms: rounds.pingIdle.mux.p99,
     raw_ping_p50_idle_ms: rounds.pingIdle.raw.p50,
@@ -229,6 +258,12 @@ const ROWS = [
   ['  raw bulk queued at each ping (MB)', 'raw_ping_queued_mb', (v) => v.toFixed(1), ''],
   ['raw p99 ÷ mpsc p99 under load', 'raw_vs_mux_ping_p99', (v) => v.toFixed(1), '≥ 5'],
   ['idle ping p50: mpsc / raw (ms)', ['ping_p50_idle_ms', 'raw_ping_p50_idle_ms'], (m, r) => `${m.toFixed(2)} / ${r.toFixed(2)}`, ''],
+  ['call round trip p50 ÷ raw ping p50', 'call_vs_raw_rtt_p50', (v) => v.toFixed(2), '≤ 1.3'],
+  ['  call p50 / p99 (ms)', ['call_rtt_p50_ms', 'call_rtt_p99_ms'], (a, b) => `${a.toFixed(2)} / ${b.toFixed(2)}`, ''],
+  ['  raw ping p50 / p99, same link (ms)', ['call_raw_ping_p50_ms', 'call_raw_ping_p99_ms'], (a, b) => `${a.toFixed(2)} / ${b.toFixed(2)}`, ''],
+  ['calls/s, 1 / 64 in flight', 'calls_per_s', (v) => `${Math.round(v.in_flight_1).toLocaleString('en-US')} / ${Math.round(v.in_flight_64).toLocaleString('en-US')}`, ''],
+  ['hop round trip p50 ÷ call p50', 'hop_vs_call_rtt_p50', (v) => v.toFixed(2), '≤ 1.1'],
+  ['  hop p50 / p99 (ms)', ['hop_rtt_p50_ms', 'hop_rtt_p99_ms'], (a, b) => `${a.toFixed(2)} / ${b.toFixed(2)}`, ''],
   ['small msgs: mpsc ÷ raw (100 B)', 'small_msgs_vs_raw', (v) => v.toFixed(2), ''],
   ['  raw channel (msgs/s)', 'raw_small_msgs_per_s', (v) => Math.round(v).toLocaleString('en-US'), ''],
   ['  mpsc channel (msgs/s)', 'mux_small_msgs_per_s', (v) => Math.round(v).toLocaleString('en-US'), ''],

@@ -572,24 +572,23 @@ export class BenchPeer {
   }
 
   /** Sequential `call`s of a mailbox that returns its 64-byte argument: the RPC round trip. */
-  async callRtt(calls: number): Promise<PingResult> {
+  callRtt(calls: number): Promise<PingResult> {
     const payload = filled(PING_BYTES, 0)
-    const rtts: number[] = []
-    for (let i = 0; i < calls + PING_DISCARD; i++) {
-      const started = now()
-      await this.#messaging.call(this.#otherId, 'bench.echo', payload)
-      if (i >= PING_DISCARD) rtts.push(now() - started)
-    }
-    return { ...summarize(rtts) } as PingResult
+    return this.#roundTrips(calls, () => this.#messaging.call(this.#otherId, 'bench.echo', payload))
   }
 
   /** Sequential scope hops running a block that returns its 64-byte capture. */
-  async hopRtt(calls: number): Promise<PingResult> {
+  hopRtt(calls: number): Promise<PingResult> {
     const payload = filled(PING_BYTES, 0)
+    return this.#roundTrips(calls, () => hop(this.#hopPeer, { payload }, echoBlock))
+  }
+
+  /** Times `count` sequential round trips (after PING_DISCARD uncounted ones). */
+  async #roundTrips(count: number, roundTrip: () => Promise<unknown>): Promise<PingResult> {
     const rtts: number[] = []
-    for (let i = 0; i < calls + PING_DISCARD; i++) {
+    for (let i = 0; i < count + PING_DISCARD; i++) {
       const started = now()
-      await hop(this.#hopPeer, { payload }, echoBlock)
+      await roundTrip()
       if (i >= PING_DISCARD) rtts.push(now() - started)
     }
     return { ...summarize(rtts) } as PingResult

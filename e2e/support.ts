@@ -257,3 +257,29 @@ type HarnessApi = {
 }
 /** Inside page.evaluate (which runs in the tab): the harness the page installed on globalThis. */
 type HarnessGlobal = { harness: HarnessApi }
+
+/** One Chromium tab and one Node peer linked in `room`, with their own signaling server and harness. */
+export interface TabAndNodePeer {
+  tab: Tab
+  node: NodePeer
+  stop(): Promise<void>
+}
+
+export async function startTabAndNodePeer(room: string, modules: string[] = []): Promise<TabAndNodePeer> {
+  const signaling = await SignalingProcess.start(await freePort())
+  const harness = await startHarnessServer()
+  const browser = await launchChromium()
+  const tab = await Tab.open(browser, harness.url, signaling.url, room)
+  const node = await NodePeer.start(signaling.url, room, modules)
+  await waitFor('the tab and the Node peer to connect', async () => (await tab.peers()).includes(node.id))
+  return {
+    tab,
+    node,
+    async stop() {
+      await node.stop()
+      await browser.close()
+      await harness.close()
+      await signaling.kill()
+    },
+  }
+}

@@ -24,7 +24,13 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
   }
 }
 
-export function linkCompliance(name: string, createPair: LinkPairFactory): void {
+/**
+ * `flushesOnClose`: every message accepted before `close()` arrives. wrtc cannot promise it (its
+ * bufferedAmount lags behind what is really unsent, and data still queued when the channel closes is
+ * dropped): for it, what arrives must be an in-order prefix. The mux never relies on it (GOAWAY).
+ */
+export function linkCompliance(name: string, createPair: LinkPairFactory, options: { flushesOnClose?: boolean } = {}): void {
+  const flushesOnClose = options.flushesOnClose ?? true
   describe(`Link compliance: ${name}`, () => {
     it('delivers messages in order, both ways', async () => {
       const { a, b, dispose } = await createPair()
@@ -83,7 +89,8 @@ export function linkCompliance(name: string, createPair: LinkPairFactory): void 
       a.close('twice is fine')
       expect((await closedA).reason).toBe('closed')
       expect((await closedB).reason).toBe('remote-closed')
-      expect(atB.length).toBe(50)
+      if (flushesOnClose) expect(atB.length).toBe(50)
+      else expect(atB.map((message) => message[0])).toEqual([...Array(atB.length).keys()])
       expect(a.state).toBe('closed')
       await expect(a.send(Uint8Array.of(1))).rejects.toMatchObject({ code: 'LINK_CLOSED' })
       await dispose()

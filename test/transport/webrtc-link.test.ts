@@ -26,7 +26,7 @@ linkCompliance('wrtc data channel', async () => {
       b.close()
     },
   }
-})
+}, { flushesOnClose: false })
 
 describe('WebRtcLink', () => {
   it('queues sends made while connecting and delivers them once open', async () => {

@@ -66,6 +66,11 @@ export type ErrorCode =
   | 'CODEC_TOO_MANY_ELEMENTS'
   | 'CODEC_MALFORMED'
   | 'CODEC_BAD_EXTENSION'
+  // gossip (src/gossip): a peer's SCAMP or gossip message refused, or a local call on a node that left
+  | 'GOSSIP_MALFORMED'
+  | 'GOSSIP_TOO_LARGE'
+  | 'GOSSIP_RATE_LIMITED'
+  | 'GOSSIP_CLOSED'
 
 export class MeshscopeError extends Error {
   override name = 'MeshscopeError'

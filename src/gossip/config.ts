@@ -1,0 +1,109 @@
+/**
+ * Every parameter, limit and timing of a SCAMP node, in one place (documented in docs/protocol.md,
+ * "Gossip (SCAMP)"). Timings of 0 switch a mechanism off where noted.
+ */
+import { MeshscopeError } from '../errors.js'
+
+export interface ScampConfig {
+  /** SCAMP's design parameter: a contact forwards c extra copies of each subscription; views approach (c+1)·ln n. Default 1. */
+  c: number
+  /**
+   * Indirection: a subscription walks this many random partial-view hops before the node it reaches
+   * acts as the contact, so a joining node need not know a random member. Default 10.
+   */
+  indirectionHops: number
+  /** Largest walk length accepted from a peer. Default 32. */
+  maxIndirectionHops: number
+  /**
+   * Hop limit of a forwarded subscription. It is forwarded until someone keeps it; this guards
+   * loops only, and every expiry is counted (`subscriptionsExpired`). Default 256.
+   */
+  maxSubscriptionHops: number
+  /** Partial-view bound: a node whose view is full forwards every subscription instead of keeping it. Default 128. */
+  maxPartialView: number
+  /** In-view bound: peers beyond it are not recorded (counted in `inViewFull`). Default 256. */
+  maxInView: number
+  /** A heartbeat goes to every partial-view member this often; 0 switches heartbeats and isolation recovery off. Default 10 s. */
+  heartbeatIntervalMs: number
+  /**
+   * A node that has had no heartbeat (or keep notice) for its current subscription for this long
+   * is isolated and re-subscribes; in-view members not heard from for this long are forgotten. Default 45 s.
+   */
+  isolationTimeoutMs: number
+  /**
+   * Lease: about this often a node's subscription expires (its holders drop it) and it subscribes
+   * again; a holder drops a subscription not renewed within two leases. 0 switches leases off. Default 10 min.
+   */
+  leaseMs: number
+  /** Each lease is shortened by a random fraction up to this (0 ≤ jitter < 1), so renewals spread out. Default 0.2. */
+  leaseJitter: number
+  /**
+   * Holders of a node's older subscription are told to drop it as soon as its new subscription is
+   * kept somewhere, or at the latest this long after the contact answered. Default 5 s.
+   */
+  renewalOverlapMs: number
+  /** A subscription with no contact answer within this time is sent again (with a new epoch). Default 10 s. */
+  subscribeTimeoutMs: number
+  /** Attempts per subscription before the node asks the mesh for a new contact (`need-contact`). Default 3. */
+  maxSubscribeAttempts: number
+  /** Gossip message ids remembered for deduplication (oldest forgotten first). Default 4096. */
+  maxSeenMessages: number
+  /** Largest gossip payload, in bytes, sent or accepted. Default 64 KiB. */
+  maxPayloadBytes: number
+  /** Longest peer id accepted in a message (ids are 1..this many of `[A-Za-z0-9_.:-]`). Default 64. */
+  maxPeerIdLength: number
+  /** Refused messages from one peer within `strikeWindowMs` before it is reported `misbehaving`. Default 3. */
+  maxStrikes: number
+  /** Window in which strikes add up. Default 60 s. */
+  strikeWindowMs: number
+  /** Peers whose strikes are tracked at once (the oldest record is dropped first). Default 1024. */
+  maxTrackedPeers: number
+  /** Contact duty is rate-limited by a token bucket of this many tokens… Default 32. */
+  contactBurst: number
+  /** …refilled by one token this often. Default 100 ms (10 contacts a second). */
+  contactRefillMs: number
+}
+
+export const DEFAULT_SCAMP_CONFIG: Readonly<ScampConfig> = Object.freeze({
+  c: 1,
+  indirectionHops: 10,
+  maxIndirectionHops: 32,
+  maxSubscriptionHops: 256,
+  maxPartialView: 128,
+  maxInView: 256,
+  heartbeatIntervalMs: 10_000,
+  isolationTimeoutMs: 45_000,
+  leaseMs: 10 * 60_000,
+  leaseJitter: 0.2,
+  renewalOverlapMs: 5_000,
+  subscribeTimeoutMs: 10_000,
+  maxSubscribeAttempts: 3,
+  maxSeenMessages: 4096,
+  maxPayloadBytes: 64 * 1024,
+  maxPeerIdLength: 64,
+  maxStrikes: 3,
+  strikeWindowMs: 60_000,
+  maxTrackedPeers: 1024,
+  contactBurst: 32,
+  contactRefillMs: 100,
+})
+
+/** Fills in defaults and checks the result; throws INVALID_ARGUMENT for a bad value. */
+export function resolveScampConfig(overrides: Partial<ScampConfig> = {}): ScampConfig {
+  const config: ScampConfig = { ...DEFAULT_SCAMP_CONFIG, ...overrides }
+  const fail = (message: string): never => {
+    throw new MeshscopeError('INVALID_ARGUMENT', `scamp ${message}`)
+  }
+  for (const [name, value] of Object.entries(config)) {
+    if (name === 'leaseJitter') continue
+    if (!Number.isSafeInteger(value) || value < 0) fail(`${name} must be a non-negative integer, got ${String(value)}`)
+  }
+  if (!(config.leaseJitter >= 0 && config.leaseJitter < 1)) fail(`leaseJitter must be in [0, 1), got ${String(config.leaseJitter)}`)
+  for (const name of ['maxPartialView', 'maxInView', 'maxSubscriptionHops', 'subscribeTimeoutMs', 'maxSubscribeAttempts', 'maxSeenMessages', 'maxPayloadBytes', 'maxPeerIdLength', 'maxStrikes', 'strikeWindowMs', 'maxTrackedPeers', 'contactBurst', 'contactRefillMs'] as const) {
+    if (config[name] === 0) fail(`${name} must be positive`)
+  }
+  if (config.indirectionHops > config.maxIndirectionHops) fail('indirectionHops must not exceed maxIndirectionHops')
+  if (config.c >= config.maxPartialView) fail('c must be smaller than maxPartialView')
+  if (config.heartbeatIntervalMs > 0 && config.isolationTimeoutMs <= config.heartbeatIntervalMs) fail('isolationTimeoutMs must be longer than heartbeatIntervalMs')
+  return config
+}

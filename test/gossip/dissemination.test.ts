@@ -1,0 +1,92 @@
+/** Gossip dissemination: publish, deliver once, forward once to the partial view, bounded dedupe cache. */
+import { describe, expect, test } from 'vitest'
+import { Dissemination, newMessageId, SeenCache } from '../../src/gossip/dissemination.js'
+import { createRng, isMessageId } from '../../src/gossip/index.js'
+import { SimNetwork } from '../../sim/network.js'
+import { effectsOf, holdPeers, makeNode, sends } from './helpers.js'
+
+const ID = 'aaaaaaaabbbbbbbbccccccccdddddddd'
+
+describe('publish', () => {
+  test('sends the payload once to every partial-view member and delivers nothing locally', () => {
+    const t = makeNode('me')
+    holdPeers(t, ['a', 'b', 'c'])
+    const payload = new Uint8Array([1, 2, 3])
+    const { id, effects } = t.node.publish(payload)
+    expect(isMessageId(id)).toBe(true)
+    expect(sends(effects).map((s) => s.to).sort()).toEqual(['a', 'b', 'c'])
+    for (const s of sends(effects)) expect(s.message).toEqual({ type: 'gossip', id, payload })
+    expect(effectsOf(effects, 'deliver')).toEqual([])
+    // It is not delivered back here either.
+    expect(t.receive('a', { type: 'gossip', id, payload })).toEqual([])
+  })
+
+  test('refuses a payload over maxPayloadBytes (at the limit is fine) and non-bytes', () => {
+    const t = makeNode('me', { maxPayloadBytes: 100 })
+    expect(() => t.node.publish(new Uint8Array(100))).not.toThrow()
+    expect(() => t.node.publish(new Uint8Array(101))).toThrow(expect.objectContaining({ code: 'GOSSIP_TOO_LARGE' }))
+    expect(() => t.node.publish('text' as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+  })
+})
+
+describe('receiving gossip', () => {
+  test('a new message is delivered once and forwarded once to every partial-view member but the sender', () => {
+    const t = makeNode('me')
+    holdPeers(t, ['a', 'b', 'c'])
+    const payload = new Uint8Array([9])
+    const first = t.receive('a', { type: 'gossip', id: ID, payload })
+    expect(effectsOf(first, 'deliver')).toEqual([{ type: 'deliver', from: 'a', id: ID, payload }])
+    expect(sends(first).map((s) => s.to).sort()).toEqual(['b', 'c'])
+    expect(t.receive('b', { type: 'gossip', id: ID, payload })).toEqual([])
+    expect(t.receive('a', { type: 'gossip', id: ID, payload })).toEqual([])
+    expect(t.node.metrics()).toMatchObject({ gossipDelivered: 1, gossipDuplicates: 2 })
+  })
+
+  test('a flood over a simulated group reaches everyone exactly once', () => {
+    const sim = new SimNetwork({ seed: 11, config: { heartbeatIntervalMs: 0, leaseMs: 0 }, detectionDelayMs: null })
+    sim.join(sim.addNode())
+    for (let i = 1; i < 300; i++) {
+      const index = sim.addNode()
+      sim.join(index, sim.randomAlive(index)!.index)
+      sim.runUntilIdle()
+    }
+    const arcs = sim.alive().reduce((sum, n) => sum + n.node.partialViewSize, 0)
+    const sentBefore = sim.stats.sent.gossip
+    const id = sim.publish(5, new Uint8Array([1]))
+    sim.runUntilIdle()
+    expect(sim.deliveries.get(id)).toBe(299) // everyone but the publisher
+    // Each node forwards once: at most one message per arc.
+    expect(sim.stats.sent.gossip - sentBefore).toBeLessThanOrEqual(arcs)
+  })
+})
+
+describe('the dedupe cache', () => {
+  test('remembers at most its capacity, forgetting the oldest first', () => {
+    const cache = new SeenCache(3)
+    for (const id of ['a', 'b', 'c', 'd']) expect(cache.add(id)).toBe(true)
+    expect(cache.size).toBe(3)
+    expect(cache.has('a')).toBe(false)
+    expect(cache.add('b')).toBe(false)
+    expect(cache.add('a')).toBe(true)
+    expect(cache.has('b')).toBe(false)
+  })
+
+  test('a node flooded with distinct messages keeps its cache at maxSeenMessages', () => {
+    const t = makeNode('me', { maxSeenMessages: 64 })
+    const rng = createRng(5)
+    for (let i = 0; i < 1000; i++) t.receive('a', { type: 'gossip', id: newMessageId(rng), payload: new Uint8Array(0) })
+    const dissemination = new Dissemination(64, rng)
+    for (let i = 0; i < 1000; i++) dissemination.receive('a', newMessageId(rng), [])
+    expect(dissemination.seen.size).toBe(64)
+    expect(t.node.metrics().gossipDelivered).toBe(1000)
+  })
+
+  test('message ids are 128 random bits in hex, reproducible from the seed', () => {
+    const a = createRng(1)
+    const b = createRng(1)
+    const ids = Array.from({ length: 100 }, () => newMessageId(a))
+    expect(Array.from({ length: 100 }, () => newMessageId(b))).toEqual(ids)
+    expect(new Set(ids).size).toBe(100)
+    for (const id of ids) expect(isMessageId(id)).toBe(true)
+  })
+})

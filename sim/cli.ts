@@ -32,12 +32,15 @@ output
 
 type Args = Map<string, string | true>
 
+const OPTIONS = new Set(['nodes', 'c', 'seeds', 'seed', 'fail', 'broadcasts', 'indirection', 'entry', 'churn', 'duration-min', 'replace', 'crash-share', 'sample-min', 'settle-min', 'lease-min', 'heartbeat-s', 'outside-contacts', 'json', 'help'])
+
 function parseArgs(argv: string[]): Args {
   const args: Args = new Map()
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`)
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined]
+    if (!OPTIONS.has(name)) throw new Error(`unknown option --${name}`)
     if (inline !== undefined) args.set(name, inline)
     else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) args.set(name, argv[++i]!)
     else args.set(name, true)
@@ -66,6 +69,11 @@ function table(header: string[], rows: string[][]): string {
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
 const sd = (xs: number[]): number => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)))
 
 function summarizeStatic(results: StaticResult[]) {
@@ -88,6 +96,7 @@ function summarizeStatic(results: StaticResult[]) {
     fail: first.fail,
     reliability: mean(results.map((r) => r.reliability)),
     reliabilityMin: Math.min(...results.map((r) => r.reliabilityMin)),
+    reliabilityMedian: median(results.flatMap((r) => r.reaches)),
     messagesPerJoin: mean(results.map((r) => r.messagesPerJoin)),
     messagesPerBroadcast: mean(results.map((r) => r.messagesPerBroadcast)),
     subscriptionsExpired: results.reduce((a, r) => a + r.subscriptionsExpired, 0),
@@ -200,13 +209,13 @@ export async function main(argv: string[]): Promise<number> {
     fixed(s.expectedPartialView),
     percent(s.deviation),
     String(s.emptyPartialViews),
-    `${fixed(s.reliability, 4)} (min ${fixed(s.reliabilityMin, 4)})`,
+    `${fixed(s.reliability, 4)} (median ${fixed(s.reliabilityMedian, 4)}, min ${fixed(s.reliabilityMin, 4)})`,
     fixed(s.messagesPerJoin, 1),
     fixed(s.messagesPerBroadcast, 0),
     String(s.subscriptionsExpired),
   ])
   process.stdout.write(
-    `${table(['nodes', 'c', 'seeds', 'mean pv ±sd', 'min', 'max', '(c+1)ln n', '(c+1)(H_n-1)', 'vs H_n', 'empty pv', `reliability F=${fail}`, 'msgs/join', 'msgs/bcast', 'expired subs'], rows)}\n`,
+    `${table(['nodes', 'c', 'seeds', 'mean pv ±sd', 'min', 'max', '(c+1)ln n', '(c+1)(H_n-1)', 'vs H_n', 'empty pv', `reliability F=${fail}: mean of floods`, 'msgs/join', 'msgs/bcast', 'expired subs'], rows)}\n`,
   )
   return 0
 }

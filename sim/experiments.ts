@@ -51,6 +51,8 @@ export interface StaticResult {
   survivors: number
   reliability: number
   reliabilityMin: number
+  /** Each flood's reach (fraction of survivors), in order. */
+  reaches: number[]
   messagesPerJoin: number
   messagesPerBroadcast: number
   subscriptionsExpired: number
@@ -77,8 +79,7 @@ export function runStatic(options: StaticOptions): StaticResult {
   const failing = Math.round(n * options.fail)
   for (let i = 0; i < failing; i++) sim.crash(sim.randomAlive()!.index)
   const survivors = sim.aliveCount
-  let reliabilitySum = 0
-  let reliabilityMin = 1
+  const reaches: number[] = []
   let broadcastMessages = 0
   const payload = new Uint8Array([1, 2, 3])
   for (let b = 0; b < options.broadcasts; b++) {
@@ -87,9 +88,7 @@ export function runStatic(options: StaticOptions): StaticResult {
     const id = sim.publish(source.index, payload)
     sim.runUntilIdle()
     broadcastMessages += sim.stats.sent.gossip - before
-    const reliability = (sim.deliveries.get(id)! + 1) / survivors
-    reliabilitySum += reliability
-    reliabilityMin = Math.min(reliabilityMin, reliability)
+    reaches.push((sim.deliveries.get(id)! + 1) / survivors)
   }
   return {
     nodes: n,
@@ -104,8 +103,9 @@ export function runStatic(options: StaticOptions): StaticResult {
     lnEstimate: (c + 1) * Math.log(n),
     fail: options.fail,
     survivors,
-    reliability: options.broadcasts > 0 ? reliabilitySum / options.broadcasts : NaN,
-    reliabilityMin,
+    reliability: reaches.length > 0 ? reaches.reduce((a, b) => a + b, 0) / reaches.length : NaN,
+    reliabilityMin: Math.min(...reaches),
+    reaches,
     messagesPerJoin: joinMessages / Math.max(1, n - 1),
     messagesPerBroadcast: options.broadcasts > 0 ? broadcastMessages / options.broadcasts : NaN,
     subscriptionsExpired,

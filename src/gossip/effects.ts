@@ -58,6 +58,8 @@ export interface ScampMetrics {
   subscribeRetries: number
   isolationRecoveries: number
   leaseRenewals: number
+  /** In-view arcs lost without an unsubscription (a crash, a failed link) that were restored (see the unsubscription rule). */
+  lostArcsReplaced: number
   /** Gossip published here, delivered here (first copies), and duplicates dropped. */
   gossipPublished: number
   gossipDelivered: number

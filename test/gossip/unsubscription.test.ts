@@ -113,3 +113,76 @@ describe('arc counts in a network', () => {
     expect(checked).toBeGreaterThan(0)
   })
 })
+
+describe('crashes', () => {
+  function heldNode(c = 1) {
+    const t = makeNode('me', { c })
+    joinThrough(t, 'contact')
+    holdPeers(t, peers('p', 9))
+    heldBy(t, peers('h', 6))
+    return t
+  }
+
+  test('a holder lost without an unsubscription is replaced by a new copy of the subscription, sent into the partial view', () => {
+    const t = heldNode()
+    t.rng.pin(0)
+    const forwards = sends(t.node.peerUnreachable('h0'), 'forward-subscription')
+    expect(forwards).toHaveLength(1)
+    expect(forwards[0]!.message).toEqual({ type: 'forward-subscription', subscriber: 'me', epoch: t.node.epoch, hops: 0 })
+    expect(t.node.hasInPartialView(forwards[0]!.to)).toBe(true)
+    expect(t.node.metrics().lostArcsReplaced).toBe(1)
+  })
+
+  test('the copy is sent with probability 1 − (c+1)/|partial view|: never when the partial view has at most c+1 members', () => {
+    const t = heldNode()
+    t.rng.pin(0.85) // 1 − 2/10 = 0.8: the coin says no
+    expect(sends(t.node.peerUnreachable('h0'), 'forward-subscription')).toHaveLength(0)
+    t.rng.pin(0.75)
+    expect(sends(t.node.peerUnreachable('h1'), 'forward-subscription')).toHaveLength(1)
+
+    const small = makeNode('me', { c: 1 })
+    joinThrough(small, 'contact')
+    holdPeers(small, ['p0'])
+    heldBy(small, ['h0'])
+    small.rng.pin(0)
+    expect(sends(small.node.peerUnreachable('h0'), 'forward-subscription')).toHaveLength(0)
+  })
+
+  test('a holder that unsubscribed (a graceful leave), a partial-view member, or a holder of an older subscription is not replaced', () => {
+    const t = heldNode()
+    t.rng.pin(0)
+    t.receive('h0', { type: 'forget', epoch: t.node.epoch })
+    expect(t.node.hasInInView('h0')).toBe(false)
+    expect(sends(t.node.peerUnreachable('h0'), 'forward-subscription')).toHaveLength(0)
+    expect(sends(t.node.peerUnreachable('p0'), 'forward-subscription')).toHaveLength(0)
+    expect(t.node.metrics().lostArcsReplaced).toBe(0)
+  })
+
+  test('in a network, each replacement ends as exactly one new arc: a crash removes k + l arcs minus the replacements', () => {
+    const sim = new SimNetwork({ seed: 11, config: { c: 1, heartbeatIntervalMs: 0, leaseMs: 0 }, detectionDelayMs: 1_000, contactDelayMs: null })
+    sim.join(sim.addNode())
+    for (let i = 1; i < 150; i++) {
+      const index = sim.addNode()
+      sim.join(index, sim.randomAlive(index)!.index)
+      sim.runUntilIdle()
+    }
+    const arcs = () => sim.alive().reduce((sum, n) => sum + n.node.partialViewSize, 0)
+    const total = (pick: (m: ReturnType<(typeof sim.nodes)[number]['node']['metrics']>) => number) => sim.nodes.reduce((sum, n) => sum + pick(n.node.metrics()), 0)
+    let replacedAll = 0
+    for (let round = 0; round < 20; round++) {
+      const victim = sim.randomAlive()!
+      const k = victim.node.partialViewSize
+      const l = victim.node.inViewSize
+      const before = arcs()
+      const replacedBefore = total((m) => m.lostArcsReplaced)
+      const expiredBefore = total((m) => m.subscriptionsExpired)
+      sim.crash(victim.index)
+      sim.runUntilIdle()
+      const replaced = total((m) => m.lostArcsReplaced) - replacedBefore
+      const expired = total((m) => m.subscriptionsExpired) - expiredBefore
+      expect(before - arcs()).toBe(k + l - (replaced - expired))
+      replacedAll += replaced
+    }
+    expect(replacedAll).toBeGreaterThan(0)
+  })
+})

@@ -264,6 +264,8 @@ export class BenchPeer {
         return this.rawSmall(args.durationMs!, args.messageBytes!)
       case 'muxSmall':
         return this.muxSmall(args.durationMs!, args.messageBytes!)
+      case 'rawRtt':
+        return this.rawRtt(args.calls!)
       case 'callRtt':
         return this.callRtt(args.calls!)
       case 'hopRtt':
@@ -569,6 +571,23 @@ export class BenchPeer {
     const { count: receivedBytes, maxGapMs } = await withTimeout(doneRx.recv(), 60_000, 'stream sink reply')
     const ms = now() - started
     return { sentBytes, receivedBytes, ms, mbps: receivedBytes / ms / 1000, maxGapMs }
+  }
+
+  /** Sequential 64-byte pings on the raw channel, each sent when the previous pong arrived: what a call is compared to. */
+  rawRtt(count: number): Promise<PingResult> {
+    let seq = 0
+    return this.#roundTrips(count, () => {
+      const ping = filled(PING_BYTES, RAW_PING)
+      const mine = seq++
+      new DataView(ping.buffer).setUint32(1, mine)
+      const back = new Promise<void>((resolve) => {
+        this.#rawPongListener = (pong) => {
+          if (pong === mine) resolve()
+        }
+      })
+      this.#raw.send(ping)
+      return back
+    }).finally(() => (this.#rawPongListener = undefined))
   }
 
   /** Sequential `call`s of a mailbox that returns its 64-byte argument: the RPC round trip. */

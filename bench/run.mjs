@@ -46,11 +46,13 @@ const PLAN = {
   retainedGcEveryMs: 250,
   /** Round trips of calls and hops (sequential, 64-byte payload), next to the raw ping on the same link. */
   callRounds: 3,
-  calls: 200,
+  calls: 500,
+  /** Round trips of each kind run once, uncounted, before the rounds. */
+  callWarmup: 2000,
   /** Calls per second with 1 and with 64 calls in flight, each for this long. */
   callsMs: 2000,
 }
-if (quick) Object.assign(PLAN, { callRounds: 1, calls: 50, callsMs: 500, warmupMs: 500, throughputRounds: 1, throughputMs: 800, pingRounds: 1, pings: 40, idlePings: 30, smallRounds: 1, smallMs: 500, slowTotalBytes: 20 * MiB, retainedTotalBytes: 10 * MiB })
+if (quick) Object.assign(PLAN, { callRounds: 1, calls: 200, callWarmup: 1000, callsMs: 500, warmupMs: 500, throughputRounds: 1, throughputMs: 800, pingRounds: 1, pings: 40, idlePings: 30, smallRounds: 1, smallMs: 500, slowTotalBytes: 20 * MiB, retainedTotalBytes: 10 * MiB })
 
 const log = (...parts) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s]`, ...parts)
 const started = performance.now()
@@ -118,10 +120,13 @@ async function suite(platform, connect) {
   rounds.pingIdle.mux = await measure('muxPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, load: 0 })
   log(platform, `idle ping p50/p99: raw ${rounds.pingIdle.raw.p50.toFixed(2)}/${rounds.pingIdle.raw.p99.toFixed(2)} ms, mpsc ${rounds.pingIdle.mux.p50.toFixed(2)}/${rounds.pingIdle.mux.p99.toFixed(2)} ms`)
 
-  // Calls and hops on the same idle link, alternating with the raw ping they are compared to.
+  // Calls and hops on the same idle link, alternating with the raw ping they are compared to: all three
+  // closed-loop (the next sent when the previous answer arrived), after a warm-up that lets the JIT
+  // settle on each path (the first thousand calls run measurably slower than the steady state).
+  for (const op of ['rawRtt', 'callRtt', 'hopRtt']) await measure(op, { calls: PLAN.callWarmup })
   rounds.calls = []
   for (let i = 0; i < PLAN.callRounds; i++) {
-    const raw = await measure('rawPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, queuedBytes: 0 })
+    const raw = await measure('rawRtt', { calls: PLAN.calls })
     const call = await measure('callRtt', { calls: PLAN.calls })
     const hopped = await measure('hopRtt', { calls: PLAN.calls })
     rounds.calls.push({ raw, call, hop: hopped })

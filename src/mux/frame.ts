@@ -1,6 +1,6 @@
 /**
- * Multiplexer frames. Every data-channel message is exactly one frame of at most `maxFrameBytes`
- * (16 KiB), header included:
+ * Multiplexer frames. Every data-channel message is one frame, or a batch of frames (batch.ts,
+ * version 2), of at most `maxFrameBytes` (16 KiB), header included:
  *
  *   type u8 | flags u8 | stream id u32 (big-endian) | payload
  *
@@ -11,7 +11,9 @@
 export const FRAME_HEADER_BYTES = 6
 export const MAX_FRAME_BYTES = 16 * 1024
 export const MUX_MAGIC = 0x6d736d78 // "msmx"
-export const MUX_VERSION = 1
+/** This side's version; sessions accept peers of `MIN_MUX_VERSION` up to it (see session.ts). */
+export const MUX_VERSION = 2
+export const MIN_MUX_VERSION = 1
 
 export const FrameType = {
   /** Session handshake, first frame each way. payload: magic u32, version u16, initial window u32, max item bytes u32. */
@@ -33,6 +35,8 @@ export const FrameType = {
   pong: 0x08,
   /** The session is ending gracefully. payload: reason u8. */
   goaway: 0x09,
+  /** Several frames in one message (version 2; src/mux/batch.ts). Never inside a batch. */
+  batch: 0x0a,
 } as const
 export type FrameTypeName = keyof typeof FrameType
 

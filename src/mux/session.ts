@@ -7,8 +7,11 @@
  *   can open streams without coordination. Ids only grow; frames for an id that is already gone are
  *   ignored, frames for an id never opened reset it.
  * - Scheduling: control frames (OPEN, CREDIT, STOP, RESET, PING, PONG) first, then one chunk per
- *   ready stream in turn (round-robin). The writer awaits the link's `send`, which waits while the
- *   link holds more than its small high-water mark: so a small message waits at most about one
+ *   ready stream in turn (round-robin). The writer starts a microtask after the first frame is
+ *   queued and packs every frame ready by then into one link message of at most `maxFrameBytes`
+ *   (a batch, batch.ts, when the peer speaks version 2), so an OPEN and its first DATA, or a burst of
+ *   small messages, cost one data-channel message. It awaits the link's `send`, which waits while
+ *   the link holds more than its small high-water mark: so a small message waits at most about one
  *   chunk behind bulk data, and no buffer grows without bound.
  * - Liveness: a PING every `keepaliveIntervalMs`; nothing heard for `idleTimeoutMs` fails the session.
  *   When the session fails or the link dies, every stream fails with DISCONNECTED and every pending
@@ -18,7 +21,8 @@ import { MeshscopeError } from '../errors.js'
 import type { Link, LinkCloseInfo } from '../transport/link.js'
 import { Emitter } from '../util/emitter.js'
 import { resolveMuxConfig, type MuxConfig } from './config.js'
-import { FRAME_HEADER_BYTES, FrameType, MUX_VERSION, encodeFrame, parseFrame, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
+import { BatchWriter, FIRST_BATCH_VERSION, splitBatch } from './batch.js'
+import { FrameType, MIN_MUX_VERSION, MUX_VERSION, encodeFrame, parseFrame, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
 import { MuxStream, type StreamHost } from './stream.js'
 
 export type MuxSessionState = 'handshaking' | 'open' | 'closing' | 'closed'
@@ -46,6 +50,9 @@ export interface MuxSessionOptions {
   config?: Partial<MuxConfig>
 }
 
+/** A batch takes another stream chunk only while at least this many payload bytes fit. */
+const MIN_BATCH_DATA_ROOM = 256
+
 export class MuxSession {
   readonly events = new Emitter<MuxSessionEvents>()
   readonly config: MuxConfig
@@ -62,6 +69,9 @@ export class MuxSession {
   #writing = false
   #remoteWindowBytes = 0
   #remoteMaxItemBytes = 0
+  /** The peer takes batches (it spoke version ≥ 2 in its HELLO). */
+  #peerTakesBatches = false
+  #batch: BatchWriter
   #lastHeardAt = Date.now()
   #keepaliveTimer?: ReturnType<typeof setInterval>
   #closeInfo?: MuxCloseInfo
@@ -74,6 +84,7 @@ export class MuxSession {
     options: MuxSessionOptions,
   ) {
     this.config = resolveMuxConfig(options.config)
+    this.#batch = new BatchWriter(this.config.maxFrameBytes)
     this.#nextLocalId = options.initiator ? 1 : 2
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve
@@ -169,6 +180,21 @@ export class MuxSession {
   #onLinkMessage(bytes: Uint8Array): void {
     if (this.#state === 'closed') return
     this.#lastHeardAt = Date.now()
+    if (bytes[0] === FrameType.batch && this.#state !== 'handshaking') {
+      if (!this.#peerTakesBatches) return this.#protocolError('a batch from a version 1 peer')
+      if (bytes.byteLength > this.config.maxFrameBytes) return this.#protocolError(`a batch of ${bytes.byteLength} bytes is over the ${this.config.maxFrameBytes}-byte limit`)
+      const split = splitBatch(bytes)
+      if (!split.ok) return this.#protocolError(split.reason)
+      for (const frameBytes of split.frames) {
+        this.#onFrameBytes(frameBytes)
+        if ((this.#state as MuxSessionState) === 'closed') return // a frame in the batch ended the session
+      }
+      return
+    }
+    this.#onFrameBytes(bytes)
+  }
+
+  #onFrameBytes(bytes: Uint8Array): void {
     const parsed = parseFrame(bytes, this.config.maxFrameBytes)
     if (!parsed.ok) return this.#protocolError(parsed.reason)
     const frame = parsed.frame
@@ -194,13 +220,14 @@ export class MuxSession {
   }
 
   #onHello(frame: Extract<Frame, { type: 'hello' }>): void {
-    if (frame.version !== MUX_VERSION) {
-      const error = new MeshscopeError('MUX_VERSION_MISMATCH', `the peer speaks mux version ${frame.version}, this side ${MUX_VERSION}`)
+    if (frame.version < MIN_MUX_VERSION || frame.version > MUX_VERSION) {
+      const error = new MeshscopeError('MUX_VERSION_MISMATCH', `the peer speaks mux version ${frame.version}, this side ${MIN_MUX_VERSION}..${MUX_VERSION}`)
       return this.#end({ reason: 'protocol-error', message: error.message }, error)
     }
     if (frame.initialWindowBytes < 1024 || frame.maxItemBytes < 1) return this.#protocolError('hello advertises a window under 1 KiB or no item size')
     this.#remoteWindowBytes = frame.initialWindowBytes
     this.#remoteMaxItemBytes = frame.maxItemBytes
+    this.#peerTakesBatches = frame.version >= FIRST_BATCH_VERSION
     this.#state = 'open'
     for (const stream of this.#streams.values()) stream.grantInitialCredit(this.#remoteWindowBytes)
     this.#resolveReady()
@@ -272,13 +299,11 @@ export class MuxSession {
     this.#pump()
   }
 
-  #nextFrame(): Frame | undefined {
-    const control = this.#control.shift()
-    if (control) return control
-    // Round-robin: take the first ready stream, write one frame, put it at the back if it has more.
+  /** The next stream frame, round-robin: the first ready stream writes one frame and goes to the back if it has more. */
+  #nextStreamFrame(maxPayloadBytes: number): Frame | undefined {
     for (const stream of this.#ready) {
       this.#ready.delete(stream)
-      const frame = stream.nextFrame()
+      const frame = stream.nextFrame(maxPayloadBytes)
       if (stream.hasWork) this.#ready.add(stream)
       if (frame) return frame
     }
@@ -288,18 +313,20 @@ export class MuxSession {
   #pump(): void {
     if (this.#writing || this.#state === 'handshaking' || this.#state === 'closed') return
     this.#writing = true
-    void this.#write()
+    // A microtask later, so what the same synchronous code queues (an OPEN and its DATA, a reply and
+    // its CLOSE, several small messages) leaves in one link message.
+    queueMicrotask(() => void this.#write())
   }
 
   async #write(): Promise<void> {
     try {
       for (;;) {
         if (this.#state === 'closed') return
-        const frame = this.#nextFrame()
-        if (!frame) return
-        // DATA frames are written into one reused buffer (no allocation per 16 KiB chunk). Safe because
-        // this loop awaits each send, and a Link has taken (copied) the bytes when its send resolves.
-        await this.link.send(frame.type === 'data' ? this.#encodeDataFrame(frame) : encodeFrame(frame))
+        const message = this.#nextMessage()
+        if (!message) return
+        // The message lives in the batch writer's reused buffer: safe because this loop awaits each
+        // send, and a Link has taken (copied) the bytes when its send resolves.
+        await this.link.send(message)
       }
     } catch (error) {
       this.#end({ reason: 'disconnected', message: `the link refused a frame: ${error instanceof Error ? error.message : String(error)}` })
@@ -308,17 +335,27 @@ export class MuxSession {
     }
   }
 
-  #frameBuffer = new Uint8Array(0)
-  /** Encodes a DATA frame into the reused buffer (see #write). */
-  #encodeDataFrame(frame: Extract<Frame, { type: 'data' }>): Uint8Array {
-    const size = FRAME_HEADER_BYTES + frame.payload.byteLength
-    if (this.#frameBuffer.byteLength < size) this.#frameBuffer = new Uint8Array(this.config.maxFrameBytes)
-    const bytes = this.#frameBuffer.subarray(0, size)
-    bytes[0] = FrameType.data
-    bytes[1] = frame.fin ? 1 : 0
-    new DataView(bytes.buffer, bytes.byteOffset).setUint32(2, frame.streamId)
-    bytes.set(frame.payload, FRAME_HEADER_BYTES)
-    return bytes
+  /** Packs control frames first, then stream chunks round-robin, while they fit (one frame for a version 1 peer). */
+  #nextMessage(): Uint8Array | undefined {
+    const batch = this.#batch
+    batch.reset()
+    const maxFrames = this.#peerTakesBatches ? Infinity : 1
+    while (batch.count < maxFrames) {
+      const control = this.#control[0]
+      if (control) {
+        if (!batch.addEncoded(encodeFrame(control))) break
+        this.#control.shift()
+        continue
+      }
+      // Not worth splitting a chunk into a sliver to fill the batch's last bytes.
+      const room = batch.dataRoom
+      if (batch.count > 0 && room < MIN_BATCH_DATA_ROOM) break
+      const frame = this.#nextStreamFrame(room)
+      if (!frame) break
+      if (frame.type === 'data') batch.addData(frame.streamId, frame.fin, frame.payload)
+      else if (!batch.addEncoded(encodeFrame(frame))) throw new Error(`a ${frame.type} frame did not fit in ${room} bytes`)
+    }
+    return batch.count === 0 ? undefined : batch.finish()
   }
 
   // ── lifecycle ──────────────────────────────────────────────────────────────

@@ -64,7 +64,7 @@ export class MuxStream {
   #waiters: Waiter[] = []
   #recvError?: MeshscopeError
   #released = false
-  #sendEndListeners: Array<(reason: StreamEndReason) => void> = []
+  #sendEndListeners: Array<(reason: StreamEndReason, error: MeshscopeError) => void> = []
   #maxItemBytes: number
 
   constructor(
@@ -120,8 +120,8 @@ export class MuxStream {
   }
 
   /** Calls `listener` once when this side can no longer send, with the reason (e.g. the receiver closed or dropped it). */
-  onSendEnd(listener: (reason: StreamEndReason) => void): void {
-    if (this.#sendEnd) listener(this.#sendEnd.reason)
+  onSendEnd(listener: (reason: StreamEndReason, error: MeshscopeError) => void): void {
+    if (this.#sendEnd) listener(this.#sendEnd.reason, this.#sendEnd.error)
     else this.#sendEndListeners.push(listener)
   }
 
@@ -132,8 +132,8 @@ export class MuxStream {
     return this.#sendState === 'closing'
   }
 
-  /** Scheduler side: the next frame of this stream (one chunk, or the CLOSE after the last message). */
-  nextFrame(): Frame | undefined {
+  /** Scheduler side: the next frame of this stream (one chunk of at most `maxPayloadBytes`, or the CLOSE after the last message). */
+  nextFrame(maxPayloadBytes = this.host.config.maxFrameBytes - FRAME_HEADER_BYTES): Frame | undefined {
     if (this.#sendEnd) return undefined
     const message = this.#outgoing[0]
     if (!message) {
@@ -143,7 +143,7 @@ export class MuxStream {
       return { type: 'close', streamId: this.id }
     }
     const remaining = message.bytes.byteLength - message.offset
-    const size = Math.min(remaining, this.#sendCredit, this.host.config.maxFrameBytes - FRAME_HEADER_BYTES)
+    const size = Math.min(remaining, this.#sendCredit, maxPayloadBytes)
     if (size === 0 && remaining > 0) return undefined
     const payload = message.bytes.subarray(message.offset, message.offset + size)
     message.offset += size
@@ -170,6 +170,11 @@ export class MuxStream {
   }
 
   /** The largest item this side may send: its own limit and, once the peer's HELLO told it (0 before), the peer's. */
+  /** The largest item `send` accepts now: this stream's limit, and the peer's once its HELLO arrived. */
+  get sendLimit(): number {
+    return this.#sendLimit()
+  }
+
   #sendLimit(): number {
     const remote = this.host.remoteMaxItemBytes
     return remote > 0 ? Math.min(remote, this.maxItemBytes) : this.maxItemBytes
@@ -306,7 +311,7 @@ export class MuxStream {
   #endSend(reason: StreamEndReason, error: MeshscopeError): void {
     this.#sendEnd = { reason, error }
     for (const message of this.#outgoing.splice(0)) message.reject(error)
-    for (const listener of this.#sendEndListeners.splice(0)) listener(reason)
+    for (const listener of this.#sendEndListeners.splice(0)) listener(reason, error)
     this.#maybeRelease()
   }
 

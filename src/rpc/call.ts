@@ -1,5 +1,6 @@
 /**
- * The calling side of a request: one request stream per call. Settles on the reply, on abort or
+ * The calling side of a request: one request stream per call, which the caller closes right after
+ * the request (so a call costs one link message each way). Settles on the reply, on abort or
  * timeout (the stream is reset, which aborts the handler's signal on the other side), or when the
  * peer goes away (PEER_GONE) — never hangs.
  */
@@ -47,14 +48,17 @@ export async function callOverConnection(connection: Connection, request: Reques
   const timer = options.timeout === undefined ? undefined : setTimeout(() => giveUp(new MeshscopeError('TIMEOUT', `no reply from ${peerId} within ${options.timeout} ms`)), options.timeout)
 
   const exchange = (async () => {
-    await stream.send(bytes)
+    // Closing our side right away lets OPEN, the request and CLOSE leave in one link message; the
+    // serving side still learns of a give-up, which resets the stream.
+    const sent = stream.send(bytes)
+    stream.close()
+    await sent
     const reply = await stream.receive()
     if (reply === null) throw new MeshscopeError('PEER_GONE', `${peerId} closed the call without a reply`)
     return replyFromWire(connection.decode(reply))
   })()
   try {
     const reply = await Promise.race([exchange, givenUp])
-    stream.close()
     void stream.receive().catch(() => {}) // the serving side's CLOSE
     if (reply.kind === 'value') return reply.value
     if (reply.kind === 'refused') throw new MeshscopeError(reply.error.code, `${peerId}: ${reply.error.message}`, { cause: reply.error })

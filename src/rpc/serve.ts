@@ -44,11 +44,12 @@ export async function serveRequest(connection: Connection, stream: MuxStream, ta
   }
 
   const controller = new AbortController()
-  // The caller's CLOSE comes after our reply; a reset or a lost session before that means it gave up.
-  stream.receive().then(
-    () => {},
-    (error: unknown) => controller.abort(error),
-  )
+  // The caller closed its side with the request; a reset (it gave up) or a lost session ends our
+  // sending side before the reply does.
+  stream.onSendEnd((reason, error) => {
+    if (reason !== 'closed') controller.abort(error)
+  })
+  void stream.receive().catch(() => {}) // the caller's CLOSE
   const context: CallContext = { from, signal: controller.signal }
   const run = resolveTarget(connection, request, targets)
   if (run instanceof MeshscopeError) {
@@ -109,13 +110,12 @@ async function answer(connection: Connection, stream: MuxStream, reply: Reply): 
     const refusal = error instanceof MeshscopeError ? error : new MeshscopeError('BAD_MESSAGE', String(error))
     bytes = connection.encode(replyToWire({ kind: 'refused', error: new MeshscopeError(refusal.code, `the reply could not be sent: ${refusal.message}`) }))
   }
-  try {
-    await stream.send(bytes)
-  } catch (error) {
-    if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) {
-      const refusal = new MeshscopeError('ITEM_TOO_LARGE', `the reply of ${bytes.byteLength} bytes is over the limit`)
-      await stream.send(connection.encode(replyToWire({ kind: 'refused', error: refusal }))).catch(() => {})
-    }
+  if (bytes.byteLength > stream.sendLimit) {
+    const refusal = new MeshscopeError('ITEM_TOO_LARGE', `the reply of ${bytes.byteLength} bytes is over the limit of ${stream.sendLimit}`)
+    bytes = connection.encode(replyToWire({ kind: 'refused', error: refusal }))
   }
+  // Closing before awaiting lets the reply and its CLOSE leave in one link message.
+  const sent = stream.send(bytes)
   stream.close()
+  await sent.catch(() => {}) // the caller gave up or went away: nobody to tell
 }

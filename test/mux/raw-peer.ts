@@ -4,7 +4,8 @@
  * is the initiator (odd stream ids); the raw peer opens even ids.
  */
 import type { MuxConfig } from '../../src/mux/config.js'
-import { MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
+import { splitBatch } from '../../src/mux/batch.js'
+import { FrameType, MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
 import { MuxSession, type MuxCloseInfo } from '../../src/mux/session.js'
 import type { Link, LinkCloseInfo } from '../../src/transport/link.js'
 import { createMemoryLinkPair } from '../../src/transport/memory-link.js'
@@ -13,8 +14,10 @@ export interface RawPeer {
   session: MuxSession
   /** The raw end of the link. */
   link: Link
-  /** Every frame the session wrote, in order. */
+  /** Every frame the session wrote, in order (a batch's frames one by one). */
   readonly frames: Frame[]
+  /** How many link messages were batches. */
+  readonly batches: () => number
   /** Messages from the session that did not parse as frames (must stay empty). */
   readonly unparsed: Uint8Array[]
   /** Settles with the session's close info. */
@@ -54,14 +57,23 @@ export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
   let sessionWindowBytes: number | undefined
   let pingCounter = 0
 
+  let batches = 0
   b.events.on('message', (bytes) => {
+    if (bytes[0] === FrameType.batch) {
+      const split = splitBatch(bytes)
+      if (!split.ok) return void unparsed.push(bytes)
+      batches++
+      for (const frame of split.frames) onFrame(frame)
+    } else onFrame(bytes)
+  })
+  const onFrame = (bytes: Uint8Array) => {
     const parsed = parseFrame(bytes)
     if (!parsed.ok) return void unparsed.push(bytes)
     const frame = parsed.frame
     frames.push(frame)
     if (frame.type === 'hello') sessionWindowBytes = frame.initialWindowBytes
     if (frame.type === 'credit') granted.set(frame.streamId, (granted.get(frame.streamId) ?? 0) + frame.increment)
-  })
+  }
   const closed = new Promise<MuxCloseInfo>((resolve) => session.events.once('close', resolve))
   const linkClosed = new Promise<LinkCloseInfo>((resolve) => b.events.once('close', resolve))
 
@@ -72,6 +84,7 @@ export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
     session,
     link: b,
     frames,
+    batches: () => batches,
     unparsed,
     closed,
     linkClosed,

@@ -12,6 +12,8 @@ export interface SignalingServerOptions {
   maxRoomSize?: number
   /** Most rooms at once. Default 10 000. */
   maxRooms?: number
+  /** Most peers in one `scamp` room (its welcome names one contact, so it is not bound by the frame size). Default 10 000. */
+  maxScampRoomSize?: number
   /** Per-socket burst of messages. Default 200. */
   rateLimitBurst?: number
   /** Per-socket sustained messages per second. Default 50. */
@@ -35,6 +37,7 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     maxPayloadBytes: options.maxPayloadBytes ?? SIGNALING_LIMITS.maxMessageBytes,
     maxRoomSize: options.maxRoomSize ?? 64,
     maxRooms: options.maxRooms ?? 10_000,
+    maxScampRoomSize: options.maxScampRoomSize ?? 10_000,
     rateLimitBurst: options.rateLimitBurst ?? 200,
     rateLimitPerSecond: options.rateLimitPerSecond ?? 50,
     maxStrikes: options.maxStrikes ?? 10,
@@ -42,7 +45,7 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     pingIntervalMs: options.pingIntervalMs ?? 30_000,
     log: options.log ?? ((line) => console.log(line)),
   }
-  for (const key of ['maxPayloadBytes', 'maxRoomSize', 'maxRooms', 'rateLimitBurst', 'rateLimitPerSecond', 'maxStrikes', 'helloTimeoutMs', 'pingIntervalMs'] as const) {
+  for (const key of ['maxPayloadBytes', 'maxRoomSize', 'maxRooms', 'maxScampRoomSize', 'rateLimitBurst', 'rateLimitPerSecond', 'maxStrikes', 'helloTimeoutMs', 'pingIntervalMs'] as const) {
     const value = resolved[key]
     if (!Number.isFinite(value) || value <= 0) throw new RangeError(`signaling server option ${key} must be a positive number, got ${value}`)
   }

@@ -18,6 +18,7 @@ import {
   type PeerInfo,
   type ServerMessage,
   type SignalRequest,
+  type Topology,
 } from '../src/signaling/protocol.js'
 import { resolveServerOptions, type SignalingServerOptions } from './options.js'
 import { TokenBucket } from './rate-limit.js'
@@ -50,6 +51,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const config = resolveServerOptions(options)
   const log = (line: string) => config.log(`meshscope-signal ${line}`)
   const rooms = new Map<string, Map<string, ClientSession>>()
+  /** How each room links up, fixed by its first member (see Topology). */
+  const topologies = new Map<string, Topology>()
   const sessions = new Set<ClientSession>()
 
   const wss = new WebSocketServer({
@@ -104,9 +107,13 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     // A replaced session no longer owns its id: its successor stays, so nobody is told it left.
     if (!room || room.get(session.peer.id) !== session) return
     room.delete(session.peer.id)
-    if (room.size === 0) rooms.delete(session.room)
-    // While shutting down everyone is leaving: no point telling each about the others.
-    if (!shuttingDown) for (const other of room.values()) send(other, { type: 'peer-left', id: session.peer.id })
+    if (room.size === 0) {
+      rooms.delete(session.room)
+      topologies.delete(session.room)
+    }
+    // While shutting down everyone is leaving: no point telling each about the others. A scamp room
+    // announces nothing: its members learn of each other through the mesh.
+    if (!shuttingDown && topologies.get(session.room) !== 'scamp') for (const other of room.values()) send(other, { type: 'peer-left', id: session.peer.id })
   }
 
   const handleHello = async (session: ClientSession, hello: HelloMessage) => {
@@ -127,9 +134,16 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
 
     let room = rooms.get(hello.room)
     const previous = room?.get(id)
+    const topology = hello.topology ?? 'full'
+    const roomTopology = room ? topologies.get(hello.room)! : topology
+    if (roomTopology !== topology) {
+      refuse(session, CLOSE_CODES.topologyMismatch, 'TOPOLOGY_MISMATCH', `room "${hello.room}" uses the ${roomTopology} topology, not ${topology}`)
+      return
+    }
     if (!previous) {
-      if (room && room.size >= config.maxRoomSize) {
-        refuse(session, CLOSE_CODES.roomFull, 'ROOM_FULL', `room "${hello.room}" has reached its limit of ${config.maxRoomSize} peers`)
+      const limit = topology === 'scamp' ? config.maxScampRoomSize : config.maxRoomSize
+      if (room && room.size >= limit) {
+        refuse(session, CLOSE_CODES.roomFull, 'ROOM_FULL', `room "${hello.room}" has reached its limit of ${limit} peers`)
         return
       }
       if (!room && rooms.size >= config.maxRooms) {
@@ -137,7 +151,10 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
         return
       }
     }
-    if (!room) rooms.set(hello.room, (room = new Map()))
+    if (!room) {
+      rooms.set(hello.room, (room = new Map()))
+      topologies.set(hello.room, topology)
+    }
 
     session.peer = { id, publicKey: hello.publicKey }
     session.room = hello.room
@@ -151,10 +168,12 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       send(previous, { type: 'error', code: 'ALREADY_JOINED', message: 'a newer connection proved this key' })
       previous.socket.close(CLOSE_CODES.replaced, 'replaced')
       leave(previous)
-    } else {
+    } else if (topology === 'full') {
       for (const other of room.values()) if (other !== session) send(other, { type: 'peer-joined', peer: session.peer })
     }
-    const peers = [...room.values()].filter((other) => other !== session).map((other) => other.peer!)
+    const others = [...room.values()].filter((other) => other !== session).map((other) => other.peer!)
+    // A scamp room's welcome names one random member as the contact (none for the first member).
+    const peers = topology === 'scamp' ? randomSample(others, 1) : others
     send(session, { type: 'welcome', id, room: hello.room, peers })
   }
 
@@ -276,4 +295,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
     offset += part.byteLength
   }
   return out
+}
+
+function randomSample<T>(items: T[], count: number): T[] {
+  const pool = [...items]
+  const picked: T[] = []
+  while (picked.length < count && pool.length > 0) picked.push(pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!)
+  return picked
 }

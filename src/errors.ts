@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'BAD_PUBLIC_KEY'
   | 'BAD_SIGNATURE'
   | 'ROOM_FULL'
+  | 'TOPOLOGY_MISMATCH'
   | 'RATE_LIMITED'
   | 'UNKNOWN_PEER'
   | 'SIGNALING_UNREACHABLE'

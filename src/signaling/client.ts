@@ -16,6 +16,7 @@ import {
   type ClientMessage,
   type JsonObject,
   type PeerInfo,
+  type Topology,
   type WelcomeMessage,
 } from './protocol.js'
 
@@ -40,6 +41,8 @@ export interface SignalingClientOptions {
   room: string
   identity: Identity
   WebSocket: WebSocketConstructor
+  /** How the room links up (see Topology). Default `full`. */
+  topology?: Topology
   /** First join fails with TIMEOUT after this long. Default 10 s. */
   joinTimeoutMs?: number
   /** Reconnect backoff after the first join. Defaults 250 ms doubling to 5 s, with jitter. */
@@ -166,7 +169,8 @@ export class SignalingClient {
         const { identity, room } = this.options
         const signature = await identity.sign(helloSigningText(message.nonce, room))
         if (this.#socket !== socket) return
-        this.#send({ type: 'hello', version: PROTOCOL_VERSION, room, publicKey: identity.publicKey, signature })
+        const topology = this.options.topology === 'scamp' ? { topology: 'scamp' as const } : {}
+        this.#send({ type: 'hello', version: PROTOCOL_VERSION, room, ...topology, publicKey: identity.publicKey, signature })
         return
       }
       case 'welcome':

@@ -40,10 +40,19 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export type JsonObject = { [key: string]: JsonValue }
 
 // ── client → server ────────────────────────────────────────────────────────
+/**
+ * How a room's members link up: `full` (every peer with every other; the welcome lists the room and
+ * joins and leaves are announced) or `scamp` (a partial view each; the welcome names one random
+ * contact and nothing is announced). The first member decides; a peer asking for the other is refused.
+ */
+export type Topology = 'full' | 'scamp'
+
 export interface HelloMessage {
   type: 'hello'
   version: number
   room: string
+  /** Absent means `full`. */
+  topology?: Topology
   /** Raw P-256 public key, base64url. */
   publicKey: string
   /** Signature over `helloSigningText(nonce, room)`, base64url. */
@@ -100,6 +109,7 @@ export const SERVER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'BAD_PUBLIC_KEY',
   'BAD_SIGNATURE',
   'ROOM_FULL',
+  'TOPOLOGY_MISMATCH',
   'RATE_LIMITED',
   'UNKNOWN_PEER',
 ])
@@ -125,6 +135,8 @@ export const CLOSE_CODES = {
   authenticationFailed: 4002,
   /** The room is at its size limit. */
   roomFull: 4003,
+  /** The room links up another way (`full` or `scamp`) than the hello asked for. */
+  topologyMismatch: 4004,
 } as const
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: ErrorCode; reason: string }
@@ -138,9 +150,10 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   const value = parsed.message
   switch (value.type) {
     case 'hello': {
-      if (!hasExactKeys(value, ['type', 'version', 'room', 'publicKey', 'signature'])) {
-        return fail('BAD_MESSAGE', 'hello takes exactly type, version, room, publicKey, signature')
+      if (!hasExactKeys(value, ['type', 'version', 'room', 'publicKey', 'signature']) && !hasExactKeys(value, ['type', 'version', 'room', 'topology', 'publicKey', 'signature'])) {
+        return fail('BAD_MESSAGE', 'hello takes exactly type, version, room, publicKey, signature and optionally topology')
       }
+      if (value.topology !== undefined && value.topology !== 'full' && value.topology !== 'scamp') return fail('BAD_MESSAGE', 'hello.topology must be "full" or "scamp"')
       if (typeof value.version !== 'number' || !Number.isInteger(value.version)) return fail('BAD_MESSAGE', 'hello.version must be an integer')
       if (value.version !== PROTOCOL_VERSION) return fail('UNSUPPORTED_VERSION', `protocol version ${value.version} is not supported (server speaks ${PROTOCOL_VERSION})`)
       if (!isRoomName(value.room)) return fail('BAD_MESSAGE', 'hello.room must be 1..64 characters of A-Z a-z 0-9 . _ -')

@@ -165,16 +165,17 @@ export class RawClient {
   }
 
   /** Sends a hello for `identity` in `room`, signed over this socket's nonce and room unless `overrides` say otherwise. */
-  async sendHello(identity: Identity, room: string, overrides: { nonce?: string; signedRoom?: string; version?: number; publicKey?: string } = {}): Promise<void> {
+  async sendHello(identity: Identity, room: string, overrides: { nonce?: string; signedRoom?: string; version?: number; publicKey?: string; topology?: string } = {}): Promise<void> {
     const { nonce } = await this.challenge()
     const signature = await identity.sign(helloSigningText(overrides.nonce ?? nonce, overrides.signedRoom ?? room))
-    this.send({ type: 'hello', version: overrides.version ?? PROTOCOL_VERSION, room, publicKey: overrides.publicKey ?? identity.publicKey, signature })
+    const topology = overrides.topology === undefined ? {} : { topology: overrides.topology }
+    this.send({ type: 'hello', version: overrides.version ?? PROTOCOL_VERSION, room, ...topology, publicKey: overrides.publicKey ?? identity.publicKey, signature })
   }
 
   /** Joins `room` as `identity`; resolves with the welcome, rejects with the server's error if there is one. */
-  async join(identity: Identity, room: string): Promise<WelcomeMessage> {
+  async join(identity: Identity, room: string, topology?: 'full' | 'scamp'): Promise<WelcomeMessage> {
     const since = this.messages.length
-    await this.sendHello(identity, room)
+    await this.sendHello(identity, room, { topology })
     const answer = await this.waitFor((message) => message.type === 'welcome' || message.type === 'error', { since, what: 'a welcome' })
     if (answer.type !== 'welcome') throw new Error(`join refused: ${JSON.stringify(answer)}`)
     return answer

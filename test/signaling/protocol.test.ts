@@ -109,6 +109,8 @@ describe('parseClientMessage', () => {
     // hello: types and values
     { name: 'hello with a string version', text: asText(hello({ version: '1' })), code: 'BAD_MESSAGE' },
     { name: 'hello with a fractional version', text: asText(hello({ version: 1.5 })), code: 'BAD_MESSAGE' },
+    { name: 'hello with an unknown topology', text: asText(hello({ topology: 'ring' })), code: 'BAD_MESSAGE' },
+    { name: 'hello with a null topology', text: asText(hello({ topology: null })), code: 'BAD_MESSAGE' },
     { name: 'hello with a null version', text: asText(hello({ version: null })), code: 'BAD_MESSAGE' },
     { name: 'hello with a numeric room', text: asText(hello({ room: 7 })), code: 'BAD_MESSAGE' },
     { name: 'hello with an empty room', text: asText(hello({ room: '' })), code: 'BAD_MESSAGE' },

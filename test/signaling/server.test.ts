@@ -256,6 +256,42 @@ describe('signaling server: admission', () => {
     expect(a.client.ofType('peer-joined')).toHaveLength(1)
   })
 
+  it('a scamp room: each welcome names one random earlier member, nobody hears of joins or leaves, and the room outgrows maxRoomSize', async () => {
+    const { url } = await harness.server({ maxRoomSize: 2 })
+    const clients = []
+    const welcomes = []
+    for (let i = 0; i < 6; i++) {
+      const client = await harness.connect(url)
+      welcomes.push(await client.join(await Identity.generate(), 'swarm', 'scamp'))
+      clients.push(client)
+    }
+    expect(welcomes[0]!.peers).toEqual([])
+    const ids = welcomes.map((welcome) => welcome.id)
+    welcomes.slice(1).forEach((welcome, i) => {
+      expect(welcome.peers).toHaveLength(1)
+      expect(ids.slice(0, i + 1)).toContain(welcome.peers[0]!.id)
+    })
+    clients[5]!.close()
+    // A signal still reaches any member: the proof that the room holds them.
+    clients[1]!.send({ type: 'signal', to: ids[2]!, payload: { hello: 'there' } })
+    await clients[2]!.waitFor((message) => message.type === 'signal')
+    expect(clients.flatMap((client) => client.messages.filter((m) => m.type === 'peer-joined' || m.type === 'peer-left'))).toEqual([])
+  })
+
+  it.each([
+    ['full', 'scamp'],
+    ['scamp', 'full'],
+    ['scamp', undefined],
+  ] as const)('a %s room refuses a hello asking for %s with TOPOLOGY_MISMATCH and close 4004', async (first, second) => {
+    const { url } = await harness.server()
+    const a = await harness.connect(url)
+    await a.join(await Identity.generate(), 'lobby', first)
+    const b = await harness.connect(url)
+    await b.sendHello(await Identity.generate(), 'lobby', { topology: second })
+    await b.waitForError('TOPOLOGY_MISMATCH')
+    expect((await b.waitForClose()).code).toBe(CLOSE_CODES.topologyMismatch)
+  })
+
   it('refuses at start-up a maxRoomSize whose welcome would not fit in a client frame', () => {
     const largest = SIGNALING_LIMITS.maxPeersInWelcome + 1 // a welcome lists everyone but the newcomer
     expect(resolveServerOptions({ maxRoomSize: largest }).maxRoomSize).toBe(largest)

@@ -1,8 +1,12 @@
 /**
- * The mesh: the composition root. It joins a room through the signaling server, keeps one WebRTC link
- * to every other member (full topology: the lower id initiates, so offers never collide), runs a
- * multiplexer session on each link (whose keepalive pings watch the peer), delivers mailbox messages,
- * and re-forms links when they fail.
+ * The mesh: the composition root. It joins a room through the signaling server, keeps WebRTC links
+ * to other members, runs a multiplexer session on each link (whose keepalive pings watch the peer),
+ * delivers mailbox messages, and re-forms links when they fail.
+ *
+ * Topologies: `full` keeps a link to every member (the lower id initiates, so offers never collide).
+ * `scamp` (scamp-topology.ts) keeps links to the SCAMP partial view ∪ in-view only, opens others on
+ * demand (either side initiates; when both do at once, the lower id's offer wins) and closes them
+ * when idle; signals then carry the sender's public key, since no roster lists it.
  *
  * Who is in the mesh is decided by the links, not by the server: a peer joins when its data channel
  * opens and leaves when the link closes, says goodbye or stays silent past `peerTimeoutMs`. The server's
@@ -27,6 +31,8 @@ import type { Mailbox, MailboxHandler, MailboxRef } from '../services/mailboxes.
 import { Messaging } from './messaging.js'
 import { peerRef, type HopTransport, type PeerRef } from '../scope/here.js'
 import { HOP_MAILBOX, serveHop } from '../scope/hop.js'
+import type { ScampMetrics } from '../gossip/index.js'
+import { SCAMP_MAILBOX, ScampTopology, type GossipMessageEvent } from './scamp-topology.js'
 import { resolvePlatform, type Platform } from './platform.js'
 import { openSignedSignal, signSignal } from './signed-signal.js'
 
@@ -49,6 +55,19 @@ export type MeshEvents = {
   signaling: [state: SignalingState]
   /** Something a peer or the server sent was refused. Informational: the mesh goes on. */
   error: [error: MeshscopeError]
+  /** A gossip message (scamp topology) reached this peer for the first time. */
+  gossip: [message: GossipMessageEvent]
+}
+
+/** Gossip over SCAMP (the `scamp` topology). */
+export interface MeshGossip {
+  /** Sends `value` (anything the codec carries but channel halves and functions) to every member; returns its id. */
+  publish(value: unknown): string
+  /** Peers this one gossips to (holds the subscriptions of). */
+  partialView(): string[]
+  /** Peers that hold this one's subscription. */
+  inView(): string[]
+  metrics(): ScampMetrics
 }
 
 export type MeshState = 'open' | 'closing' | 'closed'
@@ -62,6 +81,8 @@ interface PeerLink {
   connection?: Connection
   /** The session's handshake finished and `peer:join` was emitted. */
   joined: boolean
+  /** When the link last carried a stream (scamp topology: idle links not wanted by SCAMP close). */
+  lastUsedAt: number
 }
 
 interface RosterEntry {
@@ -73,6 +94,8 @@ interface RosterEntry {
 const RETRY_BACKOFF = { initialDelayMs: 500, maxDelayMs: 10_000 }
 /** How long `close()` waits for goodbyes to leave before tearing links down. */
 const CLOSE_GRACE_MS = 2_000
+/** How often idle on-demand links are looked for (scamp topology). */
+const IDLE_SWEEP_MS = 2_000
 
 export class Mesh {
   /**
@@ -87,6 +110,7 @@ export class Mesh {
     const signaling = new SignalingClient({
       url: options.signaling,
       room: options.room,
+      topology: options.topology,
       identity,
       WebSocket: platform.WebSocket,
       joinTimeoutMs: timings.joinTimeoutMs,
@@ -112,6 +136,7 @@ export class Mesh {
   #messaging: Messaging = new Messaging({
     id: () => this.identity.id,
     connectionTo: (peerId) => this.connectionTo(peerId),
+    connect: (peerId) => this.#connectOnDemand(peerId),
     assertOpen: () => {
       if (this.#state !== 'open') throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
     },
@@ -119,6 +144,11 @@ export class Mesh {
   })
   #closing?: Promise<void>
   #hopTransport: HopTransport
+  /** The SCAMP topology, when the room uses it. */
+  #scamp?: ScampTopology
+  #idleSweep?: ReturnType<typeof setInterval>
+  /** Callers waiting for an on-demand link to open. */
+  #linkWaiters = new Map<string, Array<(connection: Connection | undefined) => void>>()
 
   private constructor(
     readonly identity: Identity,
@@ -137,12 +167,56 @@ export class Mesh {
     // Every peer serves scope hops; the blocks themselves are registered by the code it runs.
     this.#hopTransport = { id: identity.id, call: (peerId, name, value, options) => this.call(peerId, name, value, options) }
     this.#messaging.register(HOP_MAILBOX, (request, context) => serveHop(request, context, this.#hopTransport, this))
+    if (options.topology === 'scamp') this.#startScamp()
     // In a page, leave when the tab goes away: the goodbyes go out synchronously, so peers see the
     // leave at once instead of after `peerTimeoutMs`.
     if (isBrowserPage(globalThis)) globalThis.addEventListener('pagehide', this.#onPageHide)
   }
 
   #onPageHide = (): void => void this.close()
+
+  #startScamp(): void {
+    const scamp = new ScampTopology(
+      {
+        selfId: this.identity.id,
+        isJoined: (peer) => this.#links.get(peer)?.joined === true,
+        ensureLink: (peer) => this.#ensureLink(peer),
+        send: (peer, mailbox, value) => this.#messaging.send(peer, mailbox, value),
+        release: (peer) => this.#closeIfIdle(peer),
+        disconnect: (peer, reason) => {
+          const entry = this.#links.get(peer)
+          if (entry) this.#detach(entry, 'failed', reason)
+        },
+        randomLinkedPeer: () => {
+          const joined = this.peers
+          return joined[Math.floor(Math.random() * joined.length)]
+        },
+        deliver: (message) => this.events.emit('gossip', message),
+        report: (error) => this.events.emit('error', error),
+      },
+      this.options.gossip,
+    )
+    this.#scamp = scamp
+    this.#messaging.register(SCAMP_MAILBOX, (value, context) => scamp.receive(context.from, value))
+    this.#idleSweep = setInterval(() => {
+      for (const peer of [...this.#links.keys()]) this.#closeIfIdle(peer)
+    }, IDLE_SWEEP_MS)
+  }
+
+  /**
+   * Gossip over SCAMP; only in the `scamp` topology (INVALID_ARGUMENT otherwise). Values arrive as
+   * the `gossip` event on every other member.
+   */
+  get gossip(): MeshGossip {
+    const scamp = this.#scamp
+    if (!scamp) throw new MeshscopeError('INVALID_ARGUMENT', 'gossip needs the scamp topology (Mesh.join({ topology: "scamp" }))')
+    return {
+      publish: (value) => scamp.publish(value),
+      partialView: () => scamp.node.partialView(),
+      inView: () => scamp.node.inView(),
+      metrics: () => scamp.metrics(),
+    }
+  }
 
   /** This peer's self-certifying id. */
   get id(): string {
@@ -244,6 +318,9 @@ export class Mesh {
   }
 
   async #shutdown(): Promise<void> {
+    // Unsubscribe first (SCAMP's leave rule), while the links still take messages.
+    if (this.#scamp) await Promise.race([this.#scamp.leave(), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS / 2))])
+    clearInterval(this.#idleSweep)
     this.#state = 'closing'
     if (isBrowserPage(globalThis)) globalThis.removeEventListener('pagehide', this.#onPageHide)
     for (const timer of this.#retryTimers.values()) clearTimeout(timer)
@@ -270,6 +347,13 @@ export class Mesh {
   // ── roster, from the signaling server ──────────────────────────────────────
 
   #onWelcome(welcome: WelcomeMessage): void {
+    if (this.#scamp) {
+      // The welcome names a contact (none for the first member); a rejoin after a server outage
+      // only subscribes again if this peer is not in the group.
+      for (const peer of welcome.peers) this.#addToRoster(peer)
+      this.#scamp.start(welcome.peers[0]?.id)
+      return
+    }
     this.#roster.clear()
     for (const peer of welcome.peers) this.#addToRoster(peer)
     this.#connectToRoster()
@@ -321,7 +405,7 @@ export class Mesh {
       highWaterMarkBytes: this.options.highWaterMarkBytes,
       sendSignal: (signal) => void this.#sendSignal(peerId, session, signal),
     })
-    const entry: PeerLink = { peerId, session, link, joined: false }
+    const entry: PeerLink = { peerId, session, link, joined: false, lastUsedAt: Date.now() }
     this.#links.set(peerId, entry)
     link.events.on('open', () => this.#startSession(entry, initiator))
     link.events.on('close', (info) => {
@@ -340,7 +424,10 @@ export class Mesh {
     })
     const connection = new Connection(session, { peerId: entry.peerId, router: this.#messaging, sendErrorStacks: this.options.exposeErrorStacks })
     entry.connection = connection
-    session.events.on('stream', (stream) => void this.#messaging.serve(connection, stream))
+    session.events.on('stream', (stream) => {
+      entry.lastUsedAt = Date.now()
+      void this.#messaging.serve(connection, stream)
+    })
     session.events.on('close', (info) => this.#detach(entry, leaveReasonOfSession(info)))
     session.ready.then(
       () => {
@@ -348,25 +435,72 @@ export class Mesh {
         entry.joined = true
         this.#retryBackoffs.delete(entry.peerId)
         this.events.emit('peer:join', entry.peerId)
+        this.#settleLinkWaiters(entry.peerId, connection)
+        this.#scamp?.linkJoined(entry.peerId)
       },
       () => {}, // the session's close event reports why
     )
   }
 
   /** Removes a link from the mesh (announcing the leave if it had joined) and plans its replacement. */
-  #detach(entry: PeerLink, reason: PeerLeaveReason): void {
+  #detach(entry: PeerLink, reason: PeerLeaveReason, message: string = reason): void {
     if (this.#links.get(entry.peerId) !== entry) return
     this.#links.delete(entry.peerId)
-    if (entry.connection) entry.connection.session.abort(`peer left: ${reason}`)
-    entry.link.close(reason)
+    if (entry.connection) entry.connection.session.abort(`peer left: ${message}`)
+    entry.link.close(message)
     if (this.#state !== 'open') return
     if (entry.joined) this.events.emit('peer:leave', entry.peerId, reason)
-    if (reason !== 'replaced') this.#scheduleRetry(entry.peerId)
+    if (reason === 'replaced') return
+    this.#settleLinkWaiters(entry.peerId, undefined)
+    if (this.#scamp) this.#scamp.linkLost(entry.peerId)
+    else this.#scheduleRetry(entry.peerId)
+  }
+
+  // ── links on demand (scamp topology) ───────────────────────────────────────
+
+  /** Starts a link to `peerId` unless one is open or opening; in the scamp topology either side may. */
+  #ensureLink(peerId: string): void {
+    if (this.#state !== 'open' || peerId === this.id || this.#links.has(peerId)) return
+    this.#startLink(peerId, randomBase64Url(12), true)
+  }
+
+  /** For a mailbox send or call to a peer without a link (scamp topology): opens one and waits for it. */
+  #connectOnDemand(peerId: string): Promise<Connection | undefined> {
+    if (!this.#scamp || this.#state !== 'open' || peerId === this.id) return Promise.resolve(undefined)
+    this.#ensureLink(peerId)
+    return new Promise((resolve) => {
+      let waiters = this.#linkWaiters.get(peerId)
+      if (!waiters) this.#linkWaiters.set(peerId, (waiters = []))
+      waiters.push(resolve)
+    })
+  }
+
+  #settleLinkWaiters(peerId: string, connection: Connection | undefined): void {
+    const waiters = this.#linkWaiters.get(peerId)
+    if (!waiters) return
+    this.#linkWaiters.delete(peerId)
+    for (const settle of waiters) settle(connection)
+  }
+
+  /** Closes a link SCAMP does not want once nothing has used it for `idleLinkMs` (scamp topology). */
+  #closeIfIdle(peerId: string): void {
+    const entry = this.#links.get(peerId)
+    if (!entry || !this.#scamp || this.#scamp.wants(peerId) || !entry.joined) return
+    const session = entry.connection?.session
+    if (session && session.streamCount > 0) {
+      entry.lastUsedAt = Date.now()
+      return
+    }
+    if (Date.now() - entry.lastUsedAt < (this.options.idleLinkMs ?? 30_000)) return
+    // A graceful close: the peer sees a goodbye, which tells its SCAMP node nothing false.
+    this.#links.delete(peerId)
+    this.events.emit('peer:leave', peerId, 'closed')
+    void session?.close()
   }
 
   /** The initiating side re-forms a lost link after a backoff, if the peer is still in the room. */
   #scheduleRetry(peerId: string): void {
-    if (this.id > peerId || this.#retryTimers.has(peerId)) return
+    if (this.#scamp || this.id > peerId || this.#retryTimers.has(peerId)) return
     let backoff = this.#retryBackoffs.get(peerId)
     if (!backoff) this.#retryBackoffs.set(peerId, (backoff = new Backoff(RETRY_BACKOFF)))
     const timer = setTimeout(() => {
@@ -379,7 +513,9 @@ export class Mesh {
   // ── signals, through the signaling server ──────────────────────────────────
 
   async #sendSignal(peerId: string, session: string, signal: RtcSignal): Promise<void> {
-    const payload = await signSignal(this.identity, { room: this.room, from: this.id, to: peerId, session, signal })
+    const signed = await signSignal(this.identity, { room: this.room, from: this.id, to: peerId, session, signal })
+    // In a scamp room the receiver may know nothing of us: the key travels along (its hash is our id).
+    const payload = this.#scamp ? { ...signed, publicKey: this.identity.publicKey } : signed
     // If the server is away the signal is lost; the attempt then times out and is retried.
     if (this.#state === 'open') this.signaling.sendSignal(peerId, payload)
   }
@@ -396,6 +532,7 @@ export class Mesh {
 
   async #handleSignal(from: string, payload: JsonObject): Promise<void> {
     if (this.#state !== 'open') return
+    if (!this.#roster.has(from) && this.#scamp && typeof payload.publicKey === 'string') this.#addToRoster({ id: from, publicKey: payload.publicKey })
     const sender = this.#roster.get(from)
     if (!sender) {
       this.events.emit('error', new MeshscopeError('BAD_SIGNAL', `a signal from ${from}, who is not in the room; dropped`))
@@ -412,7 +549,13 @@ export class Mesh {
     if (this.#state !== 'open') return
     let entry = this.#links.get(from)
     if (signal.kind === 'description' && signal.type === 'offer') {
-      if (from > this.id) {
+      if (this.#scamp && entry && !entry.joined && entry.session !== session) {
+        // Both sides started a link at once: the lower id's offer wins.
+        if (from > this.id) return
+        this.#detach(entry, 'replaced')
+        entry = undefined
+      }
+      if (from > this.id && !this.#scamp) {
         this.events.emit('error', new MeshscopeError('BAD_SIGNAL', `an offer from ${from}, whose id is higher: the lower id initiates; dropped`))
         return
       }

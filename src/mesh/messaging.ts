@@ -19,6 +19,8 @@ export interface MessagingHost {
   id(): string
   /** The connection to a joined peer; undefined when there is none. */
   connectionTo(peerId: string): Connection | undefined
+  /** Opens a link on demand when there is none (the scamp topology); undefined if it cannot. */
+  connect?(peerId: string): Promise<Connection | undefined>
   /** Throws MESH_CLOSED once the mesh is closing. */
   assertOpen(): void
   report(error: MeshscopeError): void
@@ -52,7 +54,7 @@ export class Messaging implements PeerRouter, RequestTargets {
       this.#runLocally({ kind: 'send', name, value }, {}).catch((error: unknown) => this.host.report(asMeshscopeError(error)))
       return
     }
-    const connection = this.#connection(peerId)
+    const connection = await this.#connection(peerId)
     await sendOverConnection(connection, { kind: 'send', name, value }, (error) => this.host.report(error))
   }
 
@@ -61,7 +63,7 @@ export class Messaging implements PeerRouter, RequestTargets {
     validateName('mailbox', name)
     validateCallOptions(options)
     if (peerId === this.host.id()) return this.#runLocally({ kind: 'call', name, value }, options)
-    return callOverConnection(this.#connection(peerId), { kind: 'call', name, value }, options)
+    return callOverConnection(await this.#connection(peerId), { kind: 'call', name, value }, options)
   }
 
   expose(name: string, impl: object): () => void {
@@ -81,7 +83,7 @@ export class Messaging implements PeerRouter, RequestTargets {
       this.host.assertOpen()
       const request: Request = { kind: 'method', object: name, method, args }
       if (peerId === this.host.id()) return this.#runLocally(request, callOptions)
-      return callOverConnection(this.#connection(peerId), request, callOptions)
+      return callOverConnection(await this.#connection(peerId), request, callOptions)
     }, options)
   }
 
@@ -159,8 +161,8 @@ export class Messaging implements PeerRouter, RequestTargets {
     }
   }
 
-  #connection(peerId: string): Connection {
-    const connection = this.host.connectionTo(peerId)
+  async #connection(peerId: string): Promise<Connection> {
+    const connection = this.host.connectionTo(peerId) ?? (await this.host.connect?.(peerId))
     if (!connection) throw new MeshscopeError('PEER_NOT_CONNECTED', `not connected to peer ${peerId}`)
     return connection
   }

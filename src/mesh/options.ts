@@ -1,7 +1,8 @@
 /** Options of `Mesh.join`, with every default in one place (documented in README and docs/architecture.md). */
 import { MeshscopeError } from '../errors.js'
+import type { ScampConfig } from '../gossip/config.js'
 import type { Identity } from '../identity/identity.js'
-import { isRoomName } from '../signaling/protocol.js'
+import { isRoomName, type Topology } from '../signaling/protocol.js'
 import type { Platform } from './platform.js'
 
 export interface MeshJoinOptions {
@@ -9,6 +10,17 @@ export interface MeshJoinOptions {
   signaling: string
   /** Room name: 1..64 characters of A-Z a-z 0-9 . _ - */
   room: string
+  /**
+   * How the room links up. `full` (default): a link to every member, fine up to a few dozen peers.
+   * `scamp`: links only to the SCAMP partial view and in-view (about (c+1)·ln n peers), other links
+   * opened on demand and closed when idle; membership and `mesh.gossip` over SCAMP. The room's first
+   * member decides; joining with the other one fails with SIGNALING_REFUSED (TOPOLOGY_MISMATCH).
+   */
+  topology?: Topology
+  /** SCAMP parameters for the `scamp` topology (src/gossip/config.ts). */
+  gossip?: Partial<ScampConfig>
+  /** An on-demand link (scamp topology) with no stream open for this long closes. Default 30 000. */
+  idleLinkMs?: number
   /** Who this peer is. Default: a fresh ephemeral identity. */
   identity?: Identity
   /** STUN/TURN servers. Default: none (host candidates only, fine on one machine or one LAN). */

@@ -1,0 +1,84 @@
+/**
+ * The scamp topology over real wrtc links and a real signaling server: peers join through one
+ * contact each, link only to their SCAMP views, gossip reaches everyone, a mailbox call to a peer
+ * with no link opens one on demand, and a leaver's unsubscriptions keep the views mirrored.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Mesh } from '../../src/mesh/mesh.js'
+import type { GossipMessageEvent } from '../../src/mesh/scamp-topology.js'
+import type { SignalingServer } from '../../signaling/index.js'
+import { joinMesh, startServer, until } from './helpers.js'
+
+const ROOM = 'scamp-unit'
+const N = 8
+
+let server: SignalingServer | undefined
+let meshes: Mesh[] = []
+afterEach(async () => {
+  await Promise.allSettled(meshes.map((mesh) => mesh.close()))
+  meshes = []
+  await server?.close()
+})
+
+async function scampGroup(count: number): Promise<{ meshes: Mesh[]; received: Map<string, GossipMessageEvent[]> }> {
+  server = await startServer()
+  const received = new Map<string, GossipMessageEvent[]>()
+  for (let i = 0; i < count; i++) {
+    const mesh = await joinMesh(server.address().url, ROOM, { topology: 'scamp', gossip: { heartbeatIntervalMs: 1_000 } })
+    const log: GossipMessageEvent[] = []
+    received.set(mesh.id, log)
+    mesh.on('gossip', (message) => log.push(message))
+    meshes.push(mesh)
+    await until(`${i} to subscribe`, () => mesh.gossip.metrics().sent.subscribe === 0 || mesh.gossip.partialView().length > 0, 10_000)
+  }
+  // Every member holds someone and is held by someone, and the views are mirrored.
+  await until('every member in the group', () => meshes.every((mesh) => mesh.gossip.partialView().length > 0 && mesh.gossip.inView().length > 0), 15_000)
+  return { meshes, received }
+}
+
+describe('the scamp topology', () => {
+  it('links follow the SCAMP views, views are mirrored, and one publish reaches every member once', async () => {
+    const { received } = await scampGroup(N)
+    for (const mesh of meshes) {
+      for (const peer of mesh.gossip.partialView()) expect(meshes.find((m) => m.id === peer)!.gossip.inView()).toContain(mesh.id)
+      const neighbours = new Set([...mesh.gossip.partialView(), ...mesh.gossip.inView()])
+      await until('links to every neighbour', () => [...neighbours].every((peer) => mesh.peers.includes(peer)))
+    }
+    const id = meshes[3]!.gossip.publish({ hello: 'everyone', n: 42n })
+    await until('every other member to receive the message', () => meshes.every((mesh, i) => i === 3 || received.get(mesh.id)!.some((m) => m.id === id)), 10_000)
+    for (const [i, mesh] of meshes.entries()) {
+      const copies = received.get(mesh.id)!.filter((m) => m.id === id)
+      expect(copies).toHaveLength(i === 3 ? 0 : 1)
+      if (i !== 3) expect(copies[0]).toMatchObject({ origin: meshes[3]!.id, value: { hello: 'everyone', n: 42n } })
+    }
+  })
+
+  it('a call to a peer without a link opens one on demand', async () => {
+    await scampGroup(N)
+    const [a] = meshes
+    const stranger = meshes.find((mesh) => mesh !== a && !a!.peers.includes(mesh.id))
+    expect(stranger, 'with 8 peers someone is outside the first peer’s views').toBeDefined()
+    stranger!.register('echo', (value: unknown) => value)
+    await expect(a!.call(stranger!.id, 'echo', 'via a fresh link')).resolves.toBe('via a fresh link')
+    expect(a!.peers).toContain(stranger!.id)
+  })
+
+  it('a leaving member unsubscribes: nobody keeps it in a view, and gossip still reaches the rest', async () => {
+    const { received } = await scampGroup(N)
+    const leaver = meshes[5]!
+    await leaver.close()
+    const rest = meshes.filter((mesh) => mesh !== leaver)
+    await until('the leaver out of every view', () => rest.every((mesh) => !mesh.gossip.partialView().includes(leaver.id) && !mesh.gossip.inView().includes(leaver.id)), 10_000)
+    const id = rest[0]!.gossip.publish('after the leave')
+    await until('the rest to receive it', () => rest.slice(1).every((mesh) => received.get(mesh.id)!.some((m) => m.id === id)), 10_000)
+  })
+
+  it('gossip needs the scamp topology, and a full-topology peer cannot join a scamp room', async () => {
+    server = await startServer()
+    const full = await joinMesh(server.address().url, 'plain')
+    meshes.push(full)
+    expect(() => full.gossip).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+    meshes.push(await joinMesh(server.address().url, ROOM, { topology: 'scamp' }))
+    await expect(joinMesh(server.address().url, ROOM)).rejects.toMatchObject({ code: 'SIGNALING_REFUSED' })
+  })
+})

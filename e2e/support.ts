@@ -161,6 +161,96 @@ export class Tab {
   }
 }
 
+/** A Chromium tab in a scamp room, driven through the harness. */
+export class ScampTab {
+  private constructor(
+    readonly page: Page,
+    readonly id: string,
+  ) {}
+
+  static async open(browser: Browser | BrowserContext, harnessUrl: string, signalingUrl: string, room: string): Promise<ScampTab> {
+    const page = await openHarnessPage(browser, harnessUrl)
+    const id = await page.evaluate(([signaling, joinRoom]) => (globalThis as unknown as HarnessGlobal).harness.joinScamp(signaling!, joinRoom!), [signalingUrl, room])
+    return new ScampTab(page, id)
+  }
+
+  publish(text: string): Promise<string> {
+    return this.page.evaluate((message) => (globalThis as unknown as HarnessGlobal).harness.publish(message), text)
+  }
+  received(): Promise<unknown[]> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.gossipTexts())
+  }
+  views(): Promise<ScampViews> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.views())
+  }
+}
+
+/** A child process hosting several Node peers of a scamp room (killed together), driven over IPC. */
+export class ScampNodeGroup {
+  #nextRequest = 0
+  #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+
+  private constructor(readonly child: ChildProcess) {
+    child.on('message', (message: { id?: number; result?: unknown; error?: string }) => {
+      if (message.id === undefined) return
+      const pending = this.#pending.get(message.id)
+      this.#pending.delete(message.id)
+      if (message.error !== undefined) pending?.reject(new Error(message.error))
+      else pending?.resolve(message.result)
+    })
+    child.once('exit', () => {
+      for (const pending of this.#pending.values()) pending.reject(new Error('node peers exited'))
+      this.#pending.clear()
+    })
+  }
+
+  static async start(signalingUrl: string, room: string, count: number): Promise<ScampNodeGroup> {
+    const child = fork(`${root}e2e/fixtures/scamp-peers.mjs`, [signalingUrl, room, String(count)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', (message: { event?: string }) => (message.event === 'joined' ? resolve() : reject(new Error('unexpected first message'))))
+      child.once('exit', (code) => reject(new Error(`node peers exited with ${code} before joining`)))
+    })
+    return new ScampNodeGroup(child)
+  }
+
+  call<T>(cmd: string, ...args: unknown[]): Promise<T> {
+    const id = this.#nextRequest++
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
+      this.child.send({ id, cmd, args })
+    })
+  }
+
+  ids(): Promise<string[]> {
+    return this.call('ids')
+  }
+  views(): Promise<ScampViews[]> {
+    return this.call('views')
+  }
+  publish(index: number, text: string): Promise<string> {
+    return this.call('publish', index, text)
+  }
+  received(): Promise<Array<{ id: string; texts: unknown[] }>> {
+    return this.call('received')
+  }
+
+  /** SIGKILL: every peer in the group vanishes without a goodbye. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    const exited = new Promise((resolve) => this.child.once('exit', resolve))
+    this.child.kill('SIGKILL')
+    await exited
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    const exited = new Promise((resolve) => this.child.once('exit', resolve))
+    await this.call('close').catch(() => {})
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))])
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
+  }
+}
+
 /** A Node peer in a child process (killable), driven over IPC. */
 export class NodePeer {
   #nextRequest = 0
@@ -254,7 +344,20 @@ type HarnessApi = {
   sendText(to: string, text: string): Promise<void>
   received(): Array<{ from: string; text: string }>
   leaves(): Array<{ id: string; reason: string }>
+  joinScamp(signaling: string, room: string): Promise<string>
+  publish(text: string): string
+  gossipTexts(): unknown[]
+  views(): ScampViews
 }
+
+/** One peer's WebRTC links and SCAMP views (scamp topology). */
+export interface ScampViews {
+  id: string
+  links: string[]
+  partialView: string[]
+  inView: string[]
+}
+
 /** Inside page.evaluate (which runs in the tab): the harness the page installed on globalThis. */
 type HarnessGlobal = { harness: HarnessApi }
 

@@ -19,6 +19,7 @@ let mesh: Mesh | undefined
 const received: Received[] = []
 const leaves: Array<{ id: string; reason: string }> = []
 const errors: string[] = []
+const gossip: Array<{ origin: string; text: unknown }> = []
 
 const harness = {
   /** Joins with a fresh identity, or with the one stored in IndexedDB under `identityName`. */
@@ -114,6 +115,16 @@ const harness = {
     const count = await searchAndDisplay(mesh!, peerId, query)
     return { count, rendered }
   },
+  /** Joins a scamp room (links to the SCAMP views only) and records the gossip that arrives. */
+  async joinScamp(signaling: string, room: string): Promise<string> {
+    mesh = await Mesh.join({ signaling, room, topology: 'scamp' })
+    mesh.on('gossip', (message) => gossip.push({ origin: message.origin, text: message.value }))
+    mesh.on('error', (error) => errors.push(`${error.code}: ${error.message}`))
+    return mesh.id
+  },
+  publish: (text: string): string => mesh!.gossip.publish(text),
+  gossipTexts: (): unknown[] => gossip.map((message) => message.text),
+  views: () => ({ id: mesh!.id, links: mesh!.peers, partialView: mesh!.gossip.partialView(), inView: mesh!.gossip.inView() }),
   async close(): Promise<void> {
     await mesh?.close()
   },

@@ -33,6 +33,7 @@ import { peerRef, type HopTransport, type PeerRef } from '../scope/here.js'
 import { HOP_MAILBOX, serveHop } from '../scope/hop.js'
 import type { ScampMetrics } from '../gossip/index.js'
 import { SCAMP_MAILBOX, ScampTopology, type GossipMessageEvent } from './scamp-topology.js'
+import { RELAY_MAILBOX, SignalRelay } from './signal-relay.js'
 import { resolvePlatform, type Platform } from './platform.js'
 import { openSignedSignal, signSignal } from './signed-signal.js'
 
@@ -146,6 +147,8 @@ export class Mesh {
   #hopTransport: HopTransport
   /** The SCAMP topology, when the room uses it. */
   #scamp?: ScampTopology
+  /** Signals through the mesh while the signaling server is away (scamp topology). */
+  #relay?: SignalRelay
   #idleSweep?: ReturnType<typeof setInterval>
   /** Callers waiting for an on-demand link to open. */
   #linkWaiters = new Map<string, Array<(connection: Connection | undefined) => void>>()
@@ -193,11 +196,22 @@ export class Mesh {
         },
         deliver: (message) => this.events.emit('gossip', message),
         report: (error) => this.events.emit('error', error),
+        learnRoute: (origin, via) => relay.learn(origin, via),
       },
       this.options.gossip,
     )
+    const relay = new SignalRelay({
+      selfId: this.identity.id,
+      linkedPeers: () => this.peers,
+      isLinked: (peer) => this.#links.get(peer)?.joined === true,
+      send: (peer, mailbox, value) => this.#messaging.send(peer, mailbox, value),
+      deliver: (from, payload) => this.#queueSignal(from, payload),
+      report: (error) => this.events.emit('error', error),
+    })
     this.#scamp = scamp
+    this.#relay = relay
     this.#messaging.register(SCAMP_MAILBOX, (value, context) => scamp.receive(context.from, value))
+    this.#messaging.register(RELAY_MAILBOX, (value, context) => relay.receive(context.from, value))
     this.#idleSweep = setInterval(() => {
       for (const peer of [...this.#links.keys()]) this.#closeIfIdle(peer)
     }, IDLE_SWEEP_MS)
@@ -516,8 +530,11 @@ export class Mesh {
     const signed = await signSignal(this.identity, { room: this.room, from: this.id, to: peerId, session, signal })
     // In a scamp room the receiver may know nothing of us: the key travels along (its hash is our id).
     const payload = this.#scamp ? { ...signed, publicKey: this.identity.publicKey } : signed
-    // If the server is away the signal is lost; the attempt then times out and is retried.
-    if (this.#state === 'open') this.signaling.sendSignal(peerId, payload)
+    if (this.#state !== 'open') return
+    // Without the server a scamp mesh relays the signal over its links; a full mesh loses it (the
+    // attempt then times out and is retried).
+    if (this.#relay && this.signaling.state !== 'joined') this.#relay.send(peerId, payload)
+    else this.signaling.sendSignal(peerId, payload)
   }
 
   /** Signals from one peer are handled strictly in order (verification is asynchronous). */

@@ -6,6 +6,7 @@
  */
 import { Codec } from '../codec/codec.js'
 import { MeshscopeError } from '../errors.js'
+import { GossipKind } from '../gossip/protocol.js'
 import { createScampNode, cryptoRng, messageToWire, type GossipEffect, type GossipMessage, type ScampConfig, type ScampMetrics, type ScampNode } from '../gossip/index.js'
 
 /** The internal mailbox SCAMP messages arrive in. */
@@ -41,6 +42,8 @@ export interface ScampTopologyHost {
   randomLinkedPeer(): string | undefined
   deliver(message: GossipMessageEvent): void
   report(error: MeshscopeError): void
+  /** A subscription of `origin` came through neighbour `via`: a route back to it (signal-relay.ts). */
+  learnRoute(origin: string, via: string): void
 }
 
 export class ScampTopology {
@@ -84,7 +87,12 @@ export class ScampTopology {
 
   /** A SCAMP message from a neighbour (the mailbox's handler). */
   receive(from: string, value: unknown): void {
-    if (!this.#closed) this.#apply(this.node.receive(from, value))
+    if (this.#closed) return
+    // The node checks the message; only a well-formed subscriber id is taken as a route.
+    if (Array.isArray(value) && (value[0] === GossipKind.subscribe || value[0] === GossipKind.forwardSubscription) && typeof value[1] === 'string') {
+      this.host.learnRoute(value[1], from)
+    }
+    this.#apply(this.node.receive(from, value))
   }
 
   /** Gossips `value` to every member; returns the message id. Throws a codec error or GOSSIP_TOO_LARGE. */

@@ -65,6 +65,30 @@ describe('the scamp topology', () => {
     expect(a!.peers).toContain(stranger!.id)
   })
 
+  it('with the signaling server gone, a link still forms on demand: its signals travel through the mesh', async () => {
+    await scampGroup(12)
+    const pairs = meshes.flatMap((a) => meshes.filter((b) => b !== a && !a.peers.includes(b.id)).map((b) => [a, b] as const))
+    expect(pairs.length).toBeGreaterThan(0)
+    const [a, stranger] = pairs[0]!
+    await server!.close()
+    server = undefined
+    await until('the signaling connection to drop', () => meshes.every((mesh) => mesh.signalingState !== 'joined'))
+    stranger.register('echo', (value: unknown) => value)
+    await expect(a.call(stranger.id, 'echo', 'relayed signals')).resolves.toBe('relayed signals')
+    expect(a.peers).toContain(stranger.id)
+  })
+
+  it('a malformed signal relay from a neighbour is refused with BAD_SIGNAL and changes nothing', async () => {
+    await scampGroup(3)
+    const [a, b] = meshes
+    await until('a link between the first two', () => a!.peers.includes(b!.id) || b!.peers.includes(a!.id))
+    const errors: string[] = []
+    b!.on('error', (error) => errors.push(error.code))
+    await a!.send(b!.id, 'meshscope.relay', { to: 'nobody', from: a!.id, ttl: 99, payload: {} })
+    await until('the refusal', () => errors.includes('BAD_SIGNAL'))
+    expect(b!.peers).toContain(a!.id)
+  })
+
   it('a leaving member unsubscribes: nobody keeps it in a view, and gossip still reaches the rest', async () => {
     const { received } = await scampGroup(N)
     const leaver = meshes[5]!

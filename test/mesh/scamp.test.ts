@@ -89,6 +89,35 @@ describe('the scamp topology', () => {
     expect(b!.peers).toContain(a!.id)
   })
 
+  it('an on-demand link closes once idle for idleLinkMs; a neighbour’s link stays', async () => {
+    server = await startServer()
+    for (let i = 0; i < 12; i++) {
+      meshes.push(await joinMesh(server.address().url, ROOM, { topology: 'scamp', idleLinkMs: 300 }))
+    }
+    await until('every member in the group', () => meshes.every((mesh) => mesh.gossip.partialView().length > 0 && mesh.gossip.inView().length > 0), 15_000)
+    const pairs = meshes.flatMap((a) => meshes.filter((b) => b !== a && !a.peers.includes(b.id)).map((b) => [a, b] as const))
+    expect(pairs.length).toBeGreaterThan(0)
+    const [a, stranger] = pairs[0]!
+    stranger.register('echo', (value: unknown) => value)
+    await a.call(stranger.id, 'echo', 1)
+    expect(a.peers).toContain(stranger.id)
+    const neighbours = new Set([...a.gossip.partialView(), ...a.gossip.inView()])
+    if (neighbours.has(stranger.id)) return // SCAMP took it in meanwhile: then it rightly stays
+    await until('the idle on-demand link to close', () => !a.peers.includes(stranger.id), 10_000)
+    for (const peer of a.gossip.partialView()) expect(a.peers).toContain(peer)
+  })
+
+  it('a neighbour that keeps sending malformed SCAMP messages is refused with a code, then disconnected', async () => {
+    await scampGroup(3)
+    const [a, b] = meshes
+    await until('a link between the first two', () => a!.peers.includes(b!.id))
+    const errors: string[] = []
+    b!.on('error', (error) => errors.push(error.code))
+    for (let i = 0; i < 5; i++) await a!.send(b!.id, 'meshscope.scamp', ['not', 'a', 'scamp', 'message']).catch(() => {})
+    await until('b to disconnect a', () => !b!.peers.includes(a!.id))
+    expect(errors).toContain('GOSSIP_MALFORMED')
+  })
+
   it('a leaving member unsubscribes: nobody keeps it in a view, and gossip still reaches the rest', async () => {
     const { received } = await scampGroup(N)
     const leaver = meshes[5]!

@@ -95,6 +95,8 @@ interface RosterEntry {
 const RETRY_BACKOFF = { initialDelayMs: 500, maxDelayMs: 10_000 }
 /** How long `close()` waits for goodbyes to leave before tearing links down. */
 const CLOSE_GRACE_MS = 2_000
+/** Public keys of signal senders remembered in the scamp topology. */
+const MAX_SCAMP_KEYS = 4096
 /** How often idle on-demand links are looked for (scamp topology). */
 const IDLE_SWEEP_MS = 2_000
 
@@ -400,6 +402,23 @@ export class Mesh {
     this.#roster.set(peer.id, { publicKey: peer.publicKey, key })
   }
 
+  /**
+   * Scamp topology: a signal's sender is known by the key it carries, kept only if it hashes to the
+   * sender's id; at most MAX_SCAMP_KEYS are remembered (oldest dropped), so forged signals cannot
+   * grow the roster.
+   */
+  async #learnKey(id: string, publicKey: string): Promise<void> {
+    try {
+      const imported = await importPublicKey(publicKey)
+      if (imported.id !== id) throw new MeshscopeError('BAD_PUBLIC_KEY', `a signal from ${id} carries a key that hashes to ${imported.id}`)
+    } catch (error) {
+      this.events.emit('error', error instanceof MeshscopeError ? error : new MeshscopeError('BAD_PUBLIC_KEY', `a signal from ${id} carries an invalid key`, { cause: error }))
+      return
+    }
+    this.#addToRoster({ id, publicKey })
+    if (this.#roster.size > MAX_SCAMP_KEYS) this.#roster.delete(this.#roster.keys().next().value!)
+  }
+
   /** Starts a link to every roster member this peer should initiate to and has none with. */
   #connectToRoster(): void {
     if (this.#state !== 'open') return
@@ -549,7 +568,7 @@ export class Mesh {
 
   async #handleSignal(from: string, payload: JsonObject): Promise<void> {
     if (this.#state !== 'open') return
-    if (!this.#roster.has(from) && this.#scamp && typeof payload.publicKey === 'string') this.#addToRoster({ id: from, publicKey: payload.publicKey })
+    if (!this.#roster.has(from) && this.#scamp && typeof payload.publicKey === 'string') await this.#learnKey(from, payload.publicKey)
     const sender = this.#roster.get(from)
     if (!sender) {
       this.events.emit('error', new MeshscopeError('BAD_SIGNAL', `a signal from ${from}, who is not in the room; dropped`))

@@ -87,6 +87,11 @@ describe('the scamp topology', () => {
     await a!.send(b!.id, 'meshscope.relay', { to: 'nobody', from: a!.id, ttl: 99, payload: {} })
     await until('the refusal', () => errors.includes('BAD_SIGNAL'))
     expect(b!.peers).toContain(a!.id)
+    // A relayed signal whose key does not hash to its sender's id: refused before anything else.
+    const forgedFrom = 'f'.repeat(32)
+    await a!.send(b!.id, 'meshscope.relay', { to: b!.id, from: forgedFrom, ttl: 1, payload: { body: '{}', signature: 'x', publicKey: a!.identity.publicKey } })
+    await until('the key refusal', () => errors.includes('BAD_PUBLIC_KEY'))
+    expect(b!.peers).not.toContain(forgedFrom)
   })
 
   it('an on-demand link closes once idle for idleLinkMs; a neighbour’s link stays', async () => {

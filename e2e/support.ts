@@ -168,9 +168,9 @@ export class ScampTab {
     readonly id: string,
   ) {}
 
-  static async open(browser: Browser | BrowserContext, harnessUrl: string, signalingUrl: string, room: string): Promise<ScampTab> {
+  static async open(browser: Browser | BrowserContext, harnessUrl: string, signalingUrl: string, room: string, gossip: Record<string, number> = {}): Promise<ScampTab> {
     const page = await openHarnessPage(browser, harnessUrl)
-    const id = await page.evaluate(([signaling, joinRoom]) => (globalThis as unknown as HarnessGlobal).harness.joinScamp(signaling!, joinRoom!), [signalingUrl, room])
+    const id = await page.evaluate(([signaling, joinRoom, config]) => (globalThis as unknown as HarnessGlobal).harness.joinScamp(signaling as string, joinRoom as string, config as Record<string, number>), [signalingUrl, room, gossip] as const)
     return new ScampTab(page, id)
   }
 
@@ -204,8 +204,8 @@ export class ScampNodeGroup {
     })
   }
 
-  static async start(signalingUrl: string, room: string, count: number): Promise<ScampNodeGroup> {
-    const child = fork(`${root}e2e/fixtures/scamp-peers.mjs`, [signalingUrl, room, String(count)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  static async start(signalingUrl: string, room: string, count: number, gossip: Record<string, number> = {}): Promise<ScampNodeGroup> {
+    const child = fork(`${root}e2e/fixtures/scamp-peers.mjs`, [signalingUrl, room, String(count), JSON.stringify(gossip)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     await new Promise<void>((resolve, reject) => {
       child.once('message', (message: { event?: string }) => (message.event === 'joined' ? resolve() : reject(new Error('unexpected first message'))))
       child.once('exit', (code) => reject(new Error(`node peers exited with ${code} before joining`)))
@@ -344,7 +344,7 @@ type HarnessApi = {
   sendText(to: string, text: string): Promise<void>
   received(): Array<{ from: string; text: string }>
   leaves(): Array<{ id: string; reason: string }>
-  joinScamp(signaling: string, room: string): Promise<string>
+  joinScamp(signaling: string, room: string, gossip: Record<string, number>): Promise<string>
   publish(text: string): string
   gossipTexts(): unknown[]
   views(): ScampViews

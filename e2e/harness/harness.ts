@@ -116,8 +116,8 @@ const harness = {
     return { count, rendered }
   },
   /** Joins a scamp room (links to the SCAMP views only) and records the gossip that arrives. */
-  async joinScamp(signaling: string, room: string): Promise<string> {
-    mesh = await Mesh.join({ signaling, room, topology: 'scamp' })
+  async joinScamp(signaling: string, room: string, scampConfig: Record<string, number> = {}): Promise<string> {
+    mesh = await Mesh.join({ signaling, room, topology: 'scamp', gossip: scampConfig })
     mesh.on('gossip', (message) => gossip.push({ origin: message.origin, text: message.value }))
     mesh.on('error', (error) => errors.push(`${error.code}: ${error.message}`))
     return mesh.id

@@ -57,7 +57,9 @@ export class ByteSender {
   async write(bytes: Uint8Array): Promise<void> {
     if (!(bytes instanceof Uint8Array)) throw new MeshscopeError('INVALID_ARGUMENT', 'write takes a Uint8Array')
     for (let offset = 0; offset < bytes.byteLength; offset += this.#chunkBytes) {
-      const chunk = bytes.slice(offset, offset + this.#chunkBytes)
+      // An explicit copy into a plain Uint8Array: a Node Buffer's `slice` would be a view, and a Buffer.
+      const chunk = new Uint8Array(Math.min(this.#chunkBytes, bytes.byteLength - offset))
+      chunk.set(bytes.subarray(offset, offset + chunk.byteLength))
       await this.#inner.send(chunk)
       this.#bytesSent += chunk.byteLength
       for (const listener of this.#listeners) listener(this.#bytesSent)

@@ -91,9 +91,13 @@ export class Connection {
     return bytes
   }
 
-  /** Decodes a value; ports inside it become live endpoints bound to this connection's streams. */
+  /**
+   * Decodes a message received on one of this connection's streams; ports inside it become live
+   * endpoints bound to this connection's streams. The stream handed the bytes over (each received
+   * message is its own), so large binaries come back as views of them, not copies.
+   */
   decode(bytes: Uint8Array): unknown {
-    return this.codec.decode(bytes)
+    return this.codec.decode(bytes, { owned: true })
   }
 
   /** A stream for a port this side is sending. */

@@ -6,7 +6,7 @@
 import { Encoder, ExtData, type ExtensionCodecType } from '@msgpack/msgpack'
 import { MeshscopeError } from '../errors.js'
 import { CodecError } from './codec-error.js'
-import { ValueDecoder } from './decode.js'
+import { ValueDecoder, type DecodeOptions } from './decode.js'
 import { ValueWalker, isUint8Array, type WalkOptions } from './encode.js'
 import { resolveCodecLimits, type CodecLimits } from './limits.js'
 import type { PortHooks } from './port-hooks.js'
@@ -86,11 +86,12 @@ export class Codec {
   /**
    * Decodes the one value `bytes` holds. Any input gives a value or a CodecError (CODEC_TOO_LARGE,
    * CODEC_TOO_DEEP, CODEC_TOO_MANY_ELEMENTS, CODEC_MALFORMED, CODEC_BAD_EXTENSION) — or the
-   * MeshscopeError a port hook threw. Binaries in the result are copies, never views of `bytes`.
+   * MeshscopeError a port hook threw. Binaries in the result are copies, never views of `bytes` —
+   * unless `options.owned` says the caller hands `bytes` over (see DecodeOptions).
    */
-  decode(bytes: Uint8Array): unknown {
+  decode(bytes: Uint8Array, options?: DecodeOptions): unknown {
     if (!isUint8Array(bytes)) throw new CodecError('CODEC_MALFORMED', 'decode takes a Uint8Array')
-    return this.decoder.decode(bytes)
+    return this.decoder.decode(bytes, options)
   }
 
   private createEncoder(): Encoder {

@@ -29,6 +29,15 @@ const stringKeysOnly = (key: unknown): string => {
   throw new CodecError('CODEC_MALFORMED', 'map keys must be strings')
 }
 
+export interface DecodeOptions {
+  /**
+   * The caller hands the bytes over: nothing else reads or writes their buffer afterwards (a message
+   * the multiplexer assembled or received). Then a binary covering at least half of the buffer is
+   * returned as a view instead of a copy. Default false: every binary is a copy.
+   */
+  owned?: boolean
+}
+
 export class ValueDecoder {
   private readonly decoders: Decoder[] = []
 
@@ -37,7 +46,11 @@ export class ValueDecoder {
     private readonly ports: PortHooks | undefined,
   ) {}
 
-  decode(input: Uint8Array): unknown {
+  /** Set for one `decode` call: see `DecodeOptions.owned`. */
+  private owned = false
+
+  decode(input: Uint8Array, options: DecodeOptions = {}): unknown {
+    this.owned = options.owned === true
     // A Buffer would make the Decoder hand out Buffer views: look at the same bytes as a plain Uint8Array.
     const bytes = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
     const { binaries, ports } = scanMessage(bytes, this.limits)
@@ -127,6 +140,9 @@ export class ValueDecoder {
   private finish(value: unknown): unknown {
     if (typeof value !== 'object' || value === null) return value
     if (value instanceof Uint8Array) {
+      // From owned input, a binary that is at least half of its buffer stays a view: it pins at most
+      // as much again, and saves a copy of every bulk chunk a bytes channel receives.
+      if (this.owned && value.byteLength * 2 >= value.buffer.byteLength) return value
       const copy = new Uint8Array(value.byteLength)
       copy.set(value)
       return copy

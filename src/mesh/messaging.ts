@@ -188,7 +188,10 @@ async function sendOverConnection(connection: Connection, request: Request, repo
     throw error
   }
   try {
-    await stream.send(bytes)
+    // Closed with the request, so OPEN, request and CLOSE leave in one link message.
+    const sent = stream.send(bytes)
+    stream.close()
+    await sent
   } catch (cause) {
     if (cause instanceof MeshscopeError && cause.code === 'ITEM_TOO_LARGE') throw cause
     throw new MeshscopeError('PEER_GONE', `${connection.peerId} went away before the message was sent`, { cause })
@@ -200,7 +203,6 @@ async function sendOverConnection(connection: Connection, request: Request, repo
         const reply = replyFromWire(connection.decode(bytes))
         if (reply.kind !== 'value') report(new MeshscopeError(reply.error instanceof MeshscopeError ? reply.error.code : 'REMOTE_ERROR', `${connection.peerId}: ${reply.error.message}`, { cause: reply.error }))
       }
-      stream.close()
     } catch {
       // the peer went away: a plain send has nobody left to tell
     }

@@ -7,6 +7,18 @@ describe('bytes channels', () => {
   let pair: ConnectionPair
   afterEach(async () => pair?.dispose())
 
+  it('in one process, chunks are plain Uint8Array copies of what was written, cut at chunkBytes, also from a Buffer', async () => {
+    const [tx, rx] = bytes.channel({ chunkBytes: 4 })
+    const written = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    await tx.write(written)
+    written.fill(0) // the writer may reuse its buffer once write resolved
+    tx.close()
+    const chunks: Uint8Array[] = []
+    for await (const chunk of rx) chunks.push(chunk)
+    expect(chunks.map((chunk) => [...chunk])).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]])
+    for (const chunk of chunks) expect(chunk.constructor).toBe(Uint8Array)
+  })
+
   for (const kind of ['memory', 'wrtc'] as const) {
     it(`${kind}: 8 MB through Web Streams with progress, while small messages flow on another channel`, async () => {
       pair = await connectionPair(kind)

@@ -92,6 +92,18 @@ describe('round trip', () => {
     expect(roundTrip(value)).toStrictEqual({ visible: 1 })
   })
 
+  test('with owned input, a binary that is at least half of its buffer is a view; smaller ones are still copies', () => {
+    const big = new Uint8Array(1000).fill(7)
+    const bytes = codec.encode([big, new Uint8Array([1, 2, 3])])
+    const [bigOut, smallOut] = codec.decode(bytes, { owned: true }) as [Uint8Array, Uint8Array]
+    expect(bigOut.buffer).toBe(bytes.buffer)
+    expect([...bigOut]).toEqual([...big])
+    expect(smallOut.buffer).not.toBe(bytes.buffer)
+    // Without the option, every binary is a copy.
+    const [copied] = codec.decode(bytes) as [Uint8Array]
+    expect(copied.buffer).not.toBe(bytes.buffer)
+  })
+
   test('Map and Set keep insertion order', () => {
     const map = roundTrip(new Map([['z', 1], ['a', 2], ['m', 3]])) as Map<string, number>
     expect([...map.keys()]).toEqual(['z', 'a', 'm'])

@@ -22,16 +22,24 @@ export interface SendTarget {
   waitForDrain(wake: () => void): void
 }
 
+/** A refused message is tried again after this long… */
+const REFUSAL_RETRY_MS = 5
+/** …for at most this long before it counts as a failure. */
+const DEFAULT_REFUSAL_LIMIT_MS = 10_000
+
 export class SendQueue {
   #queue: Pending[] = []
   #queuedBytes = 0
   #waiting = false
   #failure: unknown
   #bufferedBound = Infinity
+  /** Since when the open transport has been refusing messages (undefined: it is taking them). */
+  #refusedSince: number | undefined
 
   constructor(
     private readonly target: SendTarget,
     private readonly highWaterMarkBytes: number,
+    private readonly refusalLimitMs = DEFAULT_REFUSAL_LIMIT_MS,
   ) {}
 
   get queuedBytes(): number {
@@ -62,15 +70,33 @@ export class SendQueue {
         })
         return
       }
-      const next = this.#queue.shift()!
-      this.#queuedBytes -= next.data.byteLength
+      const next = this.#queue[0]!
       try {
         this.target.write(next.data)
-        this.#bufferedBound += next.data.byteLength
-        next.resolve()
       } catch (cause) {
+        // An open transport that refuses a message has run out of buffer — wrtc throws when its SCTP
+        // association is full (another channel on it flooding, or its bufferedAmount lagging), Chromium
+        // at 16 MiB: backpressure, not failure. The message stays first and is tried again shortly.
+        const now = Date.now()
+        this.#refusedSince ??= now
+        if (this.target.isWritable() && now - this.#refusedSince < this.refusalLimitMs) {
+          this.#waiting = true
+          setTimeout(() => {
+            this.#waiting = false
+            this.pump()
+          }, REFUSAL_RETRY_MS)
+          return
+        }
+        this.#queue.shift()
+        this.#queuedBytes -= next.data.byteLength
         next.reject(new MeshscopeError('LINK_FAILED', 'the transport refused a message', { cause }))
+        continue
       }
+      this.#refusedSince = undefined
+      this.#queue.shift()
+      this.#queuedBytes -= next.data.byteLength
+      this.#bufferedBound += next.data.byteLength
+      next.resolve()
     }
   }
 

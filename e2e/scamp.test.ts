@@ -52,15 +52,19 @@ describe('scamp topology: 24 Node peers and 3 tabs', () => {
 
   /** Waits until every live peer has every text, except the one who published it. */
   const everyoneReceives = async (liveGroups: ScampNodeGroup[], published: Map<string, string>, timeoutMs = 30_000) => {
-    await waitFor(
-      `every live peer to receive ${[...published.keys()].join(', ')}`,
-      async () => {
-        const nodeLogs = (await Promise.all(liveGroups.map((group) => group.received()))).flat()
-        const tabLogs = await Promise.all(tabs.map(async (tab) => ({ id: tab.id, texts: await tab.received() })))
-        return [...nodeLogs, ...tabLogs].every((log) => [...published].every(([text, publisher]) => publisher === log.id || log.texts.includes(text)))
-      },
-      timeoutMs,
-    )
+    const missing = async () => {
+      const nodeLogs = (await Promise.all(liveGroups.map((group) => group.received()))).flat()
+      const tabLogs = await Promise.all(tabs.map(async (tab) => ({ id: tab.id, texts: await tab.received() })))
+      return [...nodeLogs, ...tabLogs].filter((log) => ![...published].every(([text, publisher]) => publisher === log.id || log.texts.includes(text)))
+    }
+    try {
+      await waitFor(`every live peer to receive ${[...published.keys()].join(', ')}`, async () => (await missing()).length === 0, timeoutMs)
+    } catch (error) {
+      const lacking = new Set((await missing()).map((log) => log.id))
+      printLinks('when the wait gave up (* lacks a message)', (await allViews(liveGroups)).map((v) => ({ ...v, kind: `${lacking.has(v.id) ? '*' : ''}${v.kind}` })))
+      for (const v of await allViews(liveGroups)) console.log(`${v.id.slice(0, 8)} pv ${v.partialView.map((p) => p.slice(0, 8)).join(' ')} | in ${v.inView.map((p) => p.slice(0, 8)).join(' ')}`)
+      throw error
+    }
   }
 
   const publishFromTab = async (tab: ScampTab, text: string): Promise<[string, string]> => {

@@ -205,6 +205,12 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       return
     }
     if (session.state !== 'joined') return strike(session, 'NOT_JOINED', 'send a hello before signaling')
+    if (message.type === 'contact') {
+      // A random other member: what a SCAMP peer needs from outside its views to repair a partition.
+      const others = [...(rooms.get(session.room!)?.values() ?? [])].filter((other) => other !== session)
+      send(session, { type: 'contact', peer: randomSample(others, 1)[0]?.peer ?? null })
+      return
+    }
     handleSignal(session, message)
   }
 

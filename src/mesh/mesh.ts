@@ -152,6 +152,8 @@ export class Mesh {
   /** Signals through the mesh while the signaling server is away (scamp topology). */
   #relay?: SignalRelay
   #idleSweep?: ReturnType<typeof setInterval>
+  /** A random member the signaling server named, not yet used as a SCAMP contact. */
+  #outsideContact?: string
   /** Callers waiting for an on-demand link to open. */
   #linkWaiters = new Map<string, Array<(connection: Connection | undefined) => void>>()
 
@@ -196,6 +198,13 @@ export class Mesh {
           const joined = this.peers
           return joined[Math.floor(Math.random() * joined.length)]
         },
+        outsideContact: () => {
+          // Each contact is used once; the next is asked for at once, so one is usually at hand.
+          const contact = this.#outsideContact
+          this.#outsideContact = undefined
+          this.signaling.requestContact()
+          return contact
+        },
         deliver: (message) => this.events.emit('gossip', message),
         report: (error) => this.events.emit('error', error),
         learnRoute: (origin, via) => relay.learn(origin, via),
@@ -214,6 +223,11 @@ export class Mesh {
     this.#relay = relay
     this.#messaging.register(SCAMP_MAILBOX, (value, context) => scamp.receive(context.from, value))
     this.#messaging.register(RELAY_MAILBOX, (value, context) => relay.receive(context.from, value))
+    this.signaling.events.on('contact', (peer) => {
+      if (!peer || peer.id === this.id) return
+      this.#addToRoster(peer)
+      this.#outsideContact = peer.id
+    })
     this.#idleSweep = setInterval(() => {
       for (const peer of [...this.#links.keys()]) this.#closeIfIdle(peer)
     }, IDLE_SWEEP_MS)
@@ -368,6 +382,7 @@ export class Mesh {
       // only subscribes again if this peer is not in the group.
       for (const peer of welcome.peers) this.#addToRoster(peer)
       this.#scamp.start(welcome.peers[0]?.id)
+      this.signaling.requestContact()
       return
     }
     this.#roster.clear()

@@ -38,8 +38,13 @@ export interface ScampTopologyHost {
   release(peer: string): void
   /** Ends the link to a peer that misbehaved. */
   disconnect(peer: string, reason: string): void
-  /** A peer with an open link, at random (a contact when SCAMP needs one). */
+  /** A peer with an open link, at random (a contact when SCAMP needs one and the server gives none). */
   randomLinkedPeer(): string | undefined
+  /**
+   * A random member from outside the views (the signaling server's), if one is at hand: lease
+   * renewals and isolation recovery go through it, which is what repairs a partition.
+   */
+  outsideContact(): string | undefined
   deliver(message: GossipMessageEvent): void
   report(error: MeshscopeError): void
   /** A subscription of `origin` came through neighbour `via`: a route back to it (signal-relay.ts). */
@@ -59,7 +64,7 @@ export class ScampTopology {
     private readonly host: ScampTopologyHost,
     config: Partial<ScampConfig> = {},
   ) {
-    this.node = createScampNode({ self: host.selfId, now: () => Date.now(), rng: cryptoRng(), config })
+    this.node = createScampNode({ self: host.selfId, now: () => Date.now(), rng: cryptoRng(), config, randomContact: () => host.outsideContact() })
   }
 
   /** Joins through `contact` (from the signaling server), or as the first member without one. */
@@ -137,7 +142,7 @@ export class ScampTopology {
           if (!this.#pending.has(effect.peer)) this.host.release(effect.peer)
           break
         case 'need-contact': {
-          const contact = this.host.randomLinkedPeer()
+          const contact = this.host.outsideContact() ?? this.host.randomLinkedPeer()
           if (contact !== undefined && contact !== this.host.selfId) queueMicrotask(() => this.#closed || this.#apply(this.node.join(contact)))
           break
         }

@@ -31,6 +31,8 @@ export type SignalingClientEvents = {
   'peer-joined': [peer: PeerInfo]
   'peer-left': [peerId: string]
   signal: [from: string, payload: JsonObject]
+  /** The answer to `requestContact`: a random other member, or undefined when alone. */
+  contact: [peer: PeerInfo | undefined]
   state: [state: SignalingState]
   /** Something the server refused, or a server message that made no sense. Not fatal. */
   error: [error: MeshscopeError]
@@ -104,6 +106,11 @@ export class SignalingClient {
   /** Sends a signal to a peer of the room; false when the server is not reachable right now. */
   sendSignal(to: string, payload: JsonObject): boolean {
     return this.#send({ type: 'signal', to, payload })
+  }
+
+  /** Asks the server for a random other member of the room (answered by the `contact` event); false if not joined. */
+  requestContact(): boolean {
+    return this.#state === 'joined' && this.#send({ type: 'contact' })
   }
 
   /** Leaves the room and stops reconnecting. Idempotent. */
@@ -189,6 +196,10 @@ export class SignalingClient {
         return
       case 'signal':
         this.events.emit('signal', message.from, message.payload)
+        return
+      case 'contact':
+        if (message.peer?.id === this.options.identity.id) return this.#reportBadServerMessage('a contact that is this peer')
+        this.events.emit('contact', message.peer ?? undefined)
         return
       case 'error': {
         const error = new MeshscopeError(message.code, `signaling server: ${message.message}`)

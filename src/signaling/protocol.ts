@@ -63,7 +63,11 @@ export interface SignalRequest {
   to: string
   payload: JsonObject
 }
-export type ClientMessage = HelloMessage | SignalRequest
+/** Asks for one random other member of the room (a SCAMP contact from outside the views). */
+export interface ContactRequest {
+  type: 'contact'
+}
+export type ClientMessage = HelloMessage | SignalRequest | ContactRequest
 
 // ── server → client ────────────────────────────────────────────────────────
 export interface ChallengeMessage {
@@ -96,7 +100,12 @@ export interface ErrorMessage {
   code: ErrorCode
   message: string
 }
-export type ServerMessage = ChallengeMessage | WelcomeMessage | PeerJoinedMessage | PeerLeftMessage | SignalDelivery | ErrorMessage
+/** The answer to a contact request: a random other member, or null when the peer is alone. */
+export interface ContactMessage {
+  type: 'contact'
+  peer: PeerInfo | null
+}
+export type ServerMessage = ChallengeMessage | WelcomeMessage | PeerJoinedMessage | PeerLeftMessage | SignalDelivery | ContactMessage | ErrorMessage
 
 /** The codes a signaling server may send in an `error` message. */
 export const SERVER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -174,6 +183,9 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
       }
       return { ok: true, message: value as unknown as SignalRequest }
     }
+    case 'contact':
+      if (!hasExactKeys(value, ['type'])) return fail('BAD_MESSAGE', 'contact takes exactly type')
+      return { ok: true, message: { type: 'contact' } }
     default:
       return fail('BAD_MESSAGE', typeof value.type === 'string' ? `unknown message type "${value.type.slice(0, 32)}"` : 'message.type must be a string')
   }
@@ -206,6 +218,9 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
     case 'peer-left':
       if (!isPeerId(value.id)) return fail('BAD_MESSAGE', 'peer-left needs an id')
       return { ok: true, message: { type: 'peer-left', id: value.id } }
+    case 'contact':
+      if (value.peer !== null && !isPeerInfo(value.peer)) return fail('BAD_MESSAGE', 'contact needs a peer or null')
+      return { ok: true, message: { type: 'contact', peer: value.peer === null ? null : { id: value.peer.id, publicKey: value.peer.publicKey } } }
     case 'signal':
       if (!isPeerId(value.from) || !isJsonObject(value.payload)) return fail('BAD_MESSAGE', 'signal needs from and an object payload')
       if (depthOf(value.payload) > SIGNALING_LIMITS.maxPayloadDepth) return fail('BAD_MESSAGE', 'signal.payload nests too deep')

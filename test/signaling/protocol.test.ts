@@ -73,6 +73,8 @@ describe('parseClientMessage', () => {
     { name: 'signal with a payload of depth 8', message: signal({ payload: nestedObject(SIGNALING_LIMITS.maxPayloadDepth) }) },
     { name: 'signal with arrays nested to depth 8', message: signal({ payload: nestedArrays(SIGNALING_LIMITS.maxPayloadDepth) }) },
     { name: 'signal whose payload carries its own from', message: signal({ payload: { from: PEER_B, candidate: 'x' } }) },
+    { name: 'contact', message: { type: 'contact' } },
+    { name: 'hello asking for the scamp topology', message: hello({ topology: 'scamp' }) },
   ]
 
   it.each(accepted)('accepts $name', ({ message }) => {
@@ -110,6 +112,7 @@ describe('parseClientMessage', () => {
     { name: 'hello with a string version', text: asText(hello({ version: '1' })), code: 'BAD_MESSAGE' },
     { name: 'hello with a fractional version', text: asText(hello({ version: 1.5 })), code: 'BAD_MESSAGE' },
     { name: 'hello with an unknown topology', text: asText(hello({ topology: 'ring' })), code: 'BAD_MESSAGE' },
+    { name: 'contact with an extra key', text: asText({ type: 'contact', room: 'lobby' }), code: 'BAD_MESSAGE' },
     { name: 'hello with a null topology', text: asText(hello({ topology: null })), code: 'BAD_MESSAGE' },
     { name: 'hello with a null version', text: asText(hello({ version: null })), code: 'BAD_MESSAGE' },
     { name: 'hello with a numeric room', text: asText(hello({ room: 7 })), code: 'BAD_MESSAGE' },
@@ -206,6 +209,8 @@ describe('parseServerMessage', () => {
     { name: 'signal', message: { type: 'signal', from: PEER_B, payload: { sdp: 'v=0', nested: [1, { a: null }] } } },
     { name: 'signal with a payload of depth 8', message: { type: 'signal', from: PEER_B, payload: nestedObject(SIGNALING_LIMITS.maxPayloadDepth) } },
     { name: 'error', message: { type: 'error', code: 'ROOM_FULL', message: 'room "lobby" is full' } },
+    { name: 'contact with a peer', message: { type: 'contact', peer: { id: PEER_B, publicKey: PUBLIC_KEY } } },
+    { name: 'contact with nobody', message: { type: 'contact', peer: null } },
   ]
 
   it.each(accepted)('accepts $name', ({ message }) => {
@@ -249,6 +254,9 @@ describe('parseServerMessage', () => {
     { name: 'signal from a bad id', text: asText({ type: 'signal', from: 'server', payload: {} }), code: 'BAD_MESSAGE' },
     { name: 'signal with an array payload', text: asText({ type: 'signal', from: PEER_B, payload: [] }), code: 'BAD_MESSAGE' },
     { name: 'signal with a payload of depth 9', text: asText({ type: 'signal', from: PEER_B, payload: nestedObject(SIGNALING_LIMITS.maxPayloadDepth + 1) }), code: 'BAD_MESSAGE' },
+    // contact
+    { name: 'contact without a peer field', text: asText({ type: 'contact' }), code: 'BAD_MESSAGE' },
+    { name: 'contact with a peer missing its key', text: asText({ type: 'contact', peer: { id: PEER_B } }), code: 'BAD_MESSAGE' },
     // error
     { name: 'error without a code', text: asText({ type: 'error', message: 'x' }), code: 'BAD_MESSAGE' },
     { name: 'error with a numeric code', text: asText({ type: 'error', code: 500, message: 'x' }), code: 'BAD_MESSAGE' },

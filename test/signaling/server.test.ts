@@ -278,6 +278,23 @@ describe('signaling server: admission', () => {
     expect(clients.flatMap((client) => client.messages.filter((m) => m.type === 'peer-joined' || m.type === 'peer-left'))).toEqual([])
   })
 
+  it('answers a contact request with a random other member of the room, or null when alone; only after the hello', async () => {
+    const { url } = await harness.server()
+    const early = await harness.connect(url)
+    early.send({ type: 'contact' })
+    await early.waitForError('NOT_JOINED')
+    const a = await harness.connect(url)
+    const welcomeA = await a.join(await Identity.generate(), 'swarm', 'scamp')
+    a.send({ type: 'contact' })
+    expect(await a.waitFor((m) => m.type === 'contact')).toEqual({ type: 'contact', peer: null })
+    const b = await harness.connect(url)
+    await b.join(await Identity.generate(), 'swarm', 'scamp')
+    const since = b.messages.length
+    b.send({ type: 'contact' })
+    const answer = await b.waitFor((m) => m.type === 'contact', { since, what: 'a contact' })
+    expect(answer).toMatchObject({ type: 'contact', peer: { id: welcomeA.id } })
+  })
+
   it.each([
     ['full', 'scamp'],
     ['scamp', 'full'],

@@ -53,7 +53,8 @@ export interface ScampTopologyHost {
 
 export class ScampTopology {
   readonly node: ScampNode
-  #pending = new Map<string, GossipMessage[]>()
+  /** Messages waiting for a link, with whether they may be retried if their send fails. */
+  #pending = new Map<string, Array<{ message: GossipMessage; retry: boolean }>>()
   #timer?: ReturnType<typeof setTimeout>
   #timerAt = Infinity
   #closed = false
@@ -82,7 +83,7 @@ export class ScampTopology {
     const waiting = this.#pending.get(peer)
     if (!waiting) return
     this.#pending.delete(peer)
-    for (const message of waiting) this.#sendNow(peer, message)
+    for (const { message, retry } of waiting) this.#sendNow(peer, message, retry)
   }
 
   linkLost(peer: string): void {
@@ -160,16 +161,20 @@ export class ScampTopology {
     this.#schedule()
   }
 
-  #sendNow(peer: string, message: GossipMessage): void {
-    // A send that fails means the link went away: its close reports the peer unreachable.
-    this.host.send(peer, SCAMP_MAILBOX, messageToWire(message)).catch(() => {})
+  #sendNow(peer: string, message: GossipMessage, retry = true): void {
+    // A send that fails means the link went away, or is being replaced (both sides opened one at
+    // once). The message waits once more for a link: a replacement delivers it; if no link forms,
+    // the failed attempt reports the peer unreachable and the message is dropped with it.
+    this.host.send(peer, SCAMP_MAILBOX, messageToWire(message)).catch(() => {
+      if (retry && !this.#closed && !this.host.isJoined(peer)) this.#queue(peer, message, false)
+    })
   }
 
-  #queue(peer: string, message: GossipMessage): void {
+  #queue(peer: string, message: GossipMessage, retry = true): void {
     let waiting = this.#pending.get(peer)
     if (!waiting) this.#pending.set(peer, (waiting = []))
     if (waiting.length >= MAX_PENDING_PER_PEER) waiting.shift()
-    waiting.push(message)
+    waiting.push({ message, retry })
     this.host.ensureLink(peer)
   }
 

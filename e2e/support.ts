@@ -185,12 +185,15 @@ export class ScampTab {
   }
 }
 
-/** A child process hosting several Node peers of a scamp room (killed together), driven over IPC. */
-export class ScampNodeGroup {
+/**
+ * A child process driven over IPC ({ id, cmd, args } → { id, result } or { id, error }; see
+ * e2e/fixtures/ipc.mjs), killable without a goodbye.
+ */
+class IpcChild {
   #nextRequest = 0
   #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
 
-  private constructor(readonly child: ChildProcess) {
+  protected constructor(readonly child: ChildProcess) {
     child.on('message', (message: { id?: number; result?: unknown; error?: string }) => {
       if (message.id === undefined) return
       const pending = this.#pending.get(message.id)
@@ -199,18 +202,9 @@ export class ScampNodeGroup {
       else pending?.resolve(message.result)
     })
     child.once('exit', () => {
-      for (const pending of this.#pending.values()) pending.reject(new Error('node peers exited'))
+      for (const pending of this.#pending.values()) pending.reject(new Error('the child process exited'))
       this.#pending.clear()
     })
-  }
-
-  static async start(signalingUrl: string, room: string, count: number, gossip: Record<string, number> = {}): Promise<ScampNodeGroup> {
-    const child = fork(`${root}e2e/fixtures/scamp-peers.mjs`, [signalingUrl, room, String(count), JSON.stringify(gossip)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', (message: { event?: string }) => (message.event === 'joined' ? resolve() : reject(new Error('unexpected first message'))))
-      child.once('exit', (code) => reject(new Error(`node peers exited with ${code} before joining`)))
-    })
-    return new ScampNodeGroup(child)
   }
 
   call<T>(cmd: string, ...args: unknown[]): Promise<T> {
@@ -221,20 +215,7 @@ export class ScampNodeGroup {
     })
   }
 
-  ids(): Promise<string[]> {
-    return this.call('ids')
-  }
-  views(): Promise<ScampViews[]> {
-    return this.call('views')
-  }
-  publish(index: number, text: string): Promise<string> {
-    return this.call('publish', index, text)
-  }
-  received(): Promise<Array<{ id: string; texts: unknown[] }>> {
-    return this.call('received')
-  }
-
-  /** SIGKILL: every peer in the group vanishes without a goodbye. */
+  /** SIGKILL: no goodbye, no closed connections — the others must notice through the links. */
   async kill(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return
     const exited = new Promise((resolve) => this.child.once('exit', resolve))
@@ -251,26 +232,43 @@ export class ScampNodeGroup {
   }
 }
 
-/** A Node peer in a child process (killable), driven over IPC. */
-export class NodePeer {
-  #nextRequest = 0
-  #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+/** Resolves with the id in the child's first message, { event: 'joined', id }. */
+function joined(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    child.once('message', (message: { event?: string; id?: string }) => (message.event === 'joined' ? resolve(message.id!) : reject(new Error('unexpected first message'))))
+    child.once('exit', (code) => reject(new Error(`the child process exited with ${code} before joining`)))
+  })
+}
 
+/** A child process hosting several Node peers of a scamp room (killed together), driven over IPC. */
+export class ScampNodeGroup extends IpcChild {
+  static async start(signalingUrl: string, room: string, count: number, gossip: Record<string, number> = {}): Promise<ScampNodeGroup> {
+    const child = fork(`${root}e2e/fixtures/scamp-peers.mjs`, [signalingUrl, room, String(count), JSON.stringify(gossip)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    await joined(child)
+    return new ScampNodeGroup(child)
+  }
+
+  ids(): Promise<string[]> {
+    return this.call('ids')
+  }
+  views(): Promise<ScampViews[]> {
+    return this.call('views')
+  }
+  publish(index: number, text: string): Promise<string> {
+    return this.call('publish', index, text)
+  }
+  received(): Promise<Array<{ id: string; texts: unknown[] }>> {
+    return this.call('received')
+  }
+}
+
+/** A Node peer in a child process (killable), driven over IPC. */
+export class NodePeer extends IpcChild {
   private constructor(
-    readonly child: ChildProcess,
+    child: ChildProcess,
     readonly id: string,
   ) {
-    child.on('message', (message: { id?: number; result?: unknown; error?: string }) => {
-      if (message.id === undefined) return
-      const pending = this.#pending.get(message.id)
-      this.#pending.delete(message.id)
-      if (message.error !== undefined) pending?.reject(new Error(message.error))
-      else pending?.resolve(message.result)
-    })
-    child.once('exit', () => {
-      for (const pending of this.#pending.values()) pending.reject(new Error('node peer exited'))
-      this.#pending.clear()
-    })
+    super(child)
   }
 
   /** `modules`: TypeScript files the peer imports through the meshscope loader before joining (hop blocks…). */
@@ -280,19 +278,7 @@ export class NodePeer {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv,
     })
-    const id = await new Promise<string>((resolve, reject) => {
-      child.once('message', (message: { event?: string; id?: string }) => (message.event === 'joined' ? resolve(message.id!) : reject(new Error('unexpected first message'))))
-      child.once('exit', (code) => reject(new Error(`node peer exited with ${code} before joining`)))
-    })
-    return new NodePeer(child, id)
-  }
-
-  call<T>(cmd: string, ...args: unknown[]): Promise<T> {
-    const id = this.#nextRequest++
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
-      this.child.send({ id, cmd, args })
-    })
+    return new NodePeer(child, await joined(child))
   }
 
   peers(): Promise<string[]> {
@@ -309,22 +295,6 @@ export class NodePeer {
   }
   leaves(): Promise<Array<{ id: string; reason: string }>> {
     return this.call('leaves')
-  }
-
-  /** SIGKILL: no goodbye, no closed connections — the others must notice through the link. */
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    this.child.kill('SIGKILL')
-    await exited
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    await this.call('close').catch(() => {})
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))])
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
   }
 }
 

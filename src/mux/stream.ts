@@ -53,7 +53,8 @@ export class MuxStream {
   #recvState: 'open' | 'ended' | 'stopped' | 'failed' = 'open'
   #outgoing: OutgoingMessage[] = []
   #sendCredit = 0
-  #sendEnd?: { reason: StreamEndReason; error: MeshscopeError }
+  /** Why this side can no longer send; the error is made when first needed (an Error's stack is not free, and a plain close needs none). */
+  #sendEnd?: { reason: StreamEndReason; error: () => MeshscopeError }
   #incoming: IncomingChunk[] = []
   #incomingHead = 0
   #recvWindowLeft: number
@@ -64,7 +65,7 @@ export class MuxStream {
   #waiters: Waiter[] = []
   #recvError?: MeshscopeError
   #released = false
-  #sendEndListeners: Array<(reason: StreamEndReason, error: MeshscopeError) => void> = []
+  #sendEndListeners: Array<(reason: StreamEndReason, error: () => MeshscopeError) => void> = []
   #maxItemBytes: number
 
   constructor(
@@ -95,7 +96,7 @@ export class MuxStream {
    * stopped it: `reason` says why), STREAM_RESET or DISCONNECTED.
    */
   send(bytes: Uint8Array): Promise<void> {
-    if (this.#sendEnd) return Promise.reject(this.#sendEnd.error)
+    if (this.#sendEnd) return Promise.reject(this.#sendEnd.error())
     if (this.#sendState !== 'open') return Promise.reject(new MeshscopeError('STREAM_CLOSED', 'this stream was closed for sending'))
     const limit = this.#sendLimit()
     if (bytes.byteLength > limit) {
@@ -119,8 +120,8 @@ export class MuxStream {
     this.host.markReady(this)
   }
 
-  /** Calls `listener` once when this side can no longer send, with the reason (e.g. the receiver closed or dropped it). */
-  onSendEnd(listener: (reason: StreamEndReason, error: MeshscopeError) => void): void {
+  /** Calls `listener` once when this side can no longer send, with the reason (e.g. the receiver closed or dropped it) and a getter for the error. */
+  onSendEnd(listener: (reason: StreamEndReason, error: () => MeshscopeError) => void): void {
     if (this.#sendEnd) listener(this.#sendEnd.reason, this.#sendEnd.error)
     else this.#sendEndListeners.push(listener)
   }
@@ -139,7 +140,7 @@ export class MuxStream {
     if (!message) {
       if (this.#sendState !== 'closing') return undefined
       this.#sendState = 'closed'
-      this.#endSend('closed', new MeshscopeError('STREAM_CLOSED', 'this stream was closed for sending'))
+      this.#endSend('closed', () => new MeshscopeError('STREAM_CLOSED', 'this stream was closed for sending'))
       return { type: 'close', streamId: this.id }
     }
     const remaining = message.bytes.byteLength - message.offset
@@ -308,10 +309,12 @@ export class MuxStream {
     this.#pendingCredit = 0
   }
 
-  #endSend(reason: StreamEndReason, error: MeshscopeError): void {
-    this.#sendEnd = { reason, error }
-    for (const message of this.#outgoing.splice(0)) message.reject(error)
-    for (const listener of this.#sendEndListeners.splice(0)) listener(reason, error)
+  #endSend(reason: StreamEndReason, error: MeshscopeError | (() => MeshscopeError)): void {
+    let made = typeof error === 'function' ? undefined : error
+    const make = () => (made ??= (error as () => MeshscopeError)())
+    this.#sendEnd = { reason, error: make }
+    for (const message of this.#outgoing.splice(0)) message.reject(make())
+    for (const listener of this.#sendEndListeners.splice(0)) listener(reason, make)
     this.#maybeRelease()
   }
 

@@ -47,7 +47,7 @@ export async function serveRequest(connection: Connection, stream: MuxStream, ta
   // The caller closed its side with the request; a reset (it gave up) or a lost session ends our
   // sending side before the reply does.
   stream.onSendEnd((reason, error) => {
-    if (reason !== 'closed') controller.abort(error)
+    if (reason !== 'closed') controller.abort(error())
   })
   void stream.receive().catch(() => {}) // the caller's CLOSE
   const context: CallContext = { from, signal: controller.signal }

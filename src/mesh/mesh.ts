@@ -14,7 +14,7 @@
  * client rejoins the same room under the same id when it returns.
  */
 import { MeshscopeError } from '../errors.js'
-import { Identity, importPublicKey } from '../identity/identity.js'
+import { Identity } from '../identity/identity.js'
 import { SignalingClient, type SignalingState } from '../signaling/client.js'
 import type { JsonObject, PeerInfo, WelcomeMessage } from '../signaling/protocol.js'
 import type { LinkCloseInfo } from '../transport/link.js'
@@ -35,6 +35,7 @@ import type { ScampMetrics } from '../gossip/index.js'
 import { SCAMP_MAILBOX, ScampTopology, type GossipMessageEvent } from './scamp-topology.js'
 import { RELAY_MAILBOX, SignalRelay } from './signal-relay.js'
 import { resolvePlatform, type Platform } from './platform.js'
+import { Roster } from './roster.js'
 import { openSignedSignal, signSignal } from './signed-signal.js'
 
 export type PeerLeaveReason =
@@ -86,17 +87,10 @@ interface PeerLink {
   lastUsedAt: number
 }
 
-interface RosterEntry {
-  publicKey: string
-  key: Promise<CryptoKey>
-}
-
 /** Delay before re-forming a failed link, growing per peer while attempts keep failing. */
 const RETRY_BACKOFF = { initialDelayMs: 500, maxDelayMs: 10_000 }
 /** How long `close()` waits for goodbyes to leave before tearing links down. */
 const CLOSE_GRACE_MS = 2_000
-/** Public keys of signal senders remembered in the scamp topology. */
-const MAX_SCAMP_KEYS = 4096
 /** How often idle on-demand links are looked for (scamp topology). */
 const IDLE_SWEEP_MS = 2_000
 
@@ -132,7 +126,7 @@ export class Mesh {
   readonly room: string
   #state: MeshState = 'open'
   #links = new Map<string, PeerLink>()
-  #roster = new Map<string, RosterEntry>()
+  #roster: Roster
   #retryTimers = new Map<string, ReturnType<typeof setTimeout>>()
   #retryBackoffs = new Map<string, Backoff>()
   #signalChains = new Map<string, Promise<void>>()
@@ -165,6 +159,7 @@ export class Mesh {
     private readonly signaling: SignalingClient,
   ) {
     this.room = options.room
+    this.#roster = new Roster(identity.id)
     signaling.events.on('welcome', (welcome) => this.#onWelcome(welcome))
     signaling.events.on('peer-joined', (peer) => this.#onPeerJoined(peer))
     signaling.events.on('peer-left', (peerId) => this.#onPeerLeft(peerId))
@@ -225,7 +220,7 @@ export class Mesh {
     this.#messaging.register(RELAY_MAILBOX, (value, context) => relay.receive(context.from, value))
     this.signaling.events.on('contact', (peer) => {
       if (!peer || peer.id === this.id) return
-      this.#addToRoster(peer)
+      this.#roster.add(peer)
       this.#outsideContact = peer.id
     })
     this.#idleSweep = setInterval(() => {
@@ -380,18 +375,18 @@ export class Mesh {
     if (this.#scamp) {
       // The welcome names a contact (none for the first member); a rejoin after a server outage
       // only subscribes again if this peer is not in the group.
-      for (const peer of welcome.peers) this.#addToRoster(peer)
+      for (const peer of welcome.peers) this.#roster.add(peer)
       this.#scamp.start(welcome.peers[0]?.id)
       this.signaling.requestContact()
       return
     }
     this.#roster.clear()
-    for (const peer of welcome.peers) this.#addToRoster(peer)
+    for (const peer of welcome.peers) this.#roster.add(peer)
     this.#connectToRoster()
   }
 
   #onPeerJoined(peer: PeerInfo): void {
-    this.#addToRoster(peer)
+    this.#roster.add(peer)
     this.#connectToRoster()
   }
 
@@ -405,39 +400,10 @@ export class Mesh {
     if (entry && !entry.joined) this.#detach(entry, 'closed')
   }
 
-  #addToRoster(peer: PeerInfo): void {
-    if (peer.id === this.id) return
-    const known = this.#roster.get(peer.id)
-    if (known?.publicKey === peer.publicKey) return
-    const key = importPublicKey(peer.publicKey).then(({ id, key }) => {
-      if (id !== peer.id) throw new MeshscopeError('BAD_PUBLIC_KEY', `the server listed a key that does not hash to ${peer.id}`)
-      return key
-    })
-    key.catch(() => {}) // reported when a signal from this peer needs it
-    this.#roster.set(peer.id, { publicKey: peer.publicKey, key })
-  }
-
-  /**
-   * Scamp topology: a signal's sender is known by the key it carries, kept only if it hashes to the
-   * sender's id; at most MAX_SCAMP_KEYS are remembered (oldest dropped), so forged signals cannot
-   * grow the roster.
-   */
-  async #learnKey(id: string, publicKey: string): Promise<void> {
-    try {
-      const imported = await importPublicKey(publicKey)
-      if (imported.id !== id) throw new MeshscopeError('BAD_PUBLIC_KEY', `a signal from ${id} carries a key that hashes to ${imported.id}`)
-    } catch (error) {
-      this.events.emit('error', error instanceof MeshscopeError ? error : new MeshscopeError('BAD_PUBLIC_KEY', `a signal from ${id} carries an invalid key`, { cause: error }))
-      return
-    }
-    this.#addToRoster({ id, publicKey })
-    if (this.#roster.size > MAX_SCAMP_KEYS) this.#roster.delete(this.#roster.keys().next().value!)
-  }
-
   /** Starts a link to every roster member this peer should initiate to and has none with. */
   #connectToRoster(): void {
     if (this.#state !== 'open') return
-    for (const peerId of this.#roster.keys()) {
+    for (const peerId of this.#roster.ids()) {
       if (this.id < peerId && !this.#links.has(peerId) && !this.#retryTimers.has(peerId)) this.#startLink(peerId, randomBase64Url(12), true)
     }
   }
@@ -583,16 +549,23 @@ export class Mesh {
 
   async #handleSignal(from: string, payload: JsonObject): Promise<void> {
     if (this.#state !== 'open') return
-    if (!this.#roster.has(from) && this.#scamp && typeof payload.publicKey === 'string') await this.#learnKey(from, payload.publicKey)
-    const sender = this.#roster.get(from)
-    if (!sender) {
+    if (!this.#roster.has(from) && this.#scamp && typeof payload.publicKey === 'string') {
+      try {
+        await this.#roster.learn(from, payload.publicKey)
+      } catch (error) {
+        this.events.emit('error', error as MeshscopeError)
+        return
+      }
+    }
+    const senderKey = this.#roster.keyOf(from)
+    if (!senderKey) {
       this.events.emit('error', new MeshscopeError('BAD_SIGNAL', `a signal from ${from}, who is not in the room; dropped`))
       return
     }
     let signal: RtcSignal
     let session: string
     try {
-      ;({ signal, session } = await openSignedSignal(payload, await sender.key, { room: this.room, from, to: this.id }))
+      ;({ signal, session } = await openSignedSignal(payload, await senderKey, { room: this.room, from, to: this.id }))
     } catch (error) {
       this.events.emit('error', error instanceof MeshscopeError ? error : new MeshscopeError('BAD_SIGNAL', String(error), { cause: error }))
       return

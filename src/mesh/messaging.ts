@@ -63,7 +63,9 @@ export class Messaging implements PeerRouter, RequestTargets {
     validateName('mailbox', name)
     validateCallOptions(options)
     if (peerId === this.host.id()) return this.#runLocally({ kind: 'call', name, value }, options)
-    return callOverConnection(await this.#connection(peerId), { kind: 'call', name, value }, options)
+    // A joined peer's connection is at hand: no await before the request is on its way.
+    const connection = this.host.connectionTo(peerId) ?? (await this.#connection(peerId))
+    return callOverConnection(connection, { kind: 'call', name, value }, options)
   }
 
   expose(name: string, impl: object): () => void {

@@ -7,7 +7,8 @@
 import type { Connection } from '../channels/connection.js'
 import { MeshscopeError, isMeshscopeError } from '../errors.js'
 import { RemoteError } from './errors.js'
-import { replyFromWire, requestToWire, type Request } from './protocol.js'
+import type { MuxStream } from '../mux/stream.js'
+import { replyFromWire, requestToWire, type Reply, type Request } from './protocol.js'
 
 export interface CallOptions {
   /** Gives up after this many milliseconds (TIMEOUT); the remote handler's signal aborts. */
@@ -22,7 +23,7 @@ export function validateCallOptions(options: CallOptions | undefined): void {
   }
 }
 
-/** Sends a request and waits for its reply. With `expectReply: false` (a plain send) it resolves once the request is out. */
+/** Sends a request and waits for its reply. */
 export async function callOverConnection(connection: Connection, request: Request, options: CallOptions = {}): Promise<unknown> {
   validateCallOptions(options)
   if (options.signal?.aborted) throw abortedError(options.signal)
@@ -41,28 +42,27 @@ export async function callOverConnection(connection: Connection, request: Reques
     throw error
   }
 
+  // Closing our side right away lets OPEN, the request and CLOSE leave in one link message; the
+  // serving side still learns of a give-up, which resets the stream.
+  const sent = stream.send(bytes)
+  stream.close()
+  const exchange = receiveReply(connection, stream, sent, peerId)
+  // Most calls have neither a signal nor a timeout: they wait for the reply alone.
+  if (!options.signal && options.timeout === undefined) {
+    try {
+      return settle(await exchange, peerId)
+    } catch (error) {
+      throw mapTransportError(error, peerId)
+    }
+  }
+
   let giveUp!: (error: MeshscopeError) => void
   const givenUp = new Promise<never>((_, reject) => (giveUp = reject))
   const onAbort = () => giveUp(abortedError(options.signal!))
   options.signal?.addEventListener('abort', onAbort, { once: true })
   const timer = options.timeout === undefined ? undefined : setTimeout(() => giveUp(new MeshscopeError('TIMEOUT', `no reply from ${peerId} within ${options.timeout} ms`)), options.timeout)
-
-  const exchange = (async () => {
-    // Closing our side right away lets OPEN, the request and CLOSE leave in one link message; the
-    // serving side still learns of a give-up, which resets the stream.
-    const sent = stream.send(bytes)
-    stream.close()
-    await sent
-    const reply = await stream.receive()
-    if (reply === null) throw new MeshscopeError('PEER_GONE', `${peerId} closed the call without a reply`)
-    return replyFromWire(connection.decode(reply))
-  })()
   try {
-    const reply = await Promise.race([exchange, givenUp])
-    void stream.receive().catch(() => {}) // the serving side's CLOSE
-    if (reply.kind === 'value') return reply.value
-    if (reply.kind === 'refused') throw new MeshscopeError(reply.error.code, `${peerId}: ${reply.error.message}`, { cause: reply.error })
-    throw new RemoteError(peerId, reply.error, stackWasSent(reply.error))
+    return settle(await Promise.race([exchange, givenUp]), peerId)
   } catch (error) {
     exchange.catch(() => {})
     // Giving up resets the stream, which aborts the handler's signal on the other side.
@@ -72,6 +72,28 @@ export async function callOverConnection(connection: Connection, request: Reques
     clearTimeout(timer)
     options.signal?.removeEventListener('abort', onAbort)
   }
+}
+
+/** The reply on a request stream whose request is on its way (`sent` rejects if it could not go). */
+async function receiveReply(connection: Connection, stream: MuxStream, sent: Promise<void>, peerId: string): Promise<Reply> {
+  const receiving = stream.receive()
+  try {
+    await sent
+  } catch (error) {
+    receiving.catch(() => {})
+    throw error
+  }
+  const reply = await receiving
+  if (reply === null) throw new MeshscopeError('PEER_GONE', `${peerId} closed the call without a reply`)
+  void stream.receive().catch(() => {}) // the serving side's CLOSE
+  return replyFromWire(connection.decode(reply))
+}
+
+/** The caller's result: the value, or the refusal or remote error thrown. */
+function settle(reply: Reply, peerId: string): unknown {
+  if (reply.kind === 'value') return reply.value
+  if (reply.kind === 'refused') throw new MeshscopeError(reply.error.code, `${peerId}: ${reply.error.message}`, { cause: reply.error })
+  throw new RemoteError(peerId, reply.error, stackWasSent(reply.error))
 }
 
 /** Transport failures become PEER_GONE for the caller; everything else passes through. */

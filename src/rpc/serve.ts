@@ -43,14 +43,13 @@ export async function serveRequest(connection: Connection, stream: MuxStream, ta
     return
   }
 
-  const controller = new AbortController()
+  const context = new ServeContext(from)
   // The caller closed its side with the request; a reset (it gave up) or a lost session ends our
   // sending side before the reply does.
   stream.onSendEnd((reason, error) => {
-    if (reason !== 'closed') controller.abort(error())
+    if (reason !== 'closed') context.abort(error)
   })
   void stream.receive().catch(() => {}) // the caller's CLOSE
-  const context: CallContext = { from, signal: controller.signal }
   const run = resolveTarget(connection, request, targets)
   if (run instanceof MeshscopeError) {
     // For a plain send the refusal is the sender's news (its mesh reports it), not ours.
@@ -70,6 +69,31 @@ export async function serveRequest(connection: Connection, stream: MuxStream, ta
   }
   if (request.kind === 'send') return stream.close()
   await answer(connection, stream, reply)
+}
+
+/**
+ * The context of one served call. Its AbortSignal is made only when a handler reads it: most
+ * handlers never do, and making one costs more than the rest of serving a small call.
+ */
+class ServeContext implements CallContext {
+  #controller?: AbortController
+  #abortReason?: () => MeshscopeError
+
+  constructor(readonly from: string) {}
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController()
+      if (this.#abortReason) this.#controller.abort(this.#abortReason())
+    }
+    return this.#controller.signal
+  }
+
+  abort(reason: () => MeshscopeError): void {
+    if (this.#abortReason) return
+    this.#abortReason = reason
+    this.#controller?.abort(reason())
+  }
 }
 
 function resolveTarget(connection: Connection, request: Request, targets: RequestTargets): ((context: CallContext) => unknown) | MeshscopeError {

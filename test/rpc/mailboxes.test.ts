@@ -130,6 +130,23 @@ describe('mailboxes: send, call, selective receive, references', () => {
     expect(abortedOnB.sort()).toEqual(['abort', 'timeout'])
   })
 
+  it('a handler that first reads its signal after the caller gave up finds it already aborted', async () => {
+    peers = await messagingPair()
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    const seen: Array<{ aborted: boolean; code: unknown }> = []
+    peers.b.register('late-reader', async (_: unknown, context: CallContext) => {
+      await released // the signal is not touched until the caller has gone
+      seen.push({ aborted: context.signal.aborted, code: (context.signal.reason as MeshscopeError | undefined)?.code })
+      return 'ignored'
+    })
+    await expect(peers.a.call(ID_B, 'late-reader', 1, { timeout: 20 })).rejects.toMatchObject({ code: 'TIMEOUT' })
+    await until('the reset reached b', () => peers.pair.b.streamCount === 0)
+    release()
+    await until('the handler looked', () => seen.length === 1)
+    expect(seen[0]).toEqual({ aborted: true, code: 'STREAM_RESET' })
+  })
+
   it('a peer that goes away makes every pending call reject with PEER_GONE', async () => {
     peers = await messagingPair()
     peers.b.register('never', () => new Promise(() => {}))

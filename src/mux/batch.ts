@@ -9,7 +9,7 @@
  * writes whatever frames are ready at once into one batch of at most `maxFrameBytes`, so a batch
  * waits behind bulk data no longer than one chunk does. A lone frame goes out as itself.
  */
-import { FLAG_FIN, FRAME_HEADER_BYTES, FrameType } from './frame.js'
+import { FLAG_FIN, FRAME_HEADER_BYTES, FrameType, frameSizeBound, writeFrame, type Frame } from './frame.js'
 
 /** The batch's own header: a frame header with type 0x0a, no flags, stream 0. */
 export const BATCH_HEADER_BYTES = FRAME_HEADER_BYTES
@@ -79,22 +79,24 @@ export class BatchWriter {
     return this.#maxFrameBytes - this.#offset - BATCH_ENTRY_PREFIX_BYTES - FRAME_HEADER_BYTES
   }
 
-  /** Appends an encoded frame; false (and nothing appended) if it does not fit. */
-  addEncoded(frame: Uint8Array): boolean {
-    if (frame.byteLength - FRAME_HEADER_BYTES > this.dataRoom) return false
-    const start = this.#beginEntry(frame.byteLength)
-    this.#buffer.set(frame, start)
+  /** Appends a frame, written straight into the buffer; false (and nothing appended) if it does not fit. */
+  addFrame(frame: Frame): boolean {
+    if (frameSizeBound(frame) - FRAME_HEADER_BYTES > this.dataRoom) return false
+    const start = this.#offset + BATCH_ENTRY_PREFIX_BYTES
+    const length = writeFrame(frame, this.#buffer, this.#view, start)
+    this.#endEntry(length)
     return true
   }
 
   /** Appends a DATA frame, written straight into the buffer; the caller sized `payload` to `dataRoom`. */
   addData(streamId: number, fin: boolean, payload: Uint8Array): void {
     if (payload.byteLength > this.dataRoom) throw new RangeError('a DATA frame larger than the room left in the batch')
-    const start = this.#beginEntry(FRAME_HEADER_BYTES + payload.byteLength)
+    const start = this.#offset + BATCH_ENTRY_PREFIX_BYTES
     this.#buffer[start] = FrameType.data
     this.#buffer[start + 1] = fin ? FLAG_FIN : 0
     this.#view.setUint32(start + 2, streamId)
     this.#buffer.set(payload, start + FRAME_HEADER_BYTES)
+    this.#endEntry(FRAME_HEADER_BYTES + payload.byteLength)
   }
 
   /** The message to send: the lone frame itself, or the batch. */
@@ -105,12 +107,10 @@ export class BatchWriter {
     return this.#buffer.subarray(0, this.#offset)
   }
 
-  /** Writes the length prefix and returns where the frame's bytes go. */
-  #beginEntry(length: number): number {
+  /** Writes the length prefix of the frame just written behind it. */
+  #endEntry(length: number): void {
     this.#view.setUint16(this.#offset, length)
-    const start = this.#offset + BATCH_ENTRY_PREFIX_BYTES
-    this.#offset = start + length
+    this.#offset += BATCH_ENTRY_PREFIX_BYTES + length
     this.#count++
-    return start
   }
 }

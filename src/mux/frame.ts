@@ -82,66 +82,85 @@ const MAX_RESET_MESSAGE_BYTES = 1024
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder('utf-8', { fatal: false })
 
-function header(type: number, flags: number, streamId: number, payloadBytes: number): { frame: Uint8Array; view: DataView } {
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + payloadBytes)
-  const view = new DataView(frame.buffer)
-  frame[0] = type
-  frame[1] = flags
-  view.setUint32(2, streamId)
-  return { frame, view }
+/**
+ * The bytes `frame` takes: exact for every type but RESET, whose UTF-8 message is measured only as it
+ * is written (this is then an upper bound).
+ */
+export function frameSizeBound(frame: Frame): number {
+  switch (frame.type) {
+    case 'hello':
+      return FRAME_HEADER_BYTES + 14
+    case 'open':
+    case 'stop':
+    case 'goaway':
+      return FRAME_HEADER_BYTES + 1
+    case 'data':
+      return FRAME_HEADER_BYTES + frame.payload.byteLength
+    case 'credit':
+      return FRAME_HEADER_BYTES + 4
+    case 'close':
+      return FRAME_HEADER_BYTES
+    case 'reset':
+      return FRAME_HEADER_BYTES + 1 + Math.min(MAX_RESET_MESSAGE_BYTES, frame.message.length * 3)
+    case 'ping':
+    case 'pong':
+      return FRAME_HEADER_BYTES + 8
+  }
 }
 
-export function encodeFrame(frame: Frame): Uint8Array {
+/**
+ * Writes `frame` at `offset` of `bytes` (`view` over the same buffer), which has room for
+ * `frameSizeBound(frame)` bytes; returns the bytes written. Lets a batch take frames without a
+ * buffer of their own.
+ */
+export function writeFrame(frame: Frame, bytes: Uint8Array, view: DataView, offset: number): number {
+  const streamId = 'streamId' in frame ? frame.streamId : 0
+  bytes[offset] = FrameType[frame.type]
+  bytes[offset + 1] = frame.type === 'data' && frame.fin ? FLAG_FIN : 0
+  view.setUint32(offset + 2, streamId)
+  const payload = offset + FRAME_HEADER_BYTES
   switch (frame.type) {
-    case 'hello': {
-      const { frame: bytes, view } = header(FrameType.hello, 0, 0, 14)
-      view.setUint32(6, MUX_MAGIC)
-      view.setUint16(10, frame.version)
-      view.setUint32(12, frame.initialWindowBytes)
-      view.setUint32(16, frame.maxItemBytes)
-      return bytes
-    }
-    case 'open': {
-      const { frame: bytes } = header(FrameType.open, 0, frame.streamId, 1)
-      bytes[6] = StreamPurpose[frame.purpose]
-      return bytes
-    }
-    case 'data': {
-      const { frame: bytes } = header(FrameType.data, frame.fin ? FLAG_FIN : 0, frame.streamId, frame.payload.byteLength)
-      bytes.set(frame.payload, FRAME_HEADER_BYTES)
-      return bytes
-    }
-    case 'credit': {
-      const { frame: bytes, view } = header(FrameType.credit, 0, frame.streamId, 4)
-      view.setUint32(6, frame.increment)
-      return bytes
-    }
+    case 'hello':
+      view.setUint32(payload, MUX_MAGIC)
+      view.setUint16(payload + 4, frame.version)
+      view.setUint32(payload + 6, frame.initialWindowBytes)
+      view.setUint32(payload + 10, frame.maxItemBytes)
+      return FRAME_HEADER_BYTES + 14
+    case 'open':
+      bytes[payload] = StreamPurpose[frame.purpose]
+      return FRAME_HEADER_BYTES + 1
+    case 'data':
+      bytes.set(frame.payload, payload)
+      return FRAME_HEADER_BYTES + frame.payload.byteLength
+    case 'credit':
+      view.setUint32(payload, frame.increment)
+      return FRAME_HEADER_BYTES + 4
     case 'close':
-      return header(FrameType.close, 0, frame.streamId, 0).frame
-    case 'stop': {
-      const { frame: bytes } = header(FrameType.stop, 0, frame.streamId, 1)
-      bytes[6] = CloseReason[frame.reason]
-      return bytes
-    }
+      return FRAME_HEADER_BYTES
+    case 'stop':
+    case 'goaway':
+      bytes[payload] = CloseReason[frame.reason]
+      return FRAME_HEADER_BYTES + 1
     case 'reset': {
-      const message = textEncoder.encode(frame.message).subarray(0, MAX_RESET_MESSAGE_BYTES)
-      const { frame: bytes } = header(FrameType.reset, 0, frame.streamId, 1 + message.byteLength)
-      bytes[6] = CloseReason[frame.reason]
-      bytes.set(message, 7)
-      return bytes
+      bytes[payload] = CloseReason[frame.reason]
+      // encodeInto writes whole characters only: a long message is cut at a character boundary.
+      const room = Math.min(MAX_RESET_MESSAGE_BYTES, frame.message.length * 3)
+      const { written } = textEncoder.encodeInto(frame.message, bytes.subarray(payload + 1, payload + 1 + room))
+      return FRAME_HEADER_BYTES + 1 + written
     }
     case 'ping':
-    case 'pong': {
-      const { frame: bytes } = header(FrameType[frame.type], 0, 0, 8)
-      bytes.set(frame.payload.subarray(0, 8), 6)
-      return bytes
-    }
-    case 'goaway': {
-      const { frame: bytes } = header(FrameType.goaway, 0, 0, 1)
-      bytes[6] = CloseReason[frame.reason]
-      return bytes
-    }
+    case 'pong':
+      bytes.fill(0, payload, payload + 8)
+      bytes.set(frame.payload.subarray(0, 8), payload)
+      return FRAME_HEADER_BYTES + 8
   }
+}
+
+/** One frame in a buffer of its own. */
+export function encodeFrame(frame: Frame): Uint8Array {
+  const bytes = new Uint8Array(frameSizeBound(frame))
+  const length = writeFrame(frame, bytes, new DataView(bytes.buffer), 0)
+  return length === bytes.byteLength ? bytes : bytes.slice(0, length)
 }
 
 /** Parses one frame. Data payloads are views into `bytes` (the link hands each message over once). */

@@ -343,7 +343,7 @@ export class MuxSession {
     while (batch.count < maxFrames) {
       const control = this.#control[0]
       if (control) {
-        if (!batch.addEncoded(encodeFrame(control))) break
+        if (!batch.addFrame(control)) break
         this.#control.shift()
         continue
       }
@@ -353,7 +353,7 @@ export class MuxSession {
       const frame = this.#nextStreamFrame(room)
       if (!frame) break
       if (frame.type === 'data') batch.addData(frame.streamId, frame.fin, frame.payload)
-      else if (!batch.addEncoded(encodeFrame(frame))) throw new Error(`a ${frame.type} frame did not fit in ${room} bytes`)
+      else if (!batch.addFrame(frame)) throw new Error(`a ${frame.type} frame did not fit in ${room} bytes`)
     }
     return batch.count === 0 ? undefined : batch.finish()
   }

@@ -29,7 +29,7 @@ function batchOf(...frames: Uint8Array[]): Uint8Array {
 describe('batch bytes', () => {
   it('golden: an OPEN and a DATA with FIN in one batch', () => {
     const writer = new BatchWriter(MAX_FRAME_BYTES)
-    writer.addEncoded(encodeFrame({ type: 'open', streamId: 1, purpose: 'request' }))
+    writer.addFrame({ type: 'open', streamId: 1, purpose: 'request' })
     writer.addData(1, true, bytesOf('cafe'))
     expect(hex(writer.finish())).toBe('0a0000000000' + '0007' + '01000000000101' + '0008' + '0201000000 01cafe'.replace(/\s/g, ''))
     const split = splitBatch(writer.finish())
@@ -37,6 +37,25 @@ describe('batch bytes', () => {
       { ok: true, frame: { type: 'open', streamId: 1, purpose: 'request' } },
       { ok: true, frame: { type: 'data', streamId: 1, fin: true, payload: bytesOf('cafe') } },
     ])
+  })
+
+  it('every frame type written in place into a batch is byte for byte its encodeFrame', () => {
+    const frames: Frame[] = [
+      { type: 'open', streamId: 7, purpose: 'port' },
+      { type: 'credit', streamId: 7, increment: 0xfedcba98 },
+      { type: 'close', streamId: 9 },
+      { type: 'stop', streamId: 9, reason: 'dropped' },
+      { type: 'reset', streamId: 11, reason: 'protocolError', message: 'ünïcödé ✓' },
+      { type: 'reset', streamId: 11, reason: 'closed', message: '' },
+      { type: 'ping', payload: bytesOf('0102030405060708') },
+      { type: 'pong', payload: bytesOf('0807060504030201') },
+      { type: 'goaway', reason: 'goingAway' },
+      { type: 'data', streamId: 13, fin: true, payload: bytesOf('abcdef') },
+    ]
+    const writer = new BatchWriter(MAX_FRAME_BYTES)
+    for (const frame of frames) expect(writer.addFrame(frame)).toBe(true)
+    const split = splitBatch(writer.finish())
+    expect(split.ok && split.frames.map(hex)).toEqual(frames.map((frame) => hex(encodeFrame(frame))))
   })
 
   it('a lone frame is written as itself, not as a batch', () => {
@@ -52,7 +71,7 @@ describe('batch bytes', () => {
     writer.addData(3, true, new Uint8Array(writer.dataRoom))
     expect(writer.finish().byteLength).toBe(MAX_FRAME_BYTES)
     expect(writer.dataRoom).toBeLessThan(0)
-    expect(writer.addEncoded(encodeFrame({ type: 'close', streamId: 5 }))).toBe(false)
+    expect(writer.addFrame({ type: 'close', streamId: 5 })).toBe(false)
     expect(() => writer.addData(5, true, new Uint8Array(0))).toThrow(RangeError)
     expect(writer.count).toBe(2)
     writer.reset()

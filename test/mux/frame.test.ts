@@ -71,6 +71,12 @@ describe('frame golden bytes', () => {
     expect(parsed.ok && parsed.frame.type === 'ping' && hex(parsed.frame.payload)).toBe('0102030405060708')
   })
 
+  it('a long multi-byte reset message is cut at a character boundary, never inside one', () => {
+    const bytes = encodeFrame({ type: 'reset', streamId: 2, reason: 'closed', message: 'é'.repeat(1000) }) // 2000 bytes of UTF-8
+    expect(bytes.byteLength).toBe(7 + 1024)
+    expect(parseFrame(bytes)).toEqual({ ok: true, frame: { type: 'reset', streamId: 2, reason: 'closed', message: 'é'.repeat(512) } })
+  })
+
   it('a reset message over 1 KiB is cut to 1 KiB on encode, and that is accepted', () => {
     const bytes = encodeFrame({ type: 'reset', streamId: 2, reason: 'closed', message: 'x'.repeat(5000) })
     expect(bytes.byteLength).toBe(6 + 1 + 1024)

@@ -264,12 +264,8 @@ export class BenchPeer {
         return this.rawSmall(args.durationMs!, args.messageBytes!)
       case 'muxSmall':
         return this.muxSmall(args.durationMs!, args.messageBytes!)
-      case 'rawRtt':
-        return this.rawRtt(args.calls!)
-      case 'callRtt':
-        return this.callRtt(args.calls!)
-      case 'hopRtt':
-        return this.hopRtt(args.calls!)
+      case 'interleavedRtt':
+        return this.interleavedRtt(args.calls!)
       case 'callsPerSecond':
         return this.callsPerSecond(args.inFlight!, args.durationMs!)
       case 'slowReceiver':
@@ -573,10 +569,10 @@ export class BenchPeer {
     return { sentBytes, receivedBytes, ms, mbps: receivedBytes / ms / 1000, maxGapMs }
   }
 
-  /** Sequential 64-byte pings on the raw channel, each sent when the previous pong arrived: what a call is compared to. */
-  rawRtt(count: number): Promise<PingResult> {
+  /** One 64-byte ping on the raw channel, resolved by its pong: what a call is compared to. */
+  #rawRoundTrip(): () => Promise<void> {
     let seq = 0
-    return this.#roundTrips(count, () => {
+    return () => {
       const ping = filled(PING_BYTES, RAW_PING)
       const mine = seq++
       new DataView(ping.buffer).setUint32(1, mine)
@@ -587,30 +583,32 @@ export class BenchPeer {
       })
       this.#raw.send(ping)
       return back
-    }).finally(() => (this.#rawPongListener = undefined))
-  }
-
-  /** Sequential `call`s of a mailbox that returns its 64-byte argument: the RPC round trip. */
-  callRtt(calls: number): Promise<PingResult> {
-    const payload = filled(PING_BYTES, 0)
-    return this.#roundTrips(calls, () => this.#messaging.call(this.#otherId, 'bench.echo', payload))
-  }
-
-  /** Sequential scope hops running a block that returns its 64-byte capture. */
-  hopRtt(calls: number): Promise<PingResult> {
-    const payload = filled(PING_BYTES, 0)
-    return this.#roundTrips(calls, () => hop(this.#hopPeer, { payload }, echoBlock))
-  }
-
-  /** Times `count` sequential round trips (after PING_DISCARD uncounted ones). */
-  async #roundTrips(count: number, roundTrip: () => Promise<unknown>): Promise<PingResult> {
-    const rtts: number[] = []
-    for (let i = 0; i < count + PING_DISCARD; i++) {
-      const started = now()
-      await roundTrip()
-      if (i >= PING_DISCARD) rtts.push(now() - started)
     }
-    return { ...summarize(rtts) } as PingResult
+  }
+
+  /**
+   * Raw ping, call and hop in turn, `count` times each: the three sample the same moments, so the
+   * machine's drifting load (two peers, their WebRTC threads and the runner on shared cores) weighs
+   * on each alike, which separate series of a few hundred do not get.
+   */
+  async interleavedRtt(count: number): Promise<{ raw: PingResult; call: PingResult; hop: PingResult }> {
+    const payload = filled(PING_BYTES, 0)
+    const rawPing = this.#rawRoundTrip()
+    const kinds = [rawPing, () => this.#messaging.call(this.#otherId, 'bench.echo', payload), () => hop(this.#hopPeer, { payload }, echoBlock)]
+    const rtts: number[][] = [[], [], []]
+    try {
+      for (let i = 0; i < count + PING_DISCARD; i++) {
+        for (let kind = 0; kind < kinds.length; kind++) {
+          const started = now()
+          await kinds[kind]!()
+          if (i >= PING_DISCARD) rtts[kind]!.push(now() - started)
+        }
+      }
+    } finally {
+      this.#rawPongListener = undefined
+    }
+    const [raw, call, hopped] = rtts.map((series) => summarize(series) as PingResult)
+    return { raw: raw!, call: call!, hop: hopped! }
   }
 
   /** Calls per second with `inFlight` calls outstanding at all times, for `durationMs`. */

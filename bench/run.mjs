@@ -120,15 +120,13 @@ async function suite(platform, connect) {
   rounds.pingIdle.mux = await measure('muxPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, load: 0 })
   log(platform, `idle ping p50/p99: raw ${rounds.pingIdle.raw.p50.toFixed(2)}/${rounds.pingIdle.raw.p99.toFixed(2)} ms, mpsc ${rounds.pingIdle.mux.p50.toFixed(2)}/${rounds.pingIdle.mux.p99.toFixed(2)} ms`)
 
-  // Calls and hops on the same idle link, alternating with the raw ping they are compared to: all three
-  // closed-loop (the next sent when the previous answer arrived), after a warm-up that lets the JIT
-  // settle on each path (the first thousand calls run measurably slower than the steady state).
-  for (const op of ['rawRtt', 'callRtt', 'hopRtt']) await measure(op, { calls: PLAN.callWarmup })
+  // Calls and hops on the same idle link, interleaved one by one with the raw ping they are compared
+  // to: all three closed-loop (the next sent when the previous answer arrived), after a warm-up that
+  // lets the JIT settle on each path (the first thousand calls run measurably slower than the steady state).
+  await measure('interleavedRtt', { calls: PLAN.callWarmup })
   rounds.calls = []
   for (let i = 0; i < PLAN.callRounds; i++) {
-    const raw = await measure('rawRtt', { calls: PLAN.calls })
-    const call = await measure('callRtt', { calls: PLAN.calls })
-    const hopped = await measure('hopRtt', { calls: PLAN.calls })
+    const { raw, call, hop: hopped } = await measure('interleavedRtt', { calls: PLAN.calls })
     rounds.calls.push({ raw, call, hop: hopped })
     log(platform, `round trips ${i + 1}: raw ping p50 ${raw.p50.toFixed(2)} ms; call p50/p99 ${call.p50.toFixed(2)}/${call.p99.toFixed(2)} ms; hop p50/p99 ${hopped.p50.toFixed(2)}/${hopped.p99.toFixed(2)} ms`)
   }

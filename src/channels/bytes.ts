@@ -53,14 +53,16 @@ export class ByteSender {
     return () => this.#listeners.delete(listener)
   }
 
-  /** Sends bytes (copied), waiting while the receiver is behind. Rejects with ChannelClosedError if it is gone. */
+  /**
+   * Sends bytes, waiting while the receiver is behind. Keep them unchanged until this resolves, as with
+   * any WritableStream: to a receiver on another peer they are read as they go out, never copied in
+   * between (a receiver in this process gets a copy). Rejects with ChannelClosedError if it is gone.
+   */
   async write(bytes: Uint8Array): Promise<void> {
     if (!(bytes instanceof Uint8Array)) throw new MeshscopeError('INVALID_ARGUMENT', 'write takes a Uint8Array')
     for (let offset = 0; offset < bytes.byteLength; offset += this.#chunkBytes) {
-      // An explicit copy into a plain Uint8Array: a Node Buffer's `slice` would be a view, and a Buffer.
-      const chunk = new Uint8Array(Math.min(this.#chunkBytes, bytes.byteLength - offset))
-      chunk.set(bytes.subarray(offset, offset + chunk.byteLength))
-      await this.#inner.send(chunk)
+      const chunk = bytes.subarray(offset, Math.min(offset + this.#chunkBytes, bytes.byteLength))
+      await this.#inner.sendBytes(chunk)
       this.#bytesSent += chunk.byteLength
       for (const listener of this.#listeners) listener(this.#bytesSent)
     }

@@ -84,6 +84,21 @@ export class Sender<T> {
     else await this.#backend.port.send(item)
   }
 
+  /**
+   * @internal for the bytes channel: sends bytes to a remote receiver without copying them (its stream
+   * reads them as they go out, so they must not change until this resolves); a receiver in this
+   * process gets a copy, as it keeps what it is given.
+   */
+  async sendBytes(bytes: Uint8Array): Promise<void> {
+    if (this.#moved) throw movedError('sender')
+    if (this.#closed) throw new ChannelClosedError('closed', 'this sender was closed')
+    if (this.#backend.kind === 'remote') return this.#backend.port.sendBytes(bytes)
+    // An explicit copy into a plain Uint8Array: a Node Buffer's `slice` would be a view, and a Buffer.
+    const copy = new Uint8Array(bytes.byteLength)
+    copy.set(bytes)
+    await this.#backend.core.push({ ok: true, value: copy as T })
+  }
+
   /** Another sender on the same channel. */
   clone(): Sender<T> {
     if (this.#moved) throw movedError('sender')

@@ -7,7 +7,7 @@ import { isMeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, channelReasonOf, type ChannelCloseReason } from './errors.js'
-import { decodeItem, encodeEnd, encodeItem } from './items.js'
+import { decodeItem, encodeEnd, encodeItem, encodeItemParts } from './items.js'
 import type { MpscCore } from './mpsc-core.js'
 
 /** The part of a sender a pump drives (mpsc and oneshot senders). */
@@ -30,7 +30,9 @@ export async function pumpCoreToStream<T>(connection: Connection, core: MpscCore
       return
     }
     try {
-      await stream.send(encodeItem(connection, item))
+      // The channel owns what was sent on it (a bytes channel queues a copy of what was written), so a
+      // value that is only bytes goes out without being copied into an encoding.
+      await stream.send(encodeItemParts(connection, item))
     } catch (error) {
       if (!isMeshscopeError(error, 'ITEM_TOO_LARGE')) return
       // That one item fails on the other side; the channel goes on.
@@ -71,3 +73,4 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
     sender.finish(endReason)
   }
 }
+

@@ -7,7 +7,7 @@ import { isMeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, channelReasonOf, type ChannelCloseReason } from './errors.js'
-import { encodeEnd, encodeItem, type Item } from './items.js'
+import { binaryItemParts, encodeEnd, encodeItem, type Item } from './items.js'
 
 export class StreamSender {
   #handles = 1
@@ -32,8 +32,22 @@ export class StreamSender {
     if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
     // Encode now: a value that cannot travel throws here, for this send only.
     const bytes = item.ok ? this.connection.encode([0, item.value]) : encodeItem(this.connection, item)
+    await this.#write(bytes)
+  }
+
+  /**
+   * Sends a value that is only bytes without copying them: the stream reads them as its chunks go
+   * out, so they must not change until this resolves (the bytes channel's writes).
+   */
+  async sendBytes(bytes: Uint8Array): Promise<void> {
+    if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
+    // Over the codec's binary limit, `encode` throws as `send` would.
+    await this.#write(bytes.byteLength <= this.connection.codec.limits.maxBinaryBytes ? binaryItemParts(bytes) : this.connection.encode([0, bytes]))
+  }
+
+  async #write(message: Uint8Array | readonly Uint8Array[]): Promise<void> {
     try {
-      await this.stream.send(bytes)
+      await this.stream.send(message)
     } catch (error) {
       if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) throw error
       throw new ChannelClosedError(this.#receiverGone ?? 'disconnected')

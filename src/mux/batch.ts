@@ -88,15 +88,22 @@ export class BatchWriter {
     return true
   }
 
-  /** Appends a DATA frame, written straight into the buffer; the caller sized `payload` to `dataRoom`. */
-  addData(streamId: number, fin: boolean, payload: Uint8Array): void {
-    if (payload.byteLength > this.dataRoom) throw new RangeError('a DATA frame larger than the room left in the batch')
+  /** Appends a DATA frame whose payload is `payload` (or its parts joined), written straight into the buffer; the caller sized it to `dataRoom`. */
+  addData(streamId: number, fin: boolean, payload: Uint8Array | readonly Uint8Array[]): void {
+    const parts = payload instanceof Uint8Array ? [payload] : payload
+    let bytes = 0
+    for (const part of parts) bytes += part.byteLength
+    if (bytes > this.dataRoom) throw new RangeError('a DATA frame larger than the room left in the batch')
     const start = this.#offset + BATCH_ENTRY_PREFIX_BYTES
     this.#buffer[start] = FrameType.data
     this.#buffer[start + 1] = fin ? FLAG_FIN : 0
     this.#view.setUint32(start + 2, streamId)
-    this.#buffer.set(payload, start + FRAME_HEADER_BYTES)
-    this.#endEntry(FRAME_HEADER_BYTES + payload.byteLength)
+    let at = start + FRAME_HEADER_BYTES
+    for (const part of parts) {
+      this.#buffer.set(part, at)
+      at += part.byteLength
+    }
+    this.#endEntry(FRAME_HEADER_BYTES + bytes)
   }
 
   /** The message to send: the lone frame itself, or the batch. */

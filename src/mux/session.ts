@@ -23,7 +23,7 @@ import { Emitter } from '../util/emitter.js'
 import { resolveMuxConfig, type MuxConfig } from './config.js'
 import { BatchWriter, FIRST_BATCH_VERSION, splitBatch } from './batch.js'
 import { FrameType, MIN_MUX_VERSION, MUX_VERSION, encodeFrame, parseFrame, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
-import { MuxStream, type StreamHost } from './stream.js'
+import { MuxStream, type OutgoingFrame, type StreamHost } from './stream.js'
 
 export type MuxSessionState = 'handshaking' | 'open' | 'closing' | 'closed'
 
@@ -300,7 +300,7 @@ export class MuxSession {
   }
 
   /** The next stream frame, round-robin: the first ready stream writes one frame and goes to the back if it has more. */
-  #nextStreamFrame(maxPayloadBytes: number): Frame | undefined {
+  #nextStreamFrame(maxPayloadBytes: number): OutgoingFrame | undefined {
     for (const stream of this.#ready) {
       this.#ready.delete(stream)
       const frame = stream.nextFrame(maxPayloadBytes)
@@ -352,7 +352,7 @@ export class MuxSession {
       if (batch.count > 0 && room < MIN_BATCH_DATA_ROOM) break
       const frame = this.#nextStreamFrame(room)
       if (!frame) break
-      if (frame.type === 'data') batch.addData(frame.streamId, frame.fin, frame.payload)
+      if (frame.type === 'data') batch.addData(frame.streamId, frame.fin, frame.parts)
       else if (!batch.addFrame(frame)) throw new Error(`a ${frame.type} frame did not fit in ${room} bytes`)
     }
     return batch.count === 0 ? undefined : batch.finish()

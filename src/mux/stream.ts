@@ -31,12 +31,21 @@ export interface StreamHost {
   release(stream: MuxStream): void
 }
 
+/** A message waiting to be written: one or more parts, read (never copied) as its chunks go out. */
 interface OutgoingMessage {
-  bytes: Uint8Array
+  parts: readonly Uint8Array[]
+  /** The part the next chunk starts in, and where in it. */
+  part: number
   offset: number
+  /** Bytes not yet written, and in all. */
+  remaining: number
+  bytes: number
   resolve: () => void
   reject: (error: unknown) => void
 }
+
+/** What the scheduler takes from a stream: a control frame, or a chunk of a message as views of its parts. */
+export type OutgoingFrame = Exclude<Frame, { type: 'data' }> | { type: 'data'; streamId: number; fin: boolean; parts: Uint8Array[] }
 
 interface IncomingChunk {
   bytes: Uint8Array
@@ -91,19 +100,24 @@ export class MuxStream {
   // ── sending ────────────────────────────────────────────────────────────────
 
   /**
-   * Queues one message. Resolves when its last chunk has been handed to the link. Rejects with
-   * ITEM_TOO_LARGE (this message only), STREAM_CLOSED (the send side was closed, or the receiver
-   * stopped it: `reason` says why), STREAM_RESET or DISCONNECTED.
+   * Queues one message: bytes, or parts sent as one message (a header before a body, without joining
+   * them). The bytes are read as the chunks go out, not copied: they must not change until this
+   * resolves. Resolves when the last chunk has been handed to the link. Rejects with ITEM_TOO_LARGE
+   * (this message only), STREAM_CLOSED (the send side was closed, or the receiver stopped it: `reason`
+   * says why), STREAM_RESET or DISCONNECTED.
    */
-  send(bytes: Uint8Array): Promise<void> {
+  send(message: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.#sendEnd) return Promise.reject(this.#sendEnd.error())
     if (this.#sendState !== 'open') return Promise.reject(new MeshscopeError('STREAM_CLOSED', 'this stream was closed for sending'))
+    const parts = message instanceof Uint8Array ? [message] : message
+    let bytes = 0
+    for (const part of parts) bytes += part.byteLength
     const limit = this.#sendLimit()
-    if (bytes.byteLength > limit) {
-      return Promise.reject(new MeshscopeError('ITEM_TOO_LARGE', `an item of ${bytes.byteLength} bytes is over this stream's limit of ${limit}`))
+    if (bytes > limit) {
+      return Promise.reject(new MeshscopeError('ITEM_TOO_LARGE', `an item of ${bytes} bytes is over this stream's limit of ${limit}`))
     }
     return new Promise<void>((resolve, reject) => {
-      this.#outgoing.push({ bytes, offset: 0, resolve, reject })
+      this.#outgoing.push({ parts, part: 0, offset: 0, remaining: bytes, bytes, resolve, reject })
       if (this.#outgoing.length === 1) this.host.markReady(this)
     })
   }
@@ -129,12 +143,12 @@ export class MuxStream {
   /** Scheduler side: whether this stream has a frame to write now. */
   get hasWork(): boolean {
     if (this.#sendEnd) return false
-    if (this.#outgoing.length > 0) return this.#sendCredit > 0 || this.#outgoing[0]!.bytes.byteLength === this.#outgoing[0]!.offset
+    if (this.#outgoing.length > 0) return this.#sendCredit > 0 || this.#outgoing[0]!.remaining === 0
     return this.#sendState === 'closing'
   }
 
   /** Scheduler side: the next frame of this stream (one chunk of at most `maxPayloadBytes`, or the CLOSE after the last message). */
-  nextFrame(maxPayloadBytes = this.host.config.maxFrameBytes - FRAME_HEADER_BYTES): Frame | undefined {
+  nextFrame(maxPayloadBytes = this.host.config.maxFrameBytes - FRAME_HEADER_BYTES): OutgoingFrame | undefined {
     if (this.#sendEnd) return undefined
     const message = this.#outgoing[0]
     if (!message) {
@@ -143,18 +157,29 @@ export class MuxStream {
       this.#endSend('closed', () => new MeshscopeError('STREAM_CLOSED', 'this stream was closed for sending'))
       return { type: 'close', streamId: this.id }
     }
-    const remaining = message.bytes.byteLength - message.offset
-    const size = Math.min(remaining, this.#sendCredit, maxPayloadBytes)
-    if (size === 0 && remaining > 0) return undefined
-    const payload = message.bytes.subarray(message.offset, message.offset + size)
-    message.offset += size
+    const size = Math.min(message.remaining, this.#sendCredit, maxPayloadBytes)
+    if (size === 0 && message.remaining > 0) return undefined
+    // The chunk as views of the parts it spans (usually one).
+    const parts: Uint8Array[] = []
+    for (let left = size; left > 0; ) {
+      const part = message.parts[message.part]!
+      const take = Math.min(left, part.byteLength - message.offset)
+      parts.push(part.subarray(message.offset, message.offset + take))
+      left -= take
+      message.offset += take
+      if (message.offset === part.byteLength) {
+        message.part++
+        message.offset = 0
+      }
+    }
+    message.remaining -= size
     this.#sendCredit -= size
-    const fin = message.offset === message.bytes.byteLength
+    const fin = message.remaining === 0
     if (fin) {
       this.#outgoing.shift()
       message.resolve()
     }
-    return { type: 'data', streamId: this.id, fin, payload }
+    return { type: 'data', streamId: this.id, fin, parts }
   }
 
   /** The handshake told us the peer's window: that is the initial credit. */
@@ -162,10 +187,10 @@ export class MuxStream {
     this.#sendCredit = bytes
     // Messages queued before the handshake could not be checked against the peer's item limit: now they can.
     const limit = this.#sendLimit()
-    const tooLarge = this.#outgoing.filter((message) => message.bytes.byteLength > limit)
+    const tooLarge = this.#outgoing.filter((message) => message.bytes > limit)
     if (tooLarge.length > 0) {
-      this.#outgoing = this.#outgoing.filter((message) => message.bytes.byteLength <= limit)
-      for (const message of tooLarge) message.reject(new MeshscopeError('ITEM_TOO_LARGE', `an item of ${message.bytes.byteLength} bytes is over this stream's limit of ${limit}`))
+      this.#outgoing = this.#outgoing.filter((message) => message.bytes <= limit)
+      for (const message of tooLarge) message.reject(new MeshscopeError('ITEM_TOO_LARGE', `an item of ${message.bytes} bytes is over this stream's limit of ${limit}`))
     }
     if (this.hasWork) this.host.markReady(this)
   }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as bytes from '../../src/channels/bytes.js'
+import { binaryItemParts, encodeItem } from '../../src/channels/items.js'
 import * as mpsc from '../../src/channels/mpsc.js'
 import { connectionPair, type ConnectionPair } from './helpers.js'
 
@@ -17,6 +18,37 @@ describe('bytes channels', () => {
     for await (const chunk of rx) chunks.push(chunk)
     expect(chunks.map((chunk) => [...chunk])).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]])
     for (const chunk of chunks) expect(chunk.constructor).toBe(Uint8Array)
+  })
+
+  it('a bytes item sent as [header, bytes] parts is byte for byte the codec\'s encoding of [0, bytes]', async () => {
+    pair = await connectionPair('memory')
+    for (const size of [0, 1, 255, 256, 65_535, 65_536, 70_000]) {
+      const value = new Uint8Array(size).map((_, i) => i * 7)
+      const parts = binaryItemParts(value)
+      const joined = new Uint8Array(parts[0].byteLength + parts[1].byteLength)
+      joined.set(parts[0])
+      joined.set(parts[1], parts[0].byteLength)
+      expect(Buffer.from(joined).equals(Buffer.from(encodeItem(pair.a, { ok: true, value })))).toBe(true)
+    }
+  })
+
+  it('to a remote receiver, a write reads its bytes as they go out: what arrives is what the buffer held until write resolved', async () => {
+    pair = await connectionPair('memory')
+    const [tx, rx] = bytes.channel({ chunkBytes: 1000 })
+    const remoteTx = await pair.transfer(tx)
+    const buffer = new Uint8Array(2500)
+    const reading = (async () => {
+      const chunks: number[][] = []
+      for await (const chunk of rx) chunks.push([chunk.byteLength, chunk[0]!, chunk.at(-1)!])
+      return chunks
+    })()
+    for (const fill of [1, 2, 3]) {
+      buffer.fill(fill)
+      await remoteTx.write(buffer) // reused once the write resolved
+    }
+    remoteTx.close()
+    expect(await reading).toEqual([1, 2, 3].flatMap((fill) => [[1000, fill, fill], [1000, fill, fill], [500, fill, fill]]))
+    expect(remoteTx.bytesSent).toBe(7500)
   })
 
   for (const kind of ['memory', 'wrtc'] as const) {

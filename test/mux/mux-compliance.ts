@@ -22,6 +22,29 @@ export function muxCompliance(name: string, createPair: SessionPairFactory): voi
       await dispose()
     })
 
+    it('a message sent as parts arrives as one message, whatever the parts and chunk boundaries', async () => {
+      const { a, b, dispose } = await createPair()
+      const incoming = nextIncoming(b)
+      const stream = a.openStream()
+      // Parts smaller than, straddling and larger than a 16 KiB frame, and empty ones.
+      const shapes = [[7, 64 * 1024], [0, 5, 0], [16 * 1024 - 6 - 7, 7, 16 * 1024], [3, 3, 3, 100_000, 1], [0]]
+      const expected: Uint8Array[] = []
+      const sent = shapes.map((sizes, i) => {
+        const parts = sizes.map((size, j) => pattern(size, i * 10 + j))
+        const joined = new Uint8Array(sizes.reduce((n, size) => n + size, 0))
+        let offset = 0
+        for (const part of parts) joined.set(part, (offset += part.byteLength) - part.byteLength)
+        expected.push(joined)
+        return stream.send(parts)
+      })
+      stream.close()
+      const received = await readAll(await incoming)
+      await Promise.all(sent)
+      expect(received.map((message) => message.byteLength)).toEqual(expected.map((message) => message.byteLength))
+      received.forEach((message, i) => expect(sameBytes(message, expected[i]!)).toBe(true))
+      await dispose()
+    })
+
     it('streams are bidirectional and independent', async () => {
       const { a, b, dispose } = await createPair()
       const incoming = nextIncoming(b)
@@ -94,6 +117,7 @@ export function muxCompliance(name: string, createPair: SessionPairFactory): voi
       const incoming = nextIncoming(b)
       const stream = a.openStream()
       await expect(stream.send(new Uint8Array(64 * 1024 + 1))).rejects.toMatchObject({ code: 'ITEM_TOO_LARGE' })
+      await expect(stream.send([new Uint8Array(7), new Uint8Array(64 * 1024 - 6)])).rejects.toMatchObject({ code: 'ITEM_TOO_LARGE' })
       await stream.send(new Uint8Array(64 * 1024))
       const atB = await incoming
       expect((await atB.receive())!.byteLength).toBe(64 * 1024)

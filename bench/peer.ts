@@ -492,13 +492,15 @@ export class BenchPeer {
             received += chunk.byteLength
           }
         } else {
-          // A slow reader: at most `readMBps`, and at least 1 ms of sleep per chunk.
+          // A slow reader: at most `readMBps` on average. It sleeps whenever it is ahead of that pace —
+          // not a fixed minimum per chunk, as a bytes reader gets chunks of any size (the pieces they
+          // crossed the link in) and a browser stretches short timers to 4 ms.
           let started = 0
           for (let chunk = await request.data.read(); chunk !== undefined; chunk = await request.data.read()) {
             if (received === 0) started = now()
             received += chunk.byteLength
-            const due = started + received / (request.readMBps * 1000)
-            await sleep(Math.max(1, due - now()))
+            const ahead = started + received / (request.readMBps * 1000) - now()
+            if (ahead > 0) await sleep(ahead)
           }
         }
         await request.done.send({ count: received, maxGapMs })

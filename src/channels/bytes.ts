@@ -110,6 +110,7 @@ export class ByteReceiver implements AsyncIterable<Uint8Array> {
   /** @internal use `bytes.channel()` */
   constructor(inner: mpsc.Receiver<Uint8Array>) {
     this.#inner = inner
+    inner.takeBytePieces()
   }
 
   get bytesReceived(): number {

@@ -56,6 +56,24 @@ export function binaryItemParts(bytes: Uint8Array): [Uint8Array, Uint8Array] {
   return [header, bytes]
 }
 
+/**
+ * The bytes of a value item that is only bytes and arrived in several chunks, as views of those
+ * chunks (nothing joined or copied); undefined for any other message, which is then decoded whole.
+ */
+export function binaryItemPieces(chunks: readonly Uint8Array[], maxBinaryBytes: number): Uint8Array[] | undefined {
+  const first = chunks[0]
+  if (!first || first.byteLength < 3 || first[0] !== 0x92 || first[1] !== VALUE) return undefined
+  const headerBytes = first[2] === 0xc4 ? 4 : first[2] === 0xc5 ? 5 : first[2] === 0xc6 ? 7 : 0
+  if (headerBytes === 0 || first.byteLength < headerBytes) return undefined
+  let length = 0
+  for (let i = 3; i < headerBytes; i++) length = length * 256 + first[i]!
+  let total = -headerBytes
+  for (const chunk of chunks) total += chunk.byteLength
+  if (total !== length || length > maxBinaryBytes) return undefined
+  const pieces = [first.subarray(headerBytes), ...chunks.slice(1)]
+  return pieces.filter((piece) => piece.byteLength > 0)
+}
+
 export function encodeEnd(connection: Connection, reason: ChannelCloseReason): Uint8Array {
   return connection.encode([END, reason])
 }

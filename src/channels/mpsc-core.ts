@@ -17,6 +17,12 @@ export class MpscCore<T> {
   #receiverGoneListeners: Array<(reason: ChannelCloseReason) => void> = []
   #lastSenderReason: ChannelCloseReason = 'closed'
 
+  /**
+   * Set by a bytes channel's receiver, for which chunk boundaries carry no meaning: a pump may then
+   * push a large bytes value in the pieces it arrived in rather than joined (one copy fewer).
+   */
+  takesBytePieces = false
+
   constructor(readonly capacity: number) {}
 
   get senderCount(): number {

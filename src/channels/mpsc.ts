@@ -99,6 +99,11 @@ export class Sender<T> {
     await this.#backend.core.push({ ok: true, value: copy as T })
   }
 
+  /** @internal for pumps: whether values may be pushed in pieces (a bytes receiver in this process). */
+  get takesBytePieces(): boolean {
+    return this.#backend.kind === 'local' && this.#backend.core.takesBytePieces
+  }
+
   /** Another sender on the same channel. */
   clone(): Sender<T> {
     if (this.#moved) throw movedError('sender')
@@ -187,6 +192,11 @@ export class Receiver<T> implements AsyncIterable<T> {
     if (item === undefined) return undefined
     if (item.ok) return item.value
     throw 'error' in item ? item.error : new MeshscopeError('CHANNEL_LAGGED', 'unexpected lag on an mpsc channel')
+  }
+
+  /** @internal for the bytes channel: values may arrive from another peer cut into pieces (see MpscCore.takesBytePieces). */
+  takeBytePieces(): void {
+    this.#core.takesBytePieces = true
   }
 
   /** Why the last sender went away, once every sender has (`closed`, `dropped` or `disconnected`). */

@@ -7,12 +7,14 @@ import { isMeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, channelReasonOf, type ChannelCloseReason } from './errors.js'
-import { decodeItem, encodeEnd, encodeItem, encodeItemParts } from './items.js'
+import { binaryItemPieces, decodeItem, encodeEnd, encodeItem, encodeItemParts } from './items.js'
 import type { MpscCore } from './mpsc-core.js'
 
 /** The part of a sender a pump drives (mpsc and oneshot senders). */
 export interface ItemSink<T> {
   sendItem(item: { ok: true; value: T } | { ok: false; error: import('../errors.js').MeshscopeError }): Promise<void>
+  /** A bytes receiver's sink: a bytes value that arrived in chunks may be sent on in those pieces. */
+  readonly takesBytePieces?: boolean
   closed(): Promise<ChannelCloseReason>
   finish(reason: ChannelCloseReason): void
 }
@@ -48,9 +50,9 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
   let endReason: ChannelCloseReason = 'closed'
   try {
     for (;;) {
-      let bytes: Uint8Array | null
+      let chunks: Uint8Array[] | null
       try {
-        bytes = await stream.receive()
+        chunks = await stream.receiveParts()
       } catch (error) {
         if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) {
           await sender.sendItem({ ok: false, error })
@@ -61,8 +63,14 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
         await sender.sendItem({ ok: false, error: new ChannelClosedError('disconnected', 'the connection to the sending peer failed') })
         return
       }
-      if (bytes === null) return
-      const item = decodeItem<T>(connection, bytes)
+      if (chunks === null) return
+      // Bulk data reaches a bytes receiver in the chunks it arrived in, not joined into one buffer.
+      const pieces = chunks.length > 1 && sender.takesBytePieces ? binaryItemPieces(chunks, connection.codec.limits.maxBinaryBytes) : undefined
+      if (pieces) {
+        for (const piece of pieces) await sender.sendItem({ ok: true, value: piece as T })
+        continue
+      }
+      const item = decodeItem<T>(connection, joinChunks(chunks))
       if ('end' in item) endReason = item.end
       else if ('lagged' in item) continue // not meaningful for mpsc
       else await sender.sendItem(item)
@@ -74,3 +82,15 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
   }
 }
 
+function joinChunks(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!
+  let total = 0
+  for (const chunk of chunks) total += chunk.byteLength
+  const joined = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    joined.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return joined
+}

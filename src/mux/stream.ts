@@ -53,7 +53,9 @@ interface IncomingChunk {
 }
 
 interface Waiter {
-  resolve: (message: Uint8Array | null) => void
+  /** Whether the message is wanted as one Uint8Array (joined) or as the chunks it arrived in. */
+  joined: boolean
+  resolve: (message: Uint8Array | Uint8Array[] | null) => void
   reject: (error: unknown) => void
 }
 
@@ -225,10 +227,22 @@ export class MuxStream {
    * item (the next call goes on with the following item), or STREAM_RESET / DISCONNECTED.
    */
   receive(): Promise<Uint8Array | null> {
+    return this.#receive(true) as Promise<Uint8Array | null>
+  }
+
+  /**
+   * `receive`, but the message comes as the chunks it arrived in (views of the link's messages), not
+   * joined into one buffer: for a reader that can use it in pieces.
+   */
+  receiveParts(): Promise<Uint8Array[] | null> {
+    return this.#receive(false) as Promise<Uint8Array[] | null>
+  }
+
+  #receive(joined: boolean): Promise<Uint8Array | Uint8Array[] | null> {
     if (this.#recvError) return Promise.reject(this.#recvError)
     if (this.#recvState === 'stopped') return Promise.resolve(null)
     return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject })
+      this.#waiters.push({ joined, resolve, reject })
       this.#deliver()
     })
   }
@@ -309,7 +323,7 @@ export class MuxStream {
       if (this.#discarding) {
         waiter.reject(new MeshscopeError('ITEM_TOO_LARGE', `a received item of at least ${this.#assemblyBytes} bytes is over this stream's limit of ${this.maxItemBytes}; it was dropped`))
       } else {
-        waiter.resolve(concat(this.#assembly, this.#assemblyBytes))
+        waiter.resolve(waiter.joined ? concat(this.#assembly, this.#assemblyBytes) : this.#assembly)
       }
       this.#assembly = []
       this.#assemblyBytes = 0

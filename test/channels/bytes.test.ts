@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as bytes from '../../src/channels/bytes.js'
-import { binaryItemParts, encodeItem } from '../../src/channels/items.js'
+import { binaryItemParts, binaryItemPieces, encodeItem } from '../../src/channels/items.js'
 import * as mpsc from '../../src/channels/mpsc.js'
 import { connectionPair, type ConnectionPair } from './helpers.js'
 
@@ -49,6 +49,43 @@ describe('bytes channels', () => {
     remoteTx.close()
     expect(await reading).toEqual([1, 2, 3].flatMap((fill) => [[1000, fill, fill], [1000, fill, fill], [500, fill, fill]]))
     expect(remoteTx.bytesSent).toBe(7500)
+  })
+
+  it('a large write reaches a remote bytes receiver in the pieces it arrived in, a remote mpsc receiver of bytes whole', async () => {
+    pair = await connectionPair('memory')
+    const written = new Uint8Array(64 * 1024).map((_, i) => i % 251)
+    const [tx, rx] = bytes.channel()
+    const remoteRx = await pair.transfer(rx)
+    await tx.write(written)
+    tx.close()
+    const pieces: Uint8Array[] = []
+    for await (const piece of remoteRx) pieces.push(piece)
+    expect(pieces.length).toBeGreaterThan(1) // 64 KiB crosses in 16 KiB frames
+    expect(Buffer.concat(pieces).equals(Buffer.from(written))).toBe(true)
+    expect(remoteRx.bytesReceived).toBe(written.byteLength)
+
+    const [valuesTx, valuesRx] = mpsc.channel<Uint8Array>()
+    const remoteValuesRx = await pair.transfer(valuesRx)
+    await valuesTx.send(written)
+    valuesTx.close()
+    const values: Uint8Array[] = []
+    for await (const value of remoteValuesRx) values.push(value)
+    expect(values.map((value) => value.byteLength)).toEqual([written.byteLength])
+    expect(Buffer.from(values[0]!).equals(Buffer.from(written))).toBe(true)
+  })
+
+  it('binaryItemPieces takes only a bytes item whose header is whole in the first chunk and whose length adds up', () => {
+    const body = new Uint8Array(300).fill(9)
+    const [header] = binaryItemParts(body) // 0x92 0x00 0xc5 0x01 0x2c
+    const split = (bytes: Uint8Array, ...at: number[]) => [0, ...at].map((start, i) => bytes.subarray(start, [...at, bytes.byteLength][i]))
+    const whole = Buffer.concat([header, body])
+    expect(binaryItemPieces(split(whole, 100, 200), 1 << 20)?.map((piece) => piece.byteLength)).toEqual([95, 100, 105])
+    expect(binaryItemPieces(split(whole, 5, 200), 1 << 20)?.map((piece) => piece.byteLength)).toEqual([195, 105]) // an empty first piece is left out
+    expect(binaryItemPieces(split(whole, 3, 200), 1 << 20)).toBeUndefined() // the length is cut in two
+    expect(binaryItemPieces(split(whole.subarray(0, 304), 100), 1 << 20)).toBeUndefined() // one byte short
+    expect(binaryItemPieces(split(whole, 100), 299)).toBeUndefined() // over the binary limit
+    expect(binaryItemPieces(split(Buffer.from([0x92, 0x01, 0xc4, 1, 0]), 4), 1 << 20)).toBeUndefined() // an error item, not a value
+    expect(binaryItemPieces(split(Buffer.from([0x92, 0x00, 0xa3, 0x61, 0x62, 0x63]), 4), 1 << 20)).toBeUndefined() // a string value
   })
 
   for (const kind of ['memory', 'wrtc'] as const) {

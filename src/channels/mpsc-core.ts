@@ -22,6 +22,10 @@ export class MpscCore<T> {
    * push a large bytes value in the pieces it arrived in rather than joined (one copy fewer).
    */
   takesBytePieces = false
+  /** Set once a pump drains this core into a stream: the receiver is on another peer. */
+  drainsToStream = false
+  /** Items lent by a writer (their bytes not copied), each with what to call once the pump is done with it. */
+  #lent = new Map<Item<T>, () => void>()
 
   constructor(readonly capacity: number) {}
 
@@ -63,6 +67,30 @@ export class MpscCore<T> {
     this.#queue.push(item)
   }
 
+  /**
+   * `push` for an item whose bytes the writer lends rather than gives (the bytes channel, when the
+   * receiver is on another peer): resolves only once the pump has sent it (`returnLent`), or the
+   * receiver is gone, so the writer may then reuse its buffer.
+   */
+  async pushLent(item: Item<T>): Promise<void> {
+    const returned = new Promise<void>((resolve) => this.#lent.set(item, resolve))
+    try {
+      await this.push(item)
+    } catch (error) {
+      this.#lent.delete(item)
+      throw error
+    }
+    await returned
+  }
+
+  /** The pump is done with `item` (sent, or failed): a writer that lent it may go on. */
+  returnLent(item: Item<T>): void {
+    const resolve = this.#lent.get(item)
+    if (!resolve) return
+    this.#lent.delete(item)
+    resolve()
+  }
+
   /** The next item, or undefined once every sender is gone and the queue is empty. */
   pull(): Promise<Item<T> | undefined> {
     if (this.length > 0) {
@@ -87,6 +115,9 @@ export class MpscCore<T> {
     this.#queue = []
     this.#head = 0
     for (const waiter of this.#spaceWaiters.splice(0)) waiter.resolve()
+    // Nothing will read lent bytes any more; the writers learn that the receiver is gone on their next write.
+    for (const resolve of this.#lent.values()) resolve()
+    this.#lent.clear()
     this.#wakeReceiver(undefined)
     for (const listener of this.#receiverGoneListeners.splice(0)) listener(reason)
   }

@@ -85,18 +85,20 @@ export class Sender<T> {
   }
 
   /**
-   * @internal for the bytes channel: sends bytes to a remote receiver without copying them (its stream
-   * reads them as they go out, so they must not change until this resolves); a receiver in this
-   * process gets a copy, as it keeps what it is given.
+   * @internal for the bytes channel: sends bytes to a receiver on another peer without copying them
+   * (they are read as they go out, so they must not change until this resolves — which it does once
+   * they are on the link); a receiver in this process gets a copy, as it keeps what it is given.
    */
   async sendBytes(bytes: Uint8Array): Promise<void> {
     if (this.#moved) throw movedError('sender')
     if (this.#closed) throw new ChannelClosedError('closed', 'this sender was closed')
-    if (this.#backend.kind === 'remote') return this.#backend.port.sendBytes(bytes)
+    const backend = this.#backend
+    if (backend.kind === 'remote') return backend.port.sendBytes(bytes)
+    if (backend.core.drainsToStream) return backend.core.pushLent({ ok: true, value: bytes as T })
     // An explicit copy into a plain Uint8Array: a Node Buffer's `slice` would be a view, and a Buffer.
     const copy = new Uint8Array(bytes.byteLength)
     copy.set(bytes)
-    await this.#backend.core.push({ ok: true, value: copy as T })
+    await backend.core.push({ ok: true, value: copy as T })
   }
 
   /** @internal for pumps: whether values may be pushed in pieces (a bytes receiver in this process). */

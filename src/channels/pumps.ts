@@ -23,6 +23,7 @@ export interface ItemSink<T> {
 export async function pumpCoreToStream<T>(connection: Connection, core: MpscCore<T>, stream: MuxStream): Promise<void> {
   // The remote consumer stopped (closed or dropped) or the connection failed: the local senders learn why.
   stream.onSendEnd((reason) => core.closeReceiver(channelReasonOf(reason)))
+  core.drainsToStream = true
   for (;;) {
     const item = await core.pull()
     if (item === undefined) {
@@ -32,13 +33,15 @@ export async function pumpCoreToStream<T>(connection: Connection, core: MpscCore
       return
     }
     try {
-      // The channel owns what was sent on it (a bytes channel queues a copy of what was written), so a
-      // value that is only bytes goes out without being copied into an encoding.
+      // A value that is only bytes goes out without being copied into an encoding: the channel owns
+      // what was sent on it, and a bytes writer lent its buffer until `returnLent` below.
       await stream.send(encodeItemParts(connection, item))
     } catch (error) {
       if (!isMeshscopeError(error, 'ITEM_TOO_LARGE')) return
       // That one item fails on the other side; the channel goes on.
       await stream.send(encodeItem(connection, { ok: false, error })).catch(() => {})
+    } finally {
+      core.returnLent(item)
     }
   }
 }

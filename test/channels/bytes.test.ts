@@ -32,23 +32,43 @@ describe('bytes channels', () => {
     }
   })
 
-  it('to a remote receiver, a write reads its bytes as they go out: what arrives is what the buffer held until write resolved', async () => {
+  for (const moved of ['sender', 'receiver'] as const) {
+    it(`with the ${moved} sent to another peer, a write reads its bytes as they go out: what arrives is what the buffer held until write resolved`, async () => {
+      pair = await connectionPair('memory')
+      const [localTx, localRx] = bytes.channel()
+      const tx = moved === 'sender' ? await pair.transfer(localTx) : localTx
+      const rx = moved === 'receiver' ? await pair.transfer(localRx) : localRx
+      // Four times the stream's credit window: most of each write waits for credit after it was queued.
+      const buffer = new Uint8Array(1024 * 1024)
+      const reading = (async () => {
+        const runs: Array<{ fill: number; bytes: number }> = []
+        for await (const chunk of rx) {
+          for (const byte of chunk) {
+            const last = runs.at(-1)
+            if (last?.fill === byte) last.bytes++
+            else runs.push({ fill: byte, bytes: 1 })
+          }
+        }
+        return runs
+      })()
+      for (const fill of [1, 2, 3]) {
+        buffer.fill(fill)
+        await tx.write(buffer) // reused once the write resolved
+      }
+      tx.close()
+      expect(await reading).toEqual([1, 2, 3].map((fill) => ({ fill, bytes: buffer.byteLength })))
+      expect(tx.bytesSent).toBe(3 * buffer.byteLength)
+    })
+  }
+
+  it('a writer whose remote receiver goes away is not left waiting, and its next write fails', async () => {
     pair = await connectionPair('memory')
-    const [tx, rx] = bytes.channel({ chunkBytes: 1000 })
-    const remoteTx = await pair.transfer(tx)
-    const buffer = new Uint8Array(2500)
-    const reading = (async () => {
-      const chunks: number[][] = []
-      for await (const chunk of rx) chunks.push([chunk.byteLength, chunk[0]!, chunk.at(-1)!])
-      return chunks
-    })()
-    for (const fill of [1, 2, 3]) {
-      buffer.fill(fill)
-      await remoteTx.write(buffer) // reused once the write resolved
-    }
-    remoteTx.close()
-    expect(await reading).toEqual([1, 2, 3].flatMap((fill) => [[1000, fill, fill], [1000, fill, fill], [500, fill, fill]]))
-    expect(remoteTx.bytesSent).toBe(7500)
+    const [tx, localRx] = bytes.channel({ chunkBytes: 1000 })
+    const rx = await pair.transfer(localRx)
+    await tx.write(new Uint8Array(10))
+    rx.close()
+    await expect(tx.closed()).resolves.toBe('closed')
+    await expect(tx.write(new Uint8Array(10))).rejects.toMatchObject({ code: 'CHANNEL_CLOSED' })
   })
 
   it('a large write reaches a remote bytes receiver in the pieces it arrived in, a remote mpsc receiver of bytes whole', async () => {

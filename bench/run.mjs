@@ -8,7 +8,7 @@
  * trying the harness, not for figures).
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -69,7 +69,27 @@ const toMB = (bytes) => bytes / 1e6
 // ── the measurements, the same for both platforms ────────────────────────────
 
 const firstLine = (error) => String(error?.message ?? error).split('\n')[0]
-const gap = (r) => (r.maxGapMs === undefined ? '' : `, longest gap ${r.maxGapMs.toFixed(0)} ms`)
+const gap = (r) => (r.maxGapMs === undefined ? '' : `, longest gap ${r.maxGapMs.toFixed(0)} ms`) + drops(r)
+const drops = (r) => (r.udpDrops ? `, ${r.udpDrops} UDP datagrams dropped` : '')
+
+/**
+ * UDP datagrams the kernel dropped because a socket's receive buffer was full (Linux: RcvbufErrors in
+ * /proc/net/snmp and snmp6; undefined elsewhere). Both peers' WebRTC stacks receive on loopback, and
+ * a drop there costs SCTP a retransmission — a 400 ms stall when it ends a burst — in every figure of
+ * that phase. Counted machine-wide: other traffic on the machine shows up too.
+ */
+function udpReceiveDrops() {
+  let total
+  for (const [file, pattern] of [['/proc/net/snmp', /^Udp: (?:\d+ ){4}(\d+)/m], ['/proc/net/snmp6', /^Udp6RcvbufErrors\s+(\d+)/m]]) {
+    try {
+      const match = pattern.exec(readFileSync(file, 'utf8'))
+      if (match) total = (total ?? 0) + Number(match[1])
+    } catch {
+      // not Linux
+    }
+  }
+  return total
+}
 
 /**
  * `connect()` gives a connected pair of drivers: `a.run(op, args)` runs a measurement from bench/peer.ts
@@ -81,6 +101,7 @@ const gap = (r) => (r.maxGapMs === undefined ? '' : `, longest gap ${r.maxGapMs.
 async function suite(platform, connect) {
   const rounds = { throughput: [], pingLoaded: [], pingIdle: {}, small: [], slow: undefined }
   const incidents = []
+  let udpDrops = 0
   let pair = await connect()
   const warmUp = async () => {
     log(platform, 'warm-up (one raw and one mux transfer on the fresh link)')
@@ -96,7 +117,16 @@ async function suite(platform, connect) {
   const measure = async (op, args) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await pair.a.run(op, args)
+        const dropsBefore = udpReceiveDrops()
+        const result = await pair.a.run(op, args)
+        const dropsAfter = udpReceiveDrops()
+        if (dropsBefore !== undefined && dropsAfter !== undefined) {
+          const dropped = dropsAfter - dropsBefore
+          udpDrops += dropped
+          // interleavedRtt returns three results; the drops are the round's, not one kind's.
+          if (typeof result?.mbps === 'number' || typeof result?.p50 === 'number') result.udpDrops = dropped
+        }
+        return result
       } catch (error) {
         await recordIncident(op, attempt, error)
         if (attempt === 3) throw error
@@ -142,8 +172,8 @@ async function suite(platform, connect) {
     rounds.pingLoaded.push({ raw, mux })
     log(
       platform,
-      `ping under load ${i + 1}: raw p50/p99 ${raw.p50.toFixed(1)}/${raw.p99.toFixed(1)} ms behind ${toMB(raw.queuedBytesMedian).toFixed(1)} MB (${raw.loadMBps.toFixed(1)} MB/s, longest gap ${raw.loadMaxGapMs.toFixed(0)} ms); ` +
-        `mpsc ${mux.p50.toFixed(1)}/${mux.p99.toFixed(1)} ms beside a bytes channel (${mux.loadMBps.toFixed(1)} MB/s, longest gap ${mux.loadMaxGapMs.toFixed(0)} ms)`,
+      `ping under load ${i + 1}: raw p50/p99 ${raw.p50.toFixed(1)}/${raw.p99.toFixed(1)} ms behind ${toMB(raw.queuedBytesMedian).toFixed(1)} MB (${raw.loadMBps.toFixed(1)} MB/s, longest gap ${raw.loadMaxGapMs.toFixed(0)} ms${drops(raw)}); ` +
+        `mpsc ${mux.p50.toFixed(1)}/${mux.p99.toFixed(1)} ms beside a bytes channel (${mux.loadMBps.toFixed(1)} MB/s, longest gap ${mux.loadMaxGapMs.toFixed(0)} ms${drops(mux)})`,
     )
   }
 
@@ -177,7 +207,7 @@ async function suite(platform, connect) {
   rounds.retained = await slowRun(PLAN.retainedTotalBytes, PLAN.retainedGcEveryMs)
   log(platform, `slow receiver, ${toMB(PLAN.retainedTotalBytes).toFixed(0)} MB with a full GC before each sample: retained above idle: sender ${above(rounds.retained.sender)} MB, receiver ${above(rounds.retained.receiver)} MB`)
   await pair.close()
-  return { ...figures(rounds), incidents }
+  return { ...figures(rounds), incidents, udp_receive_drops: udpReceiveDrops() === undefined ? null : udpDrops }
 }
 
 function figures(rounds) {
@@ -275,6 +305,7 @@ const ROWS = [
   ['  transfer rate (MB/s)', 'slow_receiver_mbps', (v) => v.toFixed(1), ''],
   ['  retained, GC before each sample (MB)', ['slow_receiver_sender_retained_mb', 'slow_receiver_receiver_retained_mb'], (s, r) => `${s.toFixed(1)} / ${r.toFixed(1)}`, ''],
   ['links that died and were replaced', 'incidents', (v) => String(v.length), ''],
+  ['UDP datagrams dropped by the kernel', 'udp_receive_drops', (v) => (v === null ? 'n/a' : v.toLocaleString('en-US')), ''],
 ]
 
 function table(results) {

@@ -7,6 +7,12 @@ export interface MuxConfig {
   maxFrameBytes: number
   /** Bytes a peer may send on one stream before this side grants more. Default 256 KiB. */
   initialWindowBytes: number
+  /**
+   * A stream whose reader keeps up (nothing left unread when credit goes back) has its window doubled,
+   * up to this: on a fast link the credit round trip, not the reader, would otherwise set the pace. A
+   * reader that falls behind never grows its window, so unread data stays bounded by it. Default 2 MiB.
+   */
+  maxWindowBytes: number
   /** Largest message (item) accepted on a stream; larger ones fail that item only. Default 16 MiB. */
   maxItemBytes: number
   /** Streams the peer may have open at once; more are reset. Default 1024. */
@@ -22,6 +28,7 @@ export interface MuxConfig {
 export const DEFAULT_MUX_CONFIG: Readonly<MuxConfig> = Object.freeze({
   maxFrameBytes: MAX_FRAME_BYTES,
   initialWindowBytes: 256 * 1024,
+  maxWindowBytes: 2 * 1024 * 1024,
   maxItemBytes: 16 * 1024 * 1024,
   maxStreams: 1024,
   unclaimedStreamTimeoutMs: 30_000,
@@ -31,13 +38,16 @@ export const DEFAULT_MUX_CONFIG: Readonly<MuxConfig> = Object.freeze({
 
 export function resolveMuxConfig(overrides: Partial<MuxConfig> = {}): MuxConfig {
   const config = { ...DEFAULT_MUX_CONFIG, ...overrides }
+  // A larger initial window than the default maximum, with no maximum given, simply does not grow.
+  if (overrides.maxWindowBytes === undefined) config.maxWindowBytes = Math.max(config.maxWindowBytes, config.initialWindowBytes)
   for (const [name, value] of Object.entries(config)) {
     if (!Number.isInteger(value) || value <= 0) throw new MeshscopeError('INVALID_ARGUMENT', `mux ${name} must be a positive integer, got ${value}`)
   }
   if (config.maxFrameBytes <= FRAME_HEADER_BYTES || config.maxFrameBytes > MAX_FRAME_BYTES) {
     throw new MeshscopeError('INVALID_ARGUMENT', `mux maxFrameBytes must be ${FRAME_HEADER_BYTES + 1}..${MAX_FRAME_BYTES}`)
   }
-  if (config.initialWindowBytes > 0xffffffff || config.maxItemBytes > 0xffffffff) throw new MeshscopeError('INVALID_ARGUMENT', 'mux windows and item sizes must fit in 32 bits')
+  if (config.maxWindowBytes > 0xffffffff || config.maxItemBytes > 0xffffffff) throw new MeshscopeError('INVALID_ARGUMENT', 'mux windows and item sizes must fit in 32 bits')
+  if (config.maxWindowBytes < config.initialWindowBytes) throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxWindowBytes must be at least initialWindowBytes')
   if (config.idleTimeoutMs <= config.keepaliveIntervalMs) throw new MeshscopeError('INVALID_ARGUMENT', 'mux idleTimeoutMs must be longer than keepaliveIntervalMs')
   return config
 }

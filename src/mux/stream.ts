@@ -69,6 +69,8 @@ export class MuxStream {
   #incoming: IncomingChunk[] = []
   #incomingHead = 0
   #recvWindowLeft: number
+  /** The window this side keeps granted: the initial one, doubled while the reader keeps up (see MuxConfig.maxWindowBytes). */
+  #recvWindow: number
   #pendingCredit = 0
   #assembly: Uint8Array[] = []
   #assemblyBytes = 0
@@ -87,6 +89,12 @@ export class MuxStream {
   ) {
     this.#maxItemBytes = Math.min(options.maxItemBytes ?? host.config.maxItemBytes, host.config.maxItemBytes)
     this.#recvWindowLeft = host.config.initialWindowBytes
+    this.#recvWindow = host.config.initialWindowBytes
+  }
+
+  /** The receive window this side grants the peer now (it grows for a reader that keeps up). */
+  get receiveWindow(): number {
+    return this.#recvWindow
   }
 
   /** Largest item sent or accepted on this stream (never above the session's limit). */
@@ -340,11 +348,22 @@ export class MuxStream {
     }
   }
 
-  /** Credit goes back in batches of a quarter window: few CREDIT frames, and the sender never stalls. */
+  /**
+   * Credit goes back in batches of a quarter window: few CREDIT frames, and the sender never stalls
+   * while the credit travels. When the reader has taken everything that arrived, it is not what
+   * limits the stream: the window doubles (up to maxWindowBytes) and the extra goes back too.
+   */
   #returnCredit(): void {
-    if (this.#recvState !== 'open' || this.#pendingCredit < this.host.config.initialWindowBytes / 4) return
-    this.host.sendControl({ type: 'credit', streamId: this.id, increment: this.#pendingCredit })
-    this.#recvWindowLeft += this.#pendingCredit
+    if (this.#recvState !== 'open' || this.#pendingCredit < this.#recvWindow / 4) return
+    let increment = this.#pendingCredit
+    const max = this.host.config.maxWindowBytes
+    if (this.#recvWindow < max && this.#incomingHead === this.#incoming.length) {
+      const extra = Math.min(this.#recvWindow, max - this.#recvWindow)
+      this.#recvWindow += extra
+      increment += extra
+    }
+    this.host.sendControl({ type: 'credit', streamId: this.id, increment })
+    this.#recvWindowLeft += increment
     this.#pendingCredit = 0
   }
 

@@ -172,7 +172,7 @@ describe('streams', () => {
   })
 
   it('DATA up to the window is accepted, one byte past the credit resets that stream only', async () => {
-    const raw = peer({ initialWindowBytes: 4096 })
+    const raw = peer({ initialWindowBytes: 4096, maxWindowBytes: 4096 })
     await raw.handshake()
     const incoming = nextIncoming(raw.session)
     await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
@@ -200,6 +200,41 @@ describe('streams', () => {
     await raw.send({ type: 'open', streamId: 4, purpose: 'request' })
     await raw.sendMessage(4, pattern(3000, 9))
     expect(sameBytes(await (await next).receive(), pattern(3000, 9))).toBe(true)
+  })
+
+  it('the window of a stream whose reader keeps up doubles up to maxWindowBytes; a reader that falls behind keeps its window', async () => {
+    const raw = peer({ initialWindowBytes: 4096, maxWindowBytes: 16384 })
+    await raw.handshake()
+    const incoming = nextIncoming(raw.session)
+    await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
+    const stream = await incoming
+    const credits = () => raw.frames.filter((frame) => frame.type === 'credit' && frame.streamId === 2).map((frame) => (frame as { increment: number }).increment)
+    // Each message read as soon as it can be: nothing is left unread when credit goes back.
+    let consumed = 0
+    for (let i = 0; i < 40; i++) {
+      const reading = stream.receive()
+      await raw.sendMessage(2, pattern(1024, i))
+      consumed += (await reading)!.byteLength
+    }
+    await raw.barrier()
+    expect(stream.receiveWindow).toBe(16384)
+    // Credit = what was read (less at most a quarter window not yet returned) + the growth, 4 → 16 KiB.
+    const granted = credits().reduce((sum, n) => sum + n, 0)
+    expect(granted).toBeLessThanOrEqual(consumed + 16384 - 4096)
+    expect(granted).toBeGreaterThan(consumed + 16384 - 4096 - 16384 / 4)
+    // Now the reader lags: two messages arrive before it reads; taking one leaves one unread, so no growth.
+    const slow = peer({ initialWindowBytes: 4096, maxWindowBytes: 16384 })
+    await slow.handshake()
+    const slowIncoming = nextIncoming(slow.session)
+    await slow.send({ type: 'open', streamId: 2, purpose: 'request' })
+    const lagging = await slowIncoming
+    await slow.sendMessage(2, pattern(2048, 1))
+    await slow.sendMessage(2, pattern(2048, 2))
+    await slow.barrier()
+    expect((await lagging.receive())!.byteLength).toBe(2048)
+    await slow.barrier()
+    expect(slow.frames.filter((frame) => frame.type === 'credit')).toEqual([{ type: 'credit', streamId: 2, increment: 2048 }])
+    expect(lagging.receiveWindow).toBe(4096)
   })
 
   const badOpens: Array<[string, number[]]> = [

@@ -9,8 +9,10 @@ export interface MuxConfig {
   initialWindowBytes: number
   /**
    * A stream whose reader keeps up (nothing left unread when credit goes back) has its window doubled,
-   * up to this: on a fast link the credit round trip, not the reader, would otherwise set the pace. A
-   * reader that falls behind never grows its window, so unread data stays bounded by it. Default 2 MiB.
+   * up to this; a reader that falls behind never grows its window. Default: the initial window (no
+   * growth). Raising it lets one bulk stream go faster on a fast link, but everything in flight on
+   * the link is ahead of every other stream's next message: with 2 MiB, a 64-byte message beside
+   * bulk data waited about 40 ms (p50) instead of 5 on wrtc here.
    */
   maxWindowBytes: number
   /** Largest message (item) accepted on a stream; larger ones fail that item only. Default 16 MiB. */
@@ -28,7 +30,7 @@ export interface MuxConfig {
 export const DEFAULT_MUX_CONFIG: Readonly<MuxConfig> = Object.freeze({
   maxFrameBytes: MAX_FRAME_BYTES,
   initialWindowBytes: 256 * 1024,
-  maxWindowBytes: 2 * 1024 * 1024,
+  maxWindowBytes: 256 * 1024,
   maxItemBytes: 16 * 1024 * 1024,
   maxStreams: 1024,
   unclaimedStreamTimeoutMs: 30_000,

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_MUX_CONFIG, resolveMuxConfig } from '../../src/mux/config.js'
 
 describe('mux config', () => {
-  it('defaults: a 256 KiB window that may grow to 2 MiB', () => {
-    expect(resolveMuxConfig()).toMatchObject({ initialWindowBytes: 256 * 1024, maxWindowBytes: 2 * 1024 * 1024 })
+  it('defaults: a 256 KiB window that does not grow', () => {
+    expect(resolveMuxConfig()).toMatchObject({ initialWindowBytes: 256 * 1024, maxWindowBytes: 256 * 1024 })
     expect(resolveMuxConfig()).toEqual(DEFAULT_MUX_CONFIG)
   })
 

@@ -4,6 +4,7 @@
  * more from its stream, which then stops granting credit, which stops the remote sender.
  */
 import { isMeshscopeError } from '../errors.js'
+import { joinBytes } from '../util/bytes.js'
 import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, channelReasonOf, type ChannelCloseReason } from './errors.js'
@@ -73,7 +74,7 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
         for (const piece of pieces) await sender.sendItem({ ok: true, value: piece as T })
         continue
       }
-      const item = decodeItem<T>(connection, joinChunks(chunks))
+      const item = decodeItem<T>(connection, joinBytes(chunks))
       if ('end' in item) endReason = item.end
       else if ('lagged' in item) continue // not meaningful for mpsc
       else await sender.sendItem(item)
@@ -85,15 +86,3 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
   }
 }
 
-function joinChunks(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!
-  let total = 0
-  for (const chunk of chunks) total += chunk.byteLength
-  const joined = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    joined.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return joined
-}

@@ -14,6 +14,7 @@
  *   receive: open → ended (CLOSE received) | stopped (we sent STOP) | failed
  */
 import { MeshscopeError } from '../errors.js'
+import { joinBytes } from '../util/bytes.js'
 import type { MuxConfig } from './config.js'
 import { FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
 
@@ -331,7 +332,7 @@ export class MuxStream {
       if (this.#discarding) {
         waiter.reject(new MeshscopeError('ITEM_TOO_LARGE', `a received item of at least ${this.#assemblyBytes} bytes is over this stream's limit of ${this.maxItemBytes}; it was dropped`))
       } else {
-        waiter.resolve(waiter.joined ? concat(this.#assembly, this.#assemblyBytes) : this.#assembly)
+        waiter.resolve(waiter.joined ? joinBytes(this.#assembly, this.#assemblyBytes) : this.#assembly)
       }
       this.#assembly = []
       this.#assemblyBytes = 0
@@ -385,13 +386,3 @@ export class MuxStream {
   }
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.byteLength
-  }
-  return out
-}

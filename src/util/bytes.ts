@@ -68,3 +68,17 @@ export function toArrayBufferView(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   copy.set(bytes)
   return copy
 }
+
+/** The parts as one Uint8Array: the part itself when there is only one, else a new buffer. */
+export function joinBytes(parts: readonly Uint8Array[], totalBytes?: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!
+  let total = totalBytes ?? 0
+  if (totalBytes === undefined) for (const part of parts) total += part.byteLength
+  const joined = new Uint8Array(total)
+  let offset = 0
+  for (const part of parts) {
+    joined.set(part, offset)
+    offset += part.byteLength
+  }
+  return joined
+}

@@ -4,7 +4,6 @@
  *   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity ./peer-key.json] [--require ./hops.ts]…
  */
 import { parseArgs } from 'node:util'
-import { runPeer } from './peer-command.js'
 import { runSignal } from './signal-command.js'
 
 const USAGE = `usage:
@@ -29,6 +28,10 @@ export async function main(argv: string[]): Promise<number> {
         options: { signaling: { type: 'string' }, room: { type: 'string' }, identity: { type: 'string' }, require: { type: 'string', multiple: true } },
         strict: true,
       })
+      // Imported here, not at the top: the peer needs @roamhq/wrtc (an optional peer dependency), the
+      // signal server does not. Without wrtc the import throws PLATFORM_MISSING, whose message (the
+      // npm command) is printed below, and the command exits 2.
+      const { runPeer } = await import('./peer-command.js')
       return await runPeer({
         signaling: values.signaling ?? 'ws://127.0.0.1:8787',
         room: values.room ?? 'demo',

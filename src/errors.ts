@@ -59,6 +59,9 @@ export type ErrorCode =
   | 'HOP_BUILD_FAILED'
   // identity persistence
   | 'IDENTITY_STORE_FAILED'
+  // installs: an optional peer dependency the imported entry point needs is not installed (the message names the npm command)
+  | 'PLATFORM_MISSING'
+  | 'BUILD_DEPENDENCY_MISSING'
   // value codec (src/codec): raised by `Codec.encode` for values that cannot travel, by `Codec.decode` for bad bytes
   | 'CODEC_UNSUPPORTED_VALUE'
   | 'CODEC_CYCLE'

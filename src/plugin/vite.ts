@@ -9,9 +9,14 @@
  * inline hop body to a module-level registration (ids identical to those the Node loader derives from
  * the same file), reports warnings through `this.warn` and fails the build through `this.error`,
  * each with file:line:col.
+ *
+ * The transform needs Babel and magic-string, optional peer dependencies of meshscope: without them
+ * the build fails at its start (`buildStart`) with a `BUILD_DEPENDENCY_MISSING` error naming the
+ * `npm install -D …` to run.
  */
 import type { Plugin } from 'vite'
-import { transformHops, type TransformHopsOptions } from './transform.js'
+import { importHopTransform } from './build-dependencies.js'
+import type { TransformHopsOptions } from './transform.js'
 
 export interface MeshscopeViteOptions {
   /**
@@ -25,13 +30,19 @@ const SOURCE = /\.(?:m?[jt]s|[jt]sx)$/
 
 export function meshscope(options: MeshscopeViteOptions = {}): Plugin {
   const transformOptions: TransformHopsOptions = options.root === undefined ? {} : { root: options.root }
+  let hopTransform: ReturnType<typeof importHopTransform> | undefined
+  const loadHopTransform = () => (hopTransform ??= importHopTransform())
   return {
     name: 'meshscope',
     enforce: 'pre',
-    transform(code, id) {
+    async buildStart() {
+      await loadHopTransform()
+    },
+    async transform(code, id) {
       if (id.startsWith('\0')) return null
       const file = id.replace(/[?#].*$/, '')
       if (!SOURCE.test(file) || file.includes('/node_modules/')) return null
+      const { transformHops } = await loadHopTransform()
       const result = transformHops(code, file, transformOptions)
       if (!result) return null
       for (const warning of result.warnings) this.warn({ message: warning.message, loc: { file, line: warning.line, column: warning.column - 1 } })

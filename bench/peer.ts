@@ -18,6 +18,7 @@ import { MuxSession } from '../src/mux/session.js'
 import type { MuxStream } from '../src/mux/stream.js'
 import { WebRtcLink, type RtcPeerConnectionConstructor, type RtcSignal } from '../src/transport/webrtc-link.js'
 import { Messaging } from '../src/mesh/messaging.js'
+import { DEFAULT_PORTS } from '../src/mesh/ports.js'
 import { peerRef, type PeerRef } from '../src/scope/here.js'
 import { HOP_MAILBOX, hop, serveHop } from '../src/scope/hop.js'
 import { defineHop } from '../src/scope/registry.js'
@@ -206,7 +207,7 @@ export class BenchPeer {
       this.#session = new MuxSession(link, { initiator: options.initiator, config: options.tuning?.muxConfig ?? {} })
       const selfId = (options.initiator ? 'a' : 'b').repeat(32)
       this.#otherId = (options.initiator ? 'b' : 'a').repeat(32)
-      this.#connection = new Connection(this.#session, { peerId: this.#otherId })
+      this.#connection = new Connection(this.#session, { peerId: this.#otherId, ports: DEFAULT_PORTS })
       this.#messaging = new Messaging({
         id: () => selfId,
         connectionTo: (id) => (id === this.#otherId ? this.#connection : undefined),

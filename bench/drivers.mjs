@@ -1,6 +1,6 @@
 /**
  * Starting and driving the two sides of a benchmark link. A driver has `run(op, args)` (a measurement
- * in bench/peer.ts, on that side), `memStart()` / `memStop()` (that side's memory), and is stopped by
+ * of bench/peer/operations.ts, on that side), `memStart()` / `memStop()` (that side's memory), and is stopped by
  * the cleanup functions pushed onto `cleanups` (child processes by pid, the browser, the Vite server).
  */
 import { fork } from 'node:child_process'

@@ -5,12 +5,13 @@
  */
 import wrtc from '@roamhq/wrtc'
 import type { RtcPeerConnectionConstructor } from '../src/transport/webrtc-link.js'
-import { BenchPeer, type BenchTuning, type RtcSignal } from './peer.js'
+import { isOperationName, type OperationArgs, type OperationName } from './peer/operations.js'
+import { BenchPeer, type BenchTuning, type RtcSignal } from './peer/rig.js'
 
 type Command =
   | { signal: RtcSignal }
   | { id: number; cmd: 'connect'; args: { initiator: boolean; tuning?: BenchTuning } }
-  | { id: number; cmd: 'run'; args: { op: string; args: Record<string, number> } }
+  | { id: number; cmd: 'run'; args: { op: string; args: OperationArgs<OperationName> } }
   | { id: number; cmd: 'memStart'; args?: { gcEveryMs?: number } }
   | { id: number; cmd: 'memStop' | 'cpu' | 'failure' | 'close'; args?: undefined }
 
@@ -42,7 +43,8 @@ const handlers = {
     await peer.ready
     return true
   },
-  run({ op, args }: { op: string; args: Record<string, number> }) {
+  run({ op, args }: { op: string; args: OperationArgs<OperationName> }) {
+    if (!isOperationName(op)) throw new Error(`unknown operation ${op}`)
     return peer!.run(op, args)
   },
   /**

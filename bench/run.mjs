@@ -92,7 +92,7 @@ function udpReceiveDrops() {
 }
 
 /**
- * `connect()` gives a connected pair of drivers: `a.run(op, args)` runs a measurement from bench/peer.ts
+ * `connect()` gives a connected pair of drivers: `a.run(op, args)` runs a measurement of bench/peer/operations.ts
  * on the initiating side (`b` answers through its responders); `memStart()` / `memStop()` sample one
  * side's memory. A link that dies under a measurement (wrtc on a loaded 2-core machine can stall for
  * seconds after UDP drops, and the mux session gives up after 5 s of silence) is replaced by a fresh,
@@ -147,7 +147,7 @@ async function suite(platform, connect) {
   }
 
   rounds.pingIdle.raw = await measure('rawPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, queuedBytes: 0 })
-  rounds.pingIdle.mux = await measure('muxPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, load: 0 })
+  rounds.pingIdle.mux = await measure('muxPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, load: false })
   log(platform, `idle ping p50/p99: raw ${rounds.pingIdle.raw.p50.toFixed(2)}/${rounds.pingIdle.raw.p99.toFixed(2)} ms, mpsc ${rounds.pingIdle.mux.p50.toFixed(2)}/${rounds.pingIdle.mux.p99.toFixed(2)} ms`)
 
   // Calls and hops on the same idle link, interleaved one by one with the raw ping they are compared
@@ -168,7 +168,7 @@ async function suite(platform, connect) {
 
   for (let i = 0; i < PLAN.pingRounds; i++) {
     const raw = await measure('rawPing', { pings: PLAN.pings, intervalMs: PLAN.pingIntervalMs, queuedBytes: PLAN.rawQueuedBytes })
-    const mux = await measure('muxPing', { pings: PLAN.pings, intervalMs: PLAN.pingIntervalMs, load: 1 })
+    const mux = await measure('muxPing', { pings: PLAN.pings, intervalMs: PLAN.pingIntervalMs, load: true })
     rounds.pingLoaded.push({ raw, mux })
     log(
       platform,

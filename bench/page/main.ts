@@ -3,7 +3,8 @@
  * same-origin tabs of one browser context and signal to each other directly over a BroadcastChannel.
  */
 import type { RtcPeerConnectionConstructor } from '../../src/transport/webrtc-link.js'
-import { BenchPeer, type BenchTuning, type RtcSignal } from '../peer.js'
+import { isOperationName, type OperationArgs, type OperationName } from '../peer/operations.js'
+import { BenchPeer, type BenchTuning, type RtcSignal } from '../peer/rig.js'
 
 let peer: BenchPeer | undefined
 const signals = new BroadcastChannel('meshscope-bench-signals')
@@ -26,7 +27,8 @@ const bench = {
     await peer!.ready
     return true
   },
-  run(op: string, args: Record<string, number>): Promise<unknown> {
+  run(op: string, args: OperationArgs<OperationName>): Promise<unknown> {
+    if (!isOperationName(op)) return Promise.reject(new Error(`unknown operation ${op}`))
     return peer!.run(op, args)
   },
   failure(): string | null {

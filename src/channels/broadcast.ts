@@ -9,7 +9,7 @@ import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { LaggedError, movedError, type ChannelCloseReason } from './errors.js'
 import { decodeItem, encodeEnd, encodeItem } from './items.js'
-import { ENCODE_PORT, numberOption, registerPortKind, type PortPlan } from './port.js'
+import { ENCODE_PORT, numberOption, type PortPlan, type PortTable } from './port.js'
 
 type Entry<T> = { value: T } | { lagged: number }
 type Read<T> = { entry: Entry<T>; next: number } | { lagged: number; next: number } | 'wait' | 'end'
@@ -279,21 +279,25 @@ async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStrea
   }
 }
 
-registerPortKind('broadcast.rx', (connection, payload) => {
-  const stream = connection.claimPortStream(payload.s)
-  const core = new BroadcastCore<unknown>(numberOption(payload, 'c', 64, 1, 1 << 20))
-  const sender = new Sender(core)
-  const receiver = new Receiver(core, core.nextSeq)
-  receiver.onStop((reason) => stream.stop(reason === 'dropped' ? 'dropped' : 'closed'))
-  void pumpStreamToBroadcast(connection, stream, sender)
-  return receiver
-})
-
-registerPortKind('broadcast.tx', (connection, payload) => {
-  const stream = connection.claimPortStream(payload.s)
-  const core = new BroadcastCore<unknown>(numberOption(payload, 'c', 64, 1, 1 << 20))
-  const sender = new Sender(core)
-  const internal = new Receiver(core, core.nextSeq)
-  void pumpBroadcastToStream(connection, internal, stream)
-  return sender
-})
+/** The broadcast port kinds, for a connection's port table. */
+export const broadcastPorts: PortTable = {
+  kinds: {
+    'broadcast.rx': (connection, payload) => {
+      const stream = connection.claimPortStream(payload.s)
+      const core = new BroadcastCore<unknown>(numberOption(payload, 'c', 64, 1, 1 << 20))
+      const sender = new Sender(core)
+      const receiver = new Receiver(core, core.nextSeq)
+      receiver.onStop((reason) => stream.stop(reason === 'dropped' ? 'dropped' : 'closed'))
+      void pumpStreamToBroadcast(connection, stream, sender)
+      return receiver
+    },
+    'broadcast.tx': (connection, payload) => {
+      const stream = connection.claimPortStream(payload.s)
+      const core = new BroadcastCore<unknown>(numberOption(payload, 'c', 64, 1, 1 << 20))
+      const sender = new Sender(core)
+      const internal = new Receiver(core, core.nextSeq)
+      void pumpBroadcastToStream(connection, internal, stream)
+      return sender
+    },
+  },
+}

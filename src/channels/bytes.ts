@@ -8,7 +8,7 @@ import { MeshscopeError } from '../errors.js'
 import type { Connection } from './connection.js'
 import type { ChannelCloseReason } from './errors.js'
 import * as mpsc from './mpsc.js'
-import { ENCODE_PORT, decodePort, registerPortKind, type PortPlan } from './port.js'
+import { ENCODE_PORT, type PortPlan, type PortTable } from './port.js'
 
 export interface BytesChannelOptions {
   /** Chunks in flight before `write` waits. Default 16. */
@@ -166,9 +166,13 @@ export class ByteReceiver implements AsyncIterable<Uint8Array> {
   }
 }
 
-registerPortKind('bytes.tx', (connection, payload) => {
-  const chunkBytes = typeof payload.o?.b === 'number' && Number.isInteger(payload.o.b) && payload.o.b > 0 && payload.o.b <= 1024 * 1024 ? payload.o.b : 64 * 1024
-  return new ByteSender(decodePort(connection, { ...payload, k: 'mpsc.tx' }) as mpsc.Sender<Uint8Array>, chunkBytes)
-})
-
-registerPortKind('bytes.rx', (connection, payload) => new ByteReceiver(decodePort(connection, { ...payload, k: 'mpsc.rx' }) as mpsc.Receiver<Uint8Array>))
+/** The bytes port kinds, for a connection's port table: the halves of the mpsc channel of chunks they ride on, wrapped. */
+export const bytesPorts: PortTable = {
+  kinds: {
+    'bytes.tx': (connection, payload) => {
+      const chunkBytes = typeof payload.o?.b === 'number' && Number.isInteger(payload.o.b) && payload.o.b > 0 && payload.o.b <= 1024 * 1024 ? payload.o.b : 64 * 1024
+      return new ByteSender(mpsc.decodeSenderPort(connection, payload) as mpsc.Sender<Uint8Array>, chunkBytes)
+    },
+    'bytes.rx': (connection, payload) => new ByteReceiver(mpsc.decodeReceiverPort(connection, payload) as mpsc.Receiver<Uint8Array>),
+  },
+}

@@ -1,16 +1,20 @@
 /**
  * The channel layer's view of one peer: a mux session and the codec bound to it, whose port hooks
- * turn channel halves inside values into streams of this session (and back).
+ * turn channel halves inside values into streams of this session (and back). Which kinds of port it
+ * understands is the table it is given (`ConnectionOptions.ports`); it imports no kind itself.
  */
 import { Codec, NOT_A_PORT, type CodecLimits } from '../codec/index.js'
 import { MeshscopeError } from '../errors.js'
 import type { MuxSession } from '../mux/session.js'
 import type { MuxStream } from '../mux/stream.js'
-import { ENCODE_PORT, decodePort, isPortable, type PortPlan } from './port.js'
-// Every channel kind registers its port decoder on import; a connection must know them all.
-import './index.js'
+import { ENCODE_PORT, decodePort, isPortable, type PortEncoder, type PortPlan, type PortTable } from './port.js'
 
 export interface ConnectionOptions {
+  /**
+   * The port kinds this connection decodes and the extra port encoders it asks (src/mesh/ports.ts
+   * has the full table the mesh uses). A port of a kind not in it is refused with BAD_PORT.
+   */
+  ports: PortTable
   /** The peer's id, for error messages and handlers. */
   peerId?: string
   codecLimits?: Partial<CodecLimits>
@@ -26,25 +30,6 @@ export interface PeerRouter {
   call(peerId: string, name: string, value: unknown, options?: { timeout?: number; signal?: AbortSignal }): Promise<unknown>
 }
 
-/**
- * Encoders for values that travel as ports without implementing ENCODE_PORT themselves (plain
- * functions become remote functions): registered by higher layers, so this layer imports none of them.
- */
-export type ExtraPortEncoder = (connection: Connection, value: object, path: string) => PortPlan | undefined
-const extraPortEncoders: ExtraPortEncoder[] = []
-
-export function registerPortEncoder(encoder: ExtraPortEncoder): void {
-  extraPortEncoders.push(encoder)
-}
-
-function planExtraPort(connection: Connection, value: object, path: string): PortPlan | undefined {
-  for (const encoder of extraPortEncoders) {
-    const plan = encoder(connection, value, path)
-    if (plan) return plan
-  }
-  return undefined
-}
-
 export class Connection {
   readonly codec: Codec
   readonly peerId: string | undefined
@@ -53,22 +38,23 @@ export class Connection {
 
   constructor(
     readonly session: MuxSession,
-    options: ConnectionOptions = {},
+    options: ConnectionOptions,
   ) {
     this.peerId = options.peerId
     this.router = options.router
+    const { kinds, encoders = [] } = options.ports
     this.codec = new Codec({
       sendErrorStacks: options.sendErrorStacks ?? false,
       limits: { ...options.codecLimits, maxMessageBytes: Math.min(options.codecLimits?.maxMessageBytes ?? Infinity, session.config.maxItemBytes) },
       ports: {
         encodePort: (value, path) => {
-          const plan = isPortable(value) ? value[ENCODE_PORT](this, path) : planExtraPort(this, value, path)
+          const plan = isPortable(value) ? value[ENCODE_PORT](this, path) : planWithEncoders(encoders, this, value, path)
           if (!plan) return NOT_A_PORT
           if (!this.#plans) throw new MeshscopeError('INVALID_ARGUMENT', 'ports can only be encoded through Connection.encode')
           this.#plans.push(plan)
           return plan.payload
         },
-        decodePort: (payload) => decodePort(this, payload),
+        decodePort: (payload) => decodePort(this, kinds, payload),
       },
     })
   }
@@ -111,4 +97,12 @@ export class Connection {
     if (!stream) throw new MeshscopeError('BAD_PORT', `the port's stream ${id} is unknown here or was already claimed`)
     return stream
   }
+}
+
+function planWithEncoders(encoders: readonly PortEncoder[], connection: Connection, value: object, path: string): PortPlan | undefined {
+  for (const encoder of encoders) {
+    const plan = encoder(connection, value, path)
+    if (plan) return plan
+  }
+  return undefined
 }

@@ -15,7 +15,7 @@ import type { Connection } from './connection.js'
 import { ChannelClosedError, movedError, type ChannelCloseReason } from './errors.js'
 import type { Item } from './items.js'
 import { MpscCore } from './mpsc-core.js'
-import { ENCODE_PORT, numberOption, registerPortKind, type PortPayload, type PortPlan } from './port.js'
+import { ENCODE_PORT, numberOption, type PortPayload, type PortPlan, type PortTable } from './port.js'
 import { pumpCoreToStream, pumpStreamToSender } from './pumps.js'
 import { StreamSender } from './stream-sender.js'
 
@@ -256,20 +256,23 @@ function portOptions(payload: PortPayload): { capacity: number; maxItemBytes: nu
   return { capacity, maxItemBytes }
 }
 
-// A sender arrived: it sends straight onto the stream, to the receiver on the other side.
-registerPortKind('mpsc.tx', (connection, payload) => {
+/** A sender arrived: it sends straight onto the stream, to the receiver on the other side. */
+export function decodeSenderPort(connection: Connection, payload: PortPayload): Sender<unknown> {
   const { capacity, maxItemBytes } = portOptions(payload)
   const stream = connection.claimPortStream(payload.s)
   if (maxItemBytes !== undefined) stream.maxItemBytes = maxItemBytes
   return new Sender({ kind: 'remote', port: new StreamSender(connection, stream), capacity }, maxItemBytes)
-})
+}
 
-// A receiver arrived: values from the remote senders are fed into a local core it reads.
-registerPortKind('mpsc.rx', (connection, payload) => {
+/** A receiver arrived: values from the remote senders are fed into a local core it reads. */
+export function decodeReceiverPort(connection: Connection, payload: PortPayload): Receiver<unknown> {
   const { capacity, maxItemBytes } = portOptions(payload)
   const stream = connection.claimPortStream(payload.s)
   if (maxItemBytes !== undefined) stream.maxItemBytes = maxItemBytes
   const core = new MpscCore<unknown>(capacity)
   void pumpStreamToSender(connection, stream, Sender.local(core))
   return new Receiver(core, maxItemBytes)
-})
+}
+
+/** The mpsc port kinds, for a connection's port table. */
+export const mpscPorts: PortTable = { kinds: { 'mpsc.tx': decodeSenderPort, 'mpsc.rx': decodeReceiverPort } }

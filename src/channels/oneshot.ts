@@ -8,7 +8,7 @@ import { MeshscopeError } from '../errors.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, type ChannelCloseReason } from './errors.js'
 import * as mpsc from './mpsc.js'
-import { ENCODE_PORT, decodePort, registerPortKind, type PortPlan } from './port.js'
+import { ENCODE_PORT, type PortPlan, type PortTable } from './port.js'
 
 export function channel<T>(): [Sender<T>, Receiver<T>] {
   const [tx, rx] = mpsc.channel<T>(1)
@@ -97,5 +97,10 @@ export class Receiver<T> {
   }
 }
 
-registerPortKind('oneshot.tx', (connection, payload) => new Sender(decodePort(connection, { ...payload, k: 'mpsc.tx' }) as mpsc.Sender<unknown>))
-registerPortKind('oneshot.rx', (connection, payload) => new Receiver(decodePort(connection, { ...payload, k: 'mpsc.rx' }) as mpsc.Receiver<unknown>))
+/** The oneshot port kinds, for a connection's port table: the halves of the mpsc channel they ride on, wrapped. */
+export const oneshotPorts: PortTable = {
+  kinds: {
+    'oneshot.tx': (connection, payload) => new Sender(mpsc.decodeSenderPort(connection, payload)),
+    'oneshot.rx': (connection, payload) => new Receiver(mpsc.decodeReceiverPort(connection, payload)),
+  },
+}

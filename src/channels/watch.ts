@@ -8,7 +8,7 @@ import { MeshscopeError } from '../errors.js'
 import type { Connection } from './connection.js'
 import type { ChannelCloseReason } from './errors.js'
 import { decodeItem, encodeEnd, encodeItem } from './items.js'
-import { ENCODE_PORT, registerPortKind, type PortPlan } from './port.js'
+import { ENCODE_PORT, type PortPlan, type PortTable } from './port.js'
 import type { MuxStream } from '../mux/stream.js'
 
 class WatchCore<T> {
@@ -252,20 +252,24 @@ async function pumpStreamToWatch<T>(connection: Connection, stream: MuxStream, c
   }
 }
 
-registerPortKind('watch.rx', (connection, payload) => {
-  const stream = connection.claimPortStream(payload.s)
-  const core = new WatchCore<unknown>(payload.v)
-  const receiver = new Receiver(core)
-  void pumpStreamToWatch(connection, stream, core)
-  return receiver
-})
-
-registerPortKind('watch.tx', (connection, payload) => {
-  const stream = connection.claimPortStream(payload.s)
-  const core = new WatchCore<unknown>(payload.v)
-  const sender = new Sender(core)
-  const internal = new Receiver(core)
-  void pumpWatchToStream(connection, internal, stream)
-  return sender
-})
+/** The watch port kinds, for a connection's port table. */
+export const watchPorts: PortTable = {
+  kinds: {
+    'watch.rx': (connection, payload) => {
+      const stream = connection.claimPortStream(payload.s)
+      const core = new WatchCore<unknown>(payload.v)
+      const receiver = new Receiver(core)
+      void pumpStreamToWatch(connection, stream, core)
+      return receiver
+    },
+    'watch.tx': (connection, payload) => {
+      const stream = connection.claimPortStream(payload.s)
+      const core = new WatchCore<unknown>(payload.v)
+      const sender = new Sender(core)
+      const internal = new Receiver(core)
+      void pumpWatchToStream(connection, internal, stream)
+      return sender
+    },
+  },
+}
 

@@ -24,11 +24,12 @@ import { randomBase64Url } from '../util/bytes.js'
 import { Emitter } from '../util/emitter.js'
 import { resolveMeshTimings, type MeshJoinOptions, type ResolvedMeshTimings } from './options.js'
 import { Connection } from '../channels/connection.js'
-import { MuxSession, type MuxCloseInfo } from '../mux/session.js'
+import type { MuxCloseInfo } from '../mux/session.js'
 import type { CallOptions } from '../rpc/call.js'
 import type { Remote } from '../rpc/remote-object.js'
 import type { Mailbox, MailboxHandler, MailboxRef } from '../services/mailboxes.js'
 import { Messaging } from './messaging.js'
+import { createPeerStack } from './peer-stack.js'
 import { peerRef, type HopTransport, type PeerRef } from '../scope/here.js'
 import { HOP_MAILBOX, serveHop } from '../scope/hop.js'
 import type { ScampMetrics } from '../gossip/index.js'
@@ -432,16 +433,15 @@ export class Mesh {
   /** The data channel is open: run a multiplexer session on it; the peer joins when the handshake completes. */
   #startSession(entry: PeerLink, initiator: boolean): void {
     if (this.#links.get(entry.peerId) !== entry || this.#state !== 'open') return
-    const session = new MuxSession(entry.link, {
+    const { session, connection } = createPeerStack(entry.link, {
       initiator,
-      config: { keepaliveIntervalMs: this.timings.heartbeatIntervalMs, idleTimeoutMs: this.timings.peerTimeoutMs },
+      peerId: entry.peerId,
+      muxConfig: { keepaliveIntervalMs: this.timings.heartbeatIntervalMs, idleTimeoutMs: this.timings.peerTimeoutMs },
+      messaging: this.#messaging,
+      sendErrorStacks: this.options.exposeErrorStacks,
     })
-    const connection = new Connection(session, { peerId: entry.peerId, router: this.#messaging, sendErrorStacks: this.options.exposeErrorStacks })
     entry.connection = connection
-    session.events.on('stream', (stream) => {
-      entry.lastUsedAt = Date.now()
-      void this.#messaging.serve(connection, stream)
-    })
+    session.events.on('stream', () => (entry.lastUsedAt = Date.now()))
     session.events.on('close', (info) => this.#detach(entry, leaveReasonOfSession(info)))
     session.ready.then(
       () => {

@@ -9,8 +9,8 @@
  * Plain functions travel with a concurrency of 16. `withContext: true` passes the call's context
  * ({ from, signal }) as an extra last argument.
  */
-import { registerPortEncoder, type Connection } from '../channels/connection.js'
-import { registerPortKind, type PortPayload } from '../channels/port.js'
+import type { Connection } from '../channels/connection.js'
+import type { PortDecoder, PortEncoder, PortPayload, PortTable } from '../channels/port.js'
 import { MeshscopeError } from '../errors.js'
 import { callOverConnection, type CallOptions } from './call.js'
 import type { CallContext } from './serve.js'
@@ -88,8 +88,8 @@ export function exportedFunction(connection: Connection, id: number): ((args: un
   }
 }
 
-// Sending side: any function inside a value becomes a remote function port.
-registerPortEncoder((connection, value) => {
+/** Sending side: any function inside a value becomes a remote function port. */
+const encodeFunctionPort: PortEncoder = (connection, value) => {
   if (typeof value !== 'function') return undefined
   const fn = value as AnyFunction
   const options = (fn as unknown as Record<symbol, Exported['options'] | undefined>)[OPTIONS] ?? { concurrency: DEFAULT_CONCURRENCY }
@@ -108,12 +108,12 @@ registerPortEncoder((connection, value) => {
     },
     rollback: () => stream.reset('closed', 'the value carrying this function failed to encode'),
   }
-})
+}
 
 const proxyDrops = new FinalizationRegistry<{ close(): void }>((stream) => stream.close())
 
-// Receiving side: a callable proxy.
-registerPortKind('rfn', (connection, payload) => {
+/** Receiving side: a callable proxy. */
+const decodeFunctionPort: PortDecoder = (connection, payload) => {
   const stream = connection.claimPortStream(payload.s)
   const call = (options: CallOptions, args: unknown[]) => callOverConnection(connection, { kind: 'function', functionId: stream.id, args }, options)
   const proxy = (...args: unknown[]) => call({}, args)
@@ -124,4 +124,7 @@ registerPortKind('rfn', (connection, payload) => {
   }
   proxyDrops.register(proxy, stream, proxy)
   return proxy
-})
+}
+
+/** The remote function port kind and the encoder that turns functions into it, for a connection's port table. */
+export const rfnPorts: PortTable = { kinds: { rfn: decodeFunctionPort }, encoders: [encodeFunctionPort] }

@@ -6,7 +6,7 @@
  * send or call back.
  */
 import type { Connection, PeerRouter } from '../channels/connection.js'
-import { ENCODE_PORT, registerPortKind, type PortPlan } from '../channels/port.js'
+import { ENCODE_PORT, type PortPlan, type PortTable } from '../channels/port.js'
 import { MeshscopeError } from '../errors.js'
 import type { CallOptions } from '../rpc/call.js'
 import { validateName } from '../rpc/protocol.js'
@@ -191,11 +191,16 @@ export class MailboxRef<T = unknown, R = unknown> {
   }
 }
 
-registerPortKind('mailbox.ref', (connection: Connection, payload) => {
-  const peerId = payload.o?.p
-  const name = payload.o?.n
-  if (typeof peerId !== 'string' || !/^[0-9a-f]{32}$/.test(peerId) || typeof name !== 'string' || name.length === 0 || name.length > 128) {
-    throw new MeshscopeError('BAD_PORT', 'a mailbox reference needs a peer id and a name')
-  }
-  return new MailboxRef(peerId, name, connection.router)
-})
+/** The mailbox reference port kind, for a connection's port table (a reference has no stream: it names a mailbox). */
+export const mailboxPorts: PortTable = {
+  kinds: {
+    'mailbox.ref': (connection: Connection, payload) => {
+      const peerId = payload.o?.p
+      const name = payload.o?.n
+      if (typeof peerId !== 'string' || !/^[0-9a-f]{32}$/.test(peerId) || typeof name !== 'string' || name.length === 0 || name.length > 128) {
+        throw new MeshscopeError('BAD_PORT', 'a mailbox reference needs a peer id and a name')
+      }
+      return new MailboxRef(peerId, name, connection.router)
+    },
+  },
+}

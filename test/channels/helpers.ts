@@ -1,6 +1,8 @@
-import { Connection } from '../../src/channels/connection.js'
+import type { Connection } from '../../src/channels/connection.js'
+import type { PortTable } from '../../src/channels/port.js'
+import { createPeerStack } from '../../src/mesh/peer-stack.js'
 import type { MuxStream } from '../../src/mux/stream.js'
-import { memorySessionPair, wrtcSessionPair, type SessionPair } from '../mux/helpers.js'
+import { memoryLinkPair, sessionPairOf, wrtcLinkPair, type SessionPair } from '../mux/helpers.js'
 
 export interface ConnectionPair {
   /** This side. */
@@ -15,10 +17,16 @@ export interface ConnectionPair {
   dispose(): Promise<void>
 }
 
-export async function connectionPair(kind: 'memory' | 'wrtc' = 'memory'): Promise<ConnectionPair> {
-  const pair = await (kind === 'memory' ? memorySessionPair() : wrtcSessionPair())
-  const a = new Connection(pair.a, { peerId: 'a'.repeat(32) })
-  const b = new Connection(pair.b, { peerId: 'b'.repeat(32) })
+/**
+ * Two peer stacks with no messaging: request streams are left to `transfer`. `ports` gives a side's
+ * port table (default: every kind).
+ */
+export async function connectionPair(kind: 'memory' | 'wrtc' = 'memory', options: { ports?: { a?: PortTable; b?: PortTable } } = {}): Promise<ConnectionPair> {
+  const links = await (kind === 'memory' ? memoryLinkPair() : wrtcLinkPair())
+  const { connection: a } = createPeerStack(links.a, { initiator: true, peerId: 'b'.repeat(32), ports: options.ports?.a })
+  const { connection: b } = createPeerStack(links.b, { initiator: false, peerId: 'a'.repeat(32), ports: options.ports?.b })
+  await Promise.all([a.session.ready, b.session.ready])
+  const pair = sessionPairOf(a.session, b.session, links)
   return {
     a,
     b,

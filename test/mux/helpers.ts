@@ -16,32 +16,45 @@ export interface SessionPair {
 
 export type SessionPairFactory = (config?: { a?: Partial<MuxConfig>; b?: Partial<MuxConfig> }) => Promise<SessionPair>
 
-export const memorySessionPair: SessionPairFactory = async (config = {}) => {
-  const { a: linkA, b: linkB, sever } = createMemoryLinkPair()
-  const a = new MuxSession(linkA, { initiator: true, config: config.a })
-  const b = new MuxSession(linkB, { initiator: false, config: config.b })
-  await Promise.all([a.ready, b.ready])
-  return { a, b, links: { a: linkA, b: linkB }, sever, dispose: async () => (a.abort(), b.abort()) }
+/** Two open links to each other, for sessions (or peer stacks) to run on. */
+export interface LinkPair {
+  a: Link
+  b: Link
+  sever(): void
+}
+
+export async function memoryLinkPair(): Promise<LinkPair> {
+  const { a, b, sever } = createMemoryLinkPair()
+  return { a, b, sever }
 }
 
 const RTCPeerConnection = wrtc.RTCPeerConnection as unknown as RtcPeerConnectionConstructor
 
-export const wrtcSessionPair: SessionPairFactory = async (config = {}) => {
+export async function wrtcLinkPair(): Promise<LinkPair> {
   const deliver = (to: () => WebRtcLink) => (signal: RtcSignal) => void to().acceptSignal(signal)
-  const linkA: WebRtcLink = new WebRtcLink({ initiator: true, RTCPeerConnection, sendSignal: deliver(() => linkB) })
-  const linkB: WebRtcLink = new WebRtcLink({ initiator: false, RTCPeerConnection, sendSignal: deliver(() => linkA) })
-  await Promise.all([linkA.opened, linkB.opened])
-  const a = new MuxSession(linkA, { initiator: true, config: config.a })
-  const b = new MuxSession(linkB, { initiator: false, config: config.b })
-  await Promise.all([a.ready, b.ready])
-  return {
-    a,
-    b,
-    links: { a: linkA, b: linkB },
-    sever: () => (linkA.close(), linkB.close()),
-    dispose: async () => (a.abort(), b.abort()),
-  }
+  const a: WebRtcLink = new WebRtcLink({ initiator: true, RTCPeerConnection, sendSignal: deliver(() => b) })
+  const b: WebRtcLink = new WebRtcLink({ initiator: false, RTCPeerConnection, sendSignal: deliver(() => a) })
+  await Promise.all([a.opened, b.opened])
+  return { a, b, sever: () => (a.close(), b.close()) }
 }
+
+const sessionPairOver =
+  (linkPair: () => Promise<LinkPair>): SessionPairFactory =>
+  async (config = {}) => {
+    const links = await linkPair()
+    const a = new MuxSession(links.a, { initiator: true, config: config.a })
+    const b = new MuxSession(links.b, { initiator: false, config: config.b })
+    await Promise.all([a.ready, b.ready])
+    return sessionPairOf(a, b, links)
+  }
+
+/** Two sessions running on a link pair, seen as a SessionPair (the sessions are built elsewhere: a peer stack). */
+export function sessionPairOf(a: MuxSession, b: MuxSession, links: LinkPair): SessionPair {
+  return { a, b, links: { a: links.a, b: links.b }, sever: links.sever, dispose: async () => (a.abort(), b.abort()) }
+}
+
+export const memorySessionPair: SessionPairFactory = sessionPairOver(memoryLinkPair)
+export const wrtcSessionPair: SessionPairFactory = sessionPairOver(wrtcLinkPair)
 
 /** The next request stream the session's peer opens. */
 export function nextIncoming(session: MuxSession): Promise<MuxStream> {

@@ -2,11 +2,13 @@
  * Two peers' messaging (mailboxes, calls, remote functions and objects) over a memory connection
  * pair: the mesh's routing without WebRTC, so every behaviour can be tested quickly and exactly.
  */
-import { Connection } from '../../src/channels/connection.js'
+import type { Connection } from '../../src/channels/connection.js'
+import type { PortTable } from '../../src/channels/port.js'
 import type { MeshscopeError } from '../../src/errors.js'
 import { Messaging } from '../../src/mesh/messaging.js'
+import { createPeerStack } from '../../src/mesh/peer-stack.js'
 import type { MuxConfig } from '../../src/mux/config.js'
-import { memorySessionPair, type SessionPair } from '../mux/helpers.js'
+import { memoryLinkPair, sessionPairOf, type SessionPair } from '../mux/helpers.js'
 
 export const ID_A = 'a'.repeat(32)
 export const ID_B = 'b'.repeat(32)
@@ -22,8 +24,9 @@ export interface MessagingPair {
   dispose(): Promise<void>
 }
 
-export async function messagingPair(options: { config?: Partial<MuxConfig>; sendErrorStacks?: boolean } = {}): Promise<MessagingPair> {
-  const pair = await memorySessionPair({ a: options.config, b: options.config })
+/** `ports` is both sides' port table (default: every kind). */
+export async function messagingPair(options: { config?: Partial<MuxConfig>; sendErrorStacks?: boolean; ports?: PortTable } = {}): Promise<MessagingPair> {
+  const links = await memoryLinkPair()
   const reportedAtA: MeshscopeError[] = []
   const reportedAtB: MeshscopeError[] = []
   let closed = false
@@ -33,10 +36,11 @@ export async function messagingPair(options: { config?: Partial<MuxConfig>; send
   const connections = {} as { a: Connection; b: Connection }
   const a: Messaging = new Messaging({ id: () => ID_A, connectionTo: (id) => (id === ID_B && pair.a.state === 'open' ? connections.a : undefined), assertOpen, report: (e) => reportedAtA.push(e) })
   const b: Messaging = new Messaging({ id: () => ID_B, connectionTo: (id) => (id === ID_A && pair.b.state === 'open' ? connections.b : undefined), assertOpen, report: (e) => reportedAtB.push(e) })
-  connections.a = new Connection(pair.a, { peerId: ID_B, router: a, sendErrorStacks: options.sendErrorStacks })
-  connections.b = new Connection(pair.b, { peerId: ID_A, router: b, sendErrorStacks: options.sendErrorStacks })
-  pair.a.events.on('stream', (stream) => void a.serve(connections.a, stream))
-  pair.b.events.on('stream', (stream) => void b.serve(connections.b, stream))
+  const common = { muxConfig: options.config, sendErrorStacks: options.sendErrorStacks, ports: options.ports }
+  connections.a = createPeerStack(links.a, { ...common, initiator: true, peerId: ID_B, messaging: a }).connection
+  connections.b = createPeerStack(links.b, { ...common, initiator: false, peerId: ID_A, messaging: b }).connection
+  const pair = sessionPairOf(connections.a.session, connections.b.session, links)
+  await Promise.all([pair.a.ready, pair.b.ready])
   return {
     a,
     b,

@@ -2,10 +2,11 @@
  * N peers fully connected over memory links, each with the mesh's messaging and a hop server:
  * everything a scope hop uses, without WebRTC.
  */
-import { Connection } from '../../src/channels/connection.js'
+import type { Connection } from '../../src/channels/connection.js'
 import type { MeshscopeError } from '../../src/errors.js'
 import { Messaging } from '../../src/mesh/messaging.js'
-import { MuxSession } from '../../src/mux/session.js'
+import { createPeerStack } from '../../src/mesh/peer-stack.js'
+import type { MuxSession } from '../../src/mux/session.js'
 import { peerRef, type HopTransport, type PeerRef } from '../../src/scope/here.js'
 import { HOP_MAILBOX, serveHop } from '../../src/scope/hop.js'
 import { createMemoryLinkPair } from '../../src/transport/memory-link.js'
@@ -48,16 +49,12 @@ export async function memoryMesh(count: number): Promise<TestMesh> {
   for (let i = 0; i < count; i++) {
     for (let j = i + 1; j < count; j++) {
       const { a, b, sever } = createMemoryLinkPair()
-      const sessionA = new MuxSession(a, { initiator: true })
-      const sessionB = new MuxSession(b, { initiator: false })
-      sessions.push(sessionA, sessionB)
       const [pi, pj] = [peers[i]!, peers[j]!]
-      const connA = new Connection(sessionA, { peerId: pj.id, router: pi.messaging })
-      const connB = new Connection(sessionB, { peerId: pi.id, router: pj.messaging })
-      connections.get(pi.id)!.set(pj.id, connA)
-      connections.get(pj.id)!.set(pi.id, connB)
-      sessionA.events.on('stream', (stream) => void pi.messaging.serve(connA, stream))
-      sessionB.events.on('stream', (stream) => void pj.messaging.serve(connB, stream))
+      const stackA = createPeerStack(a, { initiator: true, peerId: pj.id, messaging: pi.messaging })
+      const stackB = createPeerStack(b, { initiator: false, peerId: pi.id, messaging: pj.messaging })
+      sessions.push(stackA.session, stackB.session)
+      connections.get(pi.id)!.set(pj.id, stackA.connection)
+      connections.get(pj.id)!.set(pi.id, stackB.connection)
       severers.get(pi.id)!.push(sever)
       severers.get(pj.id)!.push(sever)
     }

@@ -1,0 +1,40 @@
+/**
+ * Every measurement the runner can ask a peer for (`bench/run.mjs`: `pair.a.run(name, args)`), by
+ * name, with typed arguments; results are inferred from the workloads. Both sides build the same
+ * rig; the runner asks only the initiating side, whose peer answers through its responders.
+ */
+import type { BenchPeer } from './rig.js'
+
+export const operations = {
+  /** The raw channel's bulk throughput (16 KiB messages; `highBytes`/`lowBytes`: its bufferedAmount marks). */
+  rawThroughput: (peer: BenchPeer, { durationMs, highBytes, lowBytes }: { durationMs: number; highBytes?: number; lowBytes?: number }) =>
+    peer.raw.throughput(durationMs, highBytes, lowBytes),
+  /** A `bytes` channel's bulk throughput. */
+  muxBytesThroughput: (peer: BenchPeer, { durationMs }: { durationMs: number }) => peer.mux.bytesThroughput(durationMs),
+  /** One mux stream's bulk throughput (no channel layer, no codec). */
+  muxStreamThroughput: (peer: BenchPeer, { durationMs }: { durationMs: number }) => peer.mux.streamThroughput(durationMs),
+  /** Pings on the raw channel, behind `queuedBytes` of bulk data in it (0: idle). */
+  rawPing: (peer: BenchPeer, { pings, intervalMs, queuedBytes }: { pings: number; intervalMs: number; queuedBytes: number }) =>
+    peer.raw.ping(pings, intervalMs, queuedBytes),
+  /** Pings on an mpsc channel; with `load`, beside a `bytes` channel carrying bulk data. */
+  muxPing: (peer: BenchPeer, { pings, intervalMs, load }: { pings: number; intervalMs: number; load: boolean }) => peer.mux.ping(pings, intervalMs, load),
+  /** Small messages per second on the raw channel. */
+  rawSmall: (peer: BenchPeer, { durationMs, messageBytes }: { durationMs: number; messageBytes: number }) => peer.raw.small(durationMs, messageBytes),
+  /** Small values per second through an mpsc channel. */
+  muxSmall: (peer: BenchPeer, { durationMs, messageBytes }: { durationMs: number; messageBytes: number }) => peer.mux.small(durationMs, messageBytes),
+  /** Raw ping, call and hop round trips, interleaved one by one, `calls` of each. */
+  interleavedRtt: (peer: BenchPeer, { calls }: { calls: number }) => peer.mux.interleavedRtt(calls),
+  /** Calls completed per second with `inFlight` outstanding. */
+  callsPerSecond: (peer: BenchPeer, { inFlight, durationMs }: { inFlight: number; durationMs: number }) => peer.mux.callsPerSecond(inFlight, durationMs),
+  /** `totalBytes` through a `bytes` channel into a reader paced at `readMBps`. */
+  slowReceiver: (peer: BenchPeer, { totalBytes, readMBps }: { totalBytes: number; readMBps: number }) => peer.mux.slowReceiver(totalBytes, readMBps),
+} satisfies Record<string, (peer: BenchPeer, args: never) => Promise<unknown>>
+
+export type OperationName = keyof typeof operations
+export type OperationArgs<Name extends OperationName> = Parameters<(typeof operations)[Name]>[1]
+export type OperationResult<Name extends OperationName> = Awaited<ReturnType<(typeof operations)[Name]>>
+
+/** Whether a name that came over IPC or from page.evaluate is an operation. */
+export function isOperationName(name: string): name is OperationName {
+  return Object.hasOwn(operations, name)
+}

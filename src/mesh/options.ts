@@ -1,9 +1,13 @@
-/** Options of `Mesh.join`, with every default in one place (documented in README and docs/architecture.md). */
+/**
+ * Options of `Mesh.join`, with every default in one place (`MESH_DEFAULTS`, documented in README
+ * and docs/architecture.md) and checked once, here, before anything starts.
+ */
 import { MeshscopeError } from '../errors.js'
 import type { ScampConfig } from '../gossip/config.js'
-import type { Identity } from '../identity/identity.js'
+import { Identity } from '../identity/identity.js'
 import { isRoomName, type Topology } from '../signaling/protocol.js'
-import type { Platform } from './platform.js'
+import { DEFAULT_HIGH_WATER_MARK_BYTES } from '../transport/link.js'
+import { resolvePlatform, type Platform } from './platform.js'
 
 export interface MeshJoinOptions {
   /** The signaling server, e.g. `ws://127.0.0.1:8787`. */
@@ -11,55 +15,110 @@ export interface MeshJoinOptions {
   /** Room name: 1..64 characters of A-Z a-z 0-9 . _ - */
   room: string
   /**
-   * How the room links up. `full` (default): a link to every member, fine up to a few dozen peers.
+   * How the room links up. `full`: a link to every member, fine up to a few dozen peers.
    * `scamp`: links only to the SCAMP partial view and in-view (about (c+1)·ln n peers), other links
    * opened on demand and closed when idle; membership and `mesh.gossip` over SCAMP. The room's first
    * member decides; joining with the other one fails with SIGNALING_REFUSED (TOPOLOGY_MISMATCH).
+   * @default 'full'
    */
   topology?: Topology
-  /** SCAMP parameters for the `scamp` topology (src/gossip/config.ts). */
+  /**
+   * SCAMP parameters for the `scamp` topology (src/gossip/config.ts); unset ones keep SCAMP's defaults.
+   * @default {}
+   */
   gossip?: Partial<ScampConfig>
-  /** An on-demand link (scamp topology) with no stream open for this long closes. Default 30 000. */
+  /**
+   * An on-demand link (scamp topology) with no stream open for this long closes.
+   * @default 30_000
+   */
   idleLinkMs?: number
-  /** Who this peer is. Default: a fresh ephemeral identity. */
+  /**
+   * Who this peer is.
+   * @default a fresh ephemeral identity (`Identity.generate()`)
+   */
   identity?: Identity
-  /** STUN/TURN servers. Default: none (host candidates only, fine on one machine or one LAN). */
+  /**
+   * STUN/TURN servers. None means host candidates only, fine on one machine or one LAN.
+   * @default []
+   */
   iceServers?: RTCIceServer[]
-  /** RTCPeerConnection and WebSocket, when the globals (or `meshscope/node`) should not be used. */
+  /**
+   * RTCPeerConnection and WebSocket, when the globals (or `meshscope/node`) should not be used.
+   * @default the installed platform (`meshscope/node`), else the globals
+   */
   platform?: Partial<Platform>
   /** Aborts joining. */
   signal?: AbortSignal
-  /** Joining fails with TIMEOUT if the server has not welcomed us by then. Default 10 000. */
+  /**
+   * Joining fails with TIMEOUT if the server has not welcomed us by then.
+   * @default 10_000
+   */
   joinTimeoutMs?: number
-  /** How often a heartbeat goes to each peer. Default 1 000. */
+  /**
+   * How often a heartbeat goes to each peer.
+   * @default 1_000
+   */
   heartbeatIntervalMs?: number
-  /** A peer not heard from for this long is gone. Default 5 000. */
+  /**
+   * A peer not heard from for this long is gone. Must be longer than `heartbeatIntervalMs`.
+   * @default 5_000
+   */
   peerTimeoutMs?: number
-  /** A link that has not opened by then is abandoned and retried. Default 15 000. */
+  /**
+   * A link that has not opened by then is abandoned and retried.
+   * @default 15_000
+   */
   connectTimeoutMs?: number
-  /** Bytes a link may buffer before `send` waits. Default 256 KiB. */
+  /**
+   * Bytes a link may buffer before `send` waits.
+   * @default 262_144 (256 KiB)
+   */
   highWaterMarkBytes?: number
-  /** Send error stacks to peers with remote errors. Default false: stacks show local file paths. */
+  /**
+   * Send error stacks to peers with remote errors. Off by default: stacks show local file paths.
+   * @default false
+   */
   exposeErrorStacks?: boolean
 }
 
-export interface ResolvedMeshTimings {
-  joinTimeoutMs: number
-  heartbeatIntervalMs: number
-  peerTimeoutMs: number
-  connectTimeoutMs: number
+/** The default of every `MeshJoinOptions` field that has a constant one. */
+export const MESH_DEFAULTS = {
+  topology: 'full',
+  gossip: {},
+  idleLinkMs: 30_000,
+  iceServers: [],
+  joinTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  peerTimeoutMs: 5_000,
+  connectTimeoutMs: 15_000,
+  highWaterMarkBytes: DEFAULT_HIGH_WATER_MARK_BYTES,
+  exposeErrorStacks: false,
+} as const satisfies Partial<MeshJoinOptions>
+
+/** `MeshJoinOptions` with every default filled in and every value checked. */
+export interface ResolvedMeshOptions extends Required<Omit<MeshJoinOptions, 'signal' | 'platform' | 'gossip' | 'iceServers'>> {
+  signal?: AbortSignal
+  platform: Platform
+  gossip: Partial<ScampConfig>
+  iceServers: RTCIceServer[]
 }
 
-export function resolveMeshTimings(options: MeshJoinOptions): ResolvedMeshTimings {
+/**
+ * Checks `options` (INVALID_ARGUMENT for a bad URL, room, topology, duration or size) and fills in
+ * the defaults. The identity is generated last, only once everything else was accepted.
+ */
+export async function resolveMeshOptions(options: MeshJoinOptions): Promise<ResolvedMeshOptions> {
   if (typeof options.signaling !== 'string' || !/^wss?:\/\//.test(options.signaling)) {
     throw new MeshscopeError('INVALID_ARGUMENT', `signaling must be a ws:// or wss:// URL, got ${String(options.signaling)}`)
   }
   if (!isRoomName(options.room)) throw new MeshscopeError('INVALID_ARGUMENT', 'room must be 1..64 characters of A-Z a-z 0-9 . _ -')
+  const topology = options.topology ?? MESH_DEFAULTS.topology
+  if (topology !== 'full' && topology !== 'scamp') throw new MeshscopeError('INVALID_ARGUMENT', `topology must be "full" or "scamp", got ${String(topology)}`)
   const timings = {
-    joinTimeoutMs: options.joinTimeoutMs ?? 10_000,
-    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1_000,
-    peerTimeoutMs: options.peerTimeoutMs ?? 5_000,
-    connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
+    joinTimeoutMs: options.joinTimeoutMs ?? MESH_DEFAULTS.joinTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? MESH_DEFAULTS.heartbeatIntervalMs,
+    peerTimeoutMs: options.peerTimeoutMs ?? MESH_DEFAULTS.peerTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs ?? MESH_DEFAULTS.connectTimeoutMs,
   }
   for (const [name, value] of Object.entries(timings)) {
     if (!Number.isFinite(value) || value <= 0) throw new MeshscopeError('INVALID_ARGUMENT', `${name} must be a positive number of milliseconds`)
@@ -67,5 +126,23 @@ export function resolveMeshTimings(options: MeshJoinOptions): ResolvedMeshTiming
   if (timings.peerTimeoutMs <= timings.heartbeatIntervalMs) {
     throw new MeshscopeError('INVALID_ARGUMENT', 'peerTimeoutMs must be longer than heartbeatIntervalMs')
   }
-  return timings
+  const idleLinkMs = options.idleLinkMs ?? MESH_DEFAULTS.idleLinkMs
+  if (!Number.isFinite(idleLinkMs) || idleLinkMs < 0) throw new MeshscopeError('INVALID_ARGUMENT', 'idleLinkMs must be a number of milliseconds, 0 or more')
+  const highWaterMarkBytes = options.highWaterMarkBytes ?? MESH_DEFAULTS.highWaterMarkBytes
+  if (!Number.isFinite(highWaterMarkBytes) || highWaterMarkBytes <= 0) throw new MeshscopeError('INVALID_ARGUMENT', 'highWaterMarkBytes must be a positive number of bytes')
+  const platform = resolvePlatform(options.platform)
+  return {
+    signaling: options.signaling,
+    room: options.room,
+    topology,
+    gossip: options.gossip ?? MESH_DEFAULTS.gossip,
+    idleLinkMs,
+    iceServers: options.iceServers ?? [...MESH_DEFAULTS.iceServers],
+    platform,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...timings,
+    highWaterMarkBytes,
+    exposeErrorStacks: options.exposeErrorStacks ?? MESH_DEFAULTS.exposeErrorStacks,
+    identity: options.identity ?? (await Identity.generate()),
+  }
 }

@@ -1,209 +1,135 @@
 /**
- * The `scamp` topology: a SCAMP node (src/gossip) driven by the mesh. Its messages ride an internal
- * mailbox on the peers' links; the links the mesh keeps are the node's partial view ∪ in-view, plus
- * whatever a pending message needs (opened on demand). Timers run on the real clock; a lost link
- * is the node's `peerUnreachable`. Gossip values travel codec-encoded as `[origin, value]`.
+ * The `scamp` topology, for rooms past a few dozen peers: links only to the SCAMP partial view ∪
+ * in-view (scamp-driver.ts runs the SCAMP node on the links); other links open on demand and close
+ * when idle. Either side may start a link; when both offer at once the lower id's offer wins
+ * (signals.ts). A lost link is SCAMP's `peerUnreachable` and is not retried: it re-opens when
+ * something needs it. Signals carry the sender's public key, since no roster lists it, and while the
+ * signaling server is away they travel hop by hop over the mesh (signal-relay.ts).
+ *
+ * The server's welcome names one random contact to subscribe through; the mesh keeps one more random
+ * member from outside the views at hand (the `contact` request) for lease renewals and isolation
+ * recovery, which is what repairs a partition.
  */
-import { Codec } from '../codec/codec.js'
-import { MeshscopeError } from '../errors.js'
-import { GossipKind } from '../gossip/protocol.js'
-import { createScampNode, cryptoRng, messageToWire, type GossipEffect, type GossipMessage, type ScampConfig, type ScampMetrics, type ScampNode } from '../gossip/index.js'
+import type { MeshscopeError } from '../errors.js'
+import type { ScampConfig } from '../gossip/config.js'
+import type { JsonObject, PeerInfo, WelcomeMessage } from '../signaling/protocol.js'
+import type { MeshGossip } from './public-types.js'
+import { SCAMP_MAILBOX, ScampDriver } from './scamp-driver.js'
+import { RELAY_MAILBOX, SignalRelay } from './signal-relay.js'
+import { forgetMember, type TopologyParts, type TopologyPolicy } from './topology.js'
 
-/** The internal mailbox SCAMP messages arrive in. */
-export const SCAMP_MAILBOX = 'meshscope.scamp'
+export type { GossipMessageEvent } from './scamp-driver.js'
 
-/** Messages waiting for a link to open, per peer (beyond this the oldest are dropped: SCAMP repairs itself). */
-const MAX_PENDING_PER_PEER = 256
-
-export interface GossipMessageEvent {
-  /** The peer that published it, as the message says (not authenticated: a relay could lie). */
-  origin: string
-  /** The neighbour it arrived from. */
-  via: string
-  /** Its id, unique per publish. */
-  id: string
-  value: unknown
-}
-
-/** What the topology needs from the mesh. */
-export interface ScampTopologyHost {
-  readonly selfId: string
-  /** Whether a link to `peer` is open (its session ready). */
-  isJoined(peer: string): boolean
-  /** Starts a link to `peer` unless there is one (open or opening). */
-  ensureLink(peer: string): void
-  /** Sends to an internal mailbox over the open link. */
-  send(peer: string, mailbox: string, value: unknown): Promise<void>
-  /** `peer` is no longer needed by the topology: its link may close when idle. */
-  release(peer: string): void
-  /** Ends the link to a peer that misbehaved. */
-  disconnect(peer: string, reason: string): void
-  /** A peer with an open link, at random (a contact when SCAMP needs one and the server gives none). */
-  randomLinkedPeer(): string | undefined
-  /**
-   * A random member from outside the views (the signaling server's), if one is at hand: lease
-   * renewals and isolation recovery go through it, which is what repairs a partition.
-   */
-  outsideContact(): string | undefined
-  deliver(message: GossipMessageEvent): void
-  report(error: MeshscopeError): void
-  /** A subscription of `origin` came through neighbour `via`: a route back to it (signal-relay.ts). */
-  learnRoute(origin: string, via: string): void
-}
-
-export class ScampTopology {
-  readonly node: ScampNode
-  /** Messages waiting for a link, with whether they may be retried if their send fails. */
-  #pending = new Map<string, Array<{ message: GossipMessage; retry: boolean }>>()
-  #timer?: ReturnType<typeof setTimeout>
-  #timerAt = Infinity
-  #closed = false
-  // Gossip values may be anything the codec carries except ports (they have no single receiver).
-  readonly #codec = new Codec()
+export class ScampTopology implements TopologyPolicy {
+  readonly linksOnDemand = true
+  readonly signalsCarryKey = true
+  readonly gossip: MeshGossip
+  readonly #driver: ScampDriver
+  readonly #relay: SignalRelay
+  /** A random member the signaling server named, not yet used as a SCAMP contact. */
+  #outsideContact?: string
 
   constructor(
-    private readonly host: ScampTopologyHost,
-    config: Partial<ScampConfig> = {},
+    private readonly parts: TopologyParts,
+    config: Partial<ScampConfig>,
   ) {
-    this.node = createScampNode({ self: host.selfId, now: () => Date.now(), rng: cryptoRng(), config, randomContact: () => host.outsideContact() })
+    const { selfId, links, messaging, signaling } = parts
+    const report = (error: MeshscopeError) => parts.report(error)
+    const send = (peer: string, mailbox: string, value: unknown) => messaging.send(peer, mailbox, value)
+    const relay = new SignalRelay({
+      selfId,
+      linkedPeers: () => links.peers,
+      isLinked: (peer) => links.isJoined(peer),
+      send,
+      deliver: (from, payload) => parts.receiveSignal(from, payload),
+      report,
+    })
+    const driver = new ScampDriver(
+      {
+        selfId,
+        isJoined: (peer) => links.isJoined(peer),
+        ensureLink: (peer) => links.ensure(peer),
+        send,
+        release: (peer) => links.closeIfIdle(peer),
+        disconnect: (peer, reason) => links.disconnect(peer, 'failed', reason),
+        randomLinkedPeer: () => {
+          const joined = links.peers
+          return joined[Math.floor(Math.random() * joined.length)]
+        },
+        outsideContact: () => this.#takeOutsideContact(),
+        deliver: (message) => parts.deliverGossip(message),
+        report,
+        learnRoute: (origin, via) => relay.learn(origin, via),
+      },
+      config,
+    )
+    this.#driver = driver
+    this.#relay = relay
+    messaging.register(SCAMP_MAILBOX, (value, context) => driver.receive(context.from, value))
+    messaging.register(RELAY_MAILBOX, (value, context) => relay.receive(context.from, value))
+    signaling.events.on('contact', (peer) => {
+      if (!peer || peer.id === selfId) return
+      parts.roster.add(peer)
+      this.#outsideContact = peer.id
+    })
+    this.gossip = {
+      publish: (value) => driver.publish(value),
+      partialView: () => driver.node.partialView(),
+      inView: () => driver.node.inView(),
+      metrics: () => driver.metrics(),
+    }
   }
 
-  /** Joins through `contact` (from the signaling server), or as the first member without one. */
-  start(contact: string | undefined): void {
-    if (this.#closed || this.node.state === 'joined' || (this.node.state === 'subscribing' && contact === undefined)) return
-    this.#apply(this.node.join(contact))
+  acceptsOfferFrom(): boolean {
+    return true
   }
 
-  /** Whether the topology wants a link to `peer`: a neighbour, or messages waiting for it. */
-  wants(peer: string): boolean {
-    return this.node.isNeighbour(peer) || this.#pending.has(peer)
+  signalWithoutServer(to: string, payload: JsonObject): boolean {
+    this.#relay.send(to, payload)
+    return true
+  }
+
+  keepsIdleLink(peer: string): boolean {
+    return this.#driver.wants(peer)
+  }
+
+  /**
+   * The welcome names a contact (none for the first member); a rejoin after a server outage only
+   * subscribes again if this peer is not in the group.
+   */
+  welcome(welcome: WelcomeMessage): void {
+    for (const peer of welcome.peers) this.parts.roster.add(peer)
+    this.#driver.start(welcome.peers[0]?.id)
+    this.parts.signaling.requestContact()
+  }
+
+  /** The server announces no joins in a scamp room; a key it names is still worth knowing. */
+  peerJoined(peer: PeerInfo): void {
+    this.parts.roster.add(peer)
+  }
+
+  peerLeft(peerId: string): void {
+    forgetMember(this.parts, peerId)
   }
 
   linkJoined(peer: string): void {
-    const waiting = this.#pending.get(peer)
-    if (!waiting) return
-    this.#pending.delete(peer)
-    for (const { message, retry } of waiting) this.#sendNow(peer, message, retry)
+    this.#driver.linkJoined(peer)
   }
 
   linkLost(peer: string): void {
-    this.#pending.delete(peer)
-    if (!this.#closed) this.#apply(this.node.peerUnreachable(peer))
+    this.#driver.linkLost(peer)
   }
 
-  /** A SCAMP message from a neighbour (the mailbox's handler). */
-  receive(from: string, value: unknown): void {
-    if (this.#closed) return
-    // The node checks the message; only a well-formed subscriber id is taken as a route.
-    if (Array.isArray(value) && (value[0] === GossipKind.subscribe || value[0] === GossipKind.forwardSubscription) && typeof value[1] === 'string') {
-      this.host.learnRoute(value[1], from)
-    }
-    this.#apply(this.node.receive(from, value))
+  /** Unsubscribes (SCAMP's leave rule); resolves once the unsubscriptions were handed to the links. */
+  leave(): Promise<void> {
+    return this.#driver.leave()
   }
 
-  /** Gossips `value` to every member; returns the message id. Throws a codec error or GOSSIP_TOO_LARGE. */
-  publish(value: unknown): string {
-    if (this.#closed) throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
-    const { id, effects } = this.node.publish(this.#codec.encode([this.host.selfId, value]))
-    this.#apply(effects)
-    return id
-  }
-
-  metrics(): ScampMetrics {
-    return this.node.metrics()
-  }
-
-  /** Unsubscribes (the paper's rule) and stops; resolves once the unsubscriptions were handed to the links. */
-  async leave(): Promise<void> {
-    if (this.#closed) return
-    const sends: Promise<unknown>[] = []
-    for (const effect of this.node.leave()) {
-      if (effect.type === 'send' && this.host.isJoined(effect.to)) sends.push(this.host.send(effect.to, SCAMP_MAILBOX, messageToWire(effect.message)).catch(() => {}))
-    }
-    this.#closed = true
-    clearTimeout(this.#timer)
-    this.#pending.clear()
-    await Promise.all(sends)
-  }
-
-  #apply(effects: GossipEffect[]): void {
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'send':
-          if (this.host.isJoined(effect.to)) this.#sendNow(effect.to, effect.message)
-          else this.#queue(effect.to, effect.message)
-          break
-        case 'deliver':
-          this.#deliver(effect.from, effect.id, effect.payload)
-          break
-        case 'neighbour-up':
-          this.host.ensureLink(effect.peer)
-          break
-        case 'neighbour-down':
-          if (!this.#pending.has(effect.peer)) this.host.release(effect.peer)
-          break
-        case 'need-contact': {
-          const contact = this.host.outsideContact() ?? this.host.randomLinkedPeer()
-          if (contact !== undefined && contact !== this.host.selfId) queueMicrotask(() => this.#closed || this.#apply(this.node.join(contact)))
-          break
-        }
-        case 'refused':
-          this.host.report(new MeshscopeError(effect.code, `gossip from ${effect.peer} refused: ${effect.reason}`))
-          break
-        case 'misbehaving':
-          this.host.report(new MeshscopeError(effect.code, `${effect.peer} keeps sending gossip that is refused; disconnecting it`))
-          this.host.disconnect(effect.peer, `misbehaving: ${effect.code}`)
-          break
-        case 'subscribed':
-          break
-      }
-    }
-    this.#schedule()
-  }
-
-  #sendNow(peer: string, message: GossipMessage, retry = true): void {
-    // A send that fails means the link went away, or is being replaced (both sides opened one at
-    // once). The message waits once more for a link: a replacement delivers it; if no link forms,
-    // the failed attempt reports the peer unreachable and the message is dropped with it.
-    this.host.send(peer, SCAMP_MAILBOX, messageToWire(message)).catch(() => {
-      if (retry && !this.#closed && !this.host.isJoined(peer)) this.#queue(peer, message, false)
-    })
-  }
-
-  #queue(peer: string, message: GossipMessage, retry = true): void {
-    let waiting = this.#pending.get(peer)
-    if (!waiting) this.#pending.set(peer, (waiting = []))
-    if (waiting.length >= MAX_PENDING_PER_PEER) waiting.shift()
-    waiting.push({ message, retry })
-    this.host.ensureLink(peer)
-  }
-
-  #deliver(via: string, id: string, payload: Uint8Array): void {
-    let decoded: unknown
-    try {
-      decoded = this.#codec.decode(payload)
-    } catch (error) {
-      this.host.report(new MeshscopeError('GOSSIP_MALFORMED', `a gossip message from ${via} does not decode`, { cause: error }))
-      return
-    }
-    if (!Array.isArray(decoded) || decoded.length !== 2 || typeof decoded[0] !== 'string') {
-      this.host.report(new MeshscopeError('GOSSIP_MALFORMED', `a gossip message from ${via} is not [origin, value]`))
-      return
-    }
-    this.host.deliver({ origin: decoded[0], via, id, value: decoded[1] })
-  }
-
-  #schedule(): void {
-    if (this.#closed) return
-    const at = this.node.nextTimerAt() ?? Infinity
-    if (at >= this.#timerAt && this.#timer !== undefined) return
-    clearTimeout(this.#timer)
-    this.#timerAt = at
-    if (at === Infinity) return
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      this.#timerAt = Infinity
-      if (!this.#closed) this.#apply(this.node.tick())
-    }, Math.max(0, at - Date.now()))
+  /** Each contact is used once; the next is asked for at once, so one is usually at hand. */
+  #takeOutsideContact(): string | undefined {
+    const contact = this.#outsideContact
+    this.#outsideContact = undefined
+    this.parts.signaling.requestContact()
+    return contact
   }
 }

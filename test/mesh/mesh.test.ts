@@ -84,6 +84,21 @@ describe('Mesh over wrtc and a real signaling server', () => {
     await a!.send(a!.id, 'self', 'no network')
     await until('the local delivery', () => local.length === 1)
     expect(local).toEqual(['true:no network'])
+
+    // `once` hears the next event only, `off` removes a listener; the emitter itself is not public.
+    const heardOnce: string[] = []
+    const heard: string[] = []
+    const listener = (error: MeshscopeError) => void heard.push(error.code)
+    a!.once('error', (error) => heardOnce.push(error.code))
+    a!.on('error', listener)
+    await a!.send(b!.id, 'nobody-here', 2)
+    await until('the second UNKNOWN_MAILBOX', () => heard.length === 1)
+    a!.off('error', listener)
+    await a!.send(b!.id, 'nobody-here', 3)
+    await until('the third UNKNOWN_MAILBOX', () => errorsAtA.filter((code) => code === 'UNKNOWN_MAILBOX').length === 3)
+    expect(heardOnce).toEqual(['UNKNOWN_MAILBOX'])
+    expect(heard).toEqual(['UNKNOWN_MAILBOX'])
+    expect('events' in a!).toBe(false)
   })
 
   it('a channel half inside a mailbox message arrives live (the design\'s counter example)', async () => {

@@ -1,12 +1,12 @@
 /**
- * ScampTopology (src/mesh/scamp-topology.ts) against a scripted host: messages wait for links,
+ * ScampDriver (src/mesh/scamp-driver.ts) against a scripted host: messages wait for links,
  * a send that fails because its link went away waits once more for the next link, and gossip
  * values arrive as [origin, value].
  */
 import { describe, expect, it } from 'vitest'
 import { Codec } from '../../src/codec/codec.js'
 import { messageToWire, type GossipMessage } from '../../src/gossip/index.js'
-import { SCAMP_MAILBOX, ScampTopology, type GossipMessageEvent, type ScampTopologyHost } from '../../src/mesh/scamp-topology.js'
+import { SCAMP_MAILBOX, ScampDriver, type GossipMessageEvent, type ScampDriverHost } from '../../src/mesh/scamp-driver.js'
 
 const SELF = 'a'.repeat(32)
 const PEER = 'b'.repeat(32)
@@ -18,7 +18,7 @@ function scriptedHost() {
   const delivered: GossipMessageEvent[] = []
   const failed: unknown[] = []
   let failNext = 0
-  const host: ScampTopologyHost = {
+  const host: ScampDriverHost = {
     selfId: SELF,
     isJoined: (peer) => joined.has(peer),
     ensureLink: (peer) => void ensured.push(peer),
@@ -46,37 +46,37 @@ function scriptedHost() {
 const subscribe = (subscriber: string): unknown => messageToWire({ type: 'subscribe', subscriber, epoch: 1, walk: 0, fromDegree: 0, renewal: false } as GossipMessage)
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
 
-describe('ScampTopology', () => {
+describe('ScampDriver', () => {
   it('a message for a peer without a link waits for it; one whose send fails waits once more for the next link', async () => {
     const t = scriptedHost()
-    const topology = new ScampTopology(t.host, { heartbeatIntervalMs: 0, leaseMs: 0 })
-    topology.start(undefined) // the first member
-    topology.receive(PEER, subscribe(PEER)) // PEER subscribes through us: we answer it (contact)
+    const driver = new ScampDriver(t.host, { heartbeatIntervalMs: 0, leaseMs: 0 })
+    driver.start(undefined) // the first member
+    driver.receive(PEER, subscribe(PEER)) // PEER subscribes through us: we answer it (contact)
     expect(t.sent).toEqual([])
     expect(t.ensured).toContain(PEER)
 
     t.joined.add(PEER)
     t.failOnce()
-    topology.linkJoined(PEER) // the first send fails: the link was being replaced
+    driver.linkJoined(PEER) // the first send fails: the link was being replaced
     await settle()
     expect(t.failed).toHaveLength(1)
     expect(t.sent.map((s) => s.value)).not.toContainEqual(t.failed[0])
     t.joined.add(PEER)
-    topology.linkJoined(PEER) // the replacement link delivers it
+    driver.linkJoined(PEER) // the replacement link delivers it
     await settle()
     expect(t.sent.map((s) => s.value)).toContainEqual(t.failed[0])
-    await topology.leave()
+    await driver.leave()
   })
 
   it('publishes [origin, value] and hands received gossip to the host once', async () => {
     const a = scriptedHost()
-    const topology = new ScampTopology(a.host, { heartbeatIntervalMs: 0, leaseMs: 0 })
-    topology.start(undefined)
+    const driver = new ScampDriver(a.host, { heartbeatIntervalMs: 0, leaseMs: 0 })
+    driver.start(undefined)
     const id = 'c'.repeat(32)
     const payload = new Codec().encode([PEER, { n: 1 }])
-    topology.receive(PEER, messageToWire({ type: 'gossip', id, payload }))
-    topology.receive(PEER, messageToWire({ type: 'gossip', id, payload }))
+    driver.receive(PEER, messageToWire({ type: 'gossip', id, payload }))
+    driver.receive(PEER, messageToWire({ type: 'gossip', id, payload }))
     expect(a.delivered).toEqual([{ origin: PEER, via: PEER, id, value: { n: 1 } }])
-    await topology.leave()
+    await driver.leave()
   })
 })

@@ -1,0 +1,210 @@
+/**
+ * The SCAMP driver of the `scamp` topology (scamp-topology.ts): a sans-IO SCAMP node (src/gossip)
+ * driven on the mesh's links. Its messages ride an internal mailbox on the peers' links; the links
+ * the mesh keeps are the node's partial view ∪ in-view, plus whatever a pending message needs
+ * (opened on demand). Timers run on the real clock; a lost link is the node's `peerUnreachable`.
+ * Gossip values travel codec-encoded as `[origin, value]`.
+ */
+import { Codec } from '../codec/codec.js'
+import { MeshscopeError } from '../errors.js'
+import { GossipKind } from '../gossip/protocol.js'
+import { createScampNode, cryptoRng, messageToWire, type GossipEffect, type GossipMessage, type ScampConfig, type ScampMetrics, type ScampNode } from '../gossip/index.js'
+
+/** The internal mailbox SCAMP messages arrive in. */
+export const SCAMP_MAILBOX = 'meshscope.scamp'
+
+/** Messages waiting for a link to open, per peer (beyond this the oldest are dropped: SCAMP repairs itself). */
+const MAX_PENDING_PER_PEER = 256
+
+export interface GossipMessageEvent {
+  /** The peer that published it, as the message says (not authenticated: a relay could lie). */
+  origin: string
+  /** The neighbour it arrived from. */
+  via: string
+  /** Its id, unique per publish. */
+  id: string
+  value: unknown
+}
+
+/** What the driver needs from the mesh's parts. */
+export interface ScampDriverHost {
+  readonly selfId: string
+  /** Whether a link to `peer` is open (its session ready). */
+  isJoined(peer: string): boolean
+  /** Starts a link to `peer` unless there is one (open or opening). */
+  ensureLink(peer: string): void
+  /** Sends to an internal mailbox over the open link. */
+  send(peer: string, mailbox: string, value: unknown): Promise<void>
+  /** `peer` is no longer needed by SCAMP: its link may close when idle. */
+  release(peer: string): void
+  /** Ends the link to a peer that misbehaved. */
+  disconnect(peer: string, reason: string): void
+  /** A peer with an open link, at random (a contact when SCAMP needs one and the server gives none). */
+  randomLinkedPeer(): string | undefined
+  /**
+   * A random member from outside the views (the signaling server's), if one is at hand: lease
+   * renewals and isolation recovery go through it, which is what repairs a partition.
+   */
+  outsideContact(): string | undefined
+  deliver(message: GossipMessageEvent): void
+  report(error: MeshscopeError): void
+  /** A subscription of `origin` came through neighbour `via`: a route back to it (signal-relay.ts). */
+  learnRoute(origin: string, via: string): void
+}
+
+export class ScampDriver {
+  readonly node: ScampNode
+  /** Messages waiting for a link, with whether they may be retried if their send fails. */
+  #pending = new Map<string, Array<{ message: GossipMessage; retry: boolean }>>()
+  #timer?: ReturnType<typeof setTimeout>
+  #timerAt = Infinity
+  #closed = false
+  // Gossip values may be anything the codec carries except ports (they have no single receiver).
+  readonly #codec = new Codec()
+
+  constructor(
+    private readonly host: ScampDriverHost,
+    config: Partial<ScampConfig> = {},
+  ) {
+    this.node = createScampNode({ self: host.selfId, now: () => Date.now(), rng: cryptoRng(), config, randomContact: () => host.outsideContact() })
+  }
+
+  /** Joins through `contact` (from the signaling server), or as the first member without one. */
+  start(contact: string | undefined): void {
+    if (this.#closed || this.node.state === 'joined' || (this.node.state === 'subscribing' && contact === undefined)) return
+    this.#apply(this.node.join(contact))
+  }
+
+  /** Whether SCAMP wants a link to `peer`: a neighbour, or messages waiting for it. */
+  wants(peer: string): boolean {
+    return this.node.isNeighbour(peer) || this.#pending.has(peer)
+  }
+
+  linkJoined(peer: string): void {
+    const waiting = this.#pending.get(peer)
+    if (!waiting) return
+    this.#pending.delete(peer)
+    for (const { message, retry } of waiting) this.#sendNow(peer, message, retry)
+  }
+
+  linkLost(peer: string): void {
+    this.#pending.delete(peer)
+    if (!this.#closed) this.#apply(this.node.peerUnreachable(peer))
+  }
+
+  /** A SCAMP message from a neighbour (the mailbox's handler). */
+  receive(from: string, value: unknown): void {
+    if (this.#closed) return
+    // The node checks the message; only a well-formed subscriber id is taken as a route.
+    if (Array.isArray(value) && (value[0] === GossipKind.subscribe || value[0] === GossipKind.forwardSubscription) && typeof value[1] === 'string') {
+      this.host.learnRoute(value[1], from)
+    }
+    this.#apply(this.node.receive(from, value))
+  }
+
+  /** Gossips `value` to every member; returns the message id. Throws a codec error or GOSSIP_TOO_LARGE. */
+  publish(value: unknown): string {
+    if (this.#closed) throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
+    const { id, effects } = this.node.publish(this.#codec.encode([this.host.selfId, value]))
+    this.#apply(effects)
+    return id
+  }
+
+  metrics(): ScampMetrics {
+    return this.node.metrics()
+  }
+
+  /** Unsubscribes (the paper's rule) and stops; resolves once the unsubscriptions were handed to the links. */
+  async leave(): Promise<void> {
+    if (this.#closed) return
+    const sends: Promise<unknown>[] = []
+    for (const effect of this.node.leave()) {
+      if (effect.type === 'send' && this.host.isJoined(effect.to)) sends.push(this.host.send(effect.to, SCAMP_MAILBOX, messageToWire(effect.message)).catch(() => {}))
+    }
+    this.#closed = true
+    clearTimeout(this.#timer)
+    this.#pending.clear()
+    await Promise.all(sends)
+  }
+
+  #apply(effects: GossipEffect[]): void {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'send':
+          if (this.host.isJoined(effect.to)) this.#sendNow(effect.to, effect.message)
+          else this.#queue(effect.to, effect.message)
+          break
+        case 'deliver':
+          this.#deliver(effect.from, effect.id, effect.payload)
+          break
+        case 'neighbour-up':
+          this.host.ensureLink(effect.peer)
+          break
+        case 'neighbour-down':
+          if (!this.#pending.has(effect.peer)) this.host.release(effect.peer)
+          break
+        case 'need-contact': {
+          const contact = this.host.outsideContact() ?? this.host.randomLinkedPeer()
+          if (contact !== undefined && contact !== this.host.selfId) queueMicrotask(() => this.#closed || this.#apply(this.node.join(contact)))
+          break
+        }
+        case 'refused':
+          this.host.report(new MeshscopeError(effect.code, `gossip from ${effect.peer} refused: ${effect.reason}`))
+          break
+        case 'misbehaving':
+          this.host.report(new MeshscopeError(effect.code, `${effect.peer} keeps sending gossip that is refused; disconnecting it`))
+          this.host.disconnect(effect.peer, `misbehaving: ${effect.code}`)
+          break
+        case 'subscribed':
+          break
+      }
+    }
+    this.#schedule()
+  }
+
+  #sendNow(peer: string, message: GossipMessage, retry = true): void {
+    // A send that fails means the link went away, or is being replaced (both sides opened one at
+    // once). The message waits once more for a link: a replacement delivers it; if no link forms,
+    // the failed attempt reports the peer unreachable and the message is dropped with it.
+    this.host.send(peer, SCAMP_MAILBOX, messageToWire(message)).catch(() => {
+      if (retry && !this.#closed && !this.host.isJoined(peer)) this.#queue(peer, message, false)
+    })
+  }
+
+  #queue(peer: string, message: GossipMessage, retry = true): void {
+    let waiting = this.#pending.get(peer)
+    if (!waiting) this.#pending.set(peer, (waiting = []))
+    if (waiting.length >= MAX_PENDING_PER_PEER) waiting.shift()
+    waiting.push({ message, retry })
+    this.host.ensureLink(peer)
+  }
+
+  #deliver(via: string, id: string, payload: Uint8Array): void {
+    let decoded: unknown
+    try {
+      decoded = this.#codec.decode(payload)
+    } catch (error) {
+      this.host.report(new MeshscopeError('GOSSIP_MALFORMED', `a gossip message from ${via} does not decode`, { cause: error }))
+      return
+    }
+    if (!Array.isArray(decoded) || decoded.length !== 2 || typeof decoded[0] !== 'string') {
+      this.host.report(new MeshscopeError('GOSSIP_MALFORMED', `a gossip message from ${via} is not [origin, value]`))
+      return
+    }
+    this.host.deliver({ origin: decoded[0], via, id, value: decoded[1] })
+  }
+
+  #schedule(): void {
+    if (this.#closed) return
+    const at = this.node.nextTimerAt() ?? Infinity
+    if (at >= this.#timerAt && this.#timer !== undefined) return
+    clearTimeout(this.#timer)
+    this.#timerAt = at
+    if (at === Infinity) return
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.#timerAt = Infinity
+      if (!this.#closed) this.#apply(this.node.tick())
+    }, Math.max(0, at - Date.now()))
+  }
+}

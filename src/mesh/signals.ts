@@ -1,0 +1,135 @@
+/**
+ * Signal handling: the offers, answers and ICE candidates that form a link, signed end to end by
+ * the sender's identity key (signed-signal.ts). Outgoing signals go through the signaling server, or
+ * — while it is away — the way the topology offers (the scamp relay). Incoming ones are handled
+ * strictly in order per sender (verification is asynchronous), checked against the sender's key, and
+ * matched to the link attempt (`session`) they belong to:
+ *
+ * - an offer starts the answering side of a new attempt, replacing an older attempt or link;
+ * - an offer the topology does not accept (full: from the higher id) is refused with BAD_SIGNAL;
+ * - crossing offers — both sides started an attempt at once — are settled by id: the lower id's
+ *   offer wins, on both sides, so exactly one attempt survives;
+ * - a repeated offer, or an answer or candidate for an attempt that is gone, is dropped.
+ */
+import { MeshscopeError } from '../errors.js'
+import type { Identity } from '../identity/identity.js'
+import type { SignalingClient } from '../signaling/client.js'
+import type { JsonObject } from '../signaling/protocol.js'
+import type { RtcSignal } from '../transport/webrtc-link.js'
+import type { LinkTable, PeerLink } from './link-table.js'
+import type { Roster } from './roster.js'
+import { openSignedSignal, signSignal } from './signed-signal.js'
+import type { TopologyPolicy } from './topology.js'
+
+/**
+ * What an offer does to the link table:
+ * - `refuse`: the topology does not accept offers from this peer (reported as BAD_SIGNAL);
+ * - `keep-ours`: it crosses an attempt of ours and the sender's id is higher, so ours wins;
+ * - `duplicate`: it is for the attempt already under way;
+ * - `replace`: the existing attempt or link gives way to it;
+ * - `accept`: it starts the first attempt with this peer.
+ */
+export type OfferDecision = 'refuse' | 'keep-ours' | 'duplicate' | 'replace' | 'accept'
+
+/** The rule for an offer from `from` for attempt `session`, given the entry this peer has for it. */
+export function decideOffer(
+  selfId: string,
+  from: string,
+  session: string,
+  existing: Pick<PeerLink, 'session' | 'joined'> | undefined,
+  acceptable: boolean,
+): OfferDecision {
+  if (!acceptable) return 'refuse'
+  if (!existing) return 'accept'
+  if (existing.session === session) return 'duplicate'
+  // Both sides started an attempt at once: the lower id's offer wins.
+  if (!existing.joined && from > selfId) return 'keep-ours'
+  return 'replace'
+}
+
+export interface SignalsHost {
+  readonly identity: Identity
+  readonly room: string
+  readonly roster: Roster
+  readonly links: Pick<LinkTable, 'get' | 'start' | 'detach'>
+  readonly server: Pick<SignalingClient, 'state' | 'sendSignal'>
+  readonly topology: Pick<TopologyPolicy, 'acceptsOfferFrom' | 'signalsCarryKey' | 'signalWithoutServer'>
+  /** False once the mesh is closing: signals are then neither sent nor handled. */
+  isOpen(): boolean
+  report(error: MeshscopeError): void
+}
+
+export class Signals {
+  /** The signals from each peer still being handled, chained so they are handled in order. */
+  #chains = new Map<string, Promise<void>>()
+
+  constructor(private readonly host: SignalsHost) {}
+
+  /** Signs `signal` for attempt `session` and sends it to `peerId`. */
+  async send(peerId: string, session: string, signal: RtcSignal): Promise<void> {
+    const { identity, room, server, topology } = this.host
+    const signed = await signSignal(identity, { room, from: identity.id, to: peerId, session, signal })
+    // The receiver may know nothing of us (scamp): the key travels along (its hash is our id).
+    const payload = topology.signalsCarryKey ? { ...signed, publicKey: identity.publicKey } : signed
+    if (!this.host.isOpen()) return
+    if (server.state !== 'joined' && topology.signalWithoutServer(peerId, payload)) return
+    server.sendSignal(peerId, payload)
+  }
+
+  /** A signal from `from` (through the server or the relay): queued behind that peer's earlier ones. */
+  receive(from: string, payload: JsonObject): void {
+    const previous = this.#chains.get(from) ?? Promise.resolve()
+    const next = previous.then(() => this.#handle(from, payload))
+    this.#chains.set(from, next)
+    void next.finally(() => {
+      if (this.#chains.get(from) === next) this.#chains.delete(from)
+    })
+  }
+
+  async #handle(from: string, payload: JsonObject): Promise<void> {
+    const { identity, roster, links, topology } = this.host
+    if (!this.host.isOpen()) return
+    if (!roster.has(from) && topology.signalsCarryKey && typeof payload.publicKey === 'string') {
+      try {
+        await roster.learn(from, payload.publicKey)
+      } catch (error) {
+        this.host.report(error as MeshscopeError)
+        return
+      }
+    }
+    const senderKey = roster.keyOf(from)
+    if (!senderKey) {
+      this.host.report(new MeshscopeError('BAD_SIGNAL', `a signal from ${from}, who is not in the room; dropped`))
+      return
+    }
+    let signal: RtcSignal
+    let session: string
+    try {
+      ;({ signal, session } = await openSignedSignal(payload, await senderKey, { room: this.host.room, from, to: identity.id }))
+    } catch (error) {
+      this.host.report(error instanceof MeshscopeError ? error : new MeshscopeError('BAD_SIGNAL', String(error), { cause: error }))
+      return
+    }
+    if (!this.host.isOpen()) return
+    let entry = links.get(from)
+    if (signal.kind === 'description' && signal.type === 'offer') {
+      switch (decideOffer(identity.id, from, session, entry, topology.acceptsOfferFrom(from))) {
+        case 'refuse':
+          this.host.report(new MeshscopeError('BAD_SIGNAL', `an offer from ${from}, whose id is higher: the lower id initiates; dropped`))
+          return
+        case 'keep-ours':
+        case 'duplicate':
+          return
+        case 'replace':
+          links.detach(entry!, 'replaced')
+          entry = links.start(from, session, false)
+          break
+        case 'accept':
+          entry = links.start(from, session, false)
+          break
+      }
+    }
+    if (!entry || entry.session !== session) return // stale: for an attempt that is gone
+    await entry.link.acceptSignal(signal)
+  }
+}

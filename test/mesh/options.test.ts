@@ -1,0 +1,50 @@
+/**
+ * resolveMeshOptions (src/mesh/options.ts): every default comes from MESH_DEFAULTS, given values are
+ * kept, and values out of range are refused with INVALID_ARGUMENT at their limit + 1 (or − 1).
+ */
+import { describe, expect, it } from 'vitest'
+import { Identity } from '../../src/identity/identity.js'
+import { MESH_DEFAULTS, resolveMeshOptions, type MeshJoinOptions } from '../../src/mesh/options.js'
+import type { Platform } from '../../src/mesh/platform.js'
+
+const platform = { RTCPeerConnection: class {}, WebSocket: class {} } as unknown as Platform
+const base: MeshJoinOptions = { signaling: 'ws://127.0.0.1:1', room: 'room', platform }
+
+describe('resolveMeshOptions', () => {
+  it('fills in every default, and a fresh identity', async () => {
+    const resolved = await resolveMeshOptions(base)
+    expect(resolved).toMatchObject({
+      topology: 'full',
+      gossip: {},
+      idleLinkMs: 30_000,
+      iceServers: [],
+      joinTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1_000,
+      peerTimeoutMs: 5_000,
+      connectTimeoutMs: 15_000,
+      highWaterMarkBytes: 256 * 1024,
+      exposeErrorStacks: false,
+    })
+    expect(resolved).toMatchObject(MESH_DEFAULTS)
+    expect(resolved.identity).toBeInstanceOf(Identity)
+    expect(resolved.platform).toEqual(platform)
+  })
+
+  it('keeps what was given', async () => {
+    const identity = await Identity.generate()
+    const resolved = await resolveMeshOptions({ ...base, identity, topology: 'scamp', idleLinkMs: 0, highWaterMarkBytes: 1, peerTimeoutMs: 2, heartbeatIntervalMs: 1 })
+    expect(resolved).toMatchObject({ identity, topology: 'scamp', idleLinkMs: 0, highWaterMarkBytes: 1, peerTimeoutMs: 2, heartbeatIntervalMs: 1 })
+  })
+
+  it.each<[string, Partial<MeshJoinOptions>]>([
+    ['a signaling URL that is not ws(s)', { signaling: 'http://127.0.0.1:1' }],
+    ['a room name too long', { room: 'r'.repeat(65) }],
+    ['an unknown topology', { topology: 'ring' as never }],
+    ['a negative idleLinkMs', { idleLinkMs: -1 }],
+    ['a highWaterMarkBytes of 0', { highWaterMarkBytes: 0 }],
+    ['a timing of 0', { connectTimeoutMs: 0 }],
+    ['peerTimeoutMs not above heartbeatIntervalMs', { peerTimeoutMs: 1_000, heartbeatIntervalMs: 1_000 }],
+  ])('refuses %s with INVALID_ARGUMENT', async (_, options) => {
+    await expect(resolveMeshOptions({ ...base, ...options })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+  })
+})

@@ -1,0 +1,175 @@
+/**
+ * Signals (src/mesh/signals.ts): two peers' signal handling back to back, with real identities and
+ * rosters, a scripted link table and a server stand-in whose deliveries the test releases. The offer
+ * rule (decideOffer), crossing offers, duplicates, stale and forged signals, order, and the way
+ * signals travel while the server is away.
+ */
+import { describe, expect, it } from 'vitest'
+import type { MeshscopeError } from '../../src/errors.js'
+import { Identity } from '../../src/identity/identity.js'
+import type { PeerLink } from '../../src/mesh/link-table.js'
+import { Roster } from '../../src/mesh/roster.js'
+import { decideOffer, Signals } from '../../src/mesh/signals.js'
+import type { JsonObject } from '../../src/signaling/protocol.js'
+import type { RtcSignal } from '../../src/transport/webrtc-link.js'
+
+const ROOM = 'room'
+const OFFER: RtcSignal = { kind: 'description', type: 'offer', sdp: 'v=0 offer' }
+const candidate = (n: number): RtcSignal => ({ kind: 'candidate', candidate: `candidate:${n}`, sdpMid: '0', sdpMLineIndex: 0 })
+const SESSION_A = 'session-of-a'
+const SESSION_B = 'session-of-b'
+
+class ScriptedLinks {
+  entries = new Map<string, PeerLink>()
+  /** `session:kind` of every signal handed to a link, in order. */
+  accepted: string[] = []
+  started: string[] = []
+  detached: string[] = []
+  get(peerId: string): PeerLink | undefined {
+    return this.entries.get(peerId)
+  }
+  start(peerId: string, session: string, initiator: boolean): PeerLink {
+    const accepted = this.accepted
+    const link = {
+      // A description takes a while to apply (as setRemoteDescription does): what comes after it must wait.
+      acceptSignal: async (signal: RtcSignal) => {
+        if (signal.kind === 'description') await new Promise((resolve) => setTimeout(resolve, 20))
+        accepted.push(`${session}:${signal.kind === 'candidate' ? signal.candidate : signal.type}`)
+      },
+    }
+    const entry = { peerId, session, joined: false, lastUsedAt: 0, link } as unknown as PeerLink
+    this.entries.set(peerId, entry)
+    this.started.push(`${session}:${initiator ? 'offering' : 'answering'}`)
+    return entry
+  }
+  detach(entry: PeerLink, reason: string): void {
+    if (this.entries.get(entry.peerId) === entry) this.entries.delete(entry.peerId)
+    this.detached.push(`${entry.session}:${reason}`)
+  }
+}
+
+interface Peer {
+  identity: Identity
+  roster: Roster
+  links: ScriptedLinks
+  signals: Signals
+  errors: string[]
+  /** Signals sent through the server, not yet delivered. */
+  outbox: Array<{ to: string; payload: JsonObject }>
+  relayed: string[]
+  server: { state: 'joined' | 'reconnecting' }
+}
+
+/** Two peers, `low` with the lower id; `eitherSide`: the scamp rules (either side offers, keys travel). */
+async function twoPeers(eitherSide: boolean) {
+  const [low, high] = (await Promise.all([Identity.generate(), Identity.generate()])).sort((x, y) => (x.id < y.id ? -1 : 1)) as [Identity, Identity]
+  const make = (identity: Identity): Peer => {
+    const peer = { identity, roster: new Roster(identity.id), links: new ScriptedLinks(), errors: [], outbox: [], relayed: [], server: { state: 'joined' } } as unknown as Peer
+    peer.signals = new Signals({
+      identity,
+      room: ROOM,
+      roster: peer.roster,
+      links: peer.links,
+      server: { get state() { return peer.server.state }, sendSignal: (to, payload) => peer.outbox.push({ to, payload }) > 0 },
+      topology: {
+        signalsCarryKey: eitherSide,
+        acceptsOfferFrom: (from) => eitherSide || from < identity.id,
+        signalWithoutServer: (to) => eitherSide && peer.relayed.push(to) > 0,
+      },
+      isOpen: () => true,
+      report: (error: MeshscopeError) => void peer.errors.push(error.code),
+    })
+    return peer
+  }
+  const a = make(low)
+  const b = make(high)
+  if (!eitherSide) {
+    a.roster.add({ id: b.identity.id, publicKey: b.identity.publicKey })
+    b.roster.add({ id: a.identity.id, publicKey: a.identity.publicKey })
+  }
+  return { a, b }
+}
+
+/** Delivers everything `from` sent so far to `to`, and waits until it was handled. */
+async function deliver(from: Peer, to: Peer, tamper: (payload: JsonObject) => JsonObject = (p) => p): Promise<void> {
+  for (const { payload } of from.outbox.splice(0)) to.signals.receive(from.identity.id, tamper(payload))
+  await new Promise((resolve) => setTimeout(resolve, 100))
+}
+
+describe('decideOffer', () => {
+  const SELF = '5'.repeat(32)
+  const LOW = '1'.repeat(32)
+  const HIGH = '9'.repeat(32)
+  it.each([
+    ['not acceptable', HIGH, 'new', undefined, false, 'refuse'],
+    ['the first attempt', HIGH, 'new', undefined, true, 'accept'],
+    ['the attempt under way', HIGH, 'same', { session: 'same', joined: false }, true, 'duplicate'],
+    ['crossing ours, from the higher id: ours wins', HIGH, 'new', { session: 'ours', joined: false }, true, 'keep-ours'],
+    ['crossing ours, from the lower id: theirs wins', LOW, 'new', { session: 'ours', joined: false }, true, 'replace'],
+    ['a new attempt while a link is open', HIGH, 'new', { session: 'old', joined: true }, true, 'replace'],
+  ] as const)('%s', (_, from, session, existing, acceptable, decision) => {
+    expect(decideOffer(SELF, from, session, existing, acceptable)).toBe(decision)
+  })
+})
+
+describe('Signals', () => {
+  it('full rules: an offer from the higher id is refused; the lower id’s offer starts the answering side, in order, once', async () => {
+    const { a, b } = await twoPeers(false)
+    await b.signals.send(a.identity.id, SESSION_B, OFFER)
+    await deliver(b, a)
+    expect(a.errors).toEqual(['BAD_SIGNAL'])
+    expect(a.links.started).toEqual([])
+
+    await a.signals.send(b.identity.id, SESSION_A, OFFER)
+    for (let n = 1; n <= 3; n++) await a.signals.send(b.identity.id, SESSION_A, candidate(n))
+    await a.signals.send(b.identity.id, SESSION_A, OFFER) // repeated
+    await a.signals.send(b.identity.id, 'another-session', candidate(4)) // for an attempt that is gone
+    await deliver(a, b)
+    expect(b.errors).toEqual([])
+    expect(b.links.started).toEqual([`${SESSION_A}:answering`])
+    expect(b.links.accepted).toEqual([`${SESSION_A}:offer`, `${SESSION_A}:candidate:1`, `${SESSION_A}:candidate:2`, `${SESSION_A}:candidate:3`])
+  })
+
+  it('a signal that was altered, or from someone not in the room, is refused with BAD_SIGNAL', async () => {
+    const { a, b } = await twoPeers(false)
+    await a.signals.send(b.identity.id, SESSION_A, OFFER)
+    await deliver(a, b, (payload) => ({ ...payload, body: String(payload.body).replace('v=0 offer', 'v=0 forged') }))
+    expect(b.errors).toEqual(['BAD_SIGNAL'])
+    b.roster.delete(a.identity.id)
+    await a.signals.send(b.identity.id, SESSION_A, OFFER)
+    await deliver(a, b)
+    expect(b.errors).toEqual(['BAD_SIGNAL', 'BAD_SIGNAL'])
+    expect(b.links.started).toEqual([])
+  })
+
+  it('scamp rules: crossing offers leave exactly the lower id’s attempt on both sides; keys travel with the signals', async () => {
+    const { a, b } = await twoPeers(true)
+    a.links.start(b.identity.id, SESSION_A, true)
+    b.links.start(a.identity.id, SESSION_B, true)
+    await a.signals.send(b.identity.id, SESSION_A, OFFER)
+    await b.signals.send(a.identity.id, SESSION_B, OFFER)
+    await deliver(a, b)
+    await deliver(b, a)
+    expect([a.errors, b.errors]).toEqual([[], []])
+    expect(a.links.get(b.identity.id)?.session).toBe(SESSION_A) // ours won: B's offer dropped
+    expect(a.links.accepted).toEqual([])
+    expect(b.links.get(a.identity.id)?.session).toBe(SESSION_A) // B gave way
+    expect(b.links.detached).toEqual([`${SESSION_B}:replaced`])
+    expect(b.links.accepted).toEqual([`${SESSION_A}:offer`])
+    expect(b.roster.has(a.identity.id)).toBe(true)
+  })
+
+  it('while the server is away, signals go the topology’s way when it has one, else to the server', async () => {
+    const scamp = await twoPeers(true)
+    scamp.a.server.state = 'reconnecting'
+    await scamp.a.signals.send(scamp.b.identity.id, SESSION_A, OFFER)
+    expect(scamp.a.relayed).toEqual([scamp.b.identity.id])
+    expect(scamp.a.outbox).toEqual([])
+
+    const full = await twoPeers(false)
+    full.a.server.state = 'reconnecting'
+    await full.a.signals.send(full.b.identity.id, SESSION_A, OFFER)
+    expect(full.a.relayed).toEqual([])
+    expect(full.a.outbox).toHaveLength(1)
+  })
+})

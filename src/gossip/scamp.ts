@@ -56,8 +56,9 @@ export interface ScampNodeOptions {
   rng: Rng
   config?: Partial<ScampConfig>
   /**
-   * The epoch before the first subscription. Default: the clock in whole seconds, so a node that
-   * restarts with the same id still outnumbers its old subscriptions.
+   * The epoch before the first subscription. The default, the clock in whole seconds, lets a node
+   * that restarts with the same id still outnumber its old subscriptions.
+   * @default Math.floor(now() / 1000)
    */
   initialEpoch?: number
   /**

@@ -6,6 +6,7 @@ import { Connection } from '../../src/channels/connection.js'
 import type { MeshscopeError } from '../../src/errors.js'
 import { Messaging } from '../../src/mesh/messaging.js'
 import type { MuxConfig } from '../../src/mux/config.js'
+import { expectNoOpenStreams } from '../leaks.js'
 import { memorySessionPair, type SessionPair } from '../mux/helpers.js'
 
 export const ID_A = 'a'.repeat(32)
@@ -48,6 +49,16 @@ export async function messagingPair(options: { config?: Partial<MuxConfig>; send
       closed = true
       await pair.dispose()
     },
+  }
+}
+
+/** The afterEach of every RPC test: the leak check (test/leaks.ts), then the pair goes either way. */
+export async function disposeChecked(peers: MessagingPair | undefined): Promise<void> {
+  if (!peers) return
+  try {
+    await expectNoOpenStreams([peers.connections.a, peers.connections.b])
+  } finally {
+    await peers.dispose()
   }
 }
 

@@ -43,7 +43,7 @@ import type { GossipEffect, ScampMetrics } from './effects.js'
 import { GOSSIP_MESSAGE_TYPES, isPeerId, parseGossipMessage, type GossipMessage, type GossipMessageType, type PeerId } from './protocol.js'
 import { shuffle, type Rng } from './rng.js'
 import { StrikeCounter } from './strikes.js'
-import { TokenBucket } from './token-bucket.js'
+import { TokenBucket } from '../util/token-bucket.js'
 import { InView, PartialView, type PartialViewEntry } from './views.js'
 
 export type ScampState = 'idle' | 'subscribing' | 'joined' | 'left'

@@ -7,6 +7,7 @@ import type { Platform } from '../../src/mesh/platform.js'
 import { createSignalingServer, type SignalingServer } from '../../signaling/index.js'
 import type { SignalingServerOptions } from '../../signaling/options.js'
 import { expectNoOpenStreams } from '../leaks.js'
+import { until as waitUntil } from '../until.js'
 
 /** Node's platform, passed explicitly so these tests do not depend on `meshscope/node`'s side effect. */
 export const nodePlatform = { RTCPeerConnection: wrtc.RTCPeerConnection, WebSocket } as unknown as Platform
@@ -21,12 +22,9 @@ export function joinMesh(url: string, room: string, options: Partial<MeshJoinOpt
   return Mesh.join({ signaling: url, room, platform: nodePlatform, ...options })
 }
 
-export async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+/** `until` with the longer default that links over wrtc need. */
+export function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  return waitUntil(what, condition, timeoutMs)
 }
 
 export async function fullMesh(meshes: Mesh[], timeoutMs = 10_000): Promise<void> {

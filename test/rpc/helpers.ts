@@ -62,12 +62,4 @@ export async function disposeChecked(peers: MessagingPair | undefined): Promise<
   }
 }
 
-export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-export async function until(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await delay(5)
-  }
-}
+export { delay, until } from '../until.js'

@@ -2,29 +2,65 @@
 import { SIGNALING_LIMITS } from '../src/signaling/protocol.js'
 
 export interface SignalingServerOptions {
-  /** TCP port; 0 picks a free one (read it back with `address()`). Default 8787. */
+  /**
+   * TCP port; 0 picks a free one (read it back with `address()`).
+   * @default 8787
+   */
   port?: number
-  /** Interface to bind. Default 127.0.0.1. */
+  /**
+   * Interface to bind.
+   * @default '127.0.0.1'
+   */
   host?: string
-  /** Largest WebSocket message accepted; bigger ones close the socket with 1009. Default 64 KiB. */
+  /**
+   * Largest WebSocket message accepted; bigger ones close the socket with 1009.
+   * @default 64 * 1024
+   */
   maxPayloadBytes?: number
-  /** Most peers in one room. Default 64; at most 449 (`SIGNALING_LIMITS.maxPeersInWelcome + 1`): a welcome lists every other peer in one frame. */
+  /**
+   * Most peers in one room; at most 449 (`SIGNALING_LIMITS.maxPeersInWelcome + 1`): a welcome lists every other peer in one frame.
+   * @default 64
+   */
   maxRoomSize?: number
-  /** Most rooms at once. Default 10 000. */
+  /**
+   * Most rooms at once.
+   * @default 10_000
+   */
   maxRooms?: number
-  /** Most peers in one `scamp` room (its welcome names one contact, so it is not bound by the frame size). Default 10 000. */
+  /**
+   * Most peers in one `scamp` room (its welcome names one contact, so it is not bound by the frame size).
+   * @default 10_000
+   */
   maxScampRoomSize?: number
-  /** Per-socket burst of messages. Default 200. */
+  /**
+   * Per-socket burst of messages.
+   * @default 200
+   */
   rateLimitBurst?: number
-  /** Per-socket sustained messages per second. Default 50. */
+  /**
+   * Per-socket sustained messages per second.
+   * @default 50
+   */
   rateLimitPerSecond?: number
-  /** Refused messages (bad input, rate limit) a socket may cause before it is closed with 1008. Default 10. */
+  /**
+   * Refused messages (bad input, rate limit) a socket may cause before it is closed with 1008.
+   * @default 10
+   */
   maxStrikes?: number
-  /** Time a new socket has to send a valid hello. Default 10 s. */
+  /**
+   * Time a new socket has to send a valid hello.
+   * @default 10_000
+   */
   helloTimeoutMs?: number
-  /** Interval of WebSocket pings; a socket that has not answered the previous ping is terminated. Default 30 s. */
+  /**
+   * Interval of WebSocket pings; a socket that has not answered the previous ping is terminated.
+   * @default 30_000
+   */
   pingIntervalMs?: number
-  /** One line per refused client and per lifecycle event. Default: console.log. Pass `() => {}` to silence. */
+  /**
+   * One line per refused client and per lifecycle event. Pass `() => {}` to silence.
+   * @default console.log
+   */
   log?: (line: string) => void
 }
 

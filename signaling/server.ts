@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { importPublicKey, verifySignature } from '../src/identity/identity.js'
 import type { ErrorCode } from '../src/errors.js'
-import { randomBase64Url } from '../src/util/bytes.js'
+import { joinBytes, randomBase64Url } from '../src/util/bytes.js'
+import { TokenBucket } from '../src/util/token-bucket.js'
 import {
   CLOSE_CODES,
   PROTOCOL_VERSION,
@@ -21,7 +22,6 @@ import {
   type Topology,
 } from '../src/signaling/protocol.js'
 import { resolveServerOptions, type SignalingServerOptions } from './options.js'
-import { TokenBucket } from './rate-limit.js'
 
 export interface SignalingServer {
   /** Resolves once the server listens; rejects if it cannot (port in use…). */
@@ -189,7 +189,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
 
   const handleMessage = (session: ClientSession, data: RawData, isBinary: boolean) => {
     if (session.state === 'closed') return
-    if (!session.bucket.take()) return strike(session, 'RATE_LIMITED', 'too many messages; slow down')
+    if (!session.bucket.take(performance.now())) return strike(session, 'RATE_LIMITED', 'too many messages; slow down')
     if (isBinary) return strike(session, 'BINARY_NOT_ALLOWED', 'signaling messages are JSON text frames')
     const parsed = parseClientMessage(rawDataToText(data))
     if (!parsed.ok) {
@@ -221,7 +221,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       nonce: randomBase64Url(24),
       state: 'challenged',
       strikes: 0,
-      bucket: new TokenBucket(config.rateLimitBurst, config.rateLimitPerSecond),
+      bucket: new TokenBucket(config.rateLimitBurst, 1000 / config.rateLimitPerSecond, performance.now()),
       answeredPing: true,
     }
     sessions.add(session)
@@ -288,20 +288,11 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
 }
 
 function rawDataToText(data: RawData): string {
-  if (Array.isArray(data)) return new TextDecoder().decode(concat(data))
+  if (Array.isArray(data)) return new TextDecoder().decode(joinBytes(data))
   if (data instanceof ArrayBuffer) return new TextDecoder().decode(new Uint8Array(data))
   return new TextDecoder().decode(data)
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.byteLength
-  }
-  return out
-}
 
 function randomSample<T>(items: T[], count: number): T[] {
   const pool = [...items]

@@ -27,7 +27,6 @@ export type ErrorCode =
   | 'PEER_NOT_CONNECTED'
   | 'PEER_GONE'
   | 'BAD_SIGNAL'
-  | 'PEER_PROTOCOL_ERROR'
   | 'MESSAGE_TOO_LARGE'
   | 'LINK_CLOSED'
   | 'LINK_FAILED'

@@ -11,9 +11,15 @@ import * as mpsc from './mpsc.js'
 import { ENCODE_PORT, type PortPlan, type PortTable } from './port.js'
 
 export interface BytesChannelOptions {
-  /** Chunks in flight before `write` waits. Default 16. */
+  /**
+   * Chunks in flight before `write` waits.
+   * @default 16
+   */
   capacity?: number
-  /** Largest chunk sent as one message. Default 64 KiB. */
+  /**
+   * Largest chunk sent as one message.
+   * @default 64 * 1024
+   */
   chunkBytes?: number
 }
 
@@ -27,7 +33,8 @@ export function channel(options: BytesChannelOptions = {}): [ByteSender, ByteRec
 
 const ITEM_OVERHEAD_BYTES = 64
 
-type ProgressListener = (bytes: number) => void
+/** Told the running total of bytes a byte channel half has moved (`onProgress`). */
+export type ProgressListener = (bytes: number) => void
 
 export class ByteSender {
   #inner: mpsc.Sender<Uint8Array>

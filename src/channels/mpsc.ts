@@ -20,9 +20,15 @@ import { pumpCoreToStream, pumpStreamToSender } from './pumps.js'
 import { StreamSender } from './stream-sender.js'
 
 export interface ChannelOptions {
-  /** Values the channel holds before `send` waits. Default 16. */
+  /**
+   * Values the channel holds before `send` waits.
+   * @default 16
+   */
   capacity?: number
-  /** Largest encoded value accepted when the channel crosses to another peer. Default: the session's limit (16 MiB). */
+  /**
+   * Largest encoded value accepted when the channel crosses to another peer.
+   * @default the session's `maxItemBytes` (16 MiB)
+   */
   maxItemBytes?: number
 }
 

@@ -17,8 +17,9 @@ export interface CodecOptions {
   /** How ports (channel halves, remote functions) travel inside values. Without hooks they are refused. */
   ports?: PortHooks
   /**
-   * Send error stacks to the peer. Default false: a stack names local files and code paths, which a
+   * Send error stacks to the peer. Off by default: a stack names local files and code paths, which a
    * remote peer has no business seeing. Without it, a rebuilt error's stack is only its first line.
+   * @default false
    */
   sendErrorStacks?: boolean
 }

@@ -33,7 +33,8 @@ export interface DecodeOptions {
   /**
    * The caller hands the bytes over: nothing else reads or writes their buffer afterwards (a message
    * the multiplexer assembled or received). Then a binary covering at least half of the buffer is
-   * returned as a view instead of a copy. Default false: every binary is a copy.
+   * returned as a view instead of a copy. Without it every binary is a copy.
+   * @default false
    */
   owned?: boolean
 }

@@ -6,22 +6,33 @@
 import { MeshscopeError } from '../errors.js'
 
 export interface CodecLimits {
-  /** Largest encoded value, in bytes. */
+  /**
+   * Largest encoded value, in bytes.
+   * @default 16 * 1024 * 1024
+   */
   maxMessageBytes: number
   /**
    * Deepest nesting. Every array, plain object, Map, Set and error is one level (an error's `cause`
    * sits one level below it); scalars, strings, binaries, bigints, dates and ports are level 0 — a
    * port's payload counts its own containers. So `1` is depth 0, `[]` depth 1, `{ a: [new Map()] }` depth 3.
+   * @default 64
    */
   maxDepth: number
   /**
    * Most elements in one value, summed over all of it: array items, object entries, Map entries,
    * Set members and error fields (name, message, code, stack, cause: 2 to 5 per error).
+   * @default 1_000_000
    */
   maxElements: number
-  /** Longest string (values and object keys alike), in UTF-8 bytes. */
+  /**
+   * Longest string (values and object keys alike), in UTF-8 bytes.
+   * @default 16 * 1024 * 1024
+   */
   maxStringBytes: number
-  /** Longest Uint8Array, in bytes; also the longest bigint (its two's-complement bytes). */
+  /**
+   * Longest Uint8Array, in bytes; also the longest bigint (its two's-complement bytes).
+   * @default 16 * 1024 * 1024
+   */
   maxBinaryBytes: number
 }
 

@@ -5,62 +5,115 @@
 import { MeshscopeError } from '../errors.js'
 
 export interface ScampConfig {
-  /** SCAMP's design parameter: a contact forwards c extra copies of each subscription; views approach (c+1)·ln n. Default 1. */
+  /**
+   * SCAMP's design parameter: a contact forwards c extra copies of each subscription; views approach (c+1)·ln n.
+   * @default 1
+   */
   c: number
   /**
    * Indirection: a subscription walks this many random partial-view hops before the node it reaches
-   * acts as the contact, so a joining node need not know a random member. Default 10.
+   * acts as the contact, so a joining node need not know a random member.
+   * @default 10
    */
   indirectionHops: number
-  /** Largest walk length accepted from a peer. Default 32. */
+  /**
+   * Largest walk length accepted from a peer.
+   * @default 32
+   */
   maxIndirectionHops: number
   /**
    * Hop limit of a forwarded subscription. It is forwarded until someone keeps it; this guards
-   * loops only, and every expiry is counted (`subscriptionsExpired`). Default 256.
+   * loops only, and every expiry is counted (`subscriptionsExpired`).
+   * @default 256
    */
   maxSubscriptionHops: number
-  /** Partial-view bound: a node whose view is full forwards every subscription instead of keeping it. Default 128. */
+  /**
+   * Partial-view bound: a node whose view is full forwards every subscription instead of keeping it.
+   * @default 128
+   */
   maxPartialView: number
-  /** In-view bound: peers beyond it are not recorded (counted in `inViewFull`). Default 256. */
+  /**
+   * In-view bound: peers beyond it are not recorded (counted in `inViewFull`).
+   * @default 256
+   */
   maxInView: number
-  /** A heartbeat goes to every partial-view member this often; 0 switches heartbeats and isolation recovery off. Default 10 s. */
+  /**
+   * A heartbeat goes to every partial-view member this often; 0 switches heartbeats and isolation recovery off.
+   * @default 10_000
+   */
   heartbeatIntervalMs: number
   /**
    * A node that has had no heartbeat (or keep notice) for its current subscription for this long
-   * is isolated and re-subscribes; in-view members not heard from for this long are forgotten. Default 45 s.
+   * is isolated and re-subscribes; in-view members not heard from for this long are forgotten.
+   * @default 45_000
    */
   isolationTimeoutMs: number
   /**
    * Lease: about this often a node's subscription expires (its holders drop it) and it subscribes
-   * again; a holder drops a subscription not renewed within two leases. 0 switches leases off. Default 10 min.
+   * again; a holder drops a subscription not renewed within two leases. 0 switches leases off.
+   * @default 10 * 60_000
    */
   leaseMs: number
-  /** Each lease is shortened by a random fraction up to this (0 ≤ jitter < 1), so renewals spread out. Default 0.2. */
+  /**
+   * Each lease is shortened by a random fraction up to this (`0 ≤ jitter < 1`), so renewals spread out.
+   * @default 0.2
+   */
   leaseJitter: number
   /**
    * Holders of a node's older subscription are told to drop it as soon as its new subscription is
-   * kept somewhere, or at the latest this long after the contact answered. Default 5 s.
+   * kept somewhere, or at the latest this long after the contact answered.
+   * @default 5_000
    */
   renewalOverlapMs: number
-  /** A subscription with no contact answer within this time is sent again (with a new epoch). Default 10 s. */
+  /**
+   * A subscription with no contact answer within this time is sent again (with a new epoch).
+   * @default 10_000
+   */
   subscribeTimeoutMs: number
-  /** Attempts per subscription before the node asks the mesh for a new contact (`need-contact`). Default 3. */
+  /**
+   * Attempts per subscription before the node asks the mesh for a new contact (`need-contact`).
+   * @default 3
+   */
   maxSubscribeAttempts: number
-  /** Gossip message ids remembered for deduplication (oldest forgotten first). Default 4096. */
+  /**
+   * Gossip message ids remembered for deduplication (oldest forgotten first).
+   * @default 4096
+   */
   maxSeenMessages: number
-  /** Largest gossip payload, in bytes, sent or accepted. Default 64 KiB. */
+  /**
+   * Largest gossip payload, in bytes, sent or accepted.
+   * @default 64 * 1024
+   */
   maxPayloadBytes: number
-  /** Longest peer id accepted in a message (ids are 1..this many of `[A-Za-z0-9_.:-]`). Default 64. */
+  /**
+   * Longest peer id accepted in a message (ids are 1..this many of `[A-Za-z0-9_.:-]`).
+   * @default 64
+   */
   maxPeerIdLength: number
-  /** Refused messages from one peer within `strikeWindowMs` before it is reported `misbehaving`. Default 3. */
+  /**
+   * Refused messages from one peer within `strikeWindowMs` before it is reported `misbehaving`.
+   * @default 3
+   */
   maxStrikes: number
-  /** Window in which strikes add up. Default 60 s. */
+  /**
+   * Window in which strikes add up.
+   * @default 60_000
+   */
   strikeWindowMs: number
-  /** Peers whose strikes are tracked at once (the oldest record is dropped first). Default 1024. */
+  /**
+   * Peers whose strikes are tracked at once (the oldest record is dropped first).
+   * @default 1024
+   */
   maxTrackedPeers: number
-  /** Contact duty is rate-limited by a token bucket of this many tokens… Default 32. */
+  /**
+   * Contact duty is rate-limited by a token bucket of this many tokens…
+   * @default 32
+   */
   contactBurst: number
-  /** …refilled by one token this often. Default 100 ms (10 contacts a second). */
+  /**
+   * …refilled by one token this often (10 contacts a second).
+   * @default 100
+   */
   contactRefillMs: number
 }
 

@@ -43,7 +43,7 @@ import type { GossipEffect, ScampMetrics } from './effects.js'
 import { GOSSIP_MESSAGE_TYPES, isPeerId, parseGossipMessage, type GossipMessage, type GossipMessageType, type PeerId } from './protocol.js'
 import { shuffle, type Rng } from './rng.js'
 import { StrikeCounter } from './strikes.js'
-import { TokenBucket } from './token-bucket.js'
+import { TokenBucket } from '../util/token-bucket.js'
 import { InView, PartialView, type PartialViewEntry } from './views.js'
 
 export type ScampState = 'idle' | 'subscribing' | 'joined' | 'left'
@@ -56,8 +56,9 @@ export interface ScampNodeOptions {
   rng: Rng
   config?: Partial<ScampConfig>
   /**
-   * The epoch before the first subscription. Default: the clock in whole seconds, so a node that
-   * restarts with the same id still outnumbers its old subscriptions.
+   * The epoch before the first subscription. The default, the clock in whole seconds, lets a node
+   * that restarts with the same id still outnumber its old subscriptions.
+   * @default Math.floor(now() / 1000)
    */
   initialEpoch?: number
   /**

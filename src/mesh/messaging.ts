@@ -6,9 +6,9 @@
 import type { Connection, PeerRouter } from '../channels/connection.js'
 import { MeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
-import { callOverConnection, validateCallOptions, type CallOptions } from '../rpc/call.js'
+import { callOverConnection, openRequest, validateCallOptions, type CallOptions } from '../rpc/call.js'
 import { RemoteError } from '../rpc/errors.js'
-import { replyFromWire, requestToWire, validateName, type Request } from '../rpc/protocol.js'
+import { replyFromWire, validateName, type Request } from '../rpc/protocol.js'
 import { exportedFunction } from '../rpc/remote-function.js'
 import { createRemoteProxy, type Remote } from '../rpc/remote-object.js'
 import { serveRequest, type CallContext, type RequestTargets } from '../rpc/serve.js'
@@ -176,19 +176,7 @@ export class Messaging implements PeerRouter, RequestTargets {
  * (UNKNOWN_MAILBOX…) is reported.
  */
 async function sendOverConnection(connection: Connection, request: Request, report: (error: MeshscopeError) => void): Promise<void> {
-  let stream: MuxStream
-  try {
-    stream = connection.session.openStream('request')
-  } catch (cause) {
-    throw new MeshscopeError('PEER_GONE', `${connection.peerId} is gone`, { cause })
-  }
-  let bytes: Uint8Array
-  try {
-    bytes = connection.encode(requestToWire(request))
-  } catch (error) {
-    stream.reset('closed', 'the message could not be encoded')
-    throw error
-  }
+  const { stream, bytes } = openRequest(connection, request)
   try {
     // Closed with the request, so OPEN, request and CLOSE leave in one link message.
     const sent = stream.send(bytes)

@@ -3,27 +3,49 @@ import { MeshscopeError } from '../errors.js'
 import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './frame.js'
 
 export interface MuxConfig {
-  /** Largest frame sent or accepted, header included. Default 16 KiB (the interoperable data-channel size). */
+  /**
+   * Largest frame sent or accepted, header included: 16 KiB, the interoperable data-channel size.
+   * @default 16 * 1024
+   */
   maxFrameBytes: number
-  /** Bytes a peer may send on one stream before this side grants more. Default 256 KiB. */
+  /**
+   * Bytes a peer may send on one stream before this side grants more.
+   * @default 256 * 1024
+   */
   initialWindowBytes: number
   /**
    * A stream whose reader keeps up (nothing left unread when credit goes back) has its window doubled,
-   * up to this; a reader that falls behind never grows its window. Default: the initial window (no
-   * growth). Raising it lets one bulk stream go faster on a fast link, but everything in flight on
-   * the link is ahead of every other stream's next message: with 2 MiB, a 64-byte message beside
-   * bulk data waited about 40 ms (p50) instead of 5 on wrtc here.
+   * up to this; a reader that falls behind never grows its window. By default it is the initial
+   * window (no growth). Raising it lets one bulk stream go faster on a fast link, but everything in
+   * flight on the link is ahead of every other stream's next message: with 2 MiB, a 64-byte message
+   * beside bulk data waited about 40 ms (p50) instead of 5 on wrtc here.
+   * @default 256 * 1024
    */
   maxWindowBytes: number
-  /** Largest message (item) accepted on a stream; larger ones fail that item only. Default 16 MiB. */
+  /**
+   * Largest message (item) accepted on a stream; larger ones fail that item only.
+   * @default 16 * 1024 * 1024
+   */
   maxItemBytes: number
-  /** Streams the peer may have open at once; more are reset. Default 1024. */
+  /**
+   * Streams the peer may have open at once; more are reset.
+   * @default 1024
+   */
   maxStreams: number
-  /** A stream opened for a port that no received value claims within this time is reset. Default 30 s. */
+  /**
+   * A stream opened for a port that no received value claims within this time is reset.
+   * @default 30_000
+   */
   unclaimedStreamTimeoutMs: number
-  /** A ping goes out this often. Default 1 s. */
+  /**
+   * A ping goes out this often.
+   * @default 1_000
+   */
   keepaliveIntervalMs: number
-  /** The session fails as disconnected when nothing was heard for this long. Default 5 s. */
+  /**
+   * The session fails as disconnected when nothing was heard for this long.
+   * @default 5_000
+   */
   idleTimeoutMs: number
 }
 

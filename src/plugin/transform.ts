@@ -36,7 +36,10 @@ export const HOP_MODULES: readonly string[] = ['meshscope', 'meshscope/node']
 const MENTIONS_HOP_MODULE = /["'`]meshscope(?:\/node)?["'`]/
 
 export interface TransformHopsOptions {
-  /** Ids are relative to this directory. Default: the nearest directory above the file that holds a package.json. */
+  /**
+   * Ids are relative to this directory.
+   * @default the nearest directory above the file that holds a package.json
+   */
   root?: string
 }
 

@@ -20,8 +20,9 @@ import type { TransformHopsOptions } from './transform.js'
 
 export interface MeshscopeViteOptions {
   /**
-   * Ids are relative to this directory. Default: each file's nearest directory holding a package.json,
-   * as the Node loader does; set it (and MESHSCOPE_ROOT for the loader) only if that differs between sides.
+   * Ids are relative to this directory. Set it (and MESHSCOPE_ROOT for the loader) only if the
+   * default, the one the Node loader uses too, differs between sides.
+   * @default each file's nearest directory holding a package.json
    */
   root?: string
 }

@@ -28,19 +28,7 @@ export async function callOverConnection(connection: Connection, request: Reques
   validateCallOptions(options)
   if (options.signal?.aborted) throw abortedError(options.signal)
   const peerId = connection.peerId ?? 'the peer'
-  let stream
-  try {
-    stream = connection.session.openStream('request')
-  } catch (cause) {
-    throw new MeshscopeError('PEER_GONE', `${peerId} is gone`, { cause })
-  }
-  let bytes: Uint8Array
-  try {
-    bytes = connection.encode(requestToWire(request))
-  } catch (error) {
-    stream.reset('closed', 'the request could not be encoded')
-    throw error
-  }
+  const { stream, bytes } = openRequest(connection, request)
 
   // Closing our side right away lets OPEN, the request and CLOSE leave in one link message; the
   // serving side still learns of a give-up, which resets the stream.
@@ -71,6 +59,25 @@ export async function callOverConnection(connection: Connection, request: Reques
   } finally {
     clearTimeout(timer)
     options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/**
+ * A request stream and the request's bytes, for a call or a plain send. Throws PEER_GONE when the
+ * session is over, or the codec's error when the request cannot travel (the stream is reset then).
+ */
+export function openRequest(connection: Connection, request: Request): { stream: MuxStream; bytes: Uint8Array } {
+  let stream: MuxStream
+  try {
+    stream = connection.session.openStream('request')
+  } catch (cause) {
+    throw new MeshscopeError('PEER_GONE', `${connection.peerId ?? 'the peer'} is gone`, { cause })
+  }
+  try {
+    return { stream, bytes: connection.encode(requestToWire(request)) }
+  } catch (error) {
+    stream.reset('closed', 'the request could not be encoded')
+    throw error
   }
 }
 

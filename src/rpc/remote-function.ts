@@ -16,15 +16,19 @@ import { callOverConnection, type CallOptions } from './call.js'
 import type { CallContext } from './serve.js'
 
 export interface RemoteFunctionOptions {
-  /** Calls from other peers running at once; more wait their turn in order. Default 16. */
+  /**
+   * Calls from other peers running at once; more wait their turn in order.
+   * @default 16
+   */
   concurrency?: number
   /** Accept a single call; later ones fail with ALREADY_CALLED. */
   once?: boolean
-  /** Pass the call's context ({ from, signal }) as an extra last argument. */
+  /** Pass the call's context (`{ from, signal }`) as an extra last argument. */
   withContext?: boolean
 }
 
-type AnyFunction = (...args: never[]) => unknown
+/** Any function: what `rfn` marks and `RemoteFunction` wraps. */
+export type AnyFunction = (...args: never[]) => unknown
 const OPTIONS = Symbol('meshscope.rfnOptions')
 
 /** Marks a function with how it may be called remotely. Returns the same function, still callable here. */

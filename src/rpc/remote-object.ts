@@ -8,7 +8,8 @@ import { MeshscopeError } from '../errors.js'
 import type { CallOptions } from './call.js'
 import type { CallContext } from './serve.js'
 
-type WithoutContext<A extends unknown[]> = A extends [...infer Rest, CallContext] ? Rest : A
+/** A method's parameters A without a trailing CallContext (meshscope passes that one itself). */
+export type WithoutContext<A extends unknown[]> = A extends [...infer Rest, CallContext] ? Rest : A
 
 /** The proxy type of T: each method takes the same arguments (minus a trailing CallContext) and returns a promise. */
 export type Remote<T> = {

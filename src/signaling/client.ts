@@ -43,12 +43,25 @@ export interface SignalingClientOptions {
   room: string
   identity: Identity
   WebSocket: WebSocketConstructor
-  /** How the room links up (see Topology). Default `full`. */
+  /**
+   * How the room links up (see Topology).
+   * @default 'full'
+   */
   topology?: Topology
-  /** First join fails with TIMEOUT after this long. Default 10 s. */
+  /**
+   * First join fails with TIMEOUT after this long.
+   * @default 10_000
+   */
   joinTimeoutMs?: number
-  /** Reconnect backoff after the first join. Defaults 250 ms doubling to 5 s, with jitter. */
+  /**
+   * Reconnect backoff after the first join: the first delay, doubling up to `reconnectMaxDelayMs`, with jitter.
+   * @default 250
+   */
   reconnectInitialDelayMs?: number
+  /**
+   * The longest reconnect delay.
+   * @default 5_000
+   */
   reconnectMaxDelayMs?: number
 }
 

@@ -27,7 +27,10 @@ export interface WebRtcLinkOptions {
   sendSignal(signal: RtcSignal): void
   highWaterMarkBytes?: number
   maxMessageBytes?: number
-  /** The link closes with `timeout` if the data channel has not opened by then. Default 15 s. */
+  /**
+   * The link closes with `timeout` if the data channel has not opened by then.
+   * @default 15_000
+   */
   connectTimeoutMs?: number
 }
 

@@ -52,10 +52,4 @@ async function carry<T>(from: Connection, to: Connection, value: T): Promise<T> 
 
 export const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms))
 
-export async function until(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await tick(5)
-  }
-}
+export { until } from '../until.js'

@@ -1,5 +1,6 @@
 import { expect } from 'vitest'
 import { CodecError, type CodecErrorCode } from '../../src/codec/index.js'
+import { joinBytes } from '../../src/util/bytes.js'
 
 export function fromHex(hex: string): Uint8Array {
   const clean = hex.replace(/\s+/g, '')
@@ -8,15 +9,9 @@ export function fromHex(hex: string): Uint8Array {
   return bytes
 }
 
+/** The parts (byte arrays or lists of byte values) as one new Uint8Array. */
 export function concat(...parts: (Uint8Array | number[])[]): Uint8Array {
-  const length = parts.reduce((sum, part) => sum + part.length, 0)
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
+  return joinBytes(parts.map((part) => Uint8Array.from(part)))
 }
 
 /** An ext 32 header and payload, whatever the payload's size, for hand-built hostile messages. */

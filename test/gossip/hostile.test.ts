@@ -2,7 +2,6 @@
 import { describe, expect, test } from 'vitest'
 import { DEFAULT_SCAMP_CONFIG, resolveScampConfig } from '../../src/gossip/index.js'
 import { StrikeCounter } from '../../src/gossip/strikes.js'
-import { TokenBucket } from '../../src/gossip/token-bucket.js'
 import { effectsOf, holdPeers, joinThrough, makeNode, peers } from './helpers.js'
 
 describe('refusals', () => {
@@ -94,14 +93,6 @@ describe('bounds under a storm', () => {
     expect(t.node.metrics()).toMatchObject({ contactsServed: 5, contactsRateLimited: 3, misbehaving: 0 })
     t.clock.now = 2000
     expect(flood(3)).toHaveLength(1) // two tokens came back
-  })
-
-  test('the token bucket refills one token per refillMs up to its capacity', () => {
-    const bucket = new TokenBucket(2, 100, 0)
-    expect([bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([true, true, false])
-    expect(bucket.take(99)).toBe(false)
-    expect(bucket.take(100)).toBe(true)
-    expect([bucket.take(10_000), bucket.take(10_000), bucket.take(10_000)]).toEqual([true, true, false])
   })
 })
 

@@ -7,7 +7,7 @@ import type { Mesh } from '../../src/mesh/mesh.js'
 import * as mpsc from '../../src/channels/mpsc.js'
 import { helloSigningText, PROTOCOL_VERSION } from '../../src/signaling/protocol.js'
 import type { SignalingServer } from '../../signaling/index.js'
-import { fullMesh, joinMesh, startServer, until } from './helpers.js'
+import { closeChecked, fullMesh, joinMesh, startServer, until } from './helpers.js'
 
 
 describe('Mesh over wrtc and a real signaling server', () => {
@@ -17,8 +17,11 @@ describe('Mesh over wrtc and a real signaling server', () => {
 
   afterEach(async () => {
     for (const socket of sockets.splice(0)) socket.terminate()
-    await Promise.all(meshes.splice(0).map((mesh) => mesh.close()))
-    await Promise.all(servers.splice(0).map((server) => server.close()))
+    try {
+      await closeChecked(meshes.splice(0))
+    } finally {
+      await Promise.all(servers.splice(0).map((server) => server.close()))
+    }
   })
 
   const server = async (options = {}) => {

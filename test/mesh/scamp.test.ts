@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Mesh } from '../../src/mesh/mesh.js'
 import type { GossipMessageEvent } from '../../src/mesh/scamp-topology.js'
 import type { SignalingServer } from '../../signaling/index.js'
-import { joinMesh, startServer, until } from './helpers.js'
+import { closeChecked, joinMesh, startServer, until } from './helpers.js'
 
 const ROOM = 'scamp-unit'
 const N = 8
@@ -15,9 +15,12 @@ const N = 8
 let server: SignalingServer | undefined
 let meshes: Mesh[] = []
 afterEach(async () => {
-  await Promise.allSettled(meshes.map((mesh) => mesh.close()))
-  meshes = []
-  await server?.close()
+  try {
+    await closeChecked(meshes)
+  } finally {
+    meshes = []
+    await server?.close()
+  }
 })
 
 async function scampGroup(count: number): Promise<{ meshes: Mesh[]; received: Map<string, GossipMessageEvent[]> }> {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { rfn, type RemoteFunction } from '../../src/rpc/remote-function.js'
 import type { CallContext } from '../../src/rpc/serve.js'
-import { ID_B, delay, messagingPair, until, type MessagingPair } from './helpers.js'
+import { ID_B, delay, messagingPair, until, type MessagingPair, disposeChecked } from './helpers.js'
 
 let carried = 0
 
@@ -15,15 +15,21 @@ async function carry<T>(peers: MessagingPair, value: T): Promise<T> {
   return envelope.value
 }
 
+/** Stops using a received function, as a test must before it ends (the leak check in afterEach). */
+function release(remote: unknown): void {
+  ;(remote as Disposable)[Symbol.dispose]()
+}
+
 describe('remote functions', () => {
   let peers: MessagingPair
-  afterEach(async () => peers?.dispose())
+  afterEach(() => disposeChecked(peers))
 
   it('a function inside a value arrives callable: x => -x gives -123 and -331', async () => {
     peers = await messagingPair()
     const { negate } = await carry(peers, { negate: (x: number) => -x })
     expect(await negate(123)).toBe(-123)
     expect(await negate(331)).toBe(-331)
+    release(negate)
   })
 
   it('a serialised accumulator called with 3, 2, 11 at once gives 3, 5, 16', async () => {
@@ -37,6 +43,7 @@ describe('remote functions', () => {
     })
     const remoteAdd = await carry(peers, add)
     expect(await Promise.all([remoteAdd(3), remoteAdd(2), remoteAdd(11)])).toEqual([3, 5, 16])
+    release(remoteAdd)
   })
 
   it('a concurrency limit holds: never more than 2 calls run at once', async () => {
@@ -51,6 +58,7 @@ describe('remote functions', () => {
     const remoteWork = await carry(peers, work)
     await Promise.all(Array.from({ length: 7 }, () => remoteWork()))
     expect(most).toBe(2)
+    release(remoteWork)
   })
 
   it('a once-function called twice fails the second time with ALREADY_CALLED', async () => {
@@ -58,6 +66,7 @@ describe('remote functions', () => {
     const remote = await carry(peers, rfn.once(() => 'first'))
     expect(await remote()).toBe('first')
     await expect(remote()).rejects.toMatchObject({ code: 'ALREADY_CALLED' })
+    release(remote)
   })
 
   it('after the providing peer is gone, calls reject with PEER_GONE', async () => {
@@ -80,6 +89,7 @@ describe('remote functions', () => {
     const remote = (await carry(peers, slow)) as unknown as RemoteFunction<(n: number) => Promise<void>>
     await expect(remote.withOptions({ timeout: 20 })(1)).rejects.toMatchObject({ code: 'TIMEOUT' })
     await until('the abort on the providing side', () => abortedOnA)
+    release(remote)
   })
 
   it('a disposed proxy releases the function on the providing side; errors travel as RemoteError', async () => {

@@ -8,6 +8,7 @@ import type { MeshscopeError } from '../../src/errors.js'
 import { Messaging } from '../../src/mesh/messaging.js'
 import { createPeerStack } from '../../src/mesh/peer-stack.js'
 import type { MuxConfig } from '../../src/mux/config.js'
+import { expectNoOpenStreams } from '../leaks.js'
 import { memoryLinkPair, sessionPairOf, type SessionPair } from '../mux/helpers.js'
 
 export const ID_A = 'a'.repeat(32)
@@ -55,12 +56,14 @@ export async function messagingPair(options: { config?: Partial<MuxConfig>; send
   }
 }
 
-export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-export async function until(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await delay(5)
+/** The afterEach of every RPC test: the leak check (test/leaks.ts), then the pair goes either way. */
+export async function disposeChecked(peers: MessagingPair | undefined): Promise<void> {
+  if (!peers) return
+  try {
+    await expectNoOpenStreams([peers.connections.a, peers.connections.b])
+  } finally {
+    await peers.dispose()
   }
 }
+
+export { delay, until } from '../until.js'

@@ -3,11 +3,11 @@ import { MeshscopeError } from '../../src/errors.js'
 import { RemoteError } from '../../src/rpc/errors.js'
 import type { CallContext } from '../../src/rpc/serve.js'
 import type { MailboxRef } from '../../src/services/mailboxes.js'
-import { ID_A, ID_B, delay, messagingPair, until, type MessagingPair } from './helpers.js'
+import { ID_A, ID_B, delay, messagingPair, until, type MessagingPair, disposeChecked } from './helpers.js'
 
 describe('mailboxes: send, call, selective receive, references', () => {
   let peers: MessagingPair
-  afterEach(async () => peers?.dispose())
+  afterEach(() => disposeChecked(peers))
 
   it('call resolves with the handler\'s reply; the handler knows the verified sender', async () => {
     peers = await messagingPair()

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import type { Remote } from '../../src/rpc/remote-object.js'
 import type { CallContext } from '../../src/rpc/serve.js'
-import { ID_A, ID_B, delay, messagingPair, until, type MessagingPair } from './helpers.js'
+import { ID_A, ID_B, delay, messagingPair, until, type MessagingPair, disposeChecked } from './helpers.js'
 
 interface Calculator {
   add(a: number, b: number): number
@@ -35,7 +35,7 @@ function calculator(log: string[]): Calculator {
 
 describe('remote objects', () => {
   let peers: MessagingPair
-  afterEach(async () => peers?.dispose())
+  afterEach(() => disposeChecked(peers))
 
   it('expose and remote: methods return promises of their results; the context is filled in', async () => {
     peers = await messagingPair()

@@ -67,12 +67,4 @@ export async function memoryMesh(count: number): Promise<TestMesh> {
   }
 }
 
-export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-export async function until(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await delay(5)
-  }
-}
+export { delay, until } from '../until.js'

@@ -1,8 +1,13 @@
-/** A token bucket on an injected clock: `capacity` tokens, one more every `refillMs`. */
+/**
+ * A token bucket on a clock the caller passes in (sans-IO: the gossip core's clock, or the
+ * signaling server's `performance.now()`): `capacity` tokens, one more every `refillMs`. Used for
+ * SCAMP's contact duty and for each signaling socket's message rate.
+ */
 export class TokenBucket {
   #tokens: number
   #refilledAt: number
 
+  /** Starts full at `now`. `refillMs` may be fractional (1000 / a rate per second) or Infinity (no refill). */
   constructor(
     private readonly capacity: number,
     private readonly refillMs: number,
@@ -18,12 +23,13 @@ export class TokenBucket {
       const earned = Math.floor((now - this.#refilledAt) / this.refillMs)
       if (earned > 0) {
         this.#tokens = Math.min(this.capacity, this.#tokens + earned)
+        // Time towards the next token carries over, unless the bucket is full.
         this.#refilledAt = this.#tokens === this.capacity ? now : this.#refilledAt + earned * this.refillMs
       }
     } else if (now < this.#refilledAt) {
       this.#refilledAt = now // the clock went back: start counting again from here
     }
-    if (this.#tokens === 0) return false
+    if (this.#tokens < 1) return false // (a fractional capacity leaves a fraction no take can use)
     this.#tokens--
     return true
   }

@@ -167,7 +167,8 @@ export class ByteReceiver implements AsyncIterable<Uint8Array> {
 }
 
 registerPortKind('bytes.tx', (connection, payload) => {
-  const chunkBytes = typeof payload.o?.b === 'number' && Number.isInteger(payload.o.b) && payload.o.b > 0 && payload.o.b <= 1024 * 1024 ? payload.o.b : 64 * 1024
+  const chunkBytes =
+    typeof payload.o?.b === 'number' && Number.isInteger(payload.o.b) && payload.o.b > 0 && payload.o.b <= 1024 * 1024 ? payload.o.b : 64 * 1024
   return new ByteSender(decodePort(connection, { ...payload, k: 'mpsc.tx' }) as mpsc.Sender<Uint8Array>, chunkBytes)
 })
 

@@ -268,4 +268,3 @@ registerPortKind('watch.tx', (connection, payload) => {
   void pumpWatchToStream(connection, internal, stream)
   return sender
 })
-

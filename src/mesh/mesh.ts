@@ -250,7 +250,10 @@ export class Mesh {
 
   /** Ids of the peers with an open link, sorted. */
   get peers(): string[] {
-    return [...this.#links.values()].filter((entry) => entry.joined).map((entry) => entry.peerId).sort()
+    return [...this.#links.values()]
+      .filter((entry) => entry.joined)
+      .map((entry) => entry.peerId)
+      .sort()
   }
 
   get state(): MeshState {
@@ -353,10 +356,12 @@ export class Mesh {
     this.signaling.close()
     const closed: Promise<void>[] = []
     for (const entry of this.#links.values()) {
-      closed.push(new Promise<void>((resolve) => {
-        if (entry.link.state === 'closed') return resolve()
-        entry.link.events.on('close', () => resolve())
-      }))
+      closed.push(
+        new Promise<void>((resolve) => {
+          if (entry.link.state === 'closed') return resolve()
+          entry.link.events.on('close', () => resolve())
+        }),
+      )
       // A joined peer gets a GOAWAY (the session then closes the link); others just lose the attempt.
       if (entry.connection) void entry.connection.session.close()
       else entry.link.close('mesh closed')

@@ -28,7 +28,7 @@ export async function callOverConnection(connection: Connection, request: Reques
   validateCallOptions(options)
   if (options.signal?.aborted) throw abortedError(options.signal)
   const peerId = connection.peerId ?? 'the peer'
-  let stream
+  let stream: MuxStream
   try {
     stream = connection.session.openStream('request')
   } catch (cause) {
@@ -60,7 +60,10 @@ export async function callOverConnection(connection: Connection, request: Reques
   const givenUp = new Promise<never>((_, reject) => (giveUp = reject))
   const onAbort = () => giveUp(abortedError(options.signal!))
   options.signal?.addEventListener('abort', onAbort, { once: true })
-  const timer = options.timeout === undefined ? undefined : setTimeout(() => giveUp(new MeshscopeError('TIMEOUT', `no reply from ${peerId} within ${options.timeout} ms`)), options.timeout)
+  const timer =
+    options.timeout === undefined
+      ? undefined
+      : setTimeout(() => giveUp(new MeshscopeError('TIMEOUT', `no reply from ${peerId} within ${options.timeout} ms`)), options.timeout)
   try {
     return settle(await Promise.race([exchange, givenUp]), peerId)
   } catch (error) {

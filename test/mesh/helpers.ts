@@ -28,9 +28,5 @@ export async function until(what: string, condition: () => boolean, timeoutMs = 
 }
 
 export async function fullMesh(meshes: Mesh[], timeoutMs = 10_000): Promise<void> {
-  await until(
-    'a full mesh',
-    () => meshes.every((mesh) => mesh.peers.length === meshes.length - 1),
-    timeoutMs,
-  )
+  await until('a full mesh', () => meshes.every((mesh) => mesh.peers.length === meshes.length - 1), timeoutMs)
 }

@@ -21,7 +21,7 @@ export const memorySessionPair: SessionPairFactory = async (config = {}) => {
   const a = new MuxSession(linkA, { initiator: true, config: config.a })
   const b = new MuxSession(linkB, { initiator: false, config: config.b })
   await Promise.all([a.ready, b.ready])
-  return { a, b, links: { a: linkA, b: linkB }, sever, dispose: async () => (a.abort(), b.abort()) }
+  return { a, b, links: { a: linkA, b: linkB }, sever, dispose: async () => abortBoth(a, b) }
 }
 
 const RTCPeerConnection = wrtc.RTCPeerConnection as unknown as RtcPeerConnectionConstructor
@@ -38,8 +38,11 @@ export const wrtcSessionPair: SessionPairFactory = async (config = {}) => {
     a,
     b,
     links: { a: linkA, b: linkB },
-    sever: () => (linkA.close(), linkB.close()),
-    dispose: async () => (a.abort(), b.abort()),
+    sever: () => {
+      linkA.close()
+      linkB.close()
+    },
+    dispose: async () => abortBoth(a, b),
   }
 }
 
@@ -74,4 +77,9 @@ export function sameBytes(actual: Uint8Array | null, expected: Uint8Array): bool
   if (!actual || actual.byteLength !== expected.byteLength) return false
   for (let i = 0; i < actual.byteLength; i++) if (actual[i] !== expected[i]) return false
   return true
+}
+
+function abortBoth(a: MuxSession, b: MuxSession): void {
+  a.abort()
+  b.abort()
 }

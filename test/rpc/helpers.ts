@@ -31,8 +31,18 @@ export async function messagingPair(options: { config?: Partial<MuxConfig>; send
     if (closed) throw new Error('closed')
   }
   const connections = {} as { a: Connection; b: Connection }
-  const a: Messaging = new Messaging({ id: () => ID_A, connectionTo: (id) => (id === ID_B && pair.a.state === 'open' ? connections.a : undefined), assertOpen, report: (e) => reportedAtA.push(e) })
-  const b: Messaging = new Messaging({ id: () => ID_B, connectionTo: (id) => (id === ID_A && pair.b.state === 'open' ? connections.b : undefined), assertOpen, report: (e) => reportedAtB.push(e) })
+  const a: Messaging = new Messaging({
+    id: () => ID_A,
+    connectionTo: (id) => (id === ID_B && pair.a.state === 'open' ? connections.a : undefined),
+    assertOpen,
+    report: (e) => reportedAtA.push(e),
+  })
+  const b: Messaging = new Messaging({
+    id: () => ID_B,
+    connectionTo: (id) => (id === ID_A && pair.b.state === 'open' ? connections.b : undefined),
+    assertOpen,
+    report: (e) => reportedAtB.push(e),
+  })
   connections.a = new Connection(pair.a, { peerId: ID_B, router: a, sendErrorStacks: options.sendErrorStacks })
   connections.b = new Connection(pair.b, { peerId: ID_A, router: b, sendErrorStacks: options.sendErrorStacks })
   pair.a.events.on('stream', (stream) => void a.serve(connections.a, stream))

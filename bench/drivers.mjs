@@ -240,7 +240,9 @@ export async function startChromium(cleanups, log) {
         tabs.push(new TabPeer(page, await context.newCDPSession(page)))
       }
       const [a, b] = tabs
-      const visibility = await Promise.all(tabs.map((tab) => tab.page.evaluate(() => `${document.visibilityState}${globalThis.crossOriginIsolated ? ', cross-origin isolated' : ''}`)))
+      const visibility = await Promise.all(
+        tabs.map((tab) => tab.page.evaluate(() => `${document.visibilityState}${globalThis.crossOriginIsolated ? ', cross-origin isolated' : ''}`)),
+      )
       const connectStarted = performance.now()
       await b.page.evaluate((options) => globalThis.bench.start(false, options), tuning)
       await a.page.evaluate((options) => globalThis.bench.start(true, options), tuning)

@@ -67,15 +67,12 @@ const handlers = {
       peakBytes = Math.max(peakBytes, memoryBytes())
       samples++
     }
-    sampler = setInterval(
-      () => {
-        if (!gcEveryMs) return sample()
-        // ArrayBuffer backing stores are freed by a sweeper after the GC: sample once it has run.
-        gc?.()
-        setTimeout(sample, 20)
-      },
-      gcEveryMs ?? 20,
-    )
+    sampler = setInterval(() => {
+      if (!gcEveryMs) return sample()
+      // ArrayBuffer backing stores are freed by a sweeper after the GC: sample once it has run.
+      gc?.()
+      setTimeout(sample, 20)
+    }, gcEveryMs ?? 20)
     return idleBytes
   },
   memStop() {

@@ -52,7 +52,23 @@ const PLAN = {
   /** Calls per second with 1 and with 64 calls in flight, each for this long. */
   callsMs: 2000,
 }
-if (quick) Object.assign(PLAN, { callRounds: 1, calls: 200, callWarmup: 1000, callsMs: 500, warmupMs: 500, throughputRounds: 1, throughputMs: 800, pingRounds: 1, pings: 40, idlePings: 30, smallRounds: 1, smallMs: 500, slowTotalBytes: 20 * MiB, retainedTotalBytes: 10 * MiB })
+if (quick)
+  Object.assign(PLAN, {
+    callRounds: 1,
+    calls: 200,
+    callWarmup: 1000,
+    callsMs: 500,
+    warmupMs: 500,
+    throughputRounds: 1,
+    throughputMs: 800,
+    pingRounds: 1,
+    pings: 40,
+    idlePings: 30,
+    smallRounds: 1,
+    smallMs: 500,
+    slowTotalBytes: 20 * MiB,
+    retainedTotalBytes: 10 * MiB,
+  })
 
 const log = (...parts) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s]`, ...parts)
 const started = performance.now()
@@ -80,7 +96,10 @@ const drops = (r) => (r.udpDrops ? `, ${r.udpDrops} UDP datagrams dropped` : '')
  */
 function udpReceiveDrops() {
   let total
-  for (const [file, pattern] of [['/proc/net/snmp', /^Udp: (?:\d+ ){4}(\d+)/m], ['/proc/net/snmp6', /^Udp6RcvbufErrors\s+(\d+)/m]]) {
+  for (const [file, pattern] of [
+    ['/proc/net/snmp', /^Udp: (?:\d+ ){4}(\d+)/m],
+    ['/proc/net/snmp6', /^Udp6RcvbufErrors\s+(\d+)/m],
+  ]) {
     try {
       const match = pattern.exec(readFileSync(file, 'utf8'))
       if (match) total = (total ?? 0) + Number(match[1])
@@ -143,7 +162,10 @@ async function suite(platform, connect) {
     const mux = await measure('muxBytesThroughput', { durationMs: PLAN.throughputMs })
     const stream = await measure('muxStreamThroughput', { durationMs: PLAN.throughputMs })
     rounds.throughput.push({ raw, mux, stream })
-    log(platform, `throughput ${i + 1}: raw ${raw.mbps.toFixed(1)} MB/s${gap(raw)}; bytes channel ${mux.mbps.toFixed(1)} MB/s${gap(mux)}; mux stream ${stream.mbps.toFixed(1)} MB/s${gap(stream)}`)
+    log(
+      platform,
+      `throughput ${i + 1}: raw ${raw.mbps.toFixed(1)} MB/s${gap(raw)}; bytes channel ${mux.mbps.toFixed(1)} MB/s${gap(mux)}; mux stream ${stream.mbps.toFixed(1)} MB/s${gap(stream)}`,
+    )
   }
 
   rounds.pingIdle.raw = await measure('rawPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, queuedBytes: 0 })
@@ -158,7 +180,10 @@ async function suite(platform, connect) {
   for (let i = 0; i < PLAN.callRounds; i++) {
     const { raw, call, hop: hopped } = await measure('interleavedRtt', { calls: PLAN.calls })
     rounds.calls.push({ raw, call, hop: hopped })
-    log(platform, `round trips ${i + 1}: raw ping p50 ${raw.p50.toFixed(2)} ms; call p50/p99 ${call.p50.toFixed(2)}/${call.p99.toFixed(2)} ms; hop p50/p99 ${hopped.p50.toFixed(2)}/${hopped.p99.toFixed(2)} ms`)
+    log(
+      platform,
+      `round trips ${i + 1}: raw ping p50 ${raw.p50.toFixed(2)} ms; call p50/p99 ${call.p50.toFixed(2)}/${call.p99.toFixed(2)} ms; hop p50/p99 ${hopped.p50.toFixed(2)}/${hopped.p99.toFixed(2)} ms`,
+    )
   }
   rounds.callsPerSecond = {}
   for (const inFlight of [1, 64]) {
@@ -203,9 +228,15 @@ async function suite(platform, connect) {
   const above = (side) => toMB(side.peakBytes - side.idleBytes).toFixed(1)
   log(platform, `slow receiver: ${toMB(PLAN.slowTotalBytes).toFixed(0)} MB into a reader paced at ${PLAN.slowReadMBps} MB/s`)
   rounds.slow = await slowRun(PLAN.slowTotalBytes)
-  log(platform, `slow receiver: ${rounds.slow.transfer.mbps.toFixed(1)} MB/s; peak above idle: sender ${above(rounds.slow.sender)} MB, receiver ${above(rounds.slow.receiver)} MB`)
+  log(
+    platform,
+    `slow receiver: ${rounds.slow.transfer.mbps.toFixed(1)} MB/s; peak above idle: sender ${above(rounds.slow.sender)} MB, receiver ${above(rounds.slow.receiver)} MB`,
+  )
   rounds.retained = await slowRun(PLAN.retainedTotalBytes, PLAN.retainedGcEveryMs)
-  log(platform, `slow receiver, ${toMB(PLAN.retainedTotalBytes).toFixed(0)} MB with a full GC before each sample: retained above idle: sender ${above(rounds.retained.sender)} MB, receiver ${above(rounds.retained.receiver)} MB`)
+  log(
+    platform,
+    `slow receiver, ${toMB(PLAN.retainedTotalBytes).toFixed(0)} MB with a full GC before each sample: retained above idle: sender ${above(rounds.retained.sender)} MB, receiver ${above(rounds.retained.receiver)} MB`,
+  )
   await pair.close()
   return { ...figures(rounds), incidents, udp_receive_drops: udpReceiveDrops() === undefined ? null : udpDrops }
 }
@@ -294,7 +325,12 @@ const ROWS = [
   ['call round trip p50 ÷ raw ping p50', 'call_vs_raw_rtt_p50', (v) => v.toFixed(2), '≤ 1.3'],
   ['  call p50 / p99 (ms)', ['call_rtt_p50_ms', 'call_rtt_p99_ms'], (a, b) => `${a.toFixed(2)} / ${b.toFixed(2)}`, ''],
   ['  raw ping p50 / p99, same link (ms)', ['call_raw_ping_p50_ms', 'call_raw_ping_p99_ms'], (a, b) => `${a.toFixed(2)} / ${b.toFixed(2)}`, ''],
-  ['calls/s, 1 / 64 in flight', 'calls_per_s', (v) => `${Math.round(v.in_flight_1).toLocaleString('en-US')} / ${Math.round(v.in_flight_64).toLocaleString('en-US')}`, ''],
+  [
+    'calls/s, 1 / 64 in flight',
+    'calls_per_s',
+    (v) => `${Math.round(v.in_flight_1).toLocaleString('en-US')} / ${Math.round(v.in_flight_64).toLocaleString('en-US')}`,
+    '',
+  ],
   ['hop round trip p50 ÷ call p50', 'hop_vs_call_rtt_p50', (v) => v.toFixed(2), '≤ 1.1'],
   ['  hop p50 / p99 (ms)', ['hop_rtt_p50_ms', 'hop_rtt_p99_ms'], (a, b) => `${a.toFixed(2)} / ${b.toFixed(2)}`, ''],
   ['small msgs: mpsc ÷ raw (100 B)', 'small_msgs_vs_raw', (v) => v.toFixed(2), ''],
@@ -303,7 +339,12 @@ const ROWS = [
   ['slow receiver peak above idle (MB)', 'slow_receiver_peak_mb', (v) => v.toFixed(1), '< 32'],
   ['  sender / receiver (MB)', ['slow_receiver_sender_peak_mb', 'slow_receiver_receiver_peak_mb'], (s, r) => `${s.toFixed(1)} / ${r.toFixed(1)}`, ''],
   ['  transfer rate (MB/s)', 'slow_receiver_mbps', (v) => v.toFixed(1), ''],
-  ['  retained, GC before each sample (MB)', ['slow_receiver_sender_retained_mb', 'slow_receiver_receiver_retained_mb'], (s, r) => `${s.toFixed(1)} / ${r.toFixed(1)}`, ''],
+  [
+    '  retained, GC before each sample (MB)',
+    ['slow_receiver_sender_retained_mb', 'slow_receiver_receiver_retained_mb'],
+    (s, r) => `${s.toFixed(1)} / ${r.toFixed(1)}`,
+    '',
+  ],
   ['links that died and were replaced', 'incidents', (v) => String(v.length), ''],
   ['UDP datagrams dropped by the kernel', 'udp_receive_drops', (v) => (v === null ? 'n/a' : v.toLocaleString('en-US')), ''],
 ]
@@ -356,7 +397,7 @@ const HEADLINE_KEYS = [
   'slow_receiver_seconds',
 ]
 
-const round3 = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1000) / 1000 : v ?? null)
+const round3 = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1000) / 1000 : (v ?? null))
 
 function report(results) {
   const json = {}
@@ -385,7 +426,11 @@ function report(results) {
     plan: PLAN,
     load_average_at_start: loadAtStart,
     load_average_at_end: loadavg().map((v) => Math.round(v * 100) / 100),
-    errors: Object.fromEntries(Object.entries(results).filter(([, r]) => r?.error).map(([k, r]) => [k, r.error])),
+    errors: Object.fromEntries(
+      Object.entries(results)
+        .filter(([, r]) => r?.error)
+        .map(([k, r]) => [k, r.error]),
+    ),
   }
   json.incidents = { wrtc: results.wrtc?.incidents ?? null, chromium: results.chromium?.incidents ?? null }
   json.rounds = { wrtc: results.wrtc?.rounds ?? null, chromium: results.chromium?.rounds ?? null }
@@ -396,7 +441,10 @@ function report(results) {
 
 const cleanups = []
 async function cleanup() {
-  for (const fn of cleanups.splice(0).reverse()) await Promise.resolve().then(fn).catch(() => {})
+  for (const fn of cleanups.splice(0).reverse())
+    await Promise.resolve()
+      .then(fn)
+      .catch(() => {})
 }
 process.once('SIGINT', () => void cleanup().then(() => process.exit(130)))
 
@@ -416,7 +464,9 @@ for (const [platform, run] of [
   }
 }
 
-console.log(`\nmeshscope benchmark (${((performance.now() - started) / 1000).toFixed(0)} s${quick ? ', QUICK: not for figures' : ''}${tuning ? `, TUNED: ${JSON.stringify(tuning)}` : ''})\n`)
+console.log(
+  `\nmeshscope benchmark (${((performance.now() - started) / 1000).toFixed(0)} s${quick ? ', QUICK: not for figures' : ''}${tuning ? `, TUNED: ${JSON.stringify(tuning)}` : ''})\n`,
+)
 console.log(table(results))
 const json = report(results)
 if (!quick && !only && !tuning) {

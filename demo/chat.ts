@@ -7,10 +7,7 @@ import { DEMO_LIMITS, shortId } from './protocol.js'
 /** Older lines are dropped past this many, so a chatty peer cannot grow the page without end. */
 const MAX_LOG_LINES = 200
 
-export type ChatLine =
-  | { kind: 'self'; text: string }
-  | { kind: 'peer'; from: string; text: string }
-  | { kind: 'system'; text: string }
+export type ChatLine = { kind: 'self'; text: string } | { kind: 'peer'; from: string; text: string } | { kind: 'system'; text: string }
 
 export interface ChatPanel {
   append(line: ChatLine): void

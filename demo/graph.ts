@@ -17,11 +17,14 @@ export function renderGraph(svg: SVGSVGElement, view: TopologyView, selfId: stri
   svg.replaceChildren()
 
   const positions = new Map<string, { x: number; y: number }>()
-  view.nodes.forEach((peerId, index) => {
-    if (view.nodes.length === 1) return void positions.set(peerId, { x: CENTER, y: CENTER })
+  for (const [index, peerId] of view.nodes.entries()) {
+    if (view.nodes.length === 1) {
+      positions.set(peerId, { x: CENTER, y: CENTER })
+      continue
+    }
     const angle = -Math.PI / 2 + (2 * Math.PI * index) / view.nodes.length
     positions.set(peerId, { x: CENTER + LAYOUT_RADIUS * Math.cos(angle), y: CENTER + LAYOUT_RADIUS * Math.sin(angle) })
-  })
+  }
 
   const edges = svgElement('g', { class: 'edges' })
   for (const [a, b] of view.edges) {

@@ -14,7 +14,6 @@ export const DEMO_LIMITS = {
   linkPeers: 256,
 } as const
 
-
 /** Peer ids are 32 lowercase hex characters (the library's PEER_ID_PATTERN, which it does not export). */
 const PEER_ID = /^[0-9a-f]{32}$/
 

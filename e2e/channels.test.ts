@@ -32,7 +32,9 @@ describe('channels between a Chromium tab and a Node peer', () => {
     await waitFor('the tab and the Node peer to connect', async () => (await tab.peers()).includes(node!.id))
     const totalBytes = 50 * 1000 * 1000
     const result = await tab.transfer(node.id, totalBytes)
-    console.log(`[e2e] 50 MB Node → tab with 2×200 small messages alongside: ${result.ms.toFixed(0)} ms (${(totalBytes / 1e6 / (result.ms / 1000)).toFixed(1)} MB/s)`)
+    console.log(
+      `[e2e] 50 MB Node → tab with 2×200 small messages alongside: ${result.ms.toFixed(0)} ms (${(totalBytes / 1e6 / (result.ms / 1000)).toFixed(1)} MB/s)`,
+    )
     expect(result).toMatchObject({ received: totalBytes, intact: true, inOrder: true, peerInOrder: true })
   })
 })

@@ -27,7 +27,7 @@ describe('scope hops between Chromium tabs and a Node peer', () => {
     for (const id of inTab) expect(id).toMatch(/^demo\/hops\/(search|three-step)\.ts:\d+:\d+#[0-9a-f]+$/)
   })
 
-  it('the seed\'s three-step demo: the caller gets [43 × 42, 44]', async () => {
+  it("the seed's three-step demo: the caller gets [43 × 42, 44]", async () => {
     const [array, b] = await tab.threeStep(node.id)
     expect(array).toEqual(Array.from({ length: 43 }, () => 42))
     expect(b).toBe(44)
@@ -40,7 +40,11 @@ describe('scope hops between Chromium tabs and a Node peer', () => {
     expect(result.rendered?.query).toBe('Spring')
     expect(result.rendered?.rows).toHaveLength(50)
     // Matching ignores case and accents: "Şpring" matches "Spring".
-    const fold = (text: string) => text.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase()
+    const fold = (text: string) =>
+      text
+        .normalize('NFD')
+        .replace(/\p{Diacritic}/gu, '')
+        .toLowerCase()
     expect(result.rendered?.rows.every((row) => fold(row).startsWith('spring'))).toBe(true)
   })
 })

@@ -35,7 +35,12 @@ describe('full mesh of Chromium tabs and Node peers', () => {
       'every pair to be connected',
       async () => {
         const views = await Promise.all(participants.map((participant) => participant.peers()))
-        return views.every((peers, i) => sameSet(peers, ids.filter((id) => id !== ids[i])))
+        return views.every((peers, i) =>
+          sameSet(
+            peers,
+            ids.filter((id) => id !== ids[i]),
+          ),
+        )
       },
       timeoutMs,
     )
@@ -75,13 +80,21 @@ describe('full mesh of Chromium tabs and Node peers', () => {
 
     const closedAt = performance.now()
     await closedTab.page.close()
-    await waitFor('everyone to see the closed tab leave', async () => (await Promise.all(survivors.map((p) => p.peers()))).every((peers) => !peers.includes(closedTab.id)), 15_000)
+    await waitFor(
+      'everyone to see the closed tab leave',
+      async () => (await Promise.all(survivors.map((p) => p.peers()))).every((peers) => !peers.includes(closedTab.id)),
+      15_000,
+    )
     const tabLeaveReasons = await Promise.all(survivors.map(async (p) => (await p.leaves()).find((leave) => leave.id === closedTab.id)?.reason))
     console.log(`[e2e] closed tab seen as gone by all in ${(performance.now() - closedAt).toFixed(0)} ms (reasons: ${tabLeaveReasons.join(', ')})`)
 
     const killedAt = performance.now()
     await killed.kill()
-    await waitFor('everyone to see the killed Node peer leave', async () => (await Promise.all(survivors.map((p) => p.peers()))).every((peers) => !peers.includes(killed.id)), 15_000)
+    await waitFor(
+      'everyone to see the killed Node peer leave',
+      async () => (await Promise.all(survivors.map((p) => p.peers()))).every((peers) => !peers.includes(killed.id)),
+      15_000,
+    )
     const killedLeaveReasons = await Promise.all(survivors.map(async (p) => (await p.leaves()).find((leave) => leave.id === killed.id)?.reason))
     console.log(`[e2e] killed Node peer seen as gone by all in ${(performance.now() - killedAt).toFixed(0)} ms (reasons: ${killedLeaveReasons.join(', ')})`)
 
@@ -104,9 +117,11 @@ describe('full mesh of Chromium tabs and Node peers', () => {
     await expectFullMesh(survivors)
 
     signaling = await SignalingProcess.start(signaling.port)
-    await waitFor('everyone to rejoin the restarted server', async () =>
-      (await Promise.all(survivors.map((p) => p.signalingState()))).every((state) => state === 'joined'),
-    20_000)
+    await waitFor(
+      'everyone to rejoin the restarted server',
+      async () => (await Promise.all(survivors.map((p) => p.signalingState()))).every((state) => state === 'joined'),
+      20_000,
+    )
     const newcomer = await Tab.open(browser, harness.url, signaling.url, ROOM)
     tabs.push(newcomer)
     const everyone: Participant[] = [...survivors, newcomer]

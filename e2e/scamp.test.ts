@@ -45,9 +45,14 @@ describe('scamp topology: 24 Node peers and 3 tabs', () => {
   ]
 
   const printLinks = (title: string, views: Array<ScampViews & { kind: string }>) => {
-    const rows = views.map((v) => `${v.kind.padEnd(4)} ${v.id.slice(0, 8)}  links ${String(v.links.length).padStart(2)}  partial view ${String(v.partialView.length).padStart(2)}  in-view ${String(v.inView.length).padStart(2)}  pv ∪ in-view ${String(new Set([...v.partialView, ...v.inView]).size).padStart(2)}`)
+    const rows = views.map(
+      (v) =>
+        `${v.kind.padEnd(4)} ${v.id.slice(0, 8)}  links ${String(v.links.length).padStart(2)}  partial view ${String(v.partialView.length).padStart(2)}  in-view ${String(v.inView.length).padStart(2)}  pv ∪ in-view ${String(new Set([...v.partialView, ...v.inView]).size).padStart(2)}`,
+    )
     const mean = (pick: (v: ScampViews) => number) => (views.reduce((sum, v) => sum + pick(v), 0) / views.length).toFixed(1)
-    console.log(`[e2e] ${title}\n${rows.join('\n')}\n  mean: links ${mean((v) => v.links.length)}, partial view ${mean((v) => v.partialView.length)}, in-view ${mean((v) => v.inView.length)}`)
+    console.log(
+      `[e2e] ${title}\n${rows.join('\n')}\n  mean: links ${mean((v) => v.links.length)}, partial view ${mean((v) => v.partialView.length)}, in-view ${mean((v) => v.inView.length)}`,
+    )
   }
 
   /** Waits until every live peer has every text, except the one who published it. */
@@ -61,8 +66,12 @@ describe('scamp topology: 24 Node peers and 3 tabs', () => {
       await waitFor(`every live peer to receive ${[...published.keys()].join(', ')}`, async () => (await missing()).length === 0, timeoutMs)
     } catch (error) {
       const lacking = new Set((await missing()).map((log) => log.id))
-      printLinks('when the wait gave up (* lacks a message)', (await allViews(liveGroups)).map((v) => ({ ...v, kind: `${lacking.has(v.id) ? '*' : ''}${v.kind}` })))
-      for (const v of await allViews(liveGroups)) console.log(`${v.id.slice(0, 8)} pv ${v.partialView.map((p) => p.slice(0, 8)).join(' ')} | in ${v.inView.map((p) => p.slice(0, 8)).join(' ')}`)
+      printLinks(
+        'when the wait gave up (* lacks a message)',
+        (await allViews(liveGroups)).map((v) => ({ ...v, kind: `${lacking.has(v.id) ? '*' : ''}${v.kind}` })),
+      )
+      for (const v of await allViews(liveGroups))
+        console.log(`${v.id.slice(0, 8)} pv ${v.partialView.map((p) => p.slice(0, 8)).join(' ')} | in ${v.inView.map((p) => p.slice(0, 8)).join(' ')}`)
       throw error
     }
   }
@@ -84,7 +93,11 @@ describe('scamp topology: 24 Node peers and 3 tabs', () => {
     expect(new Set(ids).size).toBe(GROUPS * PEERS_PER_GROUP + TABS)
 
     // Everyone is in the group: held by someone and holding someone.
-    await waitFor('every peer to have a partial view and an in-view', async () => (await allViews(groups)).every((v) => v.partialView.length > 0 && v.inView.length > 0), 30_000)
+    await waitFor(
+      'every peer to have a partial view and an in-view',
+      async () => (await allViews(groups)).every((v) => v.partialView.length > 0 && v.inView.length > 0),
+      30_000,
+    )
     console.log(`[e2e] ${ids.length} peers joined the scamp room in ${Math.round(performance.now() - started)} ms`)
 
     // A tab and a Node peer publish; every other peer gets both.
@@ -107,7 +120,11 @@ describe('scamp topology: 24 Node peers and 3 tabs', () => {
     )
     // A survivor whose partial view or in-view died with the killed process subscribes again
     // (need-contact, isolation recovery); then the group is whole again.
-    await waitFor('every survivor to hold someone and be held', async () => (await allViews(survivors)).every((v) => v.partialView.length > 0 && v.inView.length > 0), 30_000)
+    await waitFor(
+      'every survivor to hold someone and be held',
+      async () => (await allViews(survivors)).every((v) => v.partialView.length > 0 && v.inView.length > 0),
+      30_000,
+    )
     console.log(`[e2e] the killed peers left every view, and every survivor holds and is held, ${Math.round(performance.now() - killedAt)} ms after the kill`)
 
     // Gossip is a best-effort flood (no retransmission): a forward racing a link that is being
@@ -116,7 +133,10 @@ describe('scamp topology: 24 Node peers and 3 tabs', () => {
     let rounds = 0
     for (;;) {
       rounds++
-      const published = new Map([await publishFromTab(tabs[rounds % TABS]!, `after the kill, round ${rounds}, from a tab`), await publishFromNode(survivors[rounds % 2]!, rounds, `after the kill, round ${rounds}, from a node peer`)])
+      const published = new Map([
+        await publishFromTab(tabs[rounds % TABS]!, `after the kill, round ${rounds}, from a tab`),
+        await publishFromNode(survivors[rounds % 2]!, rounds, `after the kill, round ${rounds}, from a node peer`),
+      ])
       try {
         await everyoneReceives(survivors, published, 10_000)
         break

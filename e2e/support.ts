@@ -157,7 +157,10 @@ export class Tab {
     return this.page.evaluate((peer) => (globalThis as unknown as HarnessGlobal).harness.callRemoteObject(peer), peerId)
   }
   transfer(peerId: string, totalBytes: number): Promise<{ received: number; intact: boolean; inOrder: boolean; peerInOrder: boolean; ms: number }> {
-    return this.page.evaluate(([peer, total]) => (globalThis as unknown as HarnessGlobal).harness.transfer(peer as string, total as number), [peerId, totalBytes] as const)
+    return this.page.evaluate(([peer, total]) => (globalThis as unknown as HarnessGlobal).harness.transfer(peer as string, total as number), [
+      peerId,
+      totalBytes,
+    ] as const)
   }
 }
 
@@ -168,9 +171,19 @@ export class ScampTab {
     readonly id: string,
   ) {}
 
-  static async open(browser: Browser | BrowserContext, harnessUrl: string, signalingUrl: string, room: string, gossip: Record<string, number> = {}): Promise<ScampTab> {
+  static async open(
+    browser: Browser | BrowserContext,
+    harnessUrl: string,
+    signalingUrl: string,
+    room: string,
+    gossip: Record<string, number> = {},
+  ): Promise<ScampTab> {
     const page = await openHarnessPage(browser, harnessUrl)
-    const id = await page.evaluate(([signaling, joinRoom, config]) => (globalThis as unknown as HarnessGlobal).harness.joinScamp(signaling as string, joinRoom as string, config as Record<string, number>), [signalingUrl, room, gossip] as const)
+    const id = await page.evaluate(
+      ([signaling, joinRoom, config]) =>
+        (globalThis as unknown as HarnessGlobal).harness.joinScamp(signaling as string, joinRoom as string, config as Record<string, number>),
+      [signalingUrl, room, gossip] as const,
+    )
     return new ScampTab(page, id)
   }
 
@@ -235,7 +248,9 @@ class IpcChild {
 /** Resolves with the id in the child's first message, { event: 'joined', id }. */
 function joined(child: ChildProcess): Promise<string> {
   return new Promise<string>((resolve, reject) => {
-    child.once('message', (message: { event?: string; id?: string }) => (message.event === 'joined' ? resolve(message.id!) : reject(new Error('unexpected first message'))))
+    child.once('message', (message: { event?: string; id?: string }) =>
+      message.event === 'joined' ? resolve(message.id!) : reject(new Error('unexpected first message')),
+    )
     child.once('exit', (code) => reject(new Error(`the child process exited with ${code} before joining`)))
   })
 }
@@ -243,7 +258,9 @@ function joined(child: ChildProcess): Promise<string> {
 /** A child process hosting several Node peers of a scamp room (killed together), driven over IPC. */
 export class ScampNodeGroup extends IpcChild {
   static async start(signalingUrl: string, room: string, count: number, gossip: Record<string, number> = {}): Promise<ScampNodeGroup> {
-    const child = fork(`${root}e2e/fixtures/scamp-peers.mjs`, [signalingUrl, room, String(count), JSON.stringify(gossip)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = fork(`${root}e2e/fixtures/scamp-peers.mjs`, [signalingUrl, room, String(count), JSON.stringify(gossip)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
     await joined(child)
     return new ScampNodeGroup(child)
   }

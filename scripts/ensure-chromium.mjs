@@ -15,7 +15,7 @@ if (found) {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 if (isRoot && existsSync('/usr/bin/apt-get')) {
-  console.log('chromium: not found; installing Debian\'s chromium with apt-get (one time)…')
+  console.log("chromium: not found; installing Debian's chromium with apt-get (one time)…")
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   for (const args of [['update'], ['install', '-y', 'chromium']]) {
     const result = spawnSync('apt-get', args, { stdio: 'inherit', env })

@@ -77,11 +77,15 @@ function startPeer() {
   // detached: its own process group, so a Ctrl-C in the terminal reaches only this script, which then
   // stops the peer with exactly one SIGTERM (a second signal would cut its goodbye short).
   // The peer serves the demo's scope hops (search over a cities dataset, the three-step demo).
-  const child = spawn(process.execPath, [`${root}bin/meshscope.js`, 'peer', '--signaling', SIGNALING_URL, '--room', ROOM, '--require', `${root}demo/search-server.ts`], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  })
+  const child = spawn(
+    process.execPath,
+    [`${root}bin/meshscope.js`, 'peer', '--signaling', SIGNALING_URL, '--room', ROOM, '--require', `${root}demo/search-server.ts`],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  )
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => console.log(`[node-peer] ${line}`))
   }

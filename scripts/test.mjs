@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-/** `npm test`: build, typecheck, unit tests, then e2e with real Chromium tabs and Node peers. Stops at the first failure. */
+/** `npm test`: lint (format, rules, layer direction, cycles), build, typecheck, unit tests, then e2e with real Chromium tabs and Node peers. Stops at the first failure. */
 import { spawnSync } from 'node:child_process'
 
 const steps = [
+  ['lint', ['run', 'lint']],
   ['build', ['run', 'build']],
   ['typecheck', ['run', 'typecheck']],
   ['unit', ['run', 'test:unit']],

@@ -81,13 +81,25 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     pingIntervalMs: options.pingIntervalMs ?? 30_000,
     log: options.log ?? ((line) => console.log(line)),
   }
-  for (const key of ['maxPayloadBytes', 'maxRoomSize', 'maxRooms', 'maxScampRoomSize', 'rateLimitBurst', 'rateLimitPerSecond', 'maxStrikes', 'helloTimeoutMs', 'pingIntervalMs'] as const) {
+  for (const key of [
+    'maxPayloadBytes',
+    'maxRoomSize',
+    'maxRooms',
+    'maxScampRoomSize',
+    'rateLimitBurst',
+    'rateLimitPerSecond',
+    'maxStrikes',
+    'helloTimeoutMs',
+    'pingIntervalMs',
+  ] as const) {
     const value = resolved[key]
     if (!Number.isFinite(value) || value <= 0) throw new RangeError(`signaling server option ${key} must be a positive number, got ${value}`)
   }
   // A bigger room would send welcomes over the clients' frame limit: the client drops them and never joins.
   if (resolved.maxRoomSize > SIGNALING_LIMITS.maxPeersInWelcome + 1) {
-    throw new RangeError(`maxRoomSize must be at most ${SIGNALING_LIMITS.maxPeersInWelcome + 1} (a welcome lists every other peer in one frame), got ${resolved.maxRoomSize}`)
+    throw new RangeError(
+      `maxRoomSize must be at most ${SIGNALING_LIMITS.maxPeersInWelcome + 1} (a welcome lists every other peer in one frame), got ${resolved.maxRoomSize}`,
+    )
   }
   if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) throw new RangeError(`port must be 0..65535, got ${resolved.port}`)
   return resolved

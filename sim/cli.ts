@@ -32,7 +32,27 @@ output
 
 type Args = Map<string, string | true>
 
-const OPTIONS = new Set(['nodes', 'c', 'seeds', 'seed', 'fail', 'broadcasts', 'indirection', 'entry', 'churn', 'duration-min', 'replace', 'crash-share', 'sample-min', 'settle-min', 'lease-min', 'heartbeat-s', 'outside-contacts', 'json', 'help'])
+const OPTIONS = new Set([
+  'nodes',
+  'c',
+  'seeds',
+  'seed',
+  'fail',
+  'broadcasts',
+  'indirection',
+  'entry',
+  'churn',
+  'duration-min',
+  'replace',
+  'crash-share',
+  'sample-min',
+  'settle-min',
+  'lease-min',
+  'heartbeat-s',
+  'outside-contacts',
+  'json',
+  'help',
+])
 
 function parseArgs(argv: string[]): Args {
   const args: Args = new Map()
@@ -102,7 +122,15 @@ function summarizeStatic(results: StaticResult[]) {
     subscriptionsExpired: results.reduce((a, r) => a + r.subscriptionsExpired, 0),
     mirrorMismatches: results.reduce((a, r) => a + r.mirrorMismatches, 0),
     elapsedSeconds: results.reduce((a, r) => a + r.elapsedMs, 0) / 1000,
-    perSeed: results.map(({ seed, meanPartialView, minPartialView, maxPartialView, reliability, messagesPerJoin, messagesPerBroadcast }) => ({ seed, meanPartialView, minPartialView, maxPartialView, reliability, messagesPerJoin, messagesPerBroadcast })),
+    perSeed: results.map(({ seed, meanPartialView, minPartialView, maxPartialView, reliability, messagesPerJoin, messagesPerBroadcast }) => ({
+      seed,
+      meanPartialView,
+      minPartialView,
+      maxPartialView,
+      reliability,
+      messagesPerJoin,
+      messagesPerBroadcast,
+    })),
   }
 }
 
@@ -152,7 +180,9 @@ export async function main(argv: string[]): Promise<number> {
           progress(`churn n=${nodes} c=${c} seed=${seed}: ${(result.elapsedMs / 1000).toFixed(1)} s`)
           outputs.push(result)
           if (!json) {
-            process.stdout.write(`\nchurn: n=${nodes} c=${c} seed=${seed}, ${result.leaves} leaves + ${result.crashes} crashes replaced by ${result.joins} joins over ${result.durationMs / 60_000} min (minute 0 = after the initial joins)\n`)
+            process.stdout.write(
+              `\nchurn: n=${nodes} c=${c} seed=${seed}, ${result.leaves} leaves + ${result.crashes} crashes replaced by ${result.joins} joins over ${result.durationMs / 60_000} min (minute 0 = after the initial joins)\n`,
+            )
             const rows = result.samples.map((s, i) => [
               i === result.samples.length - 1 ? `${s.minute} (settled)` : String(s.minute),
               String(s.alive),
@@ -168,11 +198,17 @@ export async function main(argv: string[]): Promise<number> {
               String(s.unreached),
               fixed(s.messagesPerNodePerSecond),
             ])
-            process.stdout.write(`${table(['minute', 'alive', 'mean pv', 'min', 'max', '(c+1)(H_n-1)', 'drift', 'mean in-view', 'empty pv', 'arcs to dead', 'SCCs', 'unreached', 'msgs/node/s'], rows)}\n`)
+            process.stdout.write(
+              `${table(['minute', 'alive', 'mean pv', 'min', 'max', '(c+1)(H_n-1)', 'drift', 'mean in-view', 'empty pv', 'arcs to dead', 'SCCs', 'unreached', 'msgs/node/s'], rows)}\n`,
+            )
             process.stdout.write(
               `at the end: mean pv ${fixed(result.meanPartialView)} vs ${fixed(result.expectedPartialView)} (${percent(result.deviation)}); most SCCs during the churn ${result.worstPartitions + 1}; after ${one(args, 'settle-min', 2)} quiet min: permanent partitions ${result.partitions}, flood reliability ${fixed(result.reliability, 4)}, unmirrored arcs ${result.mirrorMismatches}\n`,
             )
-            process.stdout.write(`metrics: ${Object.entries(result.metrics).map(([k, v]) => `${k} ${v}`).join(', ')}\n`)
+            process.stdout.write(
+              `metrics: ${Object.entries(result.metrics)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')}\n`,
+            )
           }
         }
       }
@@ -188,7 +224,9 @@ export async function main(argv: string[]): Promise<number> {
       const results: StaticResult[] = []
       for (let s = 0; s < seeds; s++) {
         const result = runStatic({ nodes, c, seed: firstSeed + s, fail, broadcasts, config, entry: args.get('entry') === 'first' ? 'first' : 'random' })
-        progress(`n=${nodes} c=${c} seed=${firstSeed + s}: mean pv ${fixed(result.meanPartialView)}, reliability ${fixed(result.reliability, 4)}, ${(result.elapsedMs / 1000).toFixed(1)} s`)
+        progress(
+          `n=${nodes} c=${c} seed=${firstSeed + s}: mean pv ${fixed(result.meanPartialView)}, reliability ${fixed(result.reliability, 4)}, ${(result.elapsedMs / 1000).toFixed(1)} s`,
+        )
         results.push(result)
       }
       summaries.push(summarizeStatic(results))

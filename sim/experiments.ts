@@ -270,7 +270,20 @@ export function runChurn(options: ChurnOptions): ChurnResult {
     reliabilitySum += (sim.deliveries.get(id)! + 1) / sim.aliveCount
   }
   const mirror = mirrorMismatches(sim)
-  const metricNames = ['subscriptionsExpired', 'isolationRecoveries', 'leaseRenewals', 'lostArcsReplaced', 'leasesExpired', 'subscribeRetries', 'inViewRepaired', 'inViewExpired', 'replacementsKept', 'contactsRateLimited', 'partialViewFull', 'inViewFull'] as const
+  const metricNames = [
+    'subscriptionsExpired',
+    'isolationRecoveries',
+    'leaseRenewals',
+    'lostArcsReplaced',
+    'leasesExpired',
+    'subscribeRetries',
+    'inViewRepaired',
+    'inViewExpired',
+    'replacementsKept',
+    'contactsRateLimited',
+    'partialViewFull',
+    'inViewFull',
+  ] as const
   const metrics: Record<string, number> = {}
   for (const name of metricNames) metrics[name] = sumMetric(sim, (m) => m[name])
   metrics.needContact = sim.stats.needContact

@@ -50,7 +50,7 @@ export function viewStats(sim: SimNetwork): ViewStats {
 function liveGraph(sim: SimNetwork): { order: number[]; out: number[][] } {
   const order = sim.alive().map((n) => n.index)
   const dense = new Map<number, number>()
-  order.forEach((index, i) => dense.set(index, i))
+  for (const [i, index] of order.entries()) dense.set(index, i)
   const out = order.map((index) => {
     const targets: number[] = []
     for (const peer of sim.nodes[index]!.node.partialView()) {

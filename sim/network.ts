@@ -5,7 +5,17 @@
  * and a link to a dead peer is reported with `peerUnreachable` after `detectionDelayMs`, like the
  * mesh's idle timeout. Used by the simulator (sim/cli.ts) and the property tests (test/gossip).
  */
-import { createRng, createScampNode, messageToWire, type GossipEffect, type GossipMessageType, type PeerId, type Rng, type ScampConfig, type ScampNode } from '../src/gossip/index.js'
+import {
+  createRng,
+  createScampNode,
+  messageToWire,
+  type GossipEffect,
+  type GossipMessageType,
+  type PeerId,
+  type Rng,
+  type ScampConfig,
+  type ScampNode,
+} from '../src/gossip/index.js'
 import { EventQueue } from './event-queue.js'
 
 export interface SimNetworkOptions {
@@ -233,14 +243,15 @@ export class SimNetwork {
 
   #reportDeath(dead: SimNode, delayMs: number): void {
     this.at(this.now + delayMs, () => {
-      for (const index of [...dead.wantedBy]) this.#queue.push({ time: this.now, seq: this.#queue.nextSeq(), kind: 'unreachable', node: index, peer: dead.index })
+      for (const index of [...dead.wantedBy])
+        this.#queue.push({ time: this.now, seq: this.#queue.nextSeq(), kind: 'unreachable', node: index, peer: dead.index })
     })
   }
 
   #latency(from: number, to: number): number {
     const { minLatencyMs, maxLatencyMs } = this.#options
     const hash = (Math.imul(from + 1, 0x9e3779b1) ^ Math.imul(to + 1, 0x85ebca77) ^ this.#latencySalt) >>> 0
-    return minLatencyMs + (Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) >>> 0) % (maxLatencyMs - minLatencyMs + 1)
+    return minLatencyMs + ((Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) >>> 0) % (maxLatencyMs - minLatencyMs + 1))
   }
 
   #apply(sim: SimNode, effects: GossipEffect[]): void {
@@ -257,9 +268,21 @@ export class SimNetwork {
           }
           const message = effect.message
           const subscriber =
-            message.type === 'subscribe' || message.type === 'forward-subscription' ? nodeIndex(message.subscriber) : message.type === 'contact' || message.type === 'kept' ? to : -1
+            message.type === 'subscribe' || message.type === 'forward-subscription'
+              ? nodeIndex(message.subscriber)
+              : message.type === 'contact' || message.type === 'kept'
+                ? to
+                : -1
           if (subscriber >= 0) this.#subscriptionInFlight.set(subscriber, (this.#subscriptionInFlight.get(subscriber) ?? 0) + 1)
-          this.#queue.push({ time: this.now + this.#latency(sim.index, to), seq: this.#queue.nextSeq(), kind: 'message', from: sim.index, to, wire: messageToWire(message), subscriber })
+          this.#queue.push({
+            time: this.now + this.#latency(sim.index, to),
+            seq: this.#queue.nextSeq(),
+            kind: 'message',
+            from: sim.index,
+            to,
+            wire: messageToWire(message),
+            subscriber,
+          })
           break
         }
         case 'deliver':

@@ -59,5 +59,8 @@ export async function searchAndDisplay(mesh: Mesh, serverId: string, query: stri
 }
 
 function fold(text: string): string {
-  return text.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase()
+  return text
+    .normalize('NFD')
+    .replace(/\p{Diacritic}/gu, '')
+    .toLowerCase()
 }

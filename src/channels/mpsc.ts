@@ -37,7 +37,8 @@ const MAX_CAPACITY = 1 << 20
 /** A new channel. */
 export function channel<T>(options: ChannelOptions | number = {}): [Sender<T>, Receiver<T>] {
   const { capacity = 16, maxItemBytes } = typeof options === 'number' ? { capacity: options } : options
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) throw new MeshscopeError('INVALID_ARGUMENT', `capacity must be 1..${MAX_CAPACITY}`)
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY)
+    throw new MeshscopeError('INVALID_ARGUMENT', `capacity must be 1..${MAX_CAPACITY}`)
   const core = new MpscCore<T>(capacity)
   return [Sender.local(core, maxItemBytes), new Receiver(core, maxItemBytes)]
 }

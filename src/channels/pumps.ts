@@ -76,7 +76,8 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
       }
       const item = decodeItem<T>(connection, joinBytes(chunks))
       if ('end' in item) endReason = item.end
-      else if ('lagged' in item) continue // not meaningful for mpsc
+      else if ('lagged' in item)
+        continue // not meaningful for mpsc
       else await sender.sendItem(item)
     }
   } catch {
@@ -85,4 +86,3 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
     sender.finish(endReason)
   }
 }
-

@@ -110,7 +110,9 @@ export class Codec {
       return this.encoder.encode(wire)
     } catch (error) {
       // Only a value that changed while being encoded (a getter, a proxy) can get here.
-      throw new CodecError('CODEC_UNSUPPORTED_VALUE', `the value could not be encoded (${error instanceof Error ? error.message : String(error)})`, { cause: error })
+      throw new CodecError('CODEC_UNSUPPORTED_VALUE', `the value could not be encoded (${error instanceof Error ? error.message : String(error)})`, {
+        cause: error,
+      })
     }
   }
 }

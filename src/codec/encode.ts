@@ -26,14 +26,7 @@ import { CodecError, type CodecErrorCode } from './codec-error.js'
 import type { CodecLimits } from './limits.js'
 import { CollectionSegment, formatPath, PORT_PAYLOAD_SEGMENT, type PathSegment } from './path.js'
 import { NOT_A_PORT, type PortHooks } from './port-hooks.js'
-import {
-  bigintByteLength,
-  CONSTANT_NEGATIVE_ZERO,
-  CONSTANT_UNDEFINED,
-  encodeBigintPayload,
-  encodeDatePayload,
-  EXT,
-} from './protocol.js'
+import { bigintByteLength, CONSTANT_NEGATIVE_ZERO, CONSTANT_UNDEFINED, encodeBigintPayload, encodeDatePayload, EXT } from './protocol.js'
 import { errorRecord } from './remote-error.js'
 
 const UNDEFINED_EXT = new ExtData(EXT.constant, Uint8Array.of(CONSTANT_UNDEFINED))
@@ -250,7 +243,10 @@ export class ValueWalker {
     if (text.length * 3 > maxStringBytes) {
       const bytes = text.length > maxStringBytes ? text.length : utf8ByteLength(text)
       if (bytes > maxStringBytes) {
-        throw this.error('CODEC_TOO_LARGE', `a string of ${text.length > maxStringBytes ? 'at least ' : ''}${bytes} bytes is over maxStringBytes (${maxStringBytes})`)
+        throw this.error(
+          'CODEC_TOO_LARGE',
+          `a string of ${text.length > maxStringBytes ? 'at least ' : ''}${bytes} bytes is over maxStringBytes (${maxStringBytes})`,
+        )
       }
     }
     this.addBytes(1 + text.length)

@@ -16,7 +16,7 @@ export interface PortHooks {
    * A MeshscopeError thrown here fails the encode with that error; anything else thrown becomes a
    * CodecError CODEC_UNSUPPORTED_VALUE with the throw as its `cause`.
    */
-  encodePort(value: object | Function, path: string): unknown | typeof NOT_A_PORT
+  encodePort(value: object | ((...args: never) => unknown), path: string): unknown | typeof NOT_A_PORT
   /**
    * Rebuilds the live value from a payload on the receiving side. Called only once the whole
    * message has been checked and decoded, for each port in depth-first order, so a malformed message

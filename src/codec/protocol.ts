@@ -76,7 +76,9 @@ export function bigintByteLength(value: bigint): number {
 
 export function encodeBigintPayload(value: bigint): Uint8Array {
   const length = bigintByteLength(value)
-  const hex = BigInt.asUintN(length * 8, value).toString(16).padStart(length * 2, '0')
+  const hex = BigInt.asUintN(length * 8, value)
+    .toString(16)
+    .padStart(length * 2, '0')
   const payload = new Uint8Array(length)
   for (let i = 0; i < length; i++) payload[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16)
   return payload

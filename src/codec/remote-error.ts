@@ -60,9 +60,9 @@ export function rebuildError(record: unknown): RemoteError | undefined {
     // Codes from a newer peer may be unknown here; they are kept as sent.
     error = new MeshscopeError(code as ErrorCode, message, options) as RemoteError
   } else {
-    const constructor = ALLOWED_NATIVE_ERRORS.get(name)
-    error = constructor ? new constructor(message, options) : new Error(message, options)
-    if (!constructor) error.remoteName = name
+    const NativeError = ALLOWED_NATIVE_ERRORS.get(name)
+    error = NativeError ? new NativeError(message, options) : new Error(message, options)
+    if (!NativeError) error.remoteName = name
     if (code !== undefined) error.code = code
   }
   error.stack = stack ?? (message ? `${name}: ${message}` : name)

@@ -96,7 +96,8 @@ export function scanMessage(bytes: Uint8Array, limits: Readonly<CodecLimits>): S
     shape = 0
     if (payloadShape !== 0 && payloadShape !== PAYLOAD_SHAPE.any) {
       const wanted = payloadShape === PAYLOAD_SHAPE.errorMap ? isMapHead(head) : isArrayHead(head)
-      if (!wanted) throw badExtension(`the payload of a ${shapeName(payloadShape)} extension is not a ${payloadShape === PAYLOAD_SHAPE.errorMap ? 'map' : 'array'}`)
+      if (!wanted)
+        throw badExtension(`the payload of a ${shapeName(payloadShape)} extension is not a ${payloadShape === PAYLOAD_SHAPE.errorMap ? 'map' : 'array'}`)
     }
 
     let containerKind = -1
@@ -273,5 +274,4 @@ const isMapHead = (head: number) => (head >= 0x80 && head <= 0x8f) || head === 0
 const shapeName = (shape: PayloadShape) => (shape === PAYLOAD_SHAPE.mapArray ? 'Map' : shape === PAYLOAD_SHAPE.setArray ? 'Set' : 'error')
 
 const tooDeep = (maxDepth: number) => new CodecError('CODEC_TOO_DEEP', `the value nests deeper than maxDepth (${maxDepth})`)
-const tooManyElements = (maxElements: number) =>
-  new CodecError('CODEC_TOO_MANY_ELEMENTS', `the value has more elements than maxElements (${maxElements})`)
+const tooManyElements = (maxElements: number) => new CodecError('CODEC_TOO_MANY_ELEMENTS', `the value has more elements than maxElements (${maxElements})`)

@@ -152,11 +152,26 @@ export function resolveScampConfig(overrides: Partial<ScampConfig> = {}): ScampC
     if (!Number.isSafeInteger(value) || value < 0) fail(`${name} must be a non-negative integer, got ${String(value)}`)
   }
   if (!(config.leaseJitter >= 0 && config.leaseJitter < 1)) fail(`leaseJitter must be in [0, 1), got ${String(config.leaseJitter)}`)
-  for (const name of ['maxPartialView', 'maxInView', 'maxSubscriptionHops', 'subscribeTimeoutMs', 'maxSubscribeAttempts', 'maxSeenMessages', 'maxPayloadBytes', 'maxPeerIdLength', 'maxStrikes', 'strikeWindowMs', 'maxTrackedPeers', 'contactBurst', 'contactRefillMs'] as const) {
+  for (const name of [
+    'maxPartialView',
+    'maxInView',
+    'maxSubscriptionHops',
+    'subscribeTimeoutMs',
+    'maxSubscribeAttempts',
+    'maxSeenMessages',
+    'maxPayloadBytes',
+    'maxPeerIdLength',
+    'maxStrikes',
+    'strikeWindowMs',
+    'maxTrackedPeers',
+    'contactBurst',
+    'contactRefillMs',
+  ] as const) {
     if (config[name] === 0) fail(`${name} must be positive`)
   }
   if (config.indirectionHops > config.maxIndirectionHops) fail('indirectionHops must not exceed maxIndirectionHops')
   if (config.c >= config.maxPartialView) fail('c must be smaller than maxPartialView')
-  if (config.heartbeatIntervalMs > 0 && config.isolationTimeoutMs <= config.heartbeatIntervalMs) fail('isolationTimeoutMs must be longer than heartbeatIntervalMs')
+  if (config.heartbeatIntervalMs > 0 && config.isolationTimeoutMs <= config.heartbeatIntervalMs)
+    fail('isolationTimeoutMs must be longer than heartbeatIntervalMs')
   return config
 }

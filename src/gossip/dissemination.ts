@@ -36,7 +36,10 @@ export class SeenCache {
 /** A fresh message id: 128 random bits as 32 lowercase hex digits. */
 export function newMessageId(rng: Rng): string {
   let id = ''
-  for (let i = 0; i < 4; i++) id += Math.floor(rng.next() * 4294967296).toString(16).padStart(8, '0')
+  for (let i = 0; i < 4; i++)
+    id += Math.floor(rng.next() * 4294967296)
+      .toString(16)
+      .padStart(8, '0')
   return id
 }
 
@@ -46,7 +49,10 @@ export type GossipDecision = { deliver: false } | { deliver: true; forwardTo: Pe
 export class Dissemination {
   readonly seen: SeenCache
 
-  constructor(maxSeenMessages: number, private readonly rng: Rng) {
+  constructor(
+    maxSeenMessages: number,
+    private readonly rng: Rng,
+  ) {
     this.seen = new SeenCache(maxSeenMessages)
   }
 

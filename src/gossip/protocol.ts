@@ -39,7 +39,16 @@ export type GossipMessage =
 
 export type GossipMessageType = GossipMessage['type']
 
-export const GOSSIP_MESSAGE_TYPES: readonly GossipMessageType[] = ['subscribe', 'forward-subscription', 'contact', 'kept', 'unsubscribe', 'forget', 'heartbeat', 'gossip']
+export const GOSSIP_MESSAGE_TYPES: readonly GossipMessageType[] = [
+  'subscribe',
+  'forward-subscription',
+  'contact',
+  'kept',
+  'unsubscribe',
+  'forget',
+  'heartbeat',
+  'gossip',
+]
 
 /** Codes a refused message gets (a subset of ErrorCode). */
 export type GossipRefusalCode = 'GOSSIP_MALFORMED' | 'GOSSIP_TOO_LARGE'
@@ -85,7 +94,9 @@ export function messageToWire(message: GossipMessage): unknown[] {
     case 'kept':
       return [GossipKind.kept, message.epoch]
     case 'unsubscribe':
-      return message.replacement === null ? [GossipKind.unsubscribe, message.epoch] : [GossipKind.unsubscribe, message.epoch, message.replacement, message.replacementEpoch]
+      return message.replacement === null
+        ? [GossipKind.unsubscribe, message.epoch]
+        : [GossipKind.unsubscribe, message.epoch, message.replacement, message.replacementEpoch]
     case 'forget':
       return [GossipKind.forget, message.epoch]
     case 'heartbeat':
@@ -149,7 +160,8 @@ function parse(value: unknown, limits: WireLimits): ParseResult {
       return malformed('unsubscribe is [4, epoch] or [4, epoch, replacement, replacementEpoch]')
     case GossipKind.gossip:
       if (length !== 3 || !isMessageId(a) || !(b instanceof Uint8Array)) return malformed('gossip is [7, id of 32 hex digits, bytes]')
-      if (b.byteLength > limits.maxPayloadBytes) return { ok: false, code: 'GOSSIP_TOO_LARGE', reason: `gossip payload of ${b.byteLength} bytes is over ${limits.maxPayloadBytes}` }
+      if (b.byteLength > limits.maxPayloadBytes)
+        return { ok: false, code: 'GOSSIP_TOO_LARGE', reason: `gossip payload of ${b.byteLength} bytes is over ${limits.maxPayloadBytes}` }
       return { ok: true, message: { type: 'gossip', id: a, payload: b } }
     default:
       return malformed('unknown message kind')

@@ -77,7 +77,8 @@ interface Subscription {
   renewal: boolean
 }
 
-const countersByType = (): Record<GossipMessageType, number> => Object.fromEntries(GOSSIP_MESSAGE_TYPES.map((type) => [type, 0])) as Record<GossipMessageType, number>
+const countersByType = (): Record<GossipMessageType, number> =>
+  Object.fromEntries(GOSSIP_MESSAGE_TYPES.map((type) => [type, 0])) as Record<GossipMessageType, number>
 
 /** Creates a SCAMP node; throws INVALID_ARGUMENT for a bad id or configuration. */
 export function createScampNode(options: ScampNodeOptions): ScampNode {
@@ -117,7 +118,8 @@ export class ScampNode {
     this.#randomContact = options.randomContact
     const now = this.#now()
     const initialEpoch = options.initialEpoch ?? Math.max(0, Math.floor(now / 1000))
-    if (!Number.isSafeInteger(initialEpoch) || initialEpoch < 0) throw new MeshscopeError('INVALID_ARGUMENT', 'scamp: initialEpoch must be a non-negative integer')
+    if (!Number.isSafeInteger(initialEpoch) || initialEpoch < 0)
+      throw new MeshscopeError('INVALID_ARGUMENT', 'scamp: initialEpoch must be a non-negative integer')
     this.#epoch = initialEpoch
     this.#dissemination = new Dissemination(this.config.maxSeenMessages, this.#rng)
     this.#strikes = new StrikeCounter(this.config.maxStrikes, this.config.strikeWindowMs, this.config.maxTrackedPeers)

@@ -119,7 +119,10 @@ export class Messaging implements PeerRouter, RequestTargets {
     const context: CallContext = { from: this.host.id(), signal: controller.signal }
     const onAbort = () => controller.abort(options.signal?.reason)
     options.signal?.addEventListener('abort', onAbort, { once: true })
-    const timer = options.timeout === undefined ? undefined : setTimeout(() => controller.abort(new MeshscopeError('TIMEOUT', `no reply within ${options.timeout} ms`)), options.timeout)
+    const timer =
+      options.timeout === undefined
+        ? undefined
+        : setTimeout(() => controller.abort(new MeshscopeError('TIMEOUT', `no reply within ${options.timeout} ms`)), options.timeout)
     try {
       const work = (async () => {
         await Promise.resolve() // like a remote call, never synchronous
@@ -191,7 +194,12 @@ async function sendOverConnection(connection: Connection, request: Request, repo
       const bytes = await stream.receive()
       if (bytes !== null) {
         const reply = replyFromWire(connection.decode(bytes))
-        if (reply.kind !== 'value') report(new MeshscopeError(reply.error instanceof MeshscopeError ? reply.error.code : 'REMOTE_ERROR', `${connection.peerId}: ${reply.error.message}`, { cause: reply.error }))
+        if (reply.kind !== 'value')
+          report(
+            new MeshscopeError(reply.error instanceof MeshscopeError ? reply.error.code : 'REMOTE_ERROR', `${connection.peerId}: ${reply.error.message}`, {
+              cause: reply.error,
+            }),
+          )
       }
     } catch {
       // the peer went away: a plain send has nobody left to tell

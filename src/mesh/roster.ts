@@ -52,7 +52,7 @@ export class Roster {
    * its id; throws BAD_PUBLIC_KEY otherwise. At most MAX_LEARNT_KEYS are kept, oldest dropped first.
    */
   async learn(id: string, publicKey: string): Promise<void> {
-    let imported
+    let imported: Awaited<ReturnType<typeof importPublicKey>>
     try {
       imported = await importPublicKey(publicKey)
     } catch (error) {

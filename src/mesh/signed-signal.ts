@@ -35,11 +35,7 @@ export async function signSignal(identity: Identity, signal: SignedSignal): Prom
  * Checks a relayed payload: its shape, that it is for `expected.to` in `expected.room` from
  * `expected.from`, and its signature under the sender's key. Throws BAD_SIGNAL otherwise.
  */
-export async function openSignedSignal(
-  payload: JsonObject,
-  senderKey: CryptoKey,
-  expected: { room: string; from: string; to: string },
-): Promise<SignedSignal> {
+export async function openSignedSignal(payload: JsonObject, senderKey: CryptoKey, expected: { room: string; from: string; to: string }): Promise<SignedSignal> {
   const { body, signature } = payload
   if (typeof body !== 'string' || typeof signature !== 'string' || body.length > MAX_BODY_LENGTH) {
     throw new MeshscopeError('BAD_SIGNAL', 'a signal needs a body and a signature')
@@ -75,7 +71,8 @@ function parseRtcSignal(value: unknown): RtcSignal | undefined {
     const { candidate, sdpMid, sdpMLineIndex } = signal
     if (typeof candidate !== 'string' || candidate.length > MAX_CANDIDATE_LENGTH) return undefined
     if (sdpMid !== null && (typeof sdpMid !== 'string' || sdpMid.length > 64)) return undefined
-    if (sdpMLineIndex !== null && (typeof sdpMLineIndex !== 'number' || !Number.isInteger(sdpMLineIndex) || sdpMLineIndex < 0 || sdpMLineIndex > 64)) return undefined
+    if (sdpMLineIndex !== null && (typeof sdpMLineIndex !== 'number' || !Number.isInteger(sdpMLineIndex) || sdpMLineIndex < 0 || sdpMLineIndex > 64))
+      return undefined
     return { kind: 'candidate', candidate, sdpMid, sdpMLineIndex }
   }
   return undefined

@@ -26,7 +26,8 @@ export type BatchSplitResult = { ok: true; frames: Uint8Array[] } | { ok: false;
  */
 export function splitBatch(bytes: Uint8Array): BatchSplitResult {
   if (bytes.byteLength < BATCH_HEADER_BYTES || bytes[0] !== FrameType.batch) return { ok: false, reason: 'not a batch' }
-  if (bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0 || bytes[4] !== 0 || bytes[5] !== 0) return { ok: false, reason: 'a batch takes no flags and stream 0' }
+  if (bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0 || bytes[4] !== 0 || bytes[5] !== 0)
+    return { ok: false, reason: 'a batch takes no flags and stream 0' }
   const frames: Uint8Array[] = []
   let offset = BATCH_HEADER_BYTES
   while (offset < bytes.byteLength) {
@@ -36,7 +37,8 @@ export function splitBatch(bytes: Uint8Array): BatchSplitResult {
     if (length < FRAME_HEADER_BYTES) return { ok: false, reason: `a batch entry of ${length} bytes is shorter than a frame header` }
     if (offset + length > bytes.byteLength) return { ok: false, reason: 'a batch entry runs past the end of the batch' }
     const type = bytes[offset]
-    if (type === FrameType.batch || type === FrameType.hello) return { ok: false, reason: `a batch may not hold a ${type === FrameType.batch ? 'batch' : 'hello'}` }
+    if (type === FrameType.batch || type === FrameType.hello)
+      return { ok: false, reason: `a batch may not hold a ${type === FrameType.batch ? 'batch' : 'hello'}` }
     frames.push(bytes.subarray(offset, offset + length))
     offset += length
   }

@@ -70,8 +70,10 @@ export function resolveMuxConfig(overrides: Partial<MuxConfig> = {}): MuxConfig 
   if (config.maxFrameBytes <= FRAME_HEADER_BYTES || config.maxFrameBytes > MAX_FRAME_BYTES) {
     throw new MeshscopeError('INVALID_ARGUMENT', `mux maxFrameBytes must be ${FRAME_HEADER_BYTES + 1}..${MAX_FRAME_BYTES}`)
   }
-  if (config.maxWindowBytes > 0xffffffff || config.maxItemBytes > 0xffffffff) throw new MeshscopeError('INVALID_ARGUMENT', 'mux windows and item sizes must fit in 32 bits')
+  if (config.maxWindowBytes > 0xffffffff || config.maxItemBytes > 0xffffffff)
+    throw new MeshscopeError('INVALID_ARGUMENT', 'mux windows and item sizes must fit in 32 bits')
   if (config.maxWindowBytes < config.initialWindowBytes) throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxWindowBytes must be at least initialWindowBytes')
-  if (config.idleTimeoutMs <= config.keepaliveIntervalMs) throw new MeshscopeError('INVALID_ARGUMENT', 'mux idleTimeoutMs must be longer than keepaliveIntervalMs')
+  if (config.idleTimeoutMs <= config.keepaliveIntervalMs)
+    throw new MeshscopeError('INVALID_ARGUMENT', 'mux idleTimeoutMs must be longer than keepaliveIntervalMs')
   return config
 }

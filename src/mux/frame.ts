@@ -216,7 +216,10 @@ export function parseFrame(bytes: Uint8Array, maxFrameBytes = MAX_FRAME_BYTES): 
       return reason ? { ok: true, frame: { type: 'stop', streamId, reason } } : fail(`stop has unknown reason ${bytes[6]}`)
     }
     case FrameType.reset: {
-      const problem = streamLevel('reset') ?? noFlags('reset') ?? (payloadBytes >= 1 && payloadBytes <= 1 + MAX_RESET_MESSAGE_BYTES ? undefined : 'reset payload has the wrong size')
+      const problem =
+        streamLevel('reset') ??
+        noFlags('reset') ??
+        (payloadBytes >= 1 && payloadBytes <= 1 + MAX_RESET_MESSAGE_BYTES ? undefined : 'reset payload has the wrong size')
       if (problem) return fail(problem)
       const reason = REASON_NAMES.get(bytes[6]!)
       if (!reason) return fail(`reset has unknown reason ${bytes[6]}`)

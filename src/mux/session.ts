@@ -182,7 +182,8 @@ export class MuxSession {
     this.#lastHeardAt = Date.now()
     if (bytes[0] === FrameType.batch && this.#state !== 'handshaking') {
       if (!this.#peerTakesBatches) return this.#protocolError('a batch from a version 1 peer')
-      if (bytes.byteLength > this.config.maxFrameBytes) return this.#protocolError(`a batch of ${bytes.byteLength} bytes is over the ${this.config.maxFrameBytes}-byte limit`)
+      if (bytes.byteLength > this.config.maxFrameBytes)
+        return this.#protocolError(`a batch of ${bytes.byteLength} bytes is over the ${this.config.maxFrameBytes}-byte limit`)
       const split = splitBatch(bytes)
       if (!split.ok) return this.#protocolError(split.reason)
       for (const frameBytes of split.frames) {
@@ -279,7 +280,12 @@ export class MuxSession {
       case 'stop':
         return stream.onStop(frame.reason)
       case 'reset':
-        return stream.fail('reset', new MeshscopeError('STREAM_RESET', `the peer reset the stream (${frame.reason}${frame.message ? `: ${frame.message}` : ''})`, { cause: frame.reason }))
+        return stream.fail(
+          'reset',
+          new MeshscopeError('STREAM_RESET', `the peer reset the stream (${frame.reason}${frame.message ? `: ${frame.message}` : ''})`, {
+            cause: frame.reason,
+          }),
+        )
       case 'open':
         return
     }

@@ -201,7 +201,8 @@ export class MuxStream {
     const tooLarge = this.#outgoing.filter((message) => message.bytes > limit)
     if (tooLarge.length > 0) {
       this.#outgoing = this.#outgoing.filter((message) => message.bytes <= limit)
-      for (const message of tooLarge) message.reject(new MeshscopeError('ITEM_TOO_LARGE', `an item of ${message.bytes} bytes is over this stream's limit of ${limit}`))
+      for (const message of tooLarge)
+        message.reject(new MeshscopeError('ITEM_TOO_LARGE', `an item of ${message.bytes} bytes is over this stream's limit of ${limit}`))
     }
     if (this.hasWork) this.host.markReady(this)
   }
@@ -330,7 +331,12 @@ export class MuxStream {
       if (!chunk.fin) continue
       const waiter = this.#waiters.shift()!
       if (this.#discarding) {
-        waiter.reject(new MeshscopeError('ITEM_TOO_LARGE', `a received item of at least ${this.#assemblyBytes} bytes is over this stream's limit of ${this.maxItemBytes}; it was dropped`))
+        waiter.reject(
+          new MeshscopeError(
+            'ITEM_TOO_LARGE',
+            `a received item of at least ${this.#assemblyBytes} bytes is over this stream's limit of ${this.maxItemBytes}; it was dropped`,
+          ),
+        )
       } else {
         waiter.resolve(waiter.joined ? joinBytes(this.#assembly, this.#assemblyBytes) : this.#assembly)
       }
@@ -379,10 +385,10 @@ export class MuxStream {
 
   #maybeRelease(): void {
     if (this.#released || !this.#sendEnd) return
-    const receiveDone = this.#recvState === 'stopped' || this.#recvState === 'failed' || (this.#recvState === 'ended' && this.#incomingHead === this.#incoming.length)
+    const receiveDone =
+      this.#recvState === 'stopped' || this.#recvState === 'failed' || (this.#recvState === 'ended' && this.#incomingHead === this.#incoming.length)
     if (!receiveDone) return
     this.#released = true
     this.host.release(this)
   }
 }
-

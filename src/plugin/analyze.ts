@@ -81,7 +81,11 @@ export function checkHop(input: HopCheckInput): HopCheckResult {
   }
   for (const [name, position] of usedOuter.filter(([name]) => captured?.has(name))) {
     errors.push(
-      diagnostic(file, position, `the hop body uses ${name} from the enclosing scope although it is captured: take it from the body's first parameter, as in async ({ ${name} }, here) => …`),
+      diagnostic(
+        file,
+        position,
+        `the hop body uses ${name} from the enclosing scope although it is captured: take it from the body's first parameter, as in async ({ ${name} }, here) => …`,
+      ),
     )
   }
 
@@ -97,7 +101,7 @@ function readCaptures(input: HopCheckInput, errors: HopDiagnostic[]): { names: M
   const { file, code, call } = input
   const capturesNode = call.node.arguments[1]
   const plainNames = 'hop captures must be an object literal of plain names, like { a, b }'
-  if (!capturesNode || capturesNode.type !== 'ObjectExpression') {
+  if (capturesNode?.type !== 'ObjectExpression') {
     const where = capturesNode ?? call.node
     errors.push(diagnostic(file, start(where), `${plainNames}; got ${quote(code, where)}`))
     return undefined
@@ -191,10 +195,17 @@ function checkContextKeywords(input: HopCheckInput, errors: HopDiagnostic[]): vo
     },
     ThisExpression(path) {
       if (ownedByBody(path, false))
-        refuse(path.node, '`this`', arrow ? "in an arrow function it is the enclosing code's `this`, which does not travel to the other peer" : 'it would not be the enclosing code\'s `this` on the other peer')
+        refuse(
+          path.node,
+          '`this`',
+          arrow
+            ? "in an arrow function it is the enclosing code's `this`, which does not travel to the other peer"
+            : "it would not be the enclosing code's `this` on the other peer",
+        )
     },
     Super(path) {
-      if (arrow && ownedByBody(path, false)) refuse(path.node, '`super`', "in an arrow function it is the enclosing class's, which does not travel to the other peer")
+      if (arrow && ownedByBody(path, false))
+        refuse(path.node, '`super`', "in an arrow function it is the enclosing class's, which does not travel to the other peer")
     },
     MetaProperty(path) {
       if (arrow && path.node.meta.name === 'new' && path.node.property.name === 'target' && ownedByBody(path, false))
@@ -202,7 +213,8 @@ function checkContextKeywords(input: HopCheckInput, errors: HopDiagnostic[]): vo
     },
     Identifier(path) {
       if (!arrow || path.node.name !== 'arguments' || !path.isReferencedIdentifier() || path.scope.getBinding('arguments')) return
-      if (ownedByBody(path, false)) refuse(path.node, '`arguments`', "in an arrow function it is the enclosing function's, which do not travel to the other peer")
+      if (ownedByBody(path, false))
+        refuse(path.node, '`arguments`', "in an arrow function it is the enclosing function's, which do not travel to the other peer")
     },
   })
 }
@@ -236,7 +248,15 @@ function checkCapturesAgainstParameter(input: HopCheckInput, captured: Map<strin
       }
       if (!property.isObjectProperty()) continue
       const key = property.node.key
-      const name = property.node.computed ? (key.type === 'StringLiteral' ? key.value : undefined) : key.type === 'Identifier' ? key.name : key.type === 'StringLiteral' ? key.value : undefined
+      const name = property.node.computed
+        ? key.type === 'StringLiteral'
+          ? key.value
+          : undefined
+        : key.type === 'Identifier'
+          ? key.name
+          : key.type === 'StringLiteral'
+            ? key.value
+            : undefined
       if (name === undefined) continue
       taken.add(name)
       if (!captured.has(name)) {
@@ -259,7 +279,13 @@ function checkCapturesAgainstParameter(input: HopCheckInput, captured: Map<strin
       const parent = reference.parentPath
       const member = parent?.isMemberExpression() || parent?.isOptionalMemberExpression() ? (parent.node as t.MemberExpression) : undefined
       const property = member && member.object === reference.node ? member.property : undefined
-      const name = !property ? undefined : !member!.computed && property.type === 'Identifier' ? property.name : property.type === 'StringLiteral' ? property.value : undefined
+      const name = !property
+        ? undefined
+        : !member!.computed && property.type === 'Identifier'
+          ? property.name
+          : property.type === 'StringLiteral'
+            ? property.value
+            : undefined
       if (name === undefined) return // the captures object is used as a whole: every capture may be used
       if (!captured.has(name) && !accessed.has(name)) notCaptured(name, reference.parentPath!.node)
       accessed.add(name)

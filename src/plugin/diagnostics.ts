@@ -28,6 +28,8 @@ export class HopBuildError extends Error {
   override name = 'HopBuildError'
   readonly code = 'HOP_BUILD_FAILED'
   constructor(readonly diagnostics: readonly HopDiagnostic[]) {
-    super(`meshscope: ${diagnostics.length === 1 ? 'a hop does' : `${diagnostics.length} hops do`} not pass the build checks:\n${diagnostics.map((d) => `  ${d.message}`).join('\n')}`)
+    super(
+      `meshscope: ${diagnostics.length === 1 ? 'a hop does' : `${diagnostics.length} hops do`} not pass the build checks:\n${diagnostics.map((d) => `  ${d.message}`).join('\n')}`,
+    )
   }
 }

@@ -52,7 +52,11 @@ const TYPESCRIPT = /\.(?:m?ts|tsx)$/
 const JAVASCRIPT = /\.m?js$/
 const COMPILED_NAME = /\.(m?)js(x?)$/
 
-export async function resolve(specifier: string, context: ResolveContext, nextResolve: (specifier: string, context?: ResolveContext) => Promise<ResolveResult>): Promise<ResolveResult> {
+export async function resolve(
+  specifier: string,
+  context: ResolveContext,
+  nextResolve: (specifier: string, context?: ResolveContext) => Promise<ResolveResult>,
+): Promise<ResolveResult> {
   try {
     return await nextResolve(specifier, context)
   } catch (error) {

@@ -189,7 +189,13 @@ function isHopCallee(callee: NodePath, hopImport: HopImport): boolean {
   if (callee.isIdentifier()) return hopImport.names.has(callee.node.name) && importedHere(callee.node.name)
   if (callee.isMemberExpression() && !callee.node.computed) {
     const { object, property } = callee.node
-    return object.type === 'Identifier' && property.type === 'Identifier' && property.name === 'hop' && hopImport.namespaces.has(object.name) && importedHere(object.name)
+    return (
+      object.type === 'Identifier' &&
+      property.type === 'Identifier' &&
+      property.name === 'hop' &&
+      hopImport.namespaces.has(object.name) &&
+      importedHere(object.name)
+    )
   }
   return false
 }

@@ -48,7 +48,10 @@ export async function callOverConnection(connection: Connection, request: Reques
   const givenUp = new Promise<never>((_, reject) => (giveUp = reject))
   const onAbort = () => giveUp(abortedError(options.signal!))
   options.signal?.addEventListener('abort', onAbort, { once: true })
-  const timer = options.timeout === undefined ? undefined : setTimeout(() => giveUp(new MeshscopeError('TIMEOUT', `no reply from ${peerId} within ${options.timeout} ms`)), options.timeout)
+  const timer =
+    options.timeout === undefined
+      ? undefined
+      : setTimeout(() => giveUp(new MeshscopeError('TIMEOUT', `no reply from ${peerId} within ${options.timeout} ms`)), options.timeout)
   try {
     return settle(await Promise.race([exchange, givenUp]), peerId)
   } catch (error) {

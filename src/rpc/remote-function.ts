@@ -121,7 +121,10 @@ const decodeFunctionPort: PortDecoder = (connection, payload) => {
   const stream = connection.claimPortStream(payload.s)
   const call = (options: CallOptions, args: unknown[]) => callOverConnection(connection, { kind: 'function', functionId: stream.id, args }, options)
   const proxy = (...args: unknown[]) => call({}, args)
-  proxy.withOptions = (options: CallOptions) => (...args: unknown[]) => call(options, args)
+  proxy.withOptions =
+    (options: CallOptions) =>
+    (...args: unknown[]) =>
+      call(options, args)
   proxy[Symbol.dispose] = () => {
     proxyDrops.unregister(proxy)
     stream.close()

@@ -38,7 +38,8 @@ export async function serveRequest(connection: Connection, stream: MuxStream, ta
     request = requestFromWire(connection.decode(bytes))
   } catch (error) {
     const refusal = error instanceof MeshscopeError ? error : new MeshscopeError('BAD_MESSAGE', `a request from ${from} could not be read`, { cause: error })
-    if (!isMeshscopeError(error, 'DISCONNECTED') && !isMeshscopeError(error, 'STREAM_RESET')) await answer(connection, stream, { kind: 'refused', error: refusal })
+    if (!isMeshscopeError(error, 'DISCONNECTED') && !isMeshscopeError(error, 'STREAM_RESET'))
+      await answer(connection, stream, { kind: 'refused', error: refusal })
     targets.report(refusal)
     return
   }

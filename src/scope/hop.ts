@@ -44,7 +44,12 @@ type HopFailure = { peer: string; path: string[]; code: HopError['code']; messag
  * (HOP_FAILED: the block threw; UNKNOWN_HOP: that peer runs another build; HOP_REFUSED: its `allow`
  * said no), or like a call: TIMEOUT, ABORTED, PEER_GONE, PEER_NOT_CONNECTED, a codec error.
  */
-export async function hop<C extends object, R>(peer: PeerRef, captures: C, block: HopBlock<C, R> | HopBody<C, R>, options: CallOptions = {}): Promise<Awaited<R>> {
+export async function hop<C extends object, R>(
+  peer: PeerRef,
+  captures: C,
+  block: HopBlock<C, R> | HopBody<C, R>,
+  options: CallOptions = {},
+): Promise<Awaited<R>> {
   if (typeof block === 'function') {
     throw new MeshscopeError(
       'HOP_NEEDS_PLUGIN',
@@ -106,7 +111,13 @@ function unpackReply(reply: unknown, peerId: string, path: string[]): unknown {
       const code = failure.code === 'UNKNOWN_HOP' || failure.code === 'HOP_REFUSED' ? failure.code : 'HOP_FAILED'
       const failurePath = Array.isArray(failure.path) && failure.path.every((id) => typeof id === 'string') ? failure.path : path
       const message = typeof failure.message === 'string' ? failure.message : 'a hop failed'
-      throw new HopError(code, message, typeof failure.peer === 'string' ? failure.peer : peerId, failurePath, failure.error instanceof Error ? failure.error : undefined)
+      throw new HopError(
+        code,
+        message,
+        typeof failure.peer === 'string' ? failure.peer : peerId,
+        failurePath,
+        failure.error instanceof Error ? failure.error : undefined,
+      )
     }
   }
   throw new MeshscopeError('BAD_MESSAGE', `peer ${peerId} sent a malformed hop reply`)

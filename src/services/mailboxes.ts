@@ -95,7 +95,10 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
         if (at >= 0) this.#waiters.splice(at, 1)
         reject(error)
       }
-      const timer = options.timeout === undefined ? undefined : setTimeout(() => stop(new MeshscopeError('TIMEOUT', `no matching message within ${options.timeout} ms`)), options.timeout)
+      const timer =
+        options.timeout === undefined
+          ? undefined
+          : setTimeout(() => stop(new MeshscopeError('TIMEOUT', `no matching message within ${options.timeout} ms`)), options.timeout)
       const onAbort = () => stop(new MeshscopeError('ABORTED', 'receive was aborted', { cause: options.signal?.reason }))
       if (options.signal?.aborted) return onAbort()
       options.signal?.addEventListener('abort', onAbort, { once: true })

@@ -216,7 +216,10 @@ export class SignalingClient {
         return
       case 'error': {
         const error = new MeshscopeError(message.code, `signaling server: ${message.message}`)
-        if (this.#state !== 'joined') this.#lastRefusal = new MeshscopeError('SIGNALING_REFUSED', `the signaling server refused to join: ${message.code}: ${message.message}`, { cause: error })
+        if (this.#state !== 'joined')
+          this.#lastRefusal = new MeshscopeError('SIGNALING_REFUSED', `the signaling server refused to join: ${message.code}: ${message.message}`, {
+            cause: error,
+          })
         this.events.emit('error', error)
         return
       }
@@ -236,7 +239,7 @@ export class SignalingClient {
 
   #send(message: ClientMessage): boolean {
     const socket = this.#socket
-    if (!socket || socket.readyState !== 1 /* OPEN */) return false
+    if (socket?.readyState !== 1 /* OPEN */) return false
     socket.send(JSON.stringify(message))
     return true
   }

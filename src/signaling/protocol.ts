@@ -159,12 +159,17 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   const value = parsed.message
   switch (value.type) {
     case 'hello': {
-      if (!hasExactKeys(value, ['type', 'version', 'room', 'publicKey', 'signature']) && !hasExactKeys(value, ['type', 'version', 'room', 'topology', 'publicKey', 'signature'])) {
+      if (
+        !hasExactKeys(value, ['type', 'version', 'room', 'publicKey', 'signature']) &&
+        !hasExactKeys(value, ['type', 'version', 'room', 'topology', 'publicKey', 'signature'])
+      ) {
         return fail('BAD_MESSAGE', 'hello takes exactly type, version, room, publicKey, signature and optionally topology')
       }
-      if (value.topology !== undefined && value.topology !== 'full' && value.topology !== 'scamp') return fail('BAD_MESSAGE', 'hello.topology must be "full" or "scamp"')
+      if (value.topology !== undefined && value.topology !== 'full' && value.topology !== 'scamp')
+        return fail('BAD_MESSAGE', 'hello.topology must be "full" or "scamp"')
       if (typeof value.version !== 'number' || !Number.isInteger(value.version)) return fail('BAD_MESSAGE', 'hello.version must be an integer')
-      if (value.version !== PROTOCOL_VERSION) return fail('UNSUPPORTED_VERSION', `protocol version ${value.version} is not supported (server speaks ${PROTOCOL_VERSION})`)
+      if (value.version !== PROTOCOL_VERSION)
+        return fail('UNSUPPORTED_VERSION', `protocol version ${value.version} is not supported (server speaks ${PROTOCOL_VERSION})`)
       if (!isRoomName(value.room)) return fail('BAD_MESSAGE', 'hello.room must be 1..64 characters of A-Z a-z 0-9 . _ -')
       if (typeof value.publicKey !== 'string' || value.publicKey.length !== 87 || !BASE64URL_PATTERN.test(value.publicKey)) {
         return fail('BAD_PUBLIC_KEY', 'hello.publicKey must be a raw P-256 public key in base64url (87 characters)')

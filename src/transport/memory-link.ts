@@ -83,10 +83,12 @@ class MemoryLink implements Link {
     if (this.#state !== 'open') return
     this.#state = 'closing'
     // Flush what was accepted, then close both ends.
-    void this.#sendQueue.drained().then(() => this.#afterInFlight(() => {
-      this.#peer?.finish({ reason: 'remote-closed', message })
-      this.finish({ reason: 'closed', message })
-    }))
+    void this.#sendQueue.drained().then(() =>
+      this.#afterInFlight(() => {
+        this.#peer?.finish({ reason: 'remote-closed', message })
+        this.finish({ reason: 'closed', message })
+      }),
+    )
   }
 
   #afterInFlight(then: () => void): void {

@@ -87,7 +87,7 @@ export class WebRtcLink implements Link {
 
     this.#pc.onicecandidate = (event) => {
       const candidate = event.candidate
-      if (!candidate || !candidate.candidate) return // end of candidates needs no message
+      if (!candidate?.candidate) return // end of candidates needs no message
       options.sendSignal({ kind: 'candidate', candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex })
     }
     this.#pc.onconnectionstatechange = () => {
@@ -109,7 +109,8 @@ export class WebRtcLink implements Link {
       if (event.data instanceof ArrayBuffer) this.events.emit('message', new Uint8Array(event.data))
       else if (ArrayBuffer.isView(event.data)) this.events.emit('message', new Uint8Array(event.data.buffer, event.data.byteOffset, event.data.byteLength))
     }
-    this.#channel.onclose = () => this.#finishAfterLastMessages({ reason: this.#state === 'closing' ? 'closed' : 'remote-closed', message: 'the data channel closed' })
+    this.#channel.onclose = () =>
+      this.#finishAfterLastMessages({ reason: this.#state === 'closing' ? 'closed' : 'remote-closed', message: 'the data channel closed' })
 
     const timeoutMs = options.connectTimeoutMs ?? 15_000
     this.#connectTimer = setTimeout(() => {

@@ -25,10 +25,14 @@ export class Emitter<Events extends EventMap> {
   }
 
   once<E extends keyof Events>(event: E, listener: Listener<Events[E]>, options?: { signal?: AbortSignal }): () => void {
-    const off = this.on(event, ((...args: Events[E]) => {
-      off()
-      listener(...args)
-    }) as Listener<Events[E]>, options)
+    const off = this.on(
+      event,
+      ((...args: Events[E]) => {
+        off()
+        listener(...args)
+      }) as Listener<Events[E]>,
+      options,
+    )
     return off
   }
 

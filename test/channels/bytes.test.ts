@@ -16,11 +16,15 @@ describe('bytes channels', () => {
     tx.close()
     const chunks: Uint8Array[] = []
     for await (const chunk of rx) chunks.push(chunk)
-    expect(chunks.map((chunk) => [...chunk])).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]])
+    expect(chunks.map((chunk) => [...chunk])).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [9, 10],
+    ])
     for (const chunk of chunks) expect(chunk.constructor).toBe(Uint8Array)
   })
 
-  it('a bytes item sent as [header, bytes] parts is byte for byte the codec\'s encoding of [0, bytes]', async () => {
+  it("a bytes item sent as [header, bytes] parts is byte for byte the codec's encoding of [0, bytes]", async () => {
     pair = await connectionPair('memory')
     for (const size of [0, 1, 255, 256, 65_535, 65_536, 70_000]) {
       const value = new Uint8Array(size).map((_, i) => i * 7)

@@ -69,7 +69,10 @@ describe('dropped channel endpoints', () => {
       })()
       expect(await rx.recv()).toBe(1)
       let ended = false
-      const end = rx.recv().then((value) => ((ended = true), value))
+      const end = rx.recv().then((value) => {
+        ended = true
+        return value
+      })
       await collectUntil('the receiver to end', () => ended)
       expect(await end).toBeUndefined()
       expect(rx.senderGone).toBe('dropped')

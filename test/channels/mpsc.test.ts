@@ -101,7 +101,7 @@ describe('mpsc across a connection (remoc behaviours)', () => {
     expect((await remoteRx.recv())!.byteLength).toBe(20)
   })
 
-  it('two channel halves in one value are both live, and a half nested in another channel\'s value works', async () => {
+  it("two channel halves in one value are both live, and a half nested in another channel's value works", async () => {
     pair = await connectionPair()
     const [tx1, rx1] = mpsc.channel<string>()
     const [tx2, rx2] = mpsc.channel<string>()

@@ -21,7 +21,10 @@ describe('oneshot, watch and broadcast across a connection', () => {
     await tx2.send('there')
     expect(await remoteRx.recv()).toBe('there')
 
-    for (const [end, reason] of [['close', 'closed'], ['drop', 'dropped']] as const) {
+    for (const [end, reason] of [
+      ['close', 'closed'],
+      ['drop', 'dropped'],
+    ] as const) {
       const [tx3, rx3] = oneshot.channel<string>()
       const remote = await pair.transfer(tx3)
       if (end === 'close') remote.close()

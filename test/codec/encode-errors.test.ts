@@ -53,8 +53,28 @@ describe('unsupported values name their path', () => {
     expectCodecError(() => codec.encode({ m: new Map([['k', [fn]]]) }), 'CODEC_UNSUPPORTED_VALUE', 'value.m.get("k")[0]')
     expectCodecError(() => codec.encode(new Map([[7, fn]])), 'CODEC_UNSUPPORTED_VALUE', 'value.get(7)')
     expectCodecError(() => codec.encode(new Map([[3n, fn]])), 'CODEC_UNSUPPORTED_VALUE', 'value.get(3n)')
-    expectCodecError(() => codec.encode(new Map<unknown, unknown>([[1, 1], [{}, fn]])), 'CODEC_UNSUPPORTED_VALUE', 'value.values()[1]')
-    expectCodecError(() => codec.encode(new Map<unknown, unknown>([[1, 1], [fn, 1]])), 'CODEC_UNSUPPORTED_VALUE', 'value.keys()[1]')
+    expectCodecError(
+      () =>
+        codec.encode(
+          new Map<unknown, unknown>([
+            [1, 1],
+            [{}, fn],
+          ]),
+        ),
+      'CODEC_UNSUPPORTED_VALUE',
+      'value.values()[1]',
+    )
+    expectCodecError(
+      () =>
+        codec.encode(
+          new Map<unknown, unknown>([
+            [1, 1],
+            [fn, 1],
+          ]),
+        ),
+      'CODEC_UNSUPPORTED_VALUE',
+      'value.keys()[1]',
+    )
     expectCodecError(() => codec.encode(new Set([1, 2, fn])), 'CODEC_UNSUPPORTED_VALUE', 'value.values()[2]')
     expectCodecError(() => codec.encode({ e: new Error('x', { cause: { f: fn } }) }), 'CODEC_UNSUPPORTED_VALUE', 'value.e.cause.f')
   })

@@ -51,7 +51,14 @@ const extensions: [string, unknown, string][] = [
   ['invalid Date', new Date(Number.NaN), 'd7 02 7ff8000000000000'],
   // 3: Map, array [k, v, …]
   ['empty Map', new Map(), 'd4 03 90'],
-  ['Map', new Map<unknown, unknown>([[1, 'a'], ['b', null]]), 'c7 07 03 94 01 a161 a162 c0'],
+  [
+    'Map',
+    new Map<unknown, unknown>([
+      [1, 'a'],
+      ['b', null],
+    ]),
+    'c7 07 03 94 01 a161 a162 c0',
+  ],
   // 4: Set, array of members
   ['empty Set', new Set(), 'd4 04 90'],
   ['Set', new Set([1, 2]), 'c7 03 04 92 0102'],
@@ -63,11 +70,7 @@ const extensions: [string, unknown, string][] = [
     new MeshscopeError('TIMEOUT', 't'),
     'c7 2c 05 83 a46e616d65 ae4d65736873636f70654572726f72 a76d657373616765 a174 a4636f6465 a754494d454f5554',
   ],
-  [
-    'Error with a cause',
-    new Error('e', { cause: 1 }),
-    'c7 1d 05 83 a46e616d65 a54572726f72 a76d657373616765 a165 a56361757365 01',
-  ],
+  ['Error with a cause', new Error('e', { cause: 1 }), 'c7 1d 05 83 a46e616d65 a54572726f72 a76d657373616765 a165 a56361757365 01'],
   // 6: port, the hook's payload
   ['port', new FakePort(7), 'c7 05 06 81 a26964 07'],
 ]

@@ -35,16 +35,24 @@ describe('hostile headers give a CodecError without allocating what they claim',
     ['a huge bigint header', fromHex('c9 ffffffff 01 00'), 'CODEC_TOO_LARGE'],
     ['1000 nested Set payloads', nestedExtensions(EXT.set, 1000, true), 'CODEC_TOO_DEEP'],
     ['10 000 nested Set payloads under the maximum depth', nestedExtensions(EXT.set, 10_000, true), 'CODEC_TOO_DEEP', maxed],
-    ['nested Map payloads', (() => {
-      let bytes: Uint8Array = Uint8Array.of(0x00)
-      for (let i = 0; i < 500; i++) bytes = ext32(EXT.map, concat([0x92, 0x00], bytes))
-      return bytes
-    })(), 'CODEC_TOO_DEEP'],
-    ['nested error causes', (() => {
-      let bytes: Uint8Array = Uint8Array.of(0x00)
-      for (let i = 0; i < 500; i++) bytes = ext32(EXT.error, concat(fromHex('83 a46e616d65 a145 a76d657373616765 a0 a56361757365'), bytes))
-      return bytes
-    })(), 'CODEC_TOO_DEEP'],
+    [
+      'nested Map payloads',
+      (() => {
+        let bytes: Uint8Array = Uint8Array.of(0x00)
+        for (let i = 0; i < 500; i++) bytes = ext32(EXT.map, concat([0x92, 0x00], bytes))
+        return bytes
+      })(),
+      'CODEC_TOO_DEEP',
+    ],
+    [
+      'nested error causes',
+      (() => {
+        let bytes: Uint8Array = Uint8Array.of(0x00)
+        for (let i = 0; i < 500; i++) bytes = ext32(EXT.error, concat(fromHex('83 a46e616d65 a145 a76d657373616765 a0 a56361757365'), bytes))
+        return bytes
+      })(),
+      'CODEC_TOO_DEEP',
+    ],
     ['nested ports', nestedExtensions(EXT.port, 1000, false), 'CODEC_BAD_EXTENSION', withPorts],
     ['a port inside a port payload', nestedExtensions(EXT.port, 2, false), 'CODEC_BAD_EXTENSION', withPorts],
   ]

@@ -70,7 +70,7 @@ describe('ports', () => {
     const asked: unknown[] = []
     const spying = new Codec({
       ports: {
-        encodePort: (value, path) => {
+        encodePort: (_value, path) => {
           asked.push(path)
           return NOT_A_PORT
         },

@@ -41,16 +41,26 @@ describe('error rebuilding', () => {
     expect(decoded.message).toBe('bad input')
   })
 
-  test.each(['Function', 'constructor', '__proto__', 'prototype', 'toString', 'hasOwnProperty', 'Object', 'Promise', 'AggregateError', 'eval', 'CodecError', ''])(
-    'the remote name %j never selects anything but the allowlist',
-    (name) => {
-      const decoded = errorFromRecord({ name, message: 'm' })
-      expect(Object.getPrototypeOf(decoded)).toBe(Error.prototype)
-      expect(decoded.name).toBe('Error')
-      expect(decoded.remoteName).toBe(name)
-      expect(Object.prototype).not.toHaveProperty('m')
-    },
-  )
+  test.each([
+    'Function',
+    'constructor',
+    '__proto__',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'Object',
+    'Promise',
+    'AggregateError',
+    'eval',
+    'CodecError',
+    '',
+  ])('the remote name %j never selects anything but the allowlist', (name) => {
+    const decoded = errorFromRecord({ name, message: 'm' })
+    expect(Object.getPrototypeOf(decoded)).toBe(Error.prototype)
+    expect(decoded.name).toBe('Error')
+    expect(decoded.remoteName).toBe(name)
+    expect(Object.prototype).not.toHaveProperty('m')
+  })
 
   test('a MeshscopeError without a code arrives as a plain Error', () => {
     const decoded = errorFromRecord({ name: 'MeshscopeError', message: 'm' })

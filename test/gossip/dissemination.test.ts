@@ -14,7 +14,11 @@ describe('publish', () => {
     const payload = new Uint8Array([1, 2, 3])
     const { id, effects } = t.node.publish(payload)
     expect(isMessageId(id)).toBe(true)
-    expect(sends(effects).map((s) => s.to).sort()).toEqual(['a', 'b', 'c'])
+    expect(
+      sends(effects)
+        .map((s) => s.to)
+        .sort(),
+    ).toEqual(['a', 'b', 'c'])
     for (const s of sends(effects)) expect(s.message).toEqual({ type: 'gossip', id, payload })
     expect(effectsOf(effects, 'deliver')).toEqual([])
     // It is not delivered back here either.
@@ -36,7 +40,11 @@ describe('receiving gossip', () => {
     const payload = new Uint8Array([9])
     const first = t.receive('a', { type: 'gossip', id: ID, payload })
     expect(effectsOf(first, 'deliver')).toEqual([{ type: 'deliver', from: 'a', id: ID, payload }])
-    expect(sends(first).map((s) => s.to).sort()).toEqual(['b', 'c'])
+    expect(
+      sends(first)
+        .map((s) => s.to)
+        .sort(),
+    ).toEqual(['b', 'c'])
     expect(t.receive('b', { type: 'gossip', id: ID, payload })).toEqual([])
     expect(t.receive('a', { type: 'gossip', id: ID, payload })).toEqual([])
     expect(t.node.metrics()).toMatchObject({ gossipDelivered: 1, gossipDuplicates: 2 })

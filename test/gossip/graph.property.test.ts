@@ -59,13 +59,18 @@ function checkViews(sim: SimNetwork): void {
 describe('graph invariants', () => {
   test('partial views and in-views mirror each other after any joins, leaves and crashes (timers off)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 0, max: 2 }), fc.array(op, { minLength: 1, maxLength: 60, size: 'max' }), (seed, c, ops) => {
-        const sim = new SimNetwork({ seed, config: { c, heartbeatIntervalMs: 0, leaseMs: 0 } })
-        run(sim, ops)
-        expect(sim.runUntilIdle(sim.now + 3_600_000)).toBe(true)
-        checkViews(sim)
-        expect(sim.stats.refused + sim.stats.misbehaving).toBe(0)
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.array(op, { minLength: 1, maxLength: 60, size: 'max' }),
+        (seed, c, ops) => {
+          const sim = new SimNetwork({ seed, config: { c, heartbeatIntervalMs: 0, leaseMs: 0 } })
+          run(sim, ops)
+          expect(sim.runUntilIdle(sim.now + 3_600_000)).toBe(true)
+          checkViews(sim)
+          expect(sim.stats.refused + sim.stats.misbehaving).toBe(0)
+        },
+      ),
       { numRuns: 600 },
     )
   })

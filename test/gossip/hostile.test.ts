@@ -83,7 +83,9 @@ describe('bounds under a storm', () => {
     const flood = (n: number) => {
       const refused = []
       for (let i = 0; i < n; i++) {
-        refused.push(...effectsOf(t.receive('attacker', { type: 'subscribe', subscriber: `s${i}`, epoch: 1, walk: 0, fromDegree: 0, renewal: false }), 'refused'))
+        refused.push(
+          ...effectsOf(t.receive('attacker', { type: 'subscribe', subscriber: `s${i}`, epoch: 1, walk: 0, fromDegree: 0, renewal: false }), 'refused'),
+        )
       }
       return refused
     }

@@ -8,7 +8,12 @@ import { SimNetwork } from '../../sim/network.js'
 
 /** Two groups of `size` nodes that never met (each started from its own first node); with or without help from outside the views. */
 function twoGroups(outsideContacts: boolean, size = 15): SimNetwork {
-  const sim = new SimNetwork({ seed: 21, config: { c: 1, heartbeatIntervalMs: 1000, isolationTimeoutMs: 5000, leaseMs: 60_000 }, outsideContacts, contactDelayMs: outsideContacts ? 1000 : null })
+  const sim = new SimNetwork({
+    seed: 21,
+    config: { c: 1, heartbeatIntervalMs: 1000, isolationTimeoutMs: 5000, leaseMs: 60_000 },
+    outsideContacts,
+    contactDelayMs: outsideContacts ? 1000 : null,
+  })
   for (let group = 0; group < 2; group++) {
     const first = sim.addNode()
     sim.join(first)

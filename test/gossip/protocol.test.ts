@@ -82,16 +82,27 @@ describe('gossip wire messages', () => {
 
   test('never throws, whatever the input (property)', () => {
     fc.assert(
-      fc.property(fc.anything({ withBigInt: true, withTypedArray: true, withMap: true, withSet: true, withNullPrototype: true, withSparseArray: true }), (value) => {
-        const result = parseGossipMessage(value, limits)
-        expect(typeof result.ok).toBe('boolean')
-      }),
+      fc.property(
+        fc.anything({ withBigInt: true, withTypedArray: true, withMap: true, withSet: true, withNullPrototype: true, withSparseArray: true }),
+        (value) => {
+          const result = parseGossipMessage(value, limits)
+          expect(typeof result.ok).toBe('boolean')
+        },
+      ),
       { numRuns: 2000 },
     )
   })
 
   test('never throws on near-miss messages (property)', () => {
-    const item = fc.oneof(fc.integer({ min: -2, max: 300 }), fc.double(), fc.string({ maxLength: 70 }), fc.boolean(), fc.constant(null), fc.uint8Array({ maxLength: 4 }), fc.constant(ID))
+    const item = fc.oneof(
+      fc.integer({ min: -2, max: 300 }),
+      fc.double(),
+      fc.string({ maxLength: 70 }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.uint8Array({ maxLength: 4 }),
+      fc.constant(ID),
+    )
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 8 }), fc.array(item, { maxLength: 6 }), (kind, rest) => {
         const result = parseGossipMessage([kind, ...rest], limits)

@@ -25,7 +25,17 @@ describe('simulator', () => {
   })
 
   test('churn run: samples over time and no permanent partition', () => {
-    const result = runChurn({ nodes: 120, c: 1, seed: 2, durationMs: 20 * 60_000, replaceFraction: 0.1, crashShare: 0.5, sampleEveryMs: 5 * 60_000, settleMs: 60_000, broadcasts: 3 })
+    const result = runChurn({
+      nodes: 120,
+      c: 1,
+      seed: 2,
+      durationMs: 20 * 60_000,
+      replaceFraction: 0.1,
+      crashShare: 0.5,
+      sampleEveryMs: 5 * 60_000,
+      settleMs: 60_000,
+      broadcasts: 3,
+    })
     expect(result.samples.map((s) => s.minute)).toEqual([0, 5, 10, 15, 20, 21])
     expect(result.leaves + result.crashes).toBe(12)
     expect(result.partitions).toBe(0)
@@ -42,7 +52,15 @@ describe('simulator', () => {
     expect(await main(['--nodes', '200', '--c', '2', '--seeds', '2', '--fail', '0.3', '--broadcasts', '2', '--json'])).toBe(0)
     const json = JSON.parse(out) as Record<string, unknown>
     expect(json).toMatchObject({ nodes: 200, c: 2, seeds: 2, fail: 0.3 })
-    for (const key of ['meanPartialView', 'expectedPartialView', 'reliability', 'minPartialView', 'maxPartialView', 'messagesPerJoin', 'messagesPerBroadcast']) {
+    for (const key of [
+      'meanPartialView',
+      'expectedPartialView',
+      'reliability',
+      'minPartialView',
+      'maxPartialView',
+      'messagesPerJoin',
+      'messagesPerBroadcast',
+    ]) {
       expect(typeof json[key]).toBe('number')
     }
     expect(await main(['--bogus'])).toBe(2)

@@ -12,7 +12,9 @@ describe('the contact', () => {
     expect(forwards).toHaveLength(view.length + c)
     expect(new Set(forwards.map((f) => f.to))).toEqual(new Set(view))
     for (const f of forwards) expect(f.message).toEqual({ type: 'forward-subscription', subscriber: 'new', epoch: 5, hops: 0 })
-    expect(sends(effects, 'contact')).toEqual([{ type: 'send', to: 'new', message: { type: 'contact', subscriberEpoch: 5, contactEpoch: t.node.epoch, renewal: false } }])
+    expect(sends(effects, 'contact')).toEqual([
+      { type: 'send', to: 'new', message: { type: 'contact', subscriberEpoch: 5, contactEpoch: t.node.epoch, renewal: false } },
+    ])
     // The subscriber's partial view starts with the contact: the contact records it in its in-view.
     expect(t.node.inView()).toEqual(['new'])
     expect(t.node.hasInPartialView('new')).toBe(false)
@@ -25,7 +27,11 @@ describe('the contact', () => {
     const effects = t.receive('second', { type: 'subscribe', subscriber: 'second', epoch: 1, walk: 0, fromDegree: 0, renewal: false })
     expect(t.node.partialView()).toEqual(['second'])
     expect(t.node.inView()).toEqual(['second'])
-    expect(sends(effects).map((s) => s.message.type).sort()).toEqual(['contact', 'kept'])
+    expect(
+      sends(effects)
+        .map((s) => s.message.type)
+        .sort(),
+    ).toEqual(['contact', 'kept'])
     expect(effectsOf(effects, 'neighbour-up')).toEqual([{ type: 'neighbour-up', peer: 'second' }])
   })
 
@@ -91,7 +97,9 @@ describe('indirection', () => {
   test('the subscriber sends its request with the configured walk length, and joins when the contact answers', () => {
     const t = makeNode('me', { indirectionHops: 7 })
     const join = t.node.join('bootstrap')
-    expect(sends(join)).toEqual([{ type: 'send', to: 'bootstrap', message: { type: 'subscribe', subscriber: 'me', epoch: 1, walk: 7, fromDegree: 0, renewal: false } }])
+    expect(sends(join)).toEqual([
+      { type: 'send', to: 'bootstrap', message: { type: 'subscribe', subscriber: 'me', epoch: 1, walk: 7, fromDegree: 0, renewal: false } },
+    ])
     expect(t.node.state).toBe('subscribing')
     const answer = t.receive('somewhere', { type: 'contact', subscriberEpoch: 1, contactEpoch: 4, renewal: false })
     expect(t.node.state).toBe('joined')
@@ -139,7 +147,9 @@ describe('a forwarded subscription', () => {
     t.rng.pin(0)
     const effects = t.receive('a', { type: 'forward-subscription', subscriber: 'me', epoch: 1, hops: 0 })
     expect(sends(effects, 'kept')).toHaveLength(0)
-    expect(sends(effects, 'forward-subscription')).toEqual([{ type: 'send', to: 'a', message: { type: 'forward-subscription', subscriber: 'me', epoch: 1, hops: 1 } }])
+    expect(sends(effects, 'forward-subscription')).toEqual([
+      { type: 'send', to: 'a', message: { type: 'forward-subscription', subscriber: 'me', epoch: 1, hops: 1 } },
+    ])
     expect(t.node.hasInPartialView('me')).toBe(false)
   })
 
@@ -213,7 +223,9 @@ describe('the subscriber', () => {
     const t = makeNode('me')
     joinThrough(t, 'c') // epoch 1
     t.node.join('c') // epoch 2
-    expect(sends(t.receive('k', { type: 'kept', epoch: 1 }))).toEqual([{ type: 'send', to: 'k', message: { type: 'unsubscribe', epoch: 1, replacement: null, replacementEpoch: 0 } }])
+    expect(sends(t.receive('k', { type: 'kept', epoch: 1 }))).toEqual([
+      { type: 'send', to: 'k', message: { type: 'unsubscribe', epoch: 1, replacement: null, replacementEpoch: 0 } },
+    ])
     expect(t.node.inViewSize).toBe(0)
   })
 

@@ -110,7 +110,10 @@ describe('isolation recovery', () => {
     joinThrough(t, 'c')
     expect(t.node.peerUnreachable('c')).toContainEqual({ type: 'need-contact', reason: 'empty-view' })
     joinThrough(t, 'd')
-    expect(t.receive('d', { type: 'unsubscribe', epoch: 1, replacement: null, replacementEpoch: 0 })).toContainEqual({ type: 'need-contact', reason: 'empty-view' })
+    expect(t.receive('d', { type: 'unsubscribe', epoch: 1, replacement: null, replacementEpoch: 0 })).toContainEqual({
+      type: 'need-contact',
+      reason: 'empty-view',
+    })
   })
 })
 
@@ -133,9 +136,11 @@ describe('leases', () => {
     t.receive('x', { type: 'contact', subscriberEpoch: old + 1, contactEpoch: 4, renewal: true })
     expect(t.node.partialView().sort()).toEqual(['a', 'b', 'c'])
     const retire = t.receive('k1', { type: 'kept', epoch: old + 1 })
-    expect(sends(retire, 'unsubscribe').map((u) => [u.to, u.message]).sort()).toEqual(
-      ['h1', 'h2', 'h3'].map((h) => [h, { type: 'unsubscribe', epoch: old, replacement: null, replacementEpoch: 0 }]),
-    )
+    expect(
+      sends(retire, 'unsubscribe')
+        .map((u) => [u.to, u.message])
+        .sort(),
+    ).toEqual(['h1', 'h2', 'h3'].map((h) => [h, { type: 'unsubscribe', epoch: old, replacement: null, replacementEpoch: 0 }]))
     t.receive('k2', { type: 'kept', epoch: old + 1 })
     expect(t.node.inView().sort()).toEqual(['k1', 'k2'])
   })

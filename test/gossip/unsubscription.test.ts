@@ -37,7 +37,11 @@ describe('leaving', () => {
     for (const u of replacing) if (u.message.type === 'unsubscribe') uses.set(u.message.replacement!, (uses.get(u.message.replacement!) ?? 0) + 1)
     for (const count of uses.values()) expect(count).toBeLessThanOrEqual(Math.ceil(replacing.length / k))
     // Partial-view members are told this node no longer holds them.
-    expect(sends(effects, 'forget').map((f) => f.to).sort()).toEqual([...view].sort())
+    expect(
+      sends(effects, 'forget')
+        .map((f) => f.to)
+        .sort(),
+    ).toEqual([...view].sort())
     expect(t.node.state).toBe('left')
     expect(t.node.partialViewSize + t.node.inViewSize).toBe(0)
     expect(effectsOf(effects, 'neighbour-down')).toHaveLength(new Set([...holders, ...view]).size)
@@ -89,7 +93,8 @@ describe('arc counts in a network', () => {
       sim.runUntilIdle()
     }
     const arcs = () => sim.alive().reduce((sum, n) => sum + n.node.partialViewSize, 0)
-    const total = (pick: (m: ReturnType<(typeof sim.nodes)[number]['node']['metrics']>) => number) => sim.nodes.reduce((sum, n) => sum + pick(n.node.metrics()), 0)
+    const total = (pick: (m: ReturnType<(typeof sim.nodes)[number]['node']['metrics']>) => number) =>
+      sim.nodes.reduce((sum, n) => sum + pick(n.node.metrics()), 0)
     let checked = 0
     for (let round = 0; round < 20; round++) {
       const leaver = sim.randomAlive()!
@@ -167,7 +172,8 @@ describe('crashes', () => {
       sim.runUntilIdle()
     }
     const arcs = () => sim.alive().reduce((sum, n) => sum + n.node.partialViewSize, 0)
-    const total = (pick: (m: ReturnType<(typeof sim.nodes)[number]['node']['metrics']>) => number) => sim.nodes.reduce((sum, n) => sum + pick(n.node.metrics()), 0)
+    const total = (pick: (m: ReturnType<(typeof sim.nodes)[number]['node']['metrics']>) => number) =>
+      sim.nodes.reduce((sum, n) => sum + pick(n.node.metrics()), 0)
     let replacedAll = 0
     for (let round = 0; round < 20; round++) {
       const victim = sim.randomAlive()!

@@ -87,7 +87,10 @@ describe('Identity', () => {
     { name: 'padding', signature: (valid: string) => `${valid.slice(0, 84)}==` },
     { name: 'a non-canonical last character', signature: (valid: string) => valid.slice(0, 85) + withStrayBit(valid.at(-1)!) },
     { name: '64 zero bytes', signature: () => toBase64Url(new Uint8Array(64)) },
-    { name: 'a DER-encoded signature', signature: () => toBase64Url(new Uint8Array([0x30, 0x44, 0x02, 0x20, ...new Uint8Array(32).fill(1), 0x02, 0x20, ...new Uint8Array(32).fill(2)])) },
+    {
+      name: 'a DER-encoded signature',
+      signature: () => toBase64Url(new Uint8Array([0x30, 0x44, 0x02, 0x20, ...new Uint8Array(32).fill(1), 0x02, 0x20, ...new Uint8Array(32).fill(2)])),
+    },
   ])('a malformed signature ($name) returns false without throwing', async ({ signature }) => {
     const text = 'text'
     const valid = await alice.sign(text)

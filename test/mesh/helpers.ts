@@ -28,11 +28,7 @@ export function until(what: string, condition: () => boolean, timeoutMs = 10_000
 }
 
 export async function fullMesh(meshes: Mesh[], timeoutMs = 10_000): Promise<void> {
-  await until(
-    'a full mesh',
-    () => meshes.every((mesh) => mesh.peers.length === meshes.length - 1),
-    timeoutMs,
-  )
+  await until('a full mesh', () => meshes.every((mesh) => mesh.peers.length === meshes.length - 1), timeoutMs)
 }
 
 /** The connections of every open mesh to each of its peers. */

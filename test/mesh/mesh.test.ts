@@ -9,7 +9,6 @@ import { helloSigningText, PROTOCOL_VERSION } from '../../src/signaling/protocol
 import type { SignalingServer } from '../../signaling/index.js'
 import { closeChecked, fullMesh, joinMesh, startServer, until } from './helpers.js'
 
-
 describe('Mesh over wrtc and a real signaling server', () => {
   const servers: SignalingServer[] = []
   const meshes: Mesh[] = []
@@ -104,7 +103,7 @@ describe('Mesh over wrtc and a real signaling server', () => {
     expect('events' in a!).toBe(false)
   })
 
-  it('a channel half inside a mailbox message arrives live (the design\'s counter example)', async () => {
+  it("a channel half inside a mailbox message arrives live (the design's counter example)", async () => {
     const { url } = (await server()).address()
     const [client, counter] = await Promise.all([join(url), join(url)])
     await fullMesh([client!, counter!])
@@ -194,21 +193,47 @@ describe('Mesh over wrtc and a real signaling server', () => {
     socket.on('message', (data) => messages.push(JSON.parse(String(data))))
     await until('the challenge', () => messages.length === 1)
     const nonce = (messages[0] as unknown as { nonce: string }).nonce
-    socket.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, room: 'forge', publicKey: intruder.publicKey, signature: await intruder.sign(helloSigningText(nonce, 'forge')) }))
+    socket.send(
+      JSON.stringify({
+        type: 'hello',
+        version: PROTOCOL_VERSION,
+        room: 'forge',
+        publicKey: intruder.publicKey,
+        signature: await intruder.sign(helloSigningText(nonce, 'forge')),
+      }),
+    )
     await until('the welcome', () => messages.some((m) => m.type === 'welcome'))
 
     const offer = { kind: 'description' as const, type: 'offer' as const, sdp: 'v=0' }
     const lower = intruder.id < victim.id
     // 1. a signature by a different key
     const other = await Identity.generate()
-    socket.send(JSON.stringify({ type: 'signal', to: victim.id, payload: await signSignal(other, { room: 'forge', from: intruder.id, to: victim.id, session: 'session-1', signal: offer }) }))
+    socket.send(
+      JSON.stringify({
+        type: 'signal',
+        to: victim.id,
+        payload: await signSignal(other, { room: 'forge', from: intruder.id, to: victim.id, session: 'session-1', signal: offer }),
+      }),
+    )
     // 2. correctly signed, but for another recipient
-    socket.send(JSON.stringify({ type: 'signal', to: victim.id, payload: await signSignal(intruder, { room: 'forge', from: intruder.id, to: '0'.repeat(32), session: 'session-2', signal: offer }) }))
+    socket.send(
+      JSON.stringify({
+        type: 'signal',
+        to: victim.id,
+        payload: await signSignal(intruder, { room: 'forge', from: intruder.id, to: '0'.repeat(32), session: 'session-2', signal: offer }),
+      }),
+    )
     // 3. garbage payload
     socket.send(JSON.stringify({ type: 'signal', to: victim.id, payload: { body: 42 } }))
     await until('three refusals', () => errors.filter((code) => code === 'BAD_SIGNAL').length >= 3)
     // 4. a correctly signed offer: accepted only if the intruder has the lower id (the lower id initiates)
-    socket.send(JSON.stringify({ type: 'signal', to: victim.id, payload: await signSignal(intruder, { room: 'forge', from: intruder.id, to: victim.id, session: 'session-4', signal: offer }) }))
+    socket.send(
+      JSON.stringify({
+        type: 'signal',
+        to: victim.id,
+        payload: await signSignal(intruder, { room: 'forge', from: intruder.id, to: victim.id, session: 'session-4', signal: offer }),
+      }),
+    )
     await new Promise((resolve) => setTimeout(resolve, 200))
     // A higher id's offer is refused; a lower id's garbage SDP fails only that link attempt. Either way nothing crashes.
     expect(errors.filter((code) => code === 'BAD_SIGNAL').length).toBe(lower ? 3 : 4)

@@ -43,7 +43,8 @@ function scriptedHost() {
   return { host, joined, sent, ensured, delivered, failed, failOnce: () => (failNext = 1) }
 }
 
-const subscribe = (subscriber: string): unknown => messageToWire({ type: 'subscribe', subscriber, epoch: 1, walk: 0, fromDegree: 0, renewal: false } as GossipMessage)
+const subscribe = (subscriber: string): unknown =>
+  messageToWire({ type: 'subscribe', subscriber, epoch: 1, walk: 0, fromDegree: 0, renewal: false } as GossipMessage)
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
 
 describe('ScampDriver', () => {

@@ -50,7 +50,11 @@ describe('the scamp topology', () => {
       await until('links to every neighbour', () => [...neighbours].every((peer) => mesh.peers.includes(peer)))
     }
     const id = meshes[3]!.gossip.publish({ hello: 'everyone', n: 42n })
-    await until('every other member to receive the message', () => meshes.every((mesh, i) => i === 3 || received.get(mesh.id)!.some((m) => m.id === id)), 10_000)
+    await until(
+      'every other member to receive the message',
+      () => meshes.every((mesh, i) => i === 3 || received.get(mesh.id)!.some((m) => m.id === id)),
+      10_000,
+    )
     for (const [i, mesh] of meshes.entries()) {
       const copies = received.get(mesh.id)!.filter((m) => m.id === id)
       expect(copies).toHaveLength(i === 3 ? 0 : 1)
@@ -131,7 +135,11 @@ describe('the scamp topology', () => {
     const leaver = meshes[5]!
     await leaver.close()
     const rest = meshes.filter((mesh) => mesh !== leaver)
-    await until('the leaver out of every view', () => rest.every((mesh) => !mesh.gossip.partialView().includes(leaver.id) && !mesh.gossip.inView().includes(leaver.id)), 10_000)
+    await until(
+      'the leaver out of every view',
+      () => rest.every((mesh) => !mesh.gossip.partialView().includes(leaver.id) && !mesh.gossip.inView().includes(leaver.id)),
+      10_000,
+    )
     const id = rest[0]!.gossip.publish('after the leave')
     await until('the rest to receive it', () => rest.slice(1).every((mesh) => received.get(mesh.id)!.some((m) => m.id === id)), 10_000)
   })

@@ -82,8 +82,24 @@ describe('batch bytes', () => {
   const close = encodeFrame({ type: 'close', streamId: 9 })
   const refusals: Array<[string, Uint8Array, RegExp]> = [
     ['no entries', batchOf(), /empty batch/],
-    ['flags set', (() => { const b = batchOf(close); b[1] = 1; return b })(), /no flags/],
-    ['a stream id', (() => { const b = batchOf(close); b[5] = 1; return b })(), /stream 0/],
+    [
+      'flags set',
+      (() => {
+        const b = batchOf(close)
+        b[1] = 1
+        return b
+      })(),
+      /no flags/,
+    ],
+    [
+      'a stream id',
+      (() => {
+        const b = batchOf(close)
+        b[5] = 1
+        return b
+      })(),
+      /stream 0/,
+    ],
     ['a length cut in half', batchOf(close, close).subarray(0, 6 + 2 + close.byteLength + 1), /inside an entry length/],
     ['an entry shorter than a frame header', bytesOf('0a0000000000 0005 0400000009'), /shorter than a frame header/],
     ['an entry running past the end', bytesOf('0a0000000000 0007 04000000 09'), /past the end/],
@@ -105,18 +121,21 @@ describe('batch bytes', () => {
       { numRuns: 2000 },
     )
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 0xffff }), fc.boolean(), fc.uint8Array({ maxLength: 600 })), { minLength: 2, maxLength: 20 }), (datas) => {
-        const writer = new BatchWriter(MAX_FRAME_BYTES)
-        const added: Frame[] = []
-        for (const [streamId, fin, payload] of datas) {
-          if (payload.byteLength > writer.dataRoom) break
-          writer.addData(streamId, fin, payload)
-          added.push({ type: 'data', streamId, fin, payload })
-        }
-        const message = writer.finish()
-        const frames = added.length === 1 ? [message] : (splitBatch(message) as { ok: true; frames: Uint8Array[] }).frames
-        expect(frames.map((f) => parseFrame(f))).toEqual(added.map((frame) => ({ ok: true, frame })))
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 0xffff }), fc.boolean(), fc.uint8Array({ maxLength: 600 })), { minLength: 2, maxLength: 20 }),
+        (datas) => {
+          const writer = new BatchWriter(MAX_FRAME_BYTES)
+          const added: Frame[] = []
+          for (const [streamId, fin, payload] of datas) {
+            if (payload.byteLength > writer.dataRoom) break
+            writer.addData(streamId, fin, payload)
+            added.push({ type: 'data', streamId, fin, payload })
+          }
+          const message = writer.finish()
+          const frames = added.length === 1 ? [message] : (splitBatch(message) as { ok: true; frames: Uint8Array[] }).frames
+          expect(frames.map((f) => parseFrame(f))).toEqual(added.map((frame) => ({ ok: true, frame })))
+        },
+      ),
     )
   })
 })
@@ -161,7 +180,7 @@ describe('sessions and batches', () => {
     for (const [s, stream] of streams.entries()) {
       const payloads = raw.frames.filter((f): f is Extract<Frame, { type: 'data' }> => f.type === 'data' && f.streamId === stream.id).map((f) => f.payload)
       expect(payloads).toHaveLength(200)
-      payloads.forEach((payload, i) => expect(sameBytes(payload, pattern(100, s * 1000 + i))).toBe(true))
+      for (const [i, payload] of payloads.entries()) expect(sameBytes(payload, pattern(100, s * 1000 + i))).toBe(true)
     }
     expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_FRAME_BYTES)
     expect(sizes.length).toBeLessThan(60) // 600 messages of 106+ bytes: about 150 per batch, not one each
@@ -193,7 +212,11 @@ describe('sessions and batches', () => {
   const broken: Array<[string, () => Uint8Array, RegExp]> = [
     ['a malformed batch', () => bytesOf('0a0000000000 0005 0400000009'), /shorter than a frame header/],
     ['a malformed frame inside a batch', () => batchOf(encodeFrame({ type: 'close', streamId: 2 }), bytesOf('ff0000000000')), /unknown frame type 255/],
-    ['a batch over maxFrameBytes', () => batchOf(...Array.from({ length: 3 }, () => encodeFrame({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(6000) }))), /over the 16384-byte limit/],
+    [
+      'a batch over maxFrameBytes',
+      () => batchOf(...Array.from({ length: 3 }, () => encodeFrame({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(6000) }))),
+      /over the 16384-byte limit/,
+    ],
   ]
   it.each(broken)('%s is a protocol error that ends the session', async (_what, bytes, reason) => {
     const raw = peer()

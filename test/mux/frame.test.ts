@@ -16,7 +16,11 @@ const reasonNames = Object.keys(CloseReason) as CloseReasonName[]
 
 describe('frame golden bytes', () => {
   const golden: Array<[string, Frame, string]> = [
-    ['hello (defaults)', { type: 'hello', version: 1, initialWindowBytes: 256 * 1024, maxItemBytes: 16 * 1024 * 1024 }, '00 00 00000000 6d736d78 0001 00040000 01000000'],
+    [
+      'hello (defaults)',
+      { type: 'hello', version: 1, initialWindowBytes: 256 * 1024, maxItemBytes: 16 * 1024 * 1024 },
+      '00 00 00000000 6d736d78 0001 00040000 01000000',
+    ],
     ['hello (extremes)', { type: 'hello', version: 0xffff, initialWindowBytes: 0xffffffff, maxItemBytes: 1 }, '00 00 00000000 6d736d78 ffff ffffffff 00000001'],
     ['open port', { type: 'open', streamId: 3, purpose: 'port' }, '01 00 00000003 00'],
     ['open request', { type: 'open', streamId: 0x01020304, purpose: 'request' }, '01 00 01020304 01'],
@@ -33,7 +37,11 @@ describe('frame golden bytes', () => {
     ['stop protocolError', { type: 'stop', streamId: 4, reason: 'protocolError' }, '05 00 00000004 04'],
     ['stop tooManyStreams', { type: 'stop', streamId: 4, reason: 'tooManyStreams' }, '05 00 00000004 05'],
     ['stop goingAway', { type: 'stop', streamId: 4, reason: 'goingAway' }, '05 00 00000004 06'],
-    ['reset with a message', { type: 'reset', streamId: 6, reason: 'protocolError', message: 'no such stream' }, '06 00 00000006 04 6e6f2073756368207374726561 6d'],
+    [
+      'reset with a message',
+      { type: 'reset', streamId: 6, reason: 'protocolError', message: 'no such stream' },
+      '06 00 00000006 04 6e6f2073756368207374726561 6d',
+    ],
     ['reset with a UTF-8 message', { type: 'reset', streamId: 8, reason: 'dropped', message: 'é' }, '06 00 00000008 02 c3a9'],
     ['reset without a message', { type: 'reset', streamId: 6, reason: 'closed', message: '' }, '06 00 00000006 01'],
     ['ping', { type: 'ping', payload: bytesOf('0102030405060708') }, '07 00 00000000 0102030405060708'],
@@ -50,7 +58,9 @@ describe('frame golden bytes', () => {
   })
 
   it('every frame type and every close reason has a golden row', () => {
-    expect(new Set(golden.map(([, frame]) => frame.type))).toEqual(new Set(['hello', 'open', 'data', 'credit', 'close', 'stop', 'reset', 'ping', 'pong', 'goaway']))
+    expect(new Set(golden.map(([, frame]) => frame.type))).toEqual(
+      new Set(['hello', 'open', 'data', 'credit', 'close', 'stop', 'reset', 'ping', 'pong', 'goaway']),
+    )
     const stopReasons = golden.flatMap(([, frame]) => (frame.type === 'stop' ? [frame.reason] : []))
     expect(stopReasons.sort()).toEqual([...reasonNames].sort())
   })
@@ -174,7 +184,7 @@ describe('parseFrame refusals', () => {
     expect(parseFrame(bytes)).toEqual({ ok: true, frame: { type: 'reset', streamId: 6, reason: 'closed', message: 'a'.repeat(1024) } })
   })
 
-  it('the parser accepts any hello version: refusing another version is the session\'s job (MUX_VERSION_MISMATCH)', () => {
+  it("the parser accepts any hello version: refusing another version is the session's job (MUX_VERSION_MISMATCH)", () => {
     expect(parseFrame(bytesOf('00 00 00000000 6d736d78 0002 00040000 01000000'))).toEqual({
       ok: true,
       frame: { type: 'hello', version: 2, initialWindowBytes: 0x40000, maxItemBytes: 0x1000000 },
@@ -239,7 +249,9 @@ describe('frame properties', () => {
 
   it('parseFrame never throws on mutated valid frames', () => {
     fc.assert(
-      fc.property(validFrame, fc.array(mutation, { minLength: 1, maxLength: 4 }), (frame, mutations) => expectWellFormedAnswer(mutate(encodeFrame(frame), mutations))),
+      fc.property(validFrame, fc.array(mutation, { minLength: 1, maxLength: 4 }), (frame, mutations) =>
+        expectWellFormedAnswer(mutate(encodeFrame(frame), mutations)),
+      ),
       { numRuns: 3000, seed: 7 },
     )
   })

@@ -88,3 +88,8 @@ export function sameBytes(actual: Uint8Array | null, expected: Uint8Array): bool
   for (let i = 0; i < actual.byteLength; i++) if (actual[i] !== expected[i]) return false
   return true
 }
+
+function abortBoth(a: MuxSession, b: MuxSession): void {
+  a.abort()
+  b.abort()
+}

@@ -11,7 +11,10 @@ import { validFrameOf } from './frame-arbitraries.js'
 import { nextIncoming, pattern, sameBytes, tick } from './helpers.js'
 import { pingPayload, rawPeer, until, type RawPeer } from './raw-peer.js'
 
-const resetOf = (streamId: number) => (frame: Frame): frame is Extract<Frame, { type: 'reset' }> => frame.type === 'reset' && frame.streamId === streamId
+const resetOf =
+  (streamId: number) =>
+  (frame: Frame): frame is Extract<Frame, { type: 'reset' }> =>
+    frame.type === 'reset' && frame.streamId === streamId
 const isGoaway = (frame: Frame): frame is Extract<Frame, { type: 'goaway' }> => frame.type === 'goaway'
 
 let peers: RawPeer[] = []
@@ -26,7 +29,7 @@ afterEach(async () => {
 })
 
 describe('handshake', () => {
-  it('the session writes nothing but its HELLO before the peer\'s HELLO; a stream opened meanwhile sends once it arrives', async () => {
+  it("the session writes nothing but its HELLO before the peer's HELLO; a stream opened meanwhile sends once it arrives", async () => {
     const raw = peer()
     const early = raw.session.openStream()
     const sent = early.send(Uint8Array.of(1, 2, 3))
@@ -36,7 +39,7 @@ describe('handshake', () => {
     expect(raw.session.state).toBe('handshaking')
     await raw.handshake()
     await sent
-    await raw.waitFor('the early stream\'s CLOSE', (frame) => frame.type === 'close' && frame.streamId === early.id)
+    await raw.waitFor("the early stream's CLOSE", (frame) => frame.type === 'close' && frame.streamId === early.id)
     expect(raw.frames.slice(1)).toEqual([
       { type: 'open', streamId: 1, purpose: 'request' },
       { type: 'data', streamId: 1, fin: true, payload: Uint8Array.of(1, 2, 3) },
@@ -45,7 +48,7 @@ describe('handshake', () => {
     expect(raw.unparsed).toEqual([])
   })
 
-  it('a message queued before the handshake that is over the peer\'s announced item limit fails alone when the HELLO arrives', async () => {
+  it("a message queued before the handshake that is over the peer's announced item limit fails alone when the HELLO arrives", async () => {
     const raw = peer()
     const early = raw.session.openStream()
     const tooLarge = early.send(new Uint8Array(101))
@@ -208,7 +211,8 @@ describe('streams', () => {
     const incoming = nextIncoming(raw.session)
     await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
     const stream = await incoming
-    const credits = () => raw.frames.filter((frame) => frame.type === 'credit' && frame.streamId === 2).map((frame) => (frame as { increment: number }).increment)
+    const credits = () =>
+      raw.frames.filter((frame) => frame.type === 'credit' && frame.streamId === 2).map((frame) => (frame as { increment: number }).increment)
     // Each message read as soon as it can be: nothing is left unread when credit goes back.
     let consumed = 0
     for (let i = 0; i < 40; i++) {
@@ -238,7 +242,7 @@ describe('streams', () => {
   })
 
   const badOpens: Array<[string, number[]]> = [
-    ['an odd id (this side\'s parity)', [3]],
+    ["an odd id (this side's parity)", [3]],
     ['the same id twice', [4, 4]],
     ['an id below the previous', [6, 2]],
   ]
@@ -355,7 +359,11 @@ describe('liveness and goodbye', () => {
     let answered = 0
     raw.link.events.on('message', (bytes) => {
       const parsed = parseFrame(bytes)
-      if (parsed.ok && parsed.frame.type === 'ping') void raw.send({ type: 'pong', payload: parsed.frame.payload }).then(() => answered++, () => {})
+      if (parsed.ok && parsed.frame.type === 'ping')
+        void raw.send({ type: 'pong', payload: parsed.frame.payload }).then(
+          () => answered++,
+          () => {},
+        )
     })
     // 60 answered pings are at least 600 ms of keepalives: twice the idle timeout.
     await until('60 answered pings', () => answered >= 60 || raw.session.state === 'closed')
@@ -482,7 +490,11 @@ describe('floods', () => {
       fc.asyncProperty(fc.array(anything, { minLength: 1, maxLength: 500 }), async (plan) => {
         let nextOpen = 0
         const messages = plan.map((step) =>
-          'frame' in step ? encodeFrame(step.frame) : 'open' in step ? encodeFrame({ type: 'open', streamId: (nextOpen += 2), purpose: step.open }) : step.bytes,
+          'frame' in step
+            ? encodeFrame(step.frame)
+            : 'open' in step
+              ? encodeFrame({ type: 'open', streamId: (nextOpen += 2), purpose: step.open })
+              : step.bytes,
         )
         escaped.length = 0 // per run, so that shrinking finds the sequence that lets something escape
         const raw = rawPeer({ unclaimedStreamTimeoutMs: 20, maxStreams: 8 })

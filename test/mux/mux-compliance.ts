@@ -18,7 +18,7 @@ export function muxCompliance(name: string, createPair: SessionPairFactory): voi
       const received = await readAll(await incoming)
       await sent
       expect(received.map((message) => message.byteLength)).toEqual(sizes)
-      received.forEach((message, i) => expect(sameBytes(message, pattern(sizes[i]!, i))).toBe(true))
+      for (const [i, message] of received.entries()) expect(sameBytes(message, pattern(sizes[i]!, i))).toBe(true)
       await dispose()
     })
 
@@ -41,7 +41,7 @@ export function muxCompliance(name: string, createPair: SessionPairFactory): voi
       const received = await readAll(await incoming)
       await Promise.all(sent)
       expect(received.map((message) => message.byteLength)).toEqual(expected.map((message) => message.byteLength))
-      received.forEach((message, i) => expect(sameBytes(message, expected[i]!)).toBe(true))
+      for (const [i, message] of received.entries()) expect(sameBytes(message, expected[i]!)).toBe(true)
       await dispose()
     })
 
@@ -178,43 +178,40 @@ export function muxCompliance(name: string, createPair: SessionPairFactory): voi
 
     it('property: any interleaving of sends on N streams delivers each stream complete and in order', async () => {
       await fc.assert(
-        fc.asyncProperty(
-          fc.array(fc.tuple(fc.nat(4), fc.integer({ min: 0, max: 40_000 })), { minLength: 1, maxLength: 40 }),
-          async (plan) => {
-            const { a, b, dispose } = await createPair()
-            const expected = new Map<number, number[]>()
-            const received = new Map<number, number[]>()
-            const done: Promise<void>[] = []
-            const streamsByIndex = new Map<number, ReturnType<typeof a.openStream>>()
-            b.events.on('stream', (stream) => {
-              done.push(
-                (async () => {
-                  const list: number[] = []
-                  received.set(stream.id, list)
-                  for (let message = await stream.receive(); message; message = await stream.receive()) {
-                    expect(sameBytes(message, pattern(message.byteLength, message.byteLength))).toBe(true)
-                    list.push(message.byteLength)
-                  }
-                })(),
-              )
-            })
-            const sends = plan.map(([index, size]) => {
-              let stream = streamsByIndex.get(index)
-              if (!stream) streamsByIndex.set(index, (stream = a.openStream()))
-              const list = expected.get(stream.id) ?? []
-              expected.set(stream.id, list)
-              list.push(size)
-              return stream.send(pattern(size, size))
-            })
-            for (const stream of streamsByIndex.values()) stream.close()
-            await Promise.all(sends)
-            // A send settles when the link takes the bytes, not when they arrive: wait for every stream's reader.
-            while (done.length < streamsByIndex.size) await tick(1)
-            await Promise.all(done)
-            expect(received).toEqual(expected)
-            await dispose()
-          },
-        ),
+        fc.asyncProperty(fc.array(fc.tuple(fc.nat(4), fc.integer({ min: 0, max: 40_000 })), { minLength: 1, maxLength: 40 }), async (plan) => {
+          const { a, b, dispose } = await createPair()
+          const expected = new Map<number, number[]>()
+          const received = new Map<number, number[]>()
+          const done: Promise<void>[] = []
+          const streamsByIndex = new Map<number, ReturnType<typeof a.openStream>>()
+          b.events.on('stream', (stream) => {
+            done.push(
+              (async () => {
+                const list: number[] = []
+                received.set(stream.id, list)
+                for (let message = await stream.receive(); message; message = await stream.receive()) {
+                  expect(sameBytes(message, pattern(message.byteLength, message.byteLength))).toBe(true)
+                  list.push(message.byteLength)
+                }
+              })(),
+            )
+          })
+          const sends = plan.map(([index, size]) => {
+            let stream = streamsByIndex.get(index)
+            if (!stream) streamsByIndex.set(index, (stream = a.openStream()))
+            const list = expected.get(stream.id) ?? []
+            expected.set(stream.id, list)
+            list.push(size)
+            return stream.send(pattern(size, size))
+          })
+          for (const stream of streamsByIndex.values()) stream.close()
+          await Promise.all(sends)
+          // A send settles when the link takes the bytes, not when they arrive: wait for every stream's reader.
+          while (done.length < streamsByIndex.size) await tick(1)
+          await Promise.all(done)
+          expect(received).toEqual(expected)
+          await dispose()
+        }),
         { numRuns: 25 },
       )
     })

@@ -94,8 +94,7 @@ export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
       await b.send(encodeFrame({ type: 'hello', version: MUX_VERSION, initialWindowBytes: 256 * 1024, maxItemBytes: 16 * 1024 * 1024, ...hello }))
       await session.ready
     },
-    waitFor: ((what: string, match: (frame: Frame) => boolean, from = 0) =>
-      waitUntil(what, () => frames.slice(from).find(match))) as RawPeer['waitFor'],
+    waitFor: ((what: string, match: (frame: Frame) => boolean, from = 0) => waitUntil(what, () => frames.slice(from).find(match))) as RawPeer['waitFor'],
     async barrier() {
       const payload = new Uint8Array(8)
       new DataView(payload.buffer).setUint32(4, ++pingCounter)
@@ -139,7 +138,10 @@ async function poll<T>(find: () => T | undefined, timeoutMessage: () => string):
 
 /** Waits until `condition` holds (checked every millisecond or so), failing after a few seconds. */
 export async function until(what: string, condition: () => boolean): Promise<void> {
-  await poll(() => (condition() ? true : undefined), () => `timed out waiting for ${what}`)
+  await poll(
+    () => (condition() ? true : undefined),
+    () => `timed out waiting for ${what}`,
+  )
 }
 
 /** A fresh 8-byte payload for pings. */

@@ -57,7 +57,10 @@ describe('installed package', () => {
       logLevel: 'silent',
       build: { write: false, minify: false, rollupOptions: { onwarn: (warning) => void warnings.push(warning.message) } },
     })) as Rollup.RollupOutput
-    const code = output.output.filter((chunk): chunk is Rollup.OutputChunk => chunk.type === 'chunk').map((chunk) => chunk.code).join('\n')
+    const code = output.output
+      .filter((chunk): chunk is Rollup.OutputChunk => chunk.type === 'chunk')
+      .map((chunk) => chunk.code)
+      .join('\n')
     expect(code).toContain('meshscope/hello/v')
     expect(code).not.toMatch(/from ["'](node:|ws|@roamhq)/)
     expect(code).not.toContain('__vite-browser-external')

@@ -97,7 +97,9 @@ describe('transformed hops run', () => {
         rollupOptions: { external: [/^meshscope/], onwarn: (warning) => void warnings.push(warning.message) },
       },
     })) as Rollup.RollupOutput[] | Rollup.RollupOutput
-    const chunks = (Array.isArray(output) ? output : [output]).flatMap((result) => result.output).filter((item): item is Rollup.OutputChunk => item.type === 'chunk')
+    const chunks = (Array.isArray(output) ? output : [output])
+      .flatMap((result) => result.output)
+      .filter((item): item is Rollup.OutputChunk => item.type === 'chunk')
     expect(chunks).toHaveLength(1)
     expect(warnings).toEqual([])
     writeFileSync(join(project, 'out', 'nested.vite.mjs'), chunks[0]!.code)
@@ -116,7 +118,14 @@ describe('transformed hops run', () => {
   })
 
   it('the package exports meshscope/vite and meshscope/register', () => {
-    const check = node(['--input-type=module', '-e', "const m = await import('meshscope/vite'); const p = m.meshscope(); console.log(p.name, p.enforce, m.default === m.meshscope); await import('meshscope/register')"], project)
+    const check = node(
+      [
+        '--input-type=module',
+        '-e',
+        "const m = await import('meshscope/vite'); const p = m.meshscope(); console.log(p.name, p.enforce, m.default === m.meshscope); await import('meshscope/register')",
+      ],
+      project,
+    )
     expect(check.stderr).toBe('')
     expect(check.stdout).toBe('meshscope pre true\n')
   })
@@ -134,7 +143,9 @@ describe('transformed hops run', () => {
     const refused = node(['--import', register, 'src/missing-capture.ts'], project)
     expect(refused.status).toBe(1)
     expect(refused.stderr).toContain('HopBuildError')
-    expect(refused.stderr).toContain(`${source('missing-capture.ts')}:7:20: the hop body uses quantity (7:20), discount (7:36) from an enclosing scope without capturing them`)
+    expect(refused.stderr).toContain(
+      `${source('missing-capture.ts')}:7:20: the hop body uses quantity (7:20), discount (7:36) from an enclosing scope without capturing them`,
+    )
     const warned = node(['--import', register, 'src/unused-capture.ts'], project)
     expect(warned.status).toBe(0)
     expect(warned.stderr).toBe(`meshscope: warning: ${source('unused-capture.ts')}:5:43: hop captures verbose but the body never uses it\n`)

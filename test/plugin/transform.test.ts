@@ -15,7 +15,8 @@ function run(name: string) {
   return { file, code, result }
 }
 
-const where = (diagnostics: Array<{ line: number; column: number; text: string }>) => diagnostics.map(({ line, column, text }) => ({ at: `${line}:${column}`, text }))
+const where = (diagnostics: Array<{ line: number; column: number; text: string }>) =>
+  diagnostics.map(({ line, column, text }) => ({ at: `${line}:${column}`, text }))
 
 describe('transformHops: checks', () => {
   it('a variable of the enclosing function used without being captured is an error at its first use', () => {
@@ -45,7 +46,9 @@ describe('transformHops: checks', () => {
     expect(where(result.errors)).toEqual([
       {
         at: `${label.line}:${label.column}`,
-        text: expect.stringMatching(new RegExp(`^the hop body uses label \\(${label.line}:${label.column}\\), local \\(${local.line}:${local.column}\\) from an enclosing scope`)),
+        text: expect.stringMatching(
+          new RegExp(`^the hop body uses label \\(${label.line}:${label.column}\\), local \\(${local.line}:${local.column}\\) from an enclosing scope`),
+        ),
       },
     ])
     expect(result.ids).toHaveLength(2)
@@ -54,7 +57,9 @@ describe('transformHops: checks', () => {
   it('shadowing: body params, body locals and nested functions shadow outer names; a block that shadows an outer name still encloses the body', () => {
     const { code, result } = run('shadowing.ts')
     const blockLimit = locate(code, 'limit))')
-    expect(where(result.errors)).toEqual([{ at: `${blockLimit.line}:${blockLimit.column}`, text: expect.stringContaining('uses limit from an enclosing scope') }])
+    expect(where(result.errors)).toEqual([
+      { at: `${blockLimit.line}:${blockLimit.column}`, text: expect.stringContaining('uses limit from an enclosing scope') },
+    ])
     expect(result.warnings).toEqual([])
   })
 
@@ -76,12 +81,15 @@ describe('transformHops: checks', () => {
     expect(result.ids).toHaveLength(2)
   })
 
-  it('a captured variable must be taken from the body\'s parameter, not read from the enclosing scope', () => {
+  it("a captured variable must be taken from the body's parameter, not read from the enclosing scope", () => {
     const code = "import { hop } from 'meshscope'\nexport function f(peer, a) { return hop(peer, { a }, async () => a + 1) }\n"
     const result = transformHops(code, '/project/direct.js')!
     const use = locate(code, 'a + 1')
     expect(where(result.errors)).toEqual([
-      { at: `2:${use.column}`, text: "the hop body uses a from the enclosing scope although it is captured: take it from the body's first parameter, as in async ({ a }, here) => …" },
+      {
+        at: `2:${use.column}`,
+        text: "the hop body uses a from the enclosing scope although it is captured: take it from the body's first parameter, as in async ({ a }, here) => …",
+      },
     ])
     expect(where(result.warnings)).toEqual([{ at: `2:${locate(code, 'a }').column}`, text: 'hop captures a but the body never uses it' }])
   })
@@ -96,7 +104,7 @@ describe('transformHops: checks', () => {
     expect(where(result.errors)).toEqual([{ at: `2:${locate(code, 'Named) }').column}`, text: expect.stringContaining('uses Named from an enclosing scope') }])
   })
 
-  it('type-only imports and the enclosing function\'s types are allowed and not counted as captures', () => {
+  it("type-only imports and the enclosing function's types are allowed and not counted as captures", () => {
     const { result } = run('type-only.ts')
     expect(result.errors).toEqual([])
     expect(result.warnings).toEqual([])
@@ -134,8 +142,14 @@ describe('transformHops: checks', () => {
     const self = locate(code, 'this.count)')
     const args = locate(code, 'arguments.length')
     expect(where(result.errors)).toEqual([
-      { at: `${self.line}:${self.column}`, text: "a hop body cannot use `this`: in an arrow function it is the enclosing code's `this`, which does not travel to the other peer; capture the values it needs instead" },
-      { at: `${args.line}:${args.column}`, text: "a hop body cannot use `arguments`: in an arrow function it is the enclosing function's, which do not travel to the other peer; capture the values it needs instead" },
+      {
+        at: `${self.line}:${self.column}`,
+        text: "a hop body cannot use `this`: in an arrow function it is the enclosing code's `this`, which does not travel to the other peer; capture the values it needs instead",
+      },
+      {
+        at: `${args.line}:${args.column}`,
+        text: "a hop body cannot use `arguments`: in an arrow function it is the enclosing function's, which do not travel to the other peer; capture the values it needs instead",
+      },
     ])
   })
 
@@ -156,7 +170,10 @@ describe('transformHops: checks', () => {
       return `${line}:${column}`
     }
     expect(where(result.errors)).toEqual([
-      { at: at('this })'), text: "a hop body cannot use `this`: it would not be the enclosing code's `this` on the other peer; capture the values it needs instead" },
+      {
+        at: at('this })'),
+        text: "a hop body cannot use `this`: it would not be the enclosing code's `this` on the other peer; capture the values it needs instead",
+      },
       { at: at('super.'), text: expect.stringMatching(/^a hop body cannot use `super`: in an arrow function/) },
       { at: at('new.target'), text: expect.stringMatching(/^a hop body cannot use `new.target`: in an arrow function/) },
     ])
@@ -177,7 +194,9 @@ describe('transformHops: rewriting', () => {
     expect(result.ids[0]).toMatch(new RegExp(`#${hashText(code.slice(starts[0]!.index, outerEnd))}$`))
 
     const out = result.code
-    expect(out).toContain(`import { defineHop as __meshscope_defineHop } from "meshscope";\nconst __meshscope_hop_0 = __meshscope_defineHop(${JSON.stringify(result.ids[0])}, async ({ clientId }, here) => {`)
+    expect(out).toContain(
+      `import { defineHop as __meshscope_defineHop } from "meshscope";\nconst __meshscope_hop_0 = __meshscope_defineHop(${JSON.stringify(result.ids[0])}, async ({ clientId }, here) => {`,
+    )
     expect(out).toContain(`const __meshscope_hop_2 = __meshscope_defineHop(${JSON.stringify(result.ids[2])}, ${innermost});`)
     // Each call keeps its peer and captures and names its registration; outer bodies name the inner ones.
     expect(out).toContain('return hop(mesh.peer(serverId), { clientId }, __meshscope_hop_0)')

@@ -50,11 +50,14 @@ describe('remote functions', () => {
     peers = await messagingPair()
     let running = 0
     let most = 0
-    const work = rfn(async () => {
-      most = Math.max(most, ++running)
-      await delay(10)
-      running--
-    }, { concurrency: 2 })
+    const work = rfn(
+      async () => {
+        most = Math.max(most, ++running)
+        await delay(10)
+        running--
+      },
+      { concurrency: 2 },
+    )
     const remoteWork = await carry(peers, work)
     await Promise.all(Array.from({ length: 7 }, () => remoteWork()))
     expect(most).toBe(2)
@@ -63,7 +66,10 @@ describe('remote functions', () => {
 
   it('a once-function called twice fails the second time with ALREADY_CALLED', async () => {
     peers = await messagingPair()
-    const remote = await carry(peers, rfn.once(() => 'first'))
+    const remote = await carry(
+      peers,
+      rfn.once(() => 'first'),
+    )
     expect(await remote()).toBe('first')
     await expect(remote()).rejects.toMatchObject({ code: 'ALREADY_CALLED' })
     release(remote)
@@ -82,10 +88,13 @@ describe('remote functions', () => {
   it('withOptions cancels a call; a function asking for its context sees the abort', async () => {
     peers = await messagingPair()
     let abortedOnA = false
-    const slow = rfn(async (_: number, context: CallContext) => {
-      await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve()))
-      abortedOnA = true
-    }, { withContext: true })
+    const slow = rfn(
+      async (_: number, context: CallContext) => {
+        await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve()))
+        abortedOnA = true
+      },
+      { withContext: true },
+    )
     const remote = (await carry(peers, slow)) as unknown as RemoteFunction<(n: number) => Promise<void>>
     await expect(remote.withOptions({ timeout: 20 })(1)).rejects.toMatchObject({ code: 'TIMEOUT' })
     await until('the abort on the providing side', () => abortedOnA)
@@ -100,7 +109,7 @@ describe('remote functions', () => {
     })) as unknown as RemoteFunction<(n: number) => number>
     expect(await remote(16)).toBe(4)
     await expect(remote(-1)).rejects.toMatchObject({ code: 'REMOTE_ERROR', remoteName: 'RangeError', message: 'negative' })
-    await until('only the function\'s lifetime stream is left', () => peers.pair.a.streamCount === 1)
+    await until("only the function's lifetime stream is left", () => peers.pair.a.streamCount === 1)
     remote[Symbol.dispose]()
     await until('the function released', () => peers.pair.a.streamCount === 0 && peers.pair.b.streamCount === 0)
     await expect(remote(4)).rejects.toMatchObject({ code: 'PEER_GONE' })

@@ -9,7 +9,7 @@ describe('mailboxes: send, call, selective receive, references', () => {
   let peers: MessagingPair
   afterEach(() => disposeChecked(peers))
 
-  it('call resolves with the handler\'s reply; the handler knows the verified sender', async () => {
+  it("call resolves with the handler's reply; the handler knows the verified sender", async () => {
     peers = await messagingPair()
     peers.b.register<number, string>('double', (n, { from }) => `${from === ID_A}:${n * 2}`)
     expect(await peers.a.call(ID_B, 'double', 21)).toBe('true:42')
@@ -113,7 +113,7 @@ describe('mailboxes: send, call, selective receive, references', () => {
     expect(withStack.remoteStack).toContain('mailboxes.test.ts')
   })
 
-  it('aborting or timing out a call rejects the caller and aborts the handler\'s signal', async () => {
+  it("aborting or timing out a call rejects the caller and aborts the handler's signal", async () => {
     peers = await messagingPair()
     const abortedOnB: string[] = []
     peers.b.register('slow', async (label: string, { signal }: CallContext) => {

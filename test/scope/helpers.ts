@@ -62,8 +62,12 @@ export async function memoryMesh(count: number): Promise<TestMesh> {
   await Promise.all(sessions.map((session) => session.ready))
   return {
     peers,
-    kill: (peer) => severers.get(peer.id)!.forEach((sever) => sever()),
-    dispose: async () => sessions.forEach((session) => session.abort()),
+    kill: (peer) => {
+      for (const sever of severers.get(peer.id)!) sever()
+    },
+    dispose: async () => {
+      for (const session of sessions) session.abort()
+    },
   }
 }
 

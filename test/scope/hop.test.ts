@@ -64,7 +64,7 @@ describe('scope hops over memory links', () => {
     expect(await hop(a!.peer(b!.id), {}, returnsNull)).toBeNull()
   })
 
-  it('the seed\'s three-step demo gives [43 × 42, 44]', async () => {
+  it("the seed's three-step demo gives [43 × 42, 44]", async () => {
     mesh = await memoryMesh(2)
     const [client, server] = mesh.peers
     const [array, b] = (await hop(client!.peer(server!.id), {}, onServer)) as [number[], number]
@@ -134,7 +134,10 @@ describe('scope hops over memory links', () => {
     const [a, b, c] = mesh.peers
     // All peers of this test share one process (one registry), so a peer on another build is
     // simulated by asking for an id nobody registered, as such a peer would.
-    const reply = (await a!.messaging.call(b!.id, '__meshscope.hop', { b: 'src/other-build.ts:1:1#deadbeefdeadbeef', c: {}, p: [a!.id] })) as [number, { code: string; message: string; peer: string }]
+    const reply = (await a!.messaging.call(b!.id, '__meshscope.hop', { b: 'src/other-build.ts:1:1#deadbeefdeadbeef', c: {}, p: [a!.id] })) as [
+      number,
+      { code: string; message: string; peer: string },
+    ]
     expect(reply[0]).toBe(1)
     expect(reply[1]).toMatchObject({ code: 'UNKNOWN_HOP', peer: b!.id })
     expect(reply[1].message).toContain('"src/other-build.ts:1:1#deadbeefdeadbeef"')

@@ -134,7 +134,10 @@ export class RawClient {
         if (found) return finish(() => resolve(found))
         if (this.closeInfo) finish(() => reject(new Error(`socket closed (${this.closeInfo!.code}) before ${what}; got ${this.#describe(since)}`)))
       }
-      const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${this.#describe(since)}`))), timeoutMs)
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${this.#describe(since)}`))),
+        timeoutMs,
+      )
       const finish = (settle: () => void) => {
         clearTimeout(timer)
         this.#listeners.delete(check)
@@ -152,7 +155,11 @@ export class RawClient {
 
   /** Waits for an error message with `code`. */
   waitForError(code: string, since = 0, timeoutMs = DEFAULT_WAIT_MS): Promise<MessageOf<'error'>> {
-    return this.waitFor((message): message is MessageOf<'error'> => message.type === 'error' && message.code === code, { since, timeoutMs, what: `an error ${code}` })
+    return this.waitFor((message): message is MessageOf<'error'> => message.type === 'error' && message.code === code, {
+      since,
+      timeoutMs,
+      what: `an error ${code}`,
+    })
   }
 
   /** Waits for the socket to close. */
@@ -165,11 +172,22 @@ export class RawClient {
   }
 
   /** Sends a hello for `identity` in `room`, signed over this socket's nonce and room unless `overrides` say otherwise. */
-  async sendHello(identity: Identity, room: string, overrides: { nonce?: string; signedRoom?: string; version?: number; publicKey?: string; topology?: string } = {}): Promise<void> {
+  async sendHello(
+    identity: Identity,
+    room: string,
+    overrides: { nonce?: string; signedRoom?: string; version?: number; publicKey?: string; topology?: string } = {},
+  ): Promise<void> {
     const { nonce } = await this.challenge()
     const signature = await identity.sign(helloSigningText(overrides.nonce ?? nonce, overrides.signedRoom ?? room))
     const topology = overrides.topology === undefined ? {} : { topology: overrides.topology }
-    this.send({ type: 'hello', version: overrides.version ?? PROTOCOL_VERSION, room, ...topology, publicKey: overrides.publicKey ?? identity.publicKey, signature })
+    this.send({
+      type: 'hello',
+      version: overrides.version ?? PROTOCOL_VERSION,
+      room,
+      ...topology,
+      publicKey: overrides.publicKey ?? identity.publicKey,
+      signature,
+    })
   }
 
   /** Joins `room` as `identity`; resolves with the welcome, rejects with the server's error if there is one. */

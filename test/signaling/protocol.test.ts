@@ -4,14 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { ErrorCode } from '../../src/errors.js'
-import {
-  PROTOCOL_VERSION,
-  SIGNALING_LIMITS,
-  depthOf,
-  parseClientMessage,
-  parseServerMessage,
-  type JsonValue,
-} from '../../src/signaling/protocol.js'
+import { PROTOCOL_VERSION, SIGNALING_LIMITS, depthOf, parseClientMessage, parseServerMessage, type JsonValue } from '../../src/signaling/protocol.js'
 
 // Well-formed by shape only: the parsers check lengths and alphabets; cryptographic checks live in the server.
 const PUBLIC_KEY = `B${'A'.repeat(85)}Q` // 87 base64url characters
@@ -21,7 +14,14 @@ const PEER_B = 'fedcba9876543210fedcba9876543210'
 
 type Fields = Record<string, unknown>
 
-const hello = (fields: Fields = {}): Fields => ({ type: 'hello', version: PROTOCOL_VERSION, room: 'lobby', publicKey: PUBLIC_KEY, signature: SIGNATURE, ...fields })
+const hello = (fields: Fields = {}): Fields => ({
+  type: 'hello',
+  version: PROTOCOL_VERSION,
+  room: 'lobby',
+  publicKey: PUBLIC_KEY,
+  signature: SIGNATURE,
+  ...fields,
+})
 const signal = (fields: Fields = {}): Fields => ({ type: 'signal', to: PEER_A, payload: { sdp: 'v=0' }, ...fields })
 const without = (message: Fields, key: string): Fields => {
   const copy = { ...message }
@@ -105,7 +105,11 @@ describe('parseClientMessage', () => {
     { name: 'a server-only type (welcome)', text: asText({ type: 'welcome', id: PEER_A, room: 'lobby', peers: [] }), code: 'BAD_MESSAGE' },
     { name: 'a server-only type (challenge)', text: asText({ type: 'challenge', version: 1, nonce: 'A'.repeat(32) }), code: 'BAD_MESSAGE' },
     // hello: keys
-    ...['version', 'room', 'publicKey', 'signature'].map((key) => ({ name: `hello without ${key}`, text: asText(without(hello(), key)), code: 'BAD_MESSAGE' as const })),
+    ...['version', 'room', 'publicKey', 'signature'].map((key) => ({
+      name: `hello without ${key}`,
+      text: asText(without(hello(), key)),
+      code: 'BAD_MESSAGE' as const,
+    })),
     { name: 'hello with an extra key', text: asText(hello({ id: PEER_A })), code: 'BAD_MESSAGE' },
     { name: 'hello with a __proto__ key', text: asText(hello()).replace('{', '{"__proto__":{"admin":true},'), code: 'BAD_MESSAGE' },
     // hello: types and values
@@ -151,7 +155,11 @@ describe('parseClientMessage', () => {
     { name: 'signal with a null payload', text: asText(signal({ payload: null })), code: 'BAD_MESSAGE' },
     { name: 'signal with a string payload', text: asText(signal({ payload: 'sdp' })), code: 'BAD_MESSAGE' },
     { name: 'signal with a payload of depth 9', text: asText(signal({ payload: nestedObject(SIGNALING_LIMITS.maxPayloadDepth + 1) })), code: 'BAD_MESSAGE' },
-    { name: 'signal with arrays nested to depth 9', text: asText(signal({ payload: nestedArrays(SIGNALING_LIMITS.maxPayloadDepth + 1) })), code: 'BAD_MESSAGE' },
+    {
+      name: 'signal with arrays nested to depth 9',
+      text: asText(signal({ payload: nestedArrays(SIGNALING_LIMITS.maxPayloadDepth + 1) })),
+      code: 'BAD_MESSAGE',
+    },
   ]
 
   it.each(refused)('refuses $name with $code', ({ text, code }) => {
@@ -240,9 +248,21 @@ describe('parseServerMessage', () => {
     { name: 'welcome with a room of 65 characters', text: asText({ type: 'welcome', id: PEER_A, room: 'r'.repeat(65), peers: [] }), code: 'BAD_MESSAGE' },
     { name: 'welcome with peers not an array', text: asText({ type: 'welcome', id: PEER_A, room: 'lobby', peers: {} }), code: 'BAD_MESSAGE' },
     { name: 'welcome with a null peer', text: asText({ type: 'welcome', id: PEER_A, room: 'lobby', peers: [null] }), code: 'BAD_MESSAGE' },
-    { name: 'welcome with a peer key of 86 characters', text: asText({ type: 'welcome', id: PEER_A, room: 'lobby', peers: [{ id: PEER_B, publicKey: PUBLIC_KEY.slice(1) }] }), code: 'BAD_MESSAGE' },
-    { name: 'welcome with a peer key of 88 characters', text: asText({ type: 'welcome', id: PEER_A, room: 'lobby', peers: [{ id: PEER_B, publicKey: `${PUBLIC_KEY}A` }] }), code: 'BAD_MESSAGE' },
-    { name: 'welcome with an upper-case peer id', text: asText({ type: 'welcome', id: PEER_A, room: 'lobby', peers: [{ id: PEER_B.toUpperCase(), publicKey: PUBLIC_KEY }] }), code: 'BAD_MESSAGE' },
+    {
+      name: 'welcome with a peer key of 86 characters',
+      text: asText({ type: 'welcome', id: PEER_A, room: 'lobby', peers: [{ id: PEER_B, publicKey: PUBLIC_KEY.slice(1) }] }),
+      code: 'BAD_MESSAGE',
+    },
+    {
+      name: 'welcome with a peer key of 88 characters',
+      text: asText({ type: 'welcome', id: PEER_A, room: 'lobby', peers: [{ id: PEER_B, publicKey: `${PUBLIC_KEY}A` }] }),
+      code: 'BAD_MESSAGE',
+    },
+    {
+      name: 'welcome with an upper-case peer id',
+      text: asText({ type: 'welcome', id: PEER_A, room: 'lobby', peers: [{ id: PEER_B.toUpperCase(), publicKey: PUBLIC_KEY }] }),
+      code: 'BAD_MESSAGE',
+    },
     // peer-joined / peer-left
     { name: 'peer-joined without a peer', text: asText({ type: 'peer-joined' }), code: 'BAD_MESSAGE' },
     { name: 'peer-joined with a peer missing its key', text: asText({ type: 'peer-joined', peer: { id: PEER_B } }), code: 'BAD_MESSAGE' },
@@ -253,7 +273,11 @@ describe('parseServerMessage', () => {
     { name: 'signal without from', text: asText({ type: 'signal', payload: {} }), code: 'BAD_MESSAGE' },
     { name: 'signal from a bad id', text: asText({ type: 'signal', from: 'server', payload: {} }), code: 'BAD_MESSAGE' },
     { name: 'signal with an array payload', text: asText({ type: 'signal', from: PEER_B, payload: [] }), code: 'BAD_MESSAGE' },
-    { name: 'signal with a payload of depth 9', text: asText({ type: 'signal', from: PEER_B, payload: nestedObject(SIGNALING_LIMITS.maxPayloadDepth + 1) }), code: 'BAD_MESSAGE' },
+    {
+      name: 'signal with a payload of depth 9',
+      text: asText({ type: 'signal', from: PEER_B, payload: nestedObject(SIGNALING_LIMITS.maxPayloadDepth + 1) }),
+      code: 'BAD_MESSAGE',
+    },
     // contact
     { name: 'contact without a peer field', text: asText({ type: 'contact' }), code: 'BAD_MESSAGE' },
     { name: 'contact with a peer missing its key', text: asText({ type: 'contact', peer: { id: PEER_B } }), code: 'BAD_MESSAGE' },
@@ -301,7 +325,8 @@ describe('parseServerMessage', () => {
 
   describe('the number of peers in a welcome', () => {
     const longestRoom = 'r'.repeat(SIGNALING_LIMITS.maxRoomNameLength)
-    const welcomeOf = (count: number) => asText({ type: 'welcome', id: PEER_A, room: longestRoom, peers: Array.from({ length: count }, (_, i) => peerInfo(i + 1)) })
+    const welcomeOf = (count: number) =>
+      asText({ type: 'welcome', id: PEER_A, room: longestRoom, peers: Array.from({ length: count }, (_, i) => peerInfo(i + 1)) })
 
     it(`accepts maxPeersInWelcome (${SIGNALING_LIMITS.maxPeersInWelcome}) peers and refuses one more`, () => {
       const atLimit = parseServerMessage(welcomeOf(SIGNALING_LIMITS.maxPeersInWelcome))

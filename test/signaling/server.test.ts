@@ -19,9 +19,18 @@ afterEach(() => harness.dispose())
 
 const peerOf = (joined: JoinedClient): PeerInfo => ({ id: joined.identity.id, publicKey: joined.identity.publicKey })
 const byId = (a: PeerInfo, b: PeerInfo) => a.id.localeCompare(b.id)
-const isSignalFrom = (from: string) => (message: ServerMessage): message is MessageOf<'signal'> => message.type === 'signal' && message.from === from
-const isPeerLeft = (id: string) => (message: ServerMessage): message is MessageOf<'peer-left'> => message.type === 'peer-left' && message.id === id
-const isPeerJoined = (id: string) => (message: ServerMessage): message is MessageOf<'peer-joined'> => message.type === 'peer-joined' && message.peer.id === id
+const isSignalFrom =
+  (from: string) =>
+  (message: ServerMessage): message is MessageOf<'signal'> =>
+    message.type === 'signal' && message.from === from
+const isPeerLeft =
+  (id: string) =>
+  (message: ServerMessage): message is MessageOf<'peer-left'> =>
+    message.type === 'peer-left' && message.id === id
+const isPeerJoined =
+  (id: string) =>
+  (message: ServerMessage): message is MessageOf<'peer-joined'> =>
+    message.type === 'peer-joined' && message.peer.id === id
 const refusedLines = (log: string[]) => log.filter((line) => line.includes(' refused '))
 
 describe('signaling server: rooms', () => {
@@ -340,7 +349,11 @@ describe('signaling server: admission', () => {
     { name: 'signing another nonce', code: 'BAD_SIGNATURE', overrides: { nonce: 'A'.repeat(32) } },
     { name: 'signing another room', code: 'BAD_SIGNATURE', overrides: { signedRoom: 'elsewhere' } },
     { name: 'showing someone else’s public key', code: 'BAD_SIGNATURE', overrides: { publicKey: 'other' } },
-    { name: 'a public key that is not on the curve', code: 'BAD_PUBLIC_KEY', overrides: { publicKey: toBase64Url(new Uint8Array([4, ...new Uint8Array(64)])) } },
+    {
+      name: 'a public key that is not on the curve',
+      code: 'BAD_PUBLIC_KEY',
+      overrides: { publicKey: toBase64Url(new Uint8Array([4, ...new Uint8Array(64)])) },
+    },
   ])('refuses a hello $name with $code and close 4002', async ({ code, overrides }) => {
     const { url, log } = await harness.server()
     const witness = await harness.joined(url, 'lobby')
@@ -468,7 +481,9 @@ describe('signaling server: liveness and reconnection', () => {
       // invalid UTF-8 in a text frame (ws closes with 1007)
       abuse((client) => client.socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })),
       // a hello with a prototype-polluting key
-      abuse((client) => client.send(`{"__proto__":{"admin":true},"type":"hello","version":1,"room":"lobby","publicKey":"${'A'.repeat(87)}","signature":"${'A'.repeat(86)}"}`)),
+      abuse((client) =>
+        client.send(`{"__proto__":{"admin":true},"type":"hello","version":1,"room":"lobby","publicKey":"${'A'.repeat(87)}","signature":"${'A'.repeat(86)}"}`),
+      ),
       // a well-formed key that is no point, and a hello sent twice
       abuse(async (client) => {
         const identity = await Identity.generate()
@@ -522,7 +537,9 @@ async function unusedPort(): Promise<number> {
 
 describe('SignalingClient against the server', () => {
   const newClient = (url: string, identity: Identity, room = 'lobby') =>
-    harness.track(new SignalingClient({ url, room, identity, WebSocket: NodeWebSocket, joinTimeoutMs: 3_000, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100 }))
+    harness.track(
+      new SignalingClient({ url, room, identity, WebSocket: NodeWebSocket, joinTimeoutMs: 3_000, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100 }),
+    )
 
   it('start() resolves with the welcome; roster changes and signals arrive as events', async () => {
     const { url } = await harness.server()

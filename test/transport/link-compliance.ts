@@ -4,9 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Link, LinkCloseInfo } from '../../src/transport/link.js'
 
-export interface LinkPairFactory {
-  (): Promise<{ a: Link; b: Link; dispose(): Promise<void> }>
-}
+export type LinkPairFactory = () => Promise<{ a: Link; b: Link; dispose(): Promise<void> }>
 
 const nextClose = (link: Link) => new Promise<LinkCloseInfo>((resolve) => link.events.once('close', resolve))
 

@@ -4,7 +4,11 @@ import { linkCompliance } from './link-compliance.js'
 
 linkCompliance('memory pair', async () => {
   const { a, b } = createMemoryLinkPair()
-  return { a, b, dispose: async () => (a.close(), b.close()) }
+  return { a, b, dispose: async () => {
+      a.close()
+      b.close()
+    },
+  }
 })
 
 describe('memory pair', () => {

@@ -15,18 +15,22 @@ function createWrtcPair(options: { connectTimeoutMs?: number; dropSignals?: bool
   return { a, b }
 }
 
-linkCompliance('wrtc data channel', async () => {
-  const { a, b } = createWrtcPair()
-  await Promise.all([a.opened, b.opened])
-  return {
-    a,
-    b,
-    async dispose() {
-      a.close()
-      b.close()
-    },
-  }
-}, { flushesOnClose: false })
+linkCompliance(
+  'wrtc data channel',
+  async () => {
+    const { a, b } = createWrtcPair()
+    await Promise.all([a.opened, b.opened])
+    return {
+      a,
+      b,
+      async dispose() {
+        a.close()
+        b.close()
+      },
+    }
+  },
+  { flushesOnClose: false },
+)
 
 describe('WebRtcLink', () => {
   it('queues sends made while connecting and delivers them once open', async () => {

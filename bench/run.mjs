@@ -170,7 +170,10 @@ async function suite(platform, connect) {
 
   rounds.pingIdle.raw = await measure('rawPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, queuedBytes: 0 })
   rounds.pingIdle.mux = await measure('muxPing', { pings: PLAN.idlePings, intervalMs: PLAN.idleIntervalMs, load: false })
-  log(platform, `idle ping p50/p99: raw ${rounds.pingIdle.raw.p50.toFixed(2)}/${rounds.pingIdle.raw.p99.toFixed(2)} ms, mpsc ${rounds.pingIdle.mux.p50.toFixed(2)}/${rounds.pingIdle.mux.p99.toFixed(2)} ms`)
+  log(
+    platform,
+    `idle ping p50/p99: raw ${rounds.pingIdle.raw.p50.toFixed(2)}/${rounds.pingIdle.raw.p99.toFixed(2)} ms, mpsc ${rounds.pingIdle.mux.p50.toFixed(2)}/${rounds.pingIdle.mux.p99.toFixed(2)} ms`,
+  )
 
   // Calls and hops on the same idle link, interleaved one by one with the raw ping they are compared
   // to: all three closed-loop (the next sent when the previous answer arrived), after a warm-up that

@@ -7,19 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 
 /** Top to bottom; each layer may import the ones after it. Layers on one line are peers that import none of each other. */
-const layers = [
-  ['mesh'],
-  ['scope'],
-  ['services'],
-  ['rpc'],
-  ['channels'],
-  ['mux'],
-  ['codec'],
-  ['gossip'],
-  ['signaling'],
-  ['transport', 'identity'],
-  ['util'],
-]
+const layers = [['mesh'], ['scope'], ['services'], ['rpc'], ['channels'], ['mux'], ['codec'], ['gossip'], ['signaling'], ['transport', 'identity'], ['util']]
 /** Build-time code: it reads scope's hop ids and nothing of the runtime above it. */
 const plugin = { name: 'plugin', mayImport: ['scope', 'util'] }
 
@@ -32,7 +20,13 @@ for (const [index, row] of layers.entries()) {
     overrides.push(restrict(layer, forbidden, `${layer} may import only the layers below it (docs/architecture.md): not`))
   }
 }
-overrides.push(restrict(plugin.name, all.filter((layer) => !plugin.mayImport.includes(layer)), 'the build plugin may import only scope and util: not'))
+overrides.push(
+  restrict(
+    plugin.name,
+    all.filter((layer) => !plugin.mayImport.includes(layer)),
+    'the build plugin may import only scope and util: not',
+  ),
+)
 
 function restrict(layer, forbidden, message) {
   return {

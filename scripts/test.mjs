@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-/** `npm test`: lint (format, rules, layer direction, cycles), build, typecheck, unit tests, then e2e with real Chromium tabs and Node peers. Stops at the first failure. */
+/** `npm test`: lint (format, rules, layer direction, cycles), build, typecheck, the API report (every type a user meets is exported), unit tests, then e2e with real Chromium tabs and Node peers. Stops at the first failure. */
 import { spawnSync } from 'node:child_process'
 
 const steps = [
   ['lint', ['run', 'lint']],
   ['build', ['run', 'build']],
   ['typecheck', ['run', 'typecheck']],
+  ['api report', ['run', 'docs:api:check']],
   ['unit', ['run', 'test:unit']],
   ['e2e', ['run', 'test:e2e']],
 ]

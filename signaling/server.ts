@@ -293,7 +293,6 @@ function rawDataToText(data: RawData): string {
   return new TextDecoder().decode(data)
 }
 
-
 function randomSample<T>(items: T[], count: number): T[] {
   const pool = [...items]
   const picked: T[] = []

@@ -12,11 +12,20 @@ const FOLDERS = ['src', 'signaling', 'test', 'e2e', 'bench', 'docs', 'scripts', 
 // Not inside another path (node_modules/.cache/meshscope-bench/…, /usr/bin/…) and no glob.
 const CITED = new RegExp(`(?<![\\w./-])(?:${FOLDERS.join('|')})/[\\w./-]*\\w`, 'g')
 
-const documents = ['README.md', 'bench/README.md', ...readdirSync(join(root, 'docs')).filter((file) => file.endsWith('.md')).map((file) => `docs/${file}`)]
+const documents = [
+  'README.md',
+  'bench/README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => `docs/${file}`),
+]
 
 it('every path the docs cite exists', () => {
   const missing = documents.flatMap((document) =>
-    [...readFileSync(join(root, document), 'utf8').matchAll(CITED)].map((match) => match[0]).filter((path) => !existsSync(join(root, path))).map((path) => `${document}: ${path}`),
+    [...readFileSync(join(root, document), 'utf8').matchAll(CITED)]
+      .map((match) => match[0])
+      .filter((path) => !existsSync(join(root, path)))
+      .map((path) => `${document}: ${path}`),
   )
   expect(missing).toEqual([])
 })

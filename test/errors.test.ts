@@ -24,9 +24,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 const codes = unionCodes()
-const sources = [...sourceFiles('src'), ...sourceFiles('signaling')]
-  .filter((file) => relative('src/errors.ts', file) !== '')
-  .map((file) => read(file))
+const sources = [...sourceFiles('src'), ...sourceFiles('signaling')].filter((file) => relative('src/errors.ts', file) !== '').map((file) => read(file))
 const docs = read('docs/errors.md')
 
 describe('ErrorCode', () => {

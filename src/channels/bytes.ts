@@ -177,7 +177,8 @@ export class ByteReceiver implements AsyncIterable<Uint8Array> {
 export const bytesPorts: PortTable = {
   kinds: {
     'bytes.tx': (connection, payload) => {
-      const chunkBytes = typeof payload.o?.b === 'number' && Number.isInteger(payload.o.b) && payload.o.b > 0 && payload.o.b <= 1024 * 1024 ? payload.o.b : 64 * 1024
+      const chunkBytes =
+        typeof payload.o?.b === 'number' && Number.isInteger(payload.o.b) && payload.o.b > 0 && payload.o.b <= 1024 * 1024 ? payload.o.b : 64 * 1024
       return new ByteSender(mpsc.decodeSenderPort(connection, payload) as mpsc.Sender<Uint8Array>, chunkBytes)
     },
     'bytes.rx': (connection, payload) => new ByteReceiver(mpsc.decodeReceiverPort(connection, payload) as mpsc.Receiver<Uint8Array>),

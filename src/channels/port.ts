@@ -82,7 +82,8 @@ export function decodePort(connection: Connection, kinds: PortTable['kinds'], pa
   if (o !== undefined && (typeof o !== 'object' || o === null || Array.isArray(o))) throw new MeshscopeError('BAD_PORT', 'port options must be an object')
   // Own properties only: a kind named "constructor" or "__proto__" must not reach Object.prototype.
   const decoder = Object.hasOwn(kinds, k) ? kinds[k] : undefined
-  if (!decoder) throw new MeshscopeError('BAD_PORT', `unknown port kind "${k.slice(0, 40)}" (a peer on a different version, or a kind this connection was not given)`)
+  if (!decoder)
+    throw new MeshscopeError('BAD_PORT', `unknown port kind "${k.slice(0, 40)}" (a peer on a different version, or a kind this connection was not given)`)
   return decoder(connection, { k, s: s as number, o: o as PortPayload['o'], v })
 }
 

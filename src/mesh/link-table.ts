@@ -82,7 +82,10 @@ export class LinkTable {
 
   /** Ids of the peers whose link is open (joined), sorted. */
   get peers(): string[] {
-    return [...this.#links.values()].filter((entry) => entry.joined).map((entry) => entry.peerId).sort()
+    return [...this.#links.values()]
+      .filter((entry) => entry.joined)
+      .map((entry) => entry.peerId)
+      .sort()
   }
 
   /** The link to `peerId`, open or still connecting. */
@@ -221,10 +224,12 @@ export class LinkTable {
     for (const peerId of [...this.#linkWaiters.keys()]) this.#settleWaiters(peerId, undefined)
     const closed: Promise<void>[] = []
     for (const entry of this.#links.values()) {
-      closed.push(new Promise<void>((resolve) => {
-        if (entry.link.state === 'closed') return resolve()
-        entry.link.events.on('close', () => resolve())
-      }))
+      closed.push(
+        new Promise<void>((resolve) => {
+          if (entry.link.state === 'closed') return resolve()
+          entry.link.events.on('close', () => resolve())
+        }),
+      )
       if (entry.connection) void entry.connection.session.close()
       else entry.link.close('mesh closed')
     }

@@ -24,7 +24,7 @@ export interface MeshJoinOptions {
   topology?: Topology
   /**
    * SCAMP parameters for the `scamp` topology (src/gossip/config.ts); unset ones keep SCAMP's defaults.
-   * @default {}
+   * @default `{}` (every SCAMP default)
    */
   gossip?: Partial<ScampConfig>
   /**
@@ -129,7 +129,8 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
   const idleLinkMs = options.idleLinkMs ?? MESH_DEFAULTS.idleLinkMs
   if (!Number.isFinite(idleLinkMs) || idleLinkMs < 0) throw new MeshscopeError('INVALID_ARGUMENT', 'idleLinkMs must be a number of milliseconds, 0 or more')
   const highWaterMarkBytes = options.highWaterMarkBytes ?? MESH_DEFAULTS.highWaterMarkBytes
-  if (!Number.isFinite(highWaterMarkBytes) || highWaterMarkBytes <= 0) throw new MeshscopeError('INVALID_ARGUMENT', 'highWaterMarkBytes must be a positive number of bytes')
+  if (!Number.isFinite(highWaterMarkBytes) || highWaterMarkBytes <= 0)
+    throw new MeshscopeError('INVALID_ARGUMENT', 'highWaterMarkBytes must be a positive number of bytes')
   const platform = resolvePlatform(options.platform)
   return {
     signaling: options.signaling,

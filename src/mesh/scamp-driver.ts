@@ -8,7 +8,16 @@
 import { Codec } from '../codec/codec.js'
 import { MeshscopeError } from '../errors.js'
 import { GossipKind } from '../gossip/protocol.js'
-import { createScampNode, cryptoRng, messageToWire, type GossipEffect, type GossipMessage, type ScampConfig, type ScampMetrics, type ScampNode } from '../gossip/index.js'
+import {
+  createScampNode,
+  cryptoRng,
+  messageToWire,
+  type GossipEffect,
+  type GossipMessage,
+  type ScampConfig,
+  type ScampMetrics,
+  type ScampNode,
+} from '../gossip/index.js'
 
 /** The internal mailbox SCAMP messages arrive in. */
 export const SCAMP_MAILBOX = 'meshscope.scamp'
@@ -119,7 +128,8 @@ export class ScampDriver {
     if (this.#closed) return
     const sends: Promise<unknown>[] = []
     for (const effect of this.node.leave()) {
-      if (effect.type === 'send' && this.host.isJoined(effect.to)) sends.push(this.host.send(effect.to, SCAMP_MAILBOX, messageToWire(effect.message)).catch(() => {}))
+      if (effect.type === 'send' && this.host.isJoined(effect.to))
+        sends.push(this.host.send(effect.to, SCAMP_MAILBOX, messageToWire(effect.message)).catch(() => {}))
     }
     this.#closed = true
     clearTimeout(this.#timer)
@@ -201,10 +211,13 @@ export class ScampDriver {
     clearTimeout(this.#timer)
     this.#timerAt = at
     if (at === Infinity) return
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      this.#timerAt = Infinity
-      if (!this.#closed) this.#apply(this.node.tick())
-    }, Math.max(0, at - Date.now()))
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined
+        this.#timerAt = Infinity
+        if (!this.#closed) this.#apply(this.node.tick())
+      },
+      Math.max(0, at - Date.now()),
+    )
   }
 }

@@ -87,7 +87,7 @@ describe('round trip', () => {
 
   test('array holes arrive as undefined, in a dense array', () => {
     // eslint-disable-next-line no-sparse-arrays
-    const decoded = roundTrip([1,  undefined, 3]) as unknown[]
+    const decoded = roundTrip([1, undefined, 3]) as unknown[]
     expect(decoded).toHaveLength(3)
     expect(1 in decoded).toBe(true)
     expect(decoded[1]).toBeUndefined()

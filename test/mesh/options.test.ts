@@ -32,7 +32,15 @@ describe('resolveMeshOptions', () => {
 
   it('keeps what was given', async () => {
     const identity = await Identity.generate()
-    const resolved = await resolveMeshOptions({ ...base, identity, topology: 'scamp', idleLinkMs: 0, highWaterMarkBytes: 1, peerTimeoutMs: 2, heartbeatIntervalMs: 1 })
+    const resolved = await resolveMeshOptions({
+      ...base,
+      identity,
+      topology: 'scamp',
+      idleLinkMs: 0,
+      highWaterMarkBytes: 1,
+      peerTimeoutMs: 2,
+      heartbeatIntervalMs: 1,
+    })
     expect(resolved).toMatchObject({ identity, topology: 'scamp', idleLinkMs: 0, highWaterMarkBytes: 1, peerTimeoutMs: 2, heartbeatIntervalMs: 1 })
   })
 

@@ -121,11 +121,14 @@ describe('port tables', () => {
     expect(() => peers!.a.encode({ negate: (x: number) => -x })).toThrow(expect.objectContaining({ code: 'CODEC_UNSUPPORTED_VALUE' }))
   })
 
-  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('a port of kind "%s" (a property of Object.prototype) is refused with BAD_PORT', async (kind) => {
-    peers = await connectionPair()
-    // A hostile peer's encoder: any class instance becomes a port of the given kind.
-    const hostile = new Codec({ ports: { encodePort: (value) => (value instanceof Date ? NOT_A_PORT : { k: kind, s: 0 }), decodePort: () => null } })
-    const bytes = hostile.encode({ port: new (class Fake {})() })
-    expect(() => peers!.b.decode(bytes)).toThrow(expect.objectContaining({ code: 'BAD_PORT' }))
-  })
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    'a port of kind "%s" (a property of Object.prototype) is refused with BAD_PORT',
+    async (kind) => {
+      peers = await connectionPair()
+      // A hostile peer's encoder: any class instance becomes a port of the given kind.
+      const hostile = new Codec({ ports: { encodePort: (value) => (value instanceof Date ? NOT_A_PORT : { k: kind, s: 0 }), decodePort: () => null } })
+      const bytes = hostile.encode({ port: new (class Fake {})() })
+      expect(() => peers!.b.decode(bytes)).toThrow(expect.objectContaining({ code: 'BAD_PORT' }))
+    },
+  )
 })

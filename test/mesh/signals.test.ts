@@ -64,13 +64,26 @@ interface Peer {
 async function twoPeers(eitherSide: boolean) {
   const [low, high] = (await Promise.all([Identity.generate(), Identity.generate()])).sort((x, y) => (x.id < y.id ? -1 : 1)) as [Identity, Identity]
   const make = (identity: Identity): Peer => {
-    const peer = { identity, roster: new Roster(identity.id), links: new ScriptedLinks(), errors: [], outbox: [], relayed: [], server: { state: 'joined' } } as unknown as Peer
+    const peer = {
+      identity,
+      roster: new Roster(identity.id),
+      links: new ScriptedLinks(),
+      errors: [],
+      outbox: [],
+      relayed: [],
+      server: { state: 'joined' },
+    } as unknown as Peer
     peer.signals = new Signals({
       identity,
       room: ROOM,
       roster: peer.roster,
       links: peer.links,
-      server: { get state() { return peer.server.state }, sendSignal: (to, payload) => peer.outbox.push({ to, payload }) > 0 },
+      server: {
+        get state() {
+          return peer.server.state
+        },
+        sendSignal: (to, payload) => peer.outbox.push({ to, payload }) > 0,
+      },
       topology: {
         signalsCarryKey: eitherSide,
         acceptsOfferFrom: (from) => eitherSide || from < identity.id,

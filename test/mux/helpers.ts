@@ -35,7 +35,14 @@ export async function wrtcLinkPair(): Promise<LinkPair> {
   const a: WebRtcLink = new WebRtcLink({ initiator: true, RTCPeerConnection, sendSignal: deliver(() => b) })
   const b: WebRtcLink = new WebRtcLink({ initiator: false, RTCPeerConnection, sendSignal: deliver(() => a) })
   await Promise.all([a.opened, b.opened])
-  return { a, b, sever: () => (a.close(), b.close()) }
+  return {
+    a,
+    b,
+    sever: () => {
+      a.close()
+      b.close()
+    },
+  }
 }
 
 const sessionPairOver =
@@ -50,7 +57,7 @@ const sessionPairOver =
 
 /** Two sessions running on a link pair, seen as a SessionPair (the sessions are built elsewhere: a peer stack). */
 export function sessionPairOf(a: MuxSession, b: MuxSession, links: LinkPair): SessionPair {
-  return { a, b, links: { a: links.a, b: links.b }, sever: links.sever, dispose: async () => (a.abort(), b.abort()) }
+  return { a, b, links: { a: links.a, b: links.b }, sever: links.sever, dispose: async () => abortBoth(a, b) }
 }
 
 export const memorySessionPair: SessionPairFactory = sessionPairOver(memoryLinkPair)

@@ -36,7 +36,13 @@ const NO_NETWORK = 'http://127.0.0.1:9'
 
 /** `npm run` sets npm_* variables that describe this project; the npm run here works on another one. */
 function npmEnvironment(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, HTTP_PROXY: NO_NETWORK, HTTPS_PROXY: NO_NETWORK, npm_config_proxy: NO_NETWORK, npm_config_https_proxy: NO_NETWORK }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HTTP_PROXY: NO_NETWORK,
+    HTTPS_PROXY: NO_NETWORK,
+    npm_config_proxy: NO_NETWORK,
+    npm_config_https_proxy: NO_NETWORK,
+  }
   for (const name of Object.keys(env)) if (/^npm_(package_|lifecycle_|config_local_prefix$)/.test(name)) delete env[name]
   return env
 }
@@ -77,7 +83,9 @@ describe('npm install of the packed package into a browser app', () => {
     app = join(workDir, 'app')
     mkdirSync(app)
     const tarball = pack(repo, workDir)
-    const dependencies = Object.fromEntries(Object.keys(manifest.dependencies ?? {}).map((name) => [name, `file:${pack(join(repo, 'node_modules', name), workDir)}`]))
+    const dependencies = Object.fromEntries(
+      Object.keys(manifest.dependencies ?? {}).map((name) => [name, `file:${pack(join(repo, 'node_modules', name), workDir)}`]),
+    )
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'browser-app', private: true, type: 'module', dependencies }))
     npm(['install', '--offline', '--no-audit', '--no-fund', tarball], app)
   }, 120_000)
@@ -101,7 +109,11 @@ describe('npm install of the packed package into a browser app', () => {
   })
 
   it('meshscope/node without @roamhq/wrtc fails at import with PLATFORM_MISSING and the npm command', () => {
-    const result = node(['--input-type=module', '-e', "try { await import('meshscope/node') } catch (error) { console.log(error.name, error.code, error.message) }"])
+    const result = node([
+      '--input-type=module',
+      '-e',
+      "try { await import('meshscope/node') } catch (error) { console.log(error.name, error.code, error.message) }",
+    ])
     expect(result.stdout).toMatch(/^MeshscopeError PLATFORM_MISSING .*meshscope\/node needs @roamhq\/wrtc.*: npm install @roamhq\/wrtc\n$/)
   })
 

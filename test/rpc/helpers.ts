@@ -35,8 +35,18 @@ export async function messagingPair(options: { config?: Partial<MuxConfig>; send
     if (closed) throw new Error('closed')
   }
   const connections = {} as { a: Connection; b: Connection }
-  const a: Messaging = new Messaging({ id: () => ID_A, connectionTo: (id) => (id === ID_B && pair.a.state === 'open' ? connections.a : undefined), assertOpen, report: (e) => reportedAtA.push(e) })
-  const b: Messaging = new Messaging({ id: () => ID_B, connectionTo: (id) => (id === ID_A && pair.b.state === 'open' ? connections.b : undefined), assertOpen, report: (e) => reportedAtB.push(e) })
+  const a: Messaging = new Messaging({
+    id: () => ID_A,
+    connectionTo: (id) => (id === ID_B && pair.a.state === 'open' ? connections.a : undefined),
+    assertOpen,
+    report: (e) => reportedAtA.push(e),
+  })
+  const b: Messaging = new Messaging({
+    id: () => ID_B,
+    connectionTo: (id) => (id === ID_A && pair.b.state === 'open' ? connections.b : undefined),
+    assertOpen,
+    report: (e) => reportedAtB.push(e),
+  })
   const common = { muxConfig: options.config, sendErrorStacks: options.sendErrorStacks, ports: options.ports }
   connections.a = createPeerStack(links.a, { ...common, initiator: true, peerId: ID_B, messaging: a }).connection
   connections.b = createPeerStack(links.b, { ...common, initiator: false, peerId: ID_A, messaging: b }).connection

@@ -4,7 +4,10 @@ import { linkCompliance } from './link-compliance.js'
 
 linkCompliance('memory pair', async () => {
   const { a, b } = createMemoryLinkPair()
-  return { a, b, dispose: async () => {
+  return {
+    a,
+    b,
+    dispose: async () => {
       a.close()
       b.close()
     },

@@ -45,7 +45,7 @@ declare const peer: PeerRef
   void objects.send({ id: 1 })
 }
 
-// ── MeshEvents through mesh.on: listener arguments per event, unknown names refused ──────
+// ── MeshEvents through mesh.on, once and off: listener arguments per event, unknown names refused ──────
 
 {
   mesh.on('peer:join', (peerId) => expectTypeOf(peerId).toEqualTypeOf<string>())
@@ -63,6 +63,19 @@ declare const peer: PeerRef
   mesh.on('peer:join', (peerId: number) => void peerId)
   // @ts-expect-error peer:leave's reason is a PeerLeaveReason, not any string literal
   mesh.on('peer:leave', (_: string, reason: 'kicked') => void reason)
+  const cancel = mesh.once('peer:leave', (peerId, reason) => {
+    expectTypeOf(peerId).toEqualTypeOf<string>()
+    expectTypeOf(reason).toEqualTypeOf<PeerLeaveReason>()
+  })
+  expectTypeOf(cancel).toEqualTypeOf<() => void>()
+  // @ts-expect-error once checks listeners like on
+  mesh.once('signaling', (state: number) => void state)
+  const listener = (peerId: string) => void peerId
+  mesh.off('peer:join', listener)
+  // @ts-expect-error off takes the listener type of its event
+  mesh.off('gossip', listener)
+  // @ts-expect-error emit is not public: the mesh raises its own events
+  mesh.events.emit('peer:join', 'x')
 }
 
 // ── defineHop and hop: captures are typed by the block ──────────────────────────────────────────

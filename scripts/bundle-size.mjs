@@ -4,9 +4,9 @@
  * `Mesh`) from 'meshscope', built by Vite (minified) as an app that installed this package would build it — `meshscope` is
  * resolved through a node_modules link to this repository, so its package.json (`exports`,
  * `sideEffects`) applies. Needs `npm run build` first (the package's entry is dist/). Prints the
- * JavaScript's bytes and gzip bytes; everything is written to a temporary folder, removed after.
+ * JavaScript's bytes and gzip bytes, loaded at start and in lazy chunks (dynamic imports); everything is written to a temporary folder, removed after.
  */
-import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,22 +22,36 @@ try {
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'bundle-size-app', private: true, type: 'module' }))
   await writeFile(join(app, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>\n')
   await writeFile(join(app, 'main.js'), `import { ${names.join(', ')} } from 'meshscope'\nglobalThis.used = [${names.join(', ')}]\n`)
-  await build({
+  const output = await build({
     configFile: false,
     root: app,
     logLevel: 'warn',
     build: { outDir: join(app, 'dist'), minify: true, emptyOutDir: true },
   })
-  const assets = join(app, 'dist/assets')
-  let bytes = 0
-  let gzipBytes = 0
-  for (const name of await readdir(assets)) {
-    if (!name.endsWith('.js')) continue
-    const code = await readFile(join(assets, name))
-    bytes += code.byteLength
-    gzipBytes += gzipSync(code, { level: 9 }).byteLength
+  // What the page loads at start (the entry and the chunks it imports statically), apart from the
+  // chunks fetched only by a dynamic import (the scamp topology, for a Mesh).
+  const chunks = new Map(
+    (Array.isArray(output) ? output : [output])
+      .flatMap((result) => result.output)
+      .filter((item) => item.type === 'chunk')
+      .map((chunk) => [chunk.fileName, chunk]),
+  )
+  const atStart = new Set()
+  const visit = (fileName) => {
+    if (atStart.has(fileName)) return
+    atStart.add(fileName)
+    for (const imported of chunks.get(fileName)?.imports ?? []) visit(imported)
   }
-  console.log(JSON.stringify({ imports: names, bytes, gzipBytes }))
+  for (const chunk of chunks.values()) if (chunk.isEntry) visit(chunk.fileName)
+  const size = (fileNames) => {
+    const codes = fileNames.map((fileName) => Buffer.from(chunks.get(fileName).code))
+    return {
+      bytes: codes.reduce((sum, code) => sum + code.byteLength, 0),
+      gzipBytes: codes.reduce((sum, code) => sum + gzipSync(code, { level: 9 }).byteLength, 0),
+    }
+  }
+  const lazy = [...chunks.keys()].filter((fileName) => !atStart.has(fileName))
+  console.log(JSON.stringify({ imports: names, atStart: size([...atStart]), lazy: size(lazy) }))
 } finally {
   await rm(app, { recursive: true, force: true })
 }

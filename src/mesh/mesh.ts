@@ -30,7 +30,6 @@ import { FullTopology } from './full-topology.js'
 import { LinkTable } from './link-table.js'
 import type { MeshEvents, MeshGossip, MeshState } from './public-types.js'
 import { Roster } from './roster.js'
-import { ScampTopology } from './scamp-topology.js'
 import { Signals } from './signals.js'
 import type { TopologyParts, TopologyPolicy } from './topology.js'
 
@@ -47,6 +46,7 @@ export class Mesh {
    */
   static async join(options: MeshJoinOptions): Promise<Mesh> {
     const resolved = await resolveMeshOptions(options)
+    const createTopology = await loadTopology(resolved)
     const signaling = new SignalingClient({
       url: resolved.signaling,
       room: resolved.room,
@@ -55,7 +55,7 @@ export class Mesh {
       WebSocket: resolved.platform.WebSocket,
       joinTimeoutMs: resolved.joinTimeoutMs,
     })
-    const mesh = new Mesh(resolved, signaling)
+    const mesh = new Mesh(resolved, signaling, createTopology)
     try {
       await signaling.start(resolved.signal)
     } catch (error) {
@@ -79,6 +79,7 @@ export class Mesh {
   private constructor(
     options: ResolvedMeshOptions,
     private readonly signaling: SignalingClient,
+    createTopology: (parts: TopologyParts) => TopologyPolicy,
   ) {
     const identity = (this.identity = options.identity)
     this.room = options.room
@@ -125,7 +126,7 @@ export class Mesh {
       deliverGossip: (message) => void this.#events.emit('gossip', message),
       report,
     }
-    this.#topology = options.topology === 'scamp' ? new ScampTopology(parts, options.gossip) : new FullTopology(parts)
+    this.#topology = createTopology(parts)
     if (this.#topology.linksOnDemand) this.#links.enableOnDemand(options.idleLinkMs)
     const isOpen = () => this.#state === 'open'
     this.#signals = new Signals({ identity, room: this.room, roster, links: this.#links, server: signaling, topology: this.#topology, isOpen, report })
@@ -285,4 +286,15 @@ async function withDeadline(promise: Promise<unknown>, ms: number): Promise<void
 
 function isBrowserPage(scope: typeof globalThis): boolean {
   return typeof (scope as { document?: unknown }).document === 'object' && typeof scope.addEventListener === 'function'
+}
+
+/**
+ * The room's topology, as a factory for the mesh to call with its parts. The scamp topology (SCAMP,
+ * the signal relay: about a fifth of a page's meshscope code) is loaded only by a mesh that joins a
+ * scamp room, so a bundler puts it in a chunk of its own that full-mesh pages never fetch.
+ */
+async function loadTopology(options: ResolvedMeshOptions): Promise<(parts: TopologyParts) => TopologyPolicy> {
+  if (options.topology !== 'scamp') return (parts) => new FullTopology(parts)
+  const { ScampTopology } = await import('./scamp-topology.js')
+  return (parts) => new ScampTopology(parts, options.gossip)
 }

@@ -4,6 +4,7 @@
  * a module under src/<layer>/ may import only the layers listed below it. Run after changing the
  * order (`node scripts/layer-rules.mjs`); `npm run lint` then enforces it.
  */
+import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 
 /** Top to bottom; each layer may import the ones after it. Layers on one line are peers that import none of each other. */
@@ -38,7 +39,8 @@ function restrict(layer, forbidden, message) {
             level: 'error',
             options: {
               patterns: [
-                ...forbidden.map((other) => ({ group: [`../${other}/*`], message: `${message} ${other}` })),
+                // Two levels: a layer's subfolders (src/channels/public/) are held to the same rule.
+                ...forbidden.map((other) => ({ group: [`../${other}/*`, `../../${other}/*`], message: `${message} ${other}` })),
                 { group: ['../index.js', '../node.js', './index.js'], message: 'entry points are for users; import the module that defines the thing' },
               ],
             },
@@ -53,4 +55,5 @@ const configPath = new URL('../biome.json', import.meta.url)
 const config = JSON.parse(readFileSync(configPath, 'utf8'))
 config.overrides = [...(config.overrides ?? []).filter((override) => !override.linter?.rules?.style?.noRestrictedImports), ...overrides]
 writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`)
+spawnSync('npx', ['biome', 'format', '--write', 'biome.json'], { stdio: 'inherit' })
 console.log(`biome.json: import rules for ${overrides.length} layers`)

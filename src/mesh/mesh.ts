@@ -42,7 +42,9 @@ export class Mesh {
   /**
    * Joins `room` through the signaling server at `signaling` and resolves once the server welcomed
    * this peer; links to the members then form in the background (`peer:join` for each).
-   * Rejects with SIGNALING_UNREACHABLE, SIGNALING_REFUSED, TIMEOUT, ABORTED or INVALID_ARGUMENT.
+   * Rejects with SIGNALING_UNREACHABLE, SIGNALING_REFUSED, TIMEOUT, ABORTED or INVALID_ARGUMENT — or, in a
+   * scamp room on a page whose bundler split the scamp topology into a chunk of its own, with the
+   * loader's error if that chunk cannot be fetched.
    */
   static async join(options: MeshJoinOptions): Promise<Mesh> {
     const resolved = await resolveMeshOptions(options)

@@ -168,6 +168,7 @@ export class Messaging implements PeerRouter, RequestTargets {
 
   async #connection(peerId: string): Promise<Connection> {
     const connection = this.host.connectionTo(peerId) ?? (await this.host.connect?.(peerId))
+    this.host.assertOpen() // the mesh may have closed while this waited for a link opened on demand
     if (!connection) throw new MeshscopeError('PEER_NOT_CONNECTED', `not connected to peer ${peerId}`)
     return connection
   }

@@ -5,7 +5,6 @@
  */
 import { Connection, type PeerRouter } from '../channels/connection.js'
 import type { PortTable } from '../channels/port.js'
-import type { CodecLimits } from '../codec/index.js'
 import type { MuxConfig } from '../mux/config.js'
 import { MuxSession } from '../mux/session.js'
 import type { MuxStream } from '../mux/stream.js'
@@ -28,7 +27,6 @@ export interface PeerStackOptions {
   ports?: PortTable
   /** Send error stacks to this peer (off by default: stacks show local file paths). */
   sendErrorStacks?: boolean
-  codecLimits?: Partial<CodecLimits>
   /**
    * Serves each request stream the peer opens (`messaging.serve`), and routes the mailbox references
    * decoded on this connection. Without it nothing serves them: the caller listens on
@@ -59,7 +57,6 @@ export function createPeerStack(link: Link, options: PeerStackOptions): PeerStac
     ports: options.ports ?? DEFAULT_PORTS,
     router: options.messaging,
     sendErrorStacks: options.sendErrorStacks ?? false,
-    codecLimits: options.codecLimits,
   })
   const { messaging, serveStream } = options
   if (serveStream) session.events.on('stream', (stream) => serveStream(stream, connection))

@@ -115,7 +115,7 @@ export class Signals {
     if (signal.kind === 'description' && signal.type === 'offer') {
       switch (decideOffer(identity.id, from, session, entry, topology.acceptsOfferFrom(from))) {
         case 'refuse':
-          this.host.report(new MeshscopeError('BAD_SIGNAL', `an offer from ${from}, whose id is higher: the lower id initiates; dropped`))
+          this.host.report(new MeshscopeError('BAD_SIGNAL', `an offer from ${from}, who does not start links to this peer in this topology; dropped`))
           return
         case 'keep-ours':
         case 'duplicate':

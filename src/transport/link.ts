@@ -53,8 +53,9 @@ export interface Link {
 }
 
 /**
- * Default high-water mark: small, so a small message never waits long behind bulk data (measured in
- * Chromium: a ping behind 4 MiB queued waited about 185 ms, behind a 64 KiB mark about 12 ms p50).
+ * Default high-water mark: small, so a small message never waits long behind bulk data (in Chromium
+ * a ping behind 4 MiB queued waited about 185 ms; the multiplexer's own window, not this mark, bounds
+ * what sits ahead of a ping in practice, see src/mux/config.ts).
  */
 export const DEFAULT_HIGH_WATER_MARK_BYTES = 256 * 1024
 /** Data channels accept 256 KiB messages; meshscope frames stay far below. */

@@ -19,16 +19,15 @@ export class TokenBucket {
 
   /** Takes a token if there is one. */
   take(now: number): boolean {
-    if (now > this.#refilledAt) {
-      const earned = Math.floor((now - this.#refilledAt) / this.refillMs)
-      if (earned > 0) {
-        this.#tokens = Math.min(this.capacity, this.#tokens + earned)
-        // Time towards the next token carries over, unless the bucket is full.
-        this.#refilledAt = this.#tokens === this.capacity ? now : this.#refilledAt + earned * this.refillMs
-      }
-    } else if (now < this.#refilledAt) {
-      this.#refilledAt = now // the clock went back: start counting again from here
+    if (now < this.#refilledAt) this.#refilledAt = now // the clock went back: start counting again from here
+    const earned = Math.floor((now - this.#refilledAt) / this.refillMs)
+    if (earned > 0) {
+      this.#tokens = Math.min(this.capacity, this.#tokens + earned)
+      this.#refilledAt += earned * this.refillMs // time towards the next token carries over
     }
+    // Time spent full earns nothing: the next token comes a whole refillMs after the bucket stopped
+    // being full, so no burst exceeds `capacity` within one refill interval.
+    if (this.#tokens >= this.capacity) this.#refilledAt = now
     if (this.#tokens < 1) return false // (a fractional capacity leaves a fraction no take can use)
     this.#tokens--
     return true

@@ -26,6 +26,14 @@ describe('TokenBucket', () => {
     expect(bucket.take(250)).toBe(true)
   })
 
+  test('a bucket that sat full gives at most capacity tokens within one refillMs', () => {
+    const bucket = new TokenBucket(1, 100, 0)
+    expect(bucket.take(99)).toBe(true) // full since 0: taken at 99, the next token is due at 199
+    expect(bucket.take(100)).toBe(false)
+    expect(bucket.take(198)).toBe(false)
+    expect(bucket.take(199)).toBe(true)
+  })
+
   test('a rate per second as a fractional refillMs: 3 a second is one every 333.3 ms', () => {
     const bucket = new TokenBucket(3, 1000 / 3, 0)
     expect([bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([true, true, true])

@@ -193,6 +193,11 @@ async function suite(platform, connect) {
     rounds.callsPerSecond[inFlight] = await measure('callsPerSecond', { inFlight, durationMs: PLAN.callsMs })
     log(platform, `calls/s with ${inFlight} in flight: ${Math.round(rounds.callsPerSecond[inFlight].perSecond)}`)
   }
+  rounds.sendsPerSecond = {}
+  for (const inFlight of [1, 64]) {
+    rounds.sendsPerSecond[inFlight] = await measure('sendsPerSecond', { inFlight, durationMs: PLAN.callsMs })
+    log(platform, `sends/s with ${inFlight} in flight: ${Math.round(rounds.sendsPerSecond[inFlight].perSecond)}`)
+  }
 
   for (let i = 0; i < PLAN.pingRounds; i++) {
     const raw = await measure('rawPing', { pings: PLAN.pings, intervalMs: PLAN.pingIntervalMs, queuedBytes: PLAN.rawQueuedBytes })
@@ -272,6 +277,7 @@ function figures(rounds) {
     call_raw_ping_p50_ms: median(rounds.calls.map((r) => r.raw.p50)),
     call_raw_ping_p99_ms: median(rounds.calls.map((r) => r.raw.p99)),
     calls_per_s: { in_flight_1: rounds.callsPerSecond[1].perSecond, in_flight_64: rounds.callsPerSecond[64].perSecond },
+    sends_per_s: { in_flight_1: rounds.sendsPerSecond[1].perSecond, in_flight_64: rounds.sendsPerSecond[64].perSecond },
     hop_vs_call_rtt_p50: median(rounds.calls.map((r) => r.hop.p50 / r.call.p50)),
     hop_rtt_p50_ms: median(rounds.calls.map((r) => r.hop.p50)),
     hop_rtt_p99_ms: median(rounds.calls.map((r) => r.hop.p99)),
@@ -331,6 +337,12 @@ const ROWS = [
   [
     'calls/s, 1 / 64 in flight',
     'calls_per_s',
+    (v) => `${Math.round(v.in_flight_1).toLocaleString('en-US')} / ${Math.round(v.in_flight_64).toLocaleString('en-US')}`,
+    '',
+  ],
+  [
+    'sends/s, awaited / 64 pipelined',
+    'sends_per_s',
     (v) => `${Math.round(v.in_flight_1).toLocaleString('en-US')} / ${Math.round(v.in_flight_64).toLocaleString('en-US')}`,
     '',
   ],

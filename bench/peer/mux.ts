@@ -26,6 +26,8 @@ import { PING_DISCARD, summarize, type PingResult, type RateResult, type SmallRe
 const echoBlock = defineHop('bench:echo', ({ payload }: { payload: Uint8Array }) => payload)
 
 const ECHO_MAILBOX = 'bench.echo'
+/** A mailbox that takes plain sends and does nothing with them (`sendsPerSecond`). */
+const SINK_MAILBOX = 'bench.sink'
 const BULK_CHUNK_BYTES = 64 * 1024
 
 /** What a sink counted, and the longest time between two arrivals (a stall of the link shows here). */
@@ -124,6 +126,7 @@ export class MuxWorkloads {
       report: (error) => console.error('[bench] messaging', error.code, error.message),
     })
     this.#messaging.register(ECHO_MAILBOX, (value) => value)
+    this.#messaging.register(SINK_MAILBOX, () => {})
     const transport = { id: selfId, call: (peerId: string, name: string, value: unknown) => this.#messaging.call(peerId, name, value) }
     this.#messaging.register(HOP_MAILBOX, (request, context) => serveHop(request, context, transport, undefined))
     this.#hopPeer = peerRef(transport, this.#otherId)
@@ -221,20 +224,18 @@ export class MuxWorkloads {
   }
 
   /** Calls per second with `inFlight` calls outstanding at all times, for `durationMs`. */
-  async callsPerSecond(inFlight: number, durationMs: number): Promise<RateResult> {
+  callsPerSecond(inFlight: number, durationMs: number): Promise<RateResult> {
     const payload = filled(PING_BYTES, 0)
-    let calls = 0
-    const started = now()
-    await Promise.all(
-      Array.from({ length: inFlight }, async () => {
-        while (now() - started < durationMs) {
-          await this.#messaging.call(this.#otherId, ECHO_MAILBOX, payload)
-          calls++
-        }
-      }),
-    )
-    const ms = now() - started
-    return { calls, ms, perSecond: (calls / ms) * 1000 }
+    return ratePerSecond(inFlight, durationMs, () => this.#messaging.call(this.#otherId, ECHO_MAILBOX, payload))
+  }
+
+  /**
+   * Plain mailbox sends (`mesh.send`) per second with `inFlight` outstanding: 1 is a sender that
+   * awaits each send, 64 one that pipelines them. What a resolved send waits for is what this costs.
+   */
+  sendsPerSecond(inFlight: number, durationMs: number): Promise<RateResult> {
+    const payload = filled(PING_BYTES, 0)
+    return ratePerSecond(inFlight, durationMs, () => this.#messaging.send(this.#otherId, SINK_MAILBOX, payload))
   }
 
   /**
@@ -342,4 +343,20 @@ export class MuxWorkloads {
 function isMsgpackArray(bytes: Uint8Array): boolean {
   const head = bytes[0]!
   return (head >= 0x90 && head <= 0x9f) || head === 0xdc || head === 0xdd
+}
+
+/** Runs `operation` with `inFlight` of them outstanding at all times for `durationMs`; counts completions. */
+async function ratePerSecond(inFlight: number, durationMs: number, operation: () => Promise<unknown>): Promise<RateResult> {
+  let calls = 0
+  const started = now()
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (now() - started < durationMs) {
+        await operation()
+        calls++
+      }
+    }),
+  )
+  const ms = now() - started
+  return { calls, ms, perSecond: (calls / ms) * 1000 }
 }

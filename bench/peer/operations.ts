@@ -26,6 +26,8 @@ export const operations = {
   interleavedRtt: (peer: BenchPeer, { calls }: { calls: number }) => peer.mux.interleavedRtt(calls),
   /** Calls completed per second with `inFlight` outstanding. */
   callsPerSecond: (peer: BenchPeer, { inFlight, durationMs }: { inFlight: number; durationMs: number }) => peer.mux.callsPerSecond(inFlight, durationMs),
+  /** Plain mailbox sends completed per second with `inFlight` outstanding (1: awaited one by one). */
+  sendsPerSecond: (peer: BenchPeer, { inFlight, durationMs }: { inFlight: number; durationMs: number }) => peer.mux.sendsPerSecond(inFlight, durationMs),
   /** `totalBytes` through a `bytes` channel into a reader paced at `readMBps`. */
   slowReceiver: (peer: BenchPeer, { totalBytes, readMBps }: { totalBytes: number; readMBps: number }) => peer.mux.slowReceiver(totalBytes, readMBps),
 } satisfies Record<string, (peer: BenchPeer, args: never) => Promise<unknown>>

@@ -6,10 +6,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { encodeFrame, type Frame } from '../../src/mux/frame.js'
-import { BATCH_ENTRY_PREFIX_BYTES, BATCH_HEADER_BYTES } from '../../src/mux/batch.js'
+import { BATCH_ENTRY_PREFIX_BYTES } from '../../src/mux/batch.js'
 import { memoryAfterGc } from './memory.js'
 import { nextIncoming, tick } from './helpers.js'
-import { rawPeer, until, type RawPeer } from './raw-peer.js'
+import { batchOf, rawPeer, until, type RawPeer } from './raw-peer.js'
 
 const MiB = 1024 * 1024
 const MEMORY_SLACK_BYTES = 8 * MiB
@@ -29,23 +29,6 @@ afterEach(async () => {
   await Promise.all(peers.map((created) => created.dispose()))
   peers = []
 })
-
-/** One link message holding `frames` as a batch. */
-function batchOf(frames: Frame[]): Uint8Array {
-  const encoded = frames.map((frame) => encodeFrame(frame))
-  let length = BATCH_HEADER_BYTES
-  for (const frame of encoded) length += BATCH_ENTRY_PREFIX_BYTES + frame.byteLength
-  const bytes = new Uint8Array(length)
-  bytes[0] = 0x0a
-  let offset = BATCH_HEADER_BYTES
-  for (const frame of encoded) {
-    bytes[offset] = frame.byteLength >> 8
-    bytes[offset + 1] = frame.byteLength & 0xff
-    bytes.set(frame, offset + BATCH_ENTRY_PREFIX_BYTES)
-    offset += BATCH_ENTRY_PREFIX_BYTES + frame.byteLength
-  }
-  return bytes
-}
 
 describe('retained memory, not payload', () => {
   it('1-byte chunks in 16 KiB padded batches on a stream nobody reads retain about the window, not a link message each', async () => {

@@ -4,7 +4,7 @@
  * is the initiator (odd stream ids); the raw peer opens even ids.
  */
 import type { MuxConfig } from '../../src/mux/config.js'
-import { splitBatch } from '../../src/mux/batch.js'
+import { BATCH_ENTRY_PREFIX_BYTES, BATCH_HEADER_BYTES, splitBatch } from '../../src/mux/batch.js'
 import { FrameType, MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
 import { MuxSession, type MuxCloseInfo } from '../../src/mux/session.js'
 import type { Link, LinkCloseInfo } from '../../src/transport/link.js'
@@ -175,4 +175,21 @@ export async function until(what: string, condition: () => boolean): Promise<voi
 /** A fresh 8-byte payload for pings. */
 export function pingPayload(seed: number): Uint8Array {
   return Uint8Array.from({ length: 8 }, (_, i) => (seed * 31 + i * 7) & 0xff)
+}
+
+/** One link message holding `frames` (encoded, or already bytes) as a batch, with no check of its size. */
+export function batchOf(frames: ReadonlyArray<Frame | Uint8Array>): Uint8Array {
+  const encoded = frames.map((frame) => (frame instanceof Uint8Array ? frame : encodeFrame(frame)))
+  let length = BATCH_HEADER_BYTES
+  for (const frame of encoded) length += BATCH_ENTRY_PREFIX_BYTES + frame.byteLength
+  const bytes = new Uint8Array(length)
+  bytes[0] = FrameType.batch
+  let offset = BATCH_HEADER_BYTES
+  for (const frame of encoded) {
+    bytes[offset] = frame.byteLength >> 8
+    bytes[offset + 1] = frame.byteLength & 0xff
+    bytes.set(frame, offset + BATCH_ENTRY_PREFIX_BYTES)
+    offset += BATCH_ENTRY_PREFIX_BYTES + frame.byteLength
+  }
+  return bytes
 }

@@ -44,9 +44,10 @@ export interface MuxConfig {
    */
   maxInboundBytes: number
   /**
-   * Control frames (OPEN, CREDIT, STOP, RESET, PING, PONG, GOAWAY) waiting for the link. PONGs and
-   * each stream's CREDITs are coalesced; a queue over this means the peer does not read what it
-   * provokes, and the session fails with `PEER_NOT_READING`.
+   * Control frames the peer provoked (PONGs, RESETs answering its OPENs, CREDITs, …) waiting for the
+   * link. PONGs and each stream's CREDITs are coalesced; more than this means the peer does not read
+   * what it provokes, and the session fails with `PEER_NOT_READING`. (Frames this side queues on its
+   * own, such as the OPENs of a burst of calls, do not count.)
    * @default 4096
    */
   maxQueuedControlFrames: number

@@ -76,9 +76,13 @@ export class InboundBudget {
     if (wasHead && this.#waiting.size > 0) this.#scheduleDrain()
   }
 
-  /** Whether `stream`, with a message under assembly, may grant `bytes` more credit now; if not, it waits for `retryCredit`. */
-  mayGrant(stream: BudgetedStream, bytes: number): boolean {
-    if (this.committed + bytes <= this.limit || this.#isHead(stream)) {
+  /**
+   * Whether `stream` may grant `bytes` more credit now; if not, it waits for `retryCredit`.
+   * `growsHeld`: the stream has a message under assembly, so the credit lets it hold more than its
+   * window (credit that only restores a window is always granted).
+   */
+  mayGrant(stream: BudgetedStream, bytes: number, growsHeld: boolean): boolean {
+    if (!growsHeld || this.committed + bytes <= this.limit || this.#isHead(stream)) {
       this.#waiting.delete(stream)
       return true
     }

@@ -86,6 +86,8 @@ export class MuxSession {
   #unclaimed = new Map<number, ReturnType<typeof setTimeout>>()
   #control: ControlQueue
   #budget: InboundBudget
+  /** True while the peer's frames are being handled: control frames queued then are the peer's doing. */
+  #handlingPeerFrames = false
   #ready = new Set<MuxStream>()
   #writing = false
   #remoteWindowBytes = 0
@@ -215,6 +217,15 @@ export class MuxSession {
 
   #onLinkMessage(bytes: Uint8Array): void {
     if (this.#state === 'closed') return
+    this.#handlingPeerFrames = true
+    try {
+      this.#onLinkMessageFrames(bytes)
+    } finally {
+      this.#handlingPeerFrames = false
+    }
+  }
+
+  #onLinkMessageFrames(bytes: Uint8Array): void {
     this.#lastHeardAt = Date.now()
     if (bytes[0] === FrameType.batch && this.#state !== 'handshaking') {
       if (!this.#peerTakesBatches) return this.#protocolError('a batch from a version 1 peer')
@@ -336,8 +347,8 @@ export class MuxSession {
 
   #sendControl(frame: Frame): void {
     if (this.#state === 'closed') return
-    this.#control.push(frame)
-    if (this.#control.length > this.config.maxQueuedControlFrames) {
+    this.#control.push(frame, this.#handlingPeerFrames)
+    if (this.#control.provokedLength > this.config.maxQueuedControlFrames) {
       const message = `more than ${this.config.maxQueuedControlFrames} control frames wait for the link: the peer does not read`
       return this.#end({ reason: 'not-reading', message }, new MeshscopeError('PEER_NOT_READING', message))
     }

@@ -412,7 +412,7 @@ export class MuxStream implements BudgetedStream {
     // Credit for bytes still held in a message under assembly lets the peer make this side hold
     // more than the windows: the session's budget decides (inbound-budget.ts). Credit that only
     // restores the window after messages went to the application is always granted.
-    if (this.#assembly.length > 0 && !this.host.budget.mayGrant(this, increment)) return
+    if (!this.host.budget.mayGrant(this, increment, this.#assembly.length > 0)) return
     this.#recvWindow += extra
     this.host.sendControl({ type: 'credit', streamId: this.id, increment })
     this.#recvWindowLeft += increment

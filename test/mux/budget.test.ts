@@ -179,6 +179,18 @@ describe('control queue', () => {
   })
 })
 
+describe('control queue, frames this side queues on its own', () => {
+  it('a burst of OPENs from the application beyond maxQueuedControlFrames does not fail the session', async () => {
+    const raw = peer({ maxQueuedControlFrames: 100 })
+    await raw.handshake()
+    await raw.barrier()
+    const streams = Array.from({ length: 150 }, () => raw.session.openStream())
+    expect(raw.session.stats().controlQueued).toBe(150)
+    await raw.waitFor('the last OPEN', (frame) => frame.type === 'open' && frame.streamId === streams.at(-1)!.id)
+    expect(raw.session.state).toBe('open')
+  })
+})
+
 describe('refused streams carry their reason', () => {
   it.each([
     ['tooManyStreams', 'TOO_MANY_STREAMS'],

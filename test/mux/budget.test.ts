@@ -106,6 +106,20 @@ describe('inbound budget', () => {
     expect(raw.session.stats().assemblyBytes).toBe(0)
   }, 15_000)
 
+  it('DATA exactly up to the credit is taken; one byte past it resets that stream (protocolError) and the session goes on', async () => {
+    const raw = peer({ initialWindowBytes: 4096 })
+    await raw.handshake()
+    await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
+    await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(4096) })
+    await raw.barrier()
+    expect(raw.frames.some((frame) => frame.type === 'reset')).toBe(false)
+    expect(raw.session.stats().inboundBytes).toBe(4096 + 6) // a view: its whole link message, header included
+    await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(1) })
+    expect(await raw.waitFor('the RESET', (frame) => frame.type === 'reset')).toMatchObject({ streamId: 2, reason: 'protocolError' })
+    expect(await raw.barrier()).toBe(true)
+    expect(raw.session.stats()).toMatchObject({ streams: 0, inboundBytes: 0 })
+  })
+
   it('admits a remote OPEN exactly while its window fits in the budget, and resets the next with tooManyStreams', async () => {
     const windowBytes = 64 * 1024
     const raw = peer({ initialWindowBytes: windowBytes, maxWindowBytes: windowBytes, maxInboundBytes: 3 * windowBytes })

@@ -33,6 +33,8 @@ export type ErrorCode =
   // multiplexer and streams
   | 'DISCONNECTED'
   | 'STREAM_RESET'
+  | 'TOO_MANY_STREAMS'
+  | 'PEER_NOT_READING'
   | 'STREAM_CLOSED'
   | 'ITEM_TOO_LARGE'
   | 'MUX_PROTOCOL_ERROR'

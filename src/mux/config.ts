@@ -33,6 +33,25 @@ export interface MuxConfig {
    */
   maxStreams: number
   /**
+   * Memory the peer can make this side hold for received data, across all streams of the session:
+   * chunks not yet handed to the application (unread, or in a message under assembly, counted as
+   * the memory they retain) plus credit granted and not yet used. A remote OPEN that does not fit
+   * is reset (`tooManyStreams`); credit for a message under assembly is withheld while the budget
+   * is full, except for the oldest such message (src/mux/inbound-budget.ts). Worst case: 8/7 of
+   * this (a chunk kept as a view retains up to 8/7 of its bytes) plus `maxItemBytes` and one window. With 256 KiB windows the default admits 256 idle streams
+   * from the peer. At least `maxWindowBytes`.
+   * @default 64 * 1024 * 1024
+   */
+  maxInboundBytes: number
+  /**
+   * Control frames the peer provoked (PONGs, RESETs answering its OPENs, CREDITs, …) waiting for the
+   * link. PONGs and each stream's CREDITs are coalesced; more than this means the peer does not read
+   * what it provokes, and the session fails with `PEER_NOT_READING`. (Frames this side queues on its
+   * own, such as the OPENs of a burst of calls, do not count.)
+   * @default 4096
+   */
+  maxQueuedControlFrames: number
+  /**
    * A stream opened for a port that no received value claims within this time is reset.
    * @default 30_000
    */
@@ -55,6 +74,8 @@ export const DEFAULT_MUX_CONFIG: Readonly<MuxConfig> = Object.freeze({
   maxWindowBytes: 256 * 1024,
   maxItemBytes: 16 * 1024 * 1024,
   maxStreams: 1024,
+  maxInboundBytes: 64 * 1024 * 1024,
+  maxQueuedControlFrames: 4096,
   unclaimedStreamTimeoutMs: 30_000,
   keepaliveIntervalMs: 1_000,
   idleTimeoutMs: 5_000,
@@ -73,6 +94,8 @@ export function resolveMuxConfig(overrides: Partial<MuxConfig> = {}): MuxConfig 
   if (config.maxWindowBytes > 0xffffffff || config.maxItemBytes > 0xffffffff)
     throw new MeshscopeError('INVALID_ARGUMENT', 'mux windows and item sizes must fit in 32 bits')
   if (config.maxWindowBytes < config.initialWindowBytes) throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxWindowBytes must be at least initialWindowBytes')
+  if (config.maxInboundBytes < config.maxWindowBytes)
+    throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxInboundBytes must be at least maxWindowBytes (room for one stream)')
   if (config.idleTimeoutMs <= config.keepaliveIntervalMs)
     throw new MeshscopeError('INVALID_ARGUMENT', 'mux idleTimeoutMs must be longer than keepaliveIntervalMs')
   return config

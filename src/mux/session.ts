@@ -16,12 +16,17 @@
  * - Liveness: a PING every `keepaliveIntervalMs`; nothing heard for `idleTimeoutMs` fails the session.
  *   When the session fails or the link dies, every stream fails with DISCONNECTED and every pending
  *   promise settles.
+ * - Budgets: what the peer can make this side hold is bounded by `maxInboundBytes` (inbound-budget.ts:
+ *   OPENs that do not fit are reset with tooManyStreams, credit is withheld) and by
+ *   `maxQueuedControlFrames` (control-queue.ts: the peer provokes frames faster than it reads them).
  */
 import { MeshscopeError } from '../errors.js'
 import type { Link, LinkCloseInfo } from '../transport/link.js'
 import { Emitter } from '../util/emitter.js'
 import { resolveMuxConfig, type MuxConfig } from './config.js'
 import { BatchWriter, FIRST_BATCH_VERSION, splitBatch } from './batch.js'
+import { ControlQueue } from './control-queue.js'
+import { InboundBudget } from './inbound-budget.js'
 import { FrameType, MIN_MUX_VERSION, MUX_VERSION, encodeFrame, parseFrame, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
 import { MuxStream, type OutgoingFrame, type StreamHost } from './stream.js'
 
@@ -30,9 +35,10 @@ export type MuxSessionState = 'handshaking' | 'open' | 'closing' | 'closed'
 export interface MuxCloseInfo {
   /**
    * `closed`: close() or abort() here; `goaway`: the peer closed; `timeout`: nothing heard for
-   * `idleTimeoutMs`; `disconnected`: the link closed (see `link`); `protocol-error`: the peer broke the protocol.
+   * `idleTimeoutMs`; `disconnected`: the link closed (see `link`); `protocol-error`: the peer broke the protocol;
+   * `not-reading`: the peer provoked more than `maxQueuedControlFrames` control frames without reading them.
    */
-  reason: 'closed' | 'goaway' | 'timeout' | 'disconnected' | 'protocol-error'
+  reason: 'closed' | 'goaway' | 'timeout' | 'disconnected' | 'protocol-error' | 'not-reading'
   message: string
   /** Why the link closed, when that ended the session. */
   link?: LinkCloseInfo
@@ -42,6 +48,20 @@ export type MuxSessionEvents = {
   /** The peer opened a request stream. */
   stream: [stream: MuxStream]
   close: [info: MuxCloseInfo]
+}
+
+/** What a session holds for its peer now (`MuxSession.stats`). */
+export interface MuxSessionStats {
+  /** Streams open, either side. */
+  streams: number
+  /** Memory retained by received chunks not yet handed to the application (unread or under assembly). */
+  inboundBytes: number
+  /** The part of `inboundBytes` in messages under assembly. */
+  assemblyBytes: number
+  /** Credit granted to the peer and not yet used: what it may still send without asking. */
+  grantedBytes: number
+  /** Control frames waiting for the link. */
+  controlQueued: number
 }
 
 export interface MuxSessionOptions {
@@ -64,7 +84,10 @@ export class MuxSession {
   #highestRemoteId = 0
   #remoteStreamCount = 0
   #unclaimed = new Map<number, ReturnType<typeof setTimeout>>()
-  #control: Frame[] = []
+  #control: ControlQueue
+  #budget: InboundBudget
+  /** True while the peer's frames are being handled: control frames queued then are the peer's doing. */
+  #handlingPeerFrames = false
   #ready = new Set<MuxStream>()
   #writing = false
   #remoteWindowBytes = 0
@@ -85,6 +108,8 @@ export class MuxSession {
   ) {
     this.config = resolveMuxConfig(options.config)
     this.#batch = new BatchWriter(this.config.maxFrameBytes)
+    this.#control = new ControlQueue()
+    this.#budget = new InboundBudget(this.config.maxInboundBytes)
     this.#nextLocalId = options.initiator ? 1 : 2
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve
@@ -100,6 +125,7 @@ export class MuxSession {
       get remoteMaxItemBytes() {
         return session.#remoteMaxItemBytes
       },
+      budget: this.#budget,
       sendControl: (frame) => this.#sendControl(frame),
       markReady: (stream) => this.#markReady(stream),
       release: (stream) => this.#release(stream),
@@ -123,6 +149,18 @@ export class MuxSession {
   /** Streams currently open (either side). */
   get streamCount(): number {
     return this.#streams.size
+  }
+
+  /** What this session holds for its peer now: streams, inbound memory, queued control frames. */
+  stats(): MuxSessionStats {
+    const budget = this.#budget.stats()
+    return {
+      streams: this.#streams.size,
+      inboundBytes: budget.heldBytes,
+      assemblyBytes: budget.assemblyBytes,
+      grantedBytes: budget.grantedBytes,
+      controlQueued: this.#control.length,
+    }
   }
 
   /** When a frame last arrived from the peer (ms since epoch). */
@@ -179,6 +217,15 @@ export class MuxSession {
 
   #onLinkMessage(bytes: Uint8Array): void {
     if (this.#state === 'closed') return
+    this.#handlingPeerFrames = true
+    try {
+      this.#onLinkMessageFrames(bytes)
+    } finally {
+      this.#handlingPeerFrames = false
+    }
+  }
+
+  #onLinkMessageFrames(bytes: Uint8Array): void {
     this.#lastHeardAt = Date.now()
     if (bytes[0] === FrameType.batch && this.#state !== 'handshaking') {
       if (!this.#peerTakesBatches) return this.#protocolError('a batch from a version 1 peer')
@@ -243,6 +290,16 @@ export class MuxSession {
       this.#sendControl({ type: 'reset', streamId: id, reason: 'tooManyStreams', message: `at most ${this.config.maxStreams} streams` })
       return
     }
+    // Its window is a reservation in the inbound budget: a stream that does not fit is refused like one too many.
+    if (!this.#budget.mayOpen(this.config.initialWindowBytes)) {
+      this.#sendControl({
+        type: 'reset',
+        streamId: id,
+        reason: 'tooManyStreams',
+        message: `the inbound budget of ${this.config.maxInboundBytes} bytes is full`,
+      })
+      return
+    }
     const stream = new MuxStream(id, purpose, this.#host)
     this.#streams.set(id, stream)
     this.#remoteStreamCount++
@@ -280,12 +337,7 @@ export class MuxSession {
       case 'stop':
         return stream.onStop(frame.reason)
       case 'reset':
-        return stream.fail(
-          'reset',
-          new MeshscopeError('STREAM_RESET', `the peer reset the stream (${frame.reason}${frame.message ? `: ${frame.message}` : ''})`, {
-            cause: frame.reason,
-          }),
-        )
+        return stream.fail('reset', resetError(frame.reason, frame.message))
       case 'open':
         return
     }
@@ -295,7 +347,11 @@ export class MuxSession {
 
   #sendControl(frame: Frame): void {
     if (this.#state === 'closed') return
-    this.#control.push(frame)
+    this.#control.push(frame, this.#handlingPeerFrames)
+    if (this.#control.provokedLength > this.config.maxQueuedControlFrames) {
+      const message = `more than ${this.config.maxQueuedControlFrames} control frames wait for the link: the peer does not read`
+      return this.#end({ reason: 'not-reading', message }, new MeshscopeError('PEER_NOT_READING', message))
+    }
     this.#pump()
   }
 
@@ -347,7 +403,7 @@ export class MuxSession {
     batch.reset()
     const maxFrames = this.#peerTakesBatches ? Infinity : 1
     while (batch.count < maxFrames) {
-      const control = this.#control[0]
+      const control = this.#control.peek()
       if (control) {
         if (!batch.addFrame(control)) break
         this.#control.shift()
@@ -400,7 +456,7 @@ export class MuxSession {
     clearInterval(this.#keepaliveTimer)
     for (const timer of this.#unclaimed.values()) clearTimeout(timer)
     this.#unclaimed.clear()
-    this.#control = []
+    this.#control.clear()
     this.#ready.clear()
     const error = cause ?? this.#disconnectedError()
     this.#rejectReady(error)
@@ -418,6 +474,17 @@ export class MuxSession {
   #isLocalId(id: number): boolean {
     return (id % 2 === 1) === (this.#nextLocalId % 2 === 1)
   }
+}
+
+/**
+ * The error a stream fails with when the peer resets it: `TOO_MANY_STREAMS` when the peer refused it
+ * (too many streams, or its inbound budget is full), else `STREAM_RESET`; either way `cause` is the
+ * reset reason (a CloseReasonName).
+ */
+function resetError(reason: CloseReasonName, message: string): MeshscopeError {
+  const detail = `${reason}${message ? `: ${message}` : ''}`
+  if (reason === 'tooManyStreams') return new MeshscopeError('TOO_MANY_STREAMS', `the peer refused the stream (${detail})`, { cause: reason })
+  return new MeshscopeError('STREAM_RESET', `the peer reset the stream (${detail})`, { cause: reason })
 }
 
 export type { CloseReasonName }

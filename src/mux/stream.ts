@@ -17,6 +17,7 @@ import { MeshscopeError } from '../errors.js'
 import { joinBytes } from '../util/bytes.js'
 import type { MuxConfig } from './config.js'
 import { FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
+import type { BudgetedStream, InboundBudget } from './inbound-budget.js'
 
 /** Why a stream's direction ended, as the other side reports it (remoc's close reasons). */
 export type StreamEndReason = CloseReasonName | 'disconnected' | 'reset'
@@ -27,6 +28,8 @@ export interface StreamHost {
   /** The peer's per-stream window, known once the handshake is done. */
   readonly remoteWindowBytes: number
   readonly remoteMaxItemBytes: number
+  /** The session's inbound budget, which every stream's received bytes count against. */
+  readonly budget: InboundBudget
   sendControl(frame: Frame): void
   markReady(stream: MuxStream): void
   release(stream: MuxStream): void
@@ -51,7 +54,18 @@ export type OutgoingFrame = Exclude<Frame, { type: 'data' }> | { type: 'data'; s
 interface IncomingChunk {
   bytes: Uint8Array
   fin: boolean
+  /** The memory this chunk keeps alive: its own bytes when copied, else the whole link message it is a view of. */
+  retained: number
 }
+
+/**
+ * A received chunk smaller than this fraction of its link message is copied out, so the link
+ * message (a batch, perhaps padded) can be freed; a larger one stays a view (the copy-free bulk
+ * path, docs/architecture.md: a bulk chunk fills its message). At most one chunk of a message is
+ * that large, so a view counts the whole message and nothing is counted twice; and a view retains
+ * at most 8/7 of its own bytes.
+ */
+const COPY_BELOW_FRACTION_OF_MESSAGE = 7 / 8
 
 interface Waiter {
   /** Whether the message is wanted as one Uint8Array (joined) or as the chunks it arrived in. */
@@ -60,7 +74,7 @@ interface Waiter {
   reject: (error: unknown) => void
 }
 
-export class MuxStream {
+export class MuxStream implements BudgetedStream {
   #sendState: 'open' | 'closing' | 'closed' | 'stopped' | 'failed' = 'open'
   #recvState: 'open' | 'ended' | 'stopped' | 'failed' = 'open'
   #outgoing: OutgoingMessage[] = []
@@ -75,6 +89,9 @@ export class MuxStream {
   #pendingCredit = 0
   #assembly: Uint8Array[] = []
   #assemblyBytes = 0
+  /** Memory retained by the chunks waiting in `#incoming` and `#assembly` (counted in the session's budget). */
+  #heldBytes = 0
+  #assemblyHeldBytes = 0
   #discarding = false
   #waiters: Waiter[] = []
   #recvError?: MeshscopeError
@@ -91,6 +108,7 @@ export class MuxStream {
     this.#maxItemBytes = Math.min(options.maxItemBytes ?? host.config.maxItemBytes, host.config.maxItemBytes)
     this.#recvWindowLeft = host.config.initialWindowBytes
     this.#recvWindow = host.config.initialWindowBytes
+    host.budget.change(0, 0, this.#recvWindowLeft)
   }
 
   /** The receive window this side grants the peer now (it grows for a reader that keeps up). */
@@ -265,6 +283,7 @@ export class MuxStream {
     this.#incoming = []
     this.#incomingHead = 0
     this.#assembly = []
+    this.#leaveBudget()
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(null)
     if (wasOpen) this.host.sendControl({ type: 'stop', streamId: this.id, reason })
     this.#maybeRelease()
@@ -275,7 +294,12 @@ export class MuxStream {
     if (this.#recvState !== 'open') return true // stopped or ended: in-flight data is dropped
     if (bytes.byteLength > this.#recvWindowLeft) return false
     this.#recvWindowLeft -= bytes.byteLength
-    this.#incoming.push({ bytes, fin })
+    const copy = bytes.byteLength < bytes.buffer.byteLength * COPY_BELOW_FRACTION_OF_MESSAGE
+    const kept = copy ? bytes.slice() : bytes
+    const retained = copy ? kept.byteLength : bytes.buffer.byteLength
+    this.#heldBytes += retained
+    this.host.budget.change(retained, 0, -bytes.byteLength)
+    this.#incoming.push({ bytes: kept, fin, retained })
     this.#deliver()
     return true
   }
@@ -283,6 +307,9 @@ export class MuxStream {
   onClose(): void {
     if (this.#recvState !== 'open') return
     this.#recvState = 'ended'
+    // No more data comes: the unused credit is no longer a reservation.
+    this.host.budget.change(0, 0, -this.#recvWindowLeft)
+    this.#recvWindowLeft = 0
     this.#deliver()
   }
 
@@ -297,6 +324,7 @@ export class MuxStream {
       this.#recvError = error
       this.#incoming = []
       this.#assembly = []
+      this.#leaveBudget()
       for (const waiter of this.#waiters.splice(0)) waiter.reject(error)
     }
     this.#maybeRelease()
@@ -324,9 +352,16 @@ export class MuxStream {
         if (this.#assemblyBytes > this.maxItemBytes) {
           this.#discarding = true
           this.#assembly = []
+          this.#releaseAssembly()
+          this.#dropChunk(chunk.retained)
         } else {
+          if (this.#assembly.length === 0) this.host.budget.startAssembly(this)
           this.#assembly.push(chunk.bytes)
+          this.#assemblyHeldBytes += chunk.retained
+          this.host.budget.change(0, chunk.retained, 0)
         }
+      } else {
+        this.#dropChunk(chunk.retained)
       }
       if (!chunk.fin) continue
       const waiter = this.#waiters.shift()!
@@ -342,6 +377,8 @@ export class MuxStream {
       }
       this.#assembly = []
       this.#assemblyBytes = 0
+      // Handed to the application (or dropped): no longer this session's to hold.
+      this.#releaseAssembly()
       this.#discarding = false
     }
     if (this.#incomingHead > 64 && this.#incomingHead * 2 > this.#incoming.length) {
@@ -350,6 +387,9 @@ export class MuxStream {
     }
     this.#returnCredit()
     if (this.#recvState === 'ended' && this.#incomingHead === this.#incoming.length) {
+      // A message the peer never finished (no FIN before its CLOSE) is dropped.
+      this.#assembly = []
+      this.#leaveBudget()
       for (const waiter of this.#waiters.splice(0)) waiter.resolve(null)
       this.#maybeRelease()
     }
@@ -363,15 +403,51 @@ export class MuxStream {
   #returnCredit(): void {
     if (this.#recvState !== 'open' || this.#pendingCredit < this.#recvWindow / 4) return
     let increment = this.#pendingCredit
+    let extra = 0
     const max = this.host.config.maxWindowBytes
     if (this.#recvWindow < max && this.#incomingHead === this.#incoming.length) {
-      const extra = Math.min(this.#recvWindow, max - this.#recvWindow)
-      this.#recvWindow += extra
+      extra = Math.min(this.#recvWindow, max - this.#recvWindow)
       increment += extra
     }
+    // Credit for bytes still held in a message under assembly lets the peer make this side hold
+    // more than the windows: the session's budget decides (inbound-budget.ts). Credit that only
+    // restores the window after messages went to the application is always granted.
+    if (!this.host.budget.mayGrant(this, increment, this.#assembly.length > 0)) return
+    this.#recvWindow += extra
     this.host.sendControl({ type: 'credit', streamId: this.id, increment })
     this.#recvWindowLeft += increment
+    this.host.budget.change(0, 0, increment)
     this.#pendingCredit = 0
+  }
+
+  /** The session's budget has room again for credit it withheld. */
+  retryCredit(): void {
+    this.#returnCredit()
+  }
+
+  /** A received chunk was dropped (part of an oversized item). */
+  #dropChunk(retained: number): void {
+    this.#heldBytes -= retained
+    this.host.budget.change(-retained, 0, 0)
+  }
+
+  /** The message under assembly went to the application, or was dropped. */
+  #releaseAssembly(): void {
+    const bytes = this.#assemblyHeldBytes
+    this.#heldBytes -= bytes
+    this.#assemblyHeldBytes = 0
+    this.host.budget.change(-bytes, -bytes, 0)
+    this.host.budget.endAssembly(this)
+  }
+
+  /** The receive side ended: nothing it held or reserved counts any more. */
+  #leaveBudget(): void {
+    this.host.budget.change(-this.#heldBytes, -this.#assemblyHeldBytes, -this.#recvWindowLeft)
+    this.#heldBytes = 0
+    this.#assemblyHeldBytes = 0
+    this.#recvWindowLeft = 0
+    this.#pendingCredit = 0
+    this.host.budget.forget(this)
   }
 
   #endSend(reason: StreamEndReason, error: MeshscopeError | (() => MeshscopeError)): void {

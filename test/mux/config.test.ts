@@ -8,6 +8,11 @@ describe('mux config', () => {
     expect(resolveMuxConfig()).toEqual(DEFAULT_MUX_CONFIG)
   })
 
+  it('budgets: 64 MiB inbound, 4096 queued control frames; an inbound budget of exactly one window is accepted', () => {
+    expect(resolveMuxConfig()).toMatchObject({ maxInboundBytes: 64 * 1024 * 1024, maxQueuedControlFrames: 4096 })
+    expect(resolveMuxConfig({ initialWindowBytes: 65536, maxWindowBytes: 65536, maxInboundBytes: 65536 }).maxInboundBytes).toBe(65536)
+  })
+
   it('an initial window above the default maximum, with no maximum given, does not grow', () => {
     expect(resolveMuxConfig({ initialWindowBytes: 4 * 1024 * 1024 })).toMatchObject({ initialWindowBytes: 4 * 1024 * 1024, maxWindowBytes: 4 * 1024 * 1024 })
   })
@@ -18,6 +23,8 @@ describe('mux config', () => {
     ['a window that is not a positive integer', { maxWindowBytes: 0 }, /positive integer/],
     ['a frame size over 16 KiB', { maxFrameBytes: 16 * 1024 + 1 }, /maxFrameBytes/],
     ['an idle timeout within the keepalive interval', { idleTimeoutMs: 1000, keepaliveIntervalMs: 1000 }, /idleTimeoutMs/],
+    ['an inbound budget below the window', { initialWindowBytes: 65536, maxWindowBytes: 65536, maxInboundBytes: 65535 }, /maxInboundBytes/],
+    ['no room for control frames', { maxQueuedControlFrames: 0 }, /positive integer/],
   ])('refuses %s with INVALID_ARGUMENT', (_what, overrides, message) => {
     expect(() => resolveMuxConfig(overrides)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) }))
   })

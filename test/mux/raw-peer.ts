@@ -4,7 +4,7 @@
  * is the initiator (odd stream ids); the raw peer opens even ids.
  */
 import type { MuxConfig } from '../../src/mux/config.js'
-import { splitBatch } from '../../src/mux/batch.js'
+import { BATCH_ENTRY_PREFIX_BYTES, BATCH_HEADER_BYTES, splitBatch } from '../../src/mux/batch.js'
 import { FrameType, MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
 import { MuxSession, type MuxCloseInfo } from '../../src/mux/session.js'
 import type { Link, LinkCloseInfo } from '../../src/transport/link.js'
@@ -14,6 +14,8 @@ export interface RawPeer {
   session: MuxSession
   /** The raw end of the link. */
   link: Link
+  /** The session's end of the link (a test may replace its `send` to stop the session's writes). */
+  sessionLink: Link
   /** Every frame the session wrote, in order (a batch's frames one by one). */
   readonly frames: Frame[]
   /** How many link messages were batches. */
@@ -42,6 +44,13 @@ export interface RawPeer {
    * session granted (its HELLO window, plus its CREDIT frames).
    */
   sendMessage(streamId: number, bytes: Uint8Array, chunkBytes?: number): Promise<void>
+  /** Credit the session granted on a stream the raw peer opened, minus the DATA bytes sent on it. */
+  creditLeft(streamId: number): number
+  /**
+   * Sends up to `totalBytes` on a stream the raw peer opened, in chunks of `chunkBytes` without FIN,
+   * as fast as the session grants credit; returns the bytes sent once no credit came for `idleMs`.
+   */
+  sendWhileCredit(streamId: number, totalBytes: number, options?: { chunkBytes?: number; idleMs?: number }): Promise<number>
   dispose(): Promise<void>
 }
 
@@ -83,6 +92,7 @@ export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
   const peer: RawPeer = {
     session,
     link: b,
+    sessionLink: a,
     frames,
     batches: () => batches,
     unparsed,
@@ -117,6 +127,24 @@ export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
         if (size === 0) break
       }
     },
+    creditLeft: (streamId) => (sessionWindowBytes ?? 0) + (granted.get(streamId) ?? 0) - (used.get(streamId) ?? 0),
+    async sendWhileCredit(streamId, totalBytes, { chunkBytes = 16 * 1024 - 6, idleMs = 100 } = {}) {
+      let sent = 0
+      let idleSince = Date.now()
+      while (sent < totalBytes && session.state !== 'closed') {
+        const size = Math.min(chunkBytes, totalBytes - sent, peer.creditLeft(streamId))
+        if (size <= 0) {
+          if (Date.now() - idleSince > idleMs) break
+          await new Promise((resolve) => setTimeout(resolve, 1))
+          continue
+        }
+        used.set(streamId, (used.get(streamId) ?? 0) + size)
+        await b.send(encodeFrame({ type: 'data', streamId, fin: false, payload: new Uint8Array(size) }))
+        sent += size
+        idleSince = Date.now()
+      }
+      return sent
+    },
     async dispose() {
       session.abort('test over')
       b.close('test over')
@@ -147,4 +175,21 @@ export async function until(what: string, condition: () => boolean): Promise<voi
 /** A fresh 8-byte payload for pings. */
 export function pingPayload(seed: number): Uint8Array {
   return Uint8Array.from({ length: 8 }, (_, i) => (seed * 31 + i * 7) & 0xff)
+}
+
+/** One link message holding `frames` (encoded, or already bytes) as a batch, with no check of its size. */
+export function batchOf(frames: ReadonlyArray<Frame | Uint8Array>): Uint8Array {
+  const encoded = frames.map((frame) => (frame instanceof Uint8Array ? frame : encodeFrame(frame)))
+  let length = BATCH_HEADER_BYTES
+  for (const frame of encoded) length += BATCH_ENTRY_PREFIX_BYTES + frame.byteLength
+  const bytes = new Uint8Array(length)
+  bytes[0] = FrameType.batch
+  let offset = BATCH_HEADER_BYTES
+  for (const frame of encoded) {
+    bytes[offset] = frame.byteLength >> 8
+    bytes[offset + 1] = frame.byteLength & 0xff
+    bytes.set(frame, offset + BATCH_ENTRY_PREFIX_BYTES)
+    offset += BATCH_ENTRY_PREFIX_BYTES + frame.byteLength
+  }
+  return bytes
 }

@@ -10,6 +10,7 @@ import { LaggedError } from '../../src/channels/errors.js'
 import { encodeItem } from '../../src/channels/items.js'
 import { DEFAULT_CHANNEL_LIMITS, resolveChannelLimits } from '../../src/channels/limits.js'
 import * as mpsc from '../../src/channels/mpsc.js'
+import { MpscCore } from '../../src/channels/mpsc-core.js'
 import type * as oneshot from '../../src/channels/oneshot.js'
 import type * as watch from '../../src/channels/watch.js'
 import { connectionPair, flood, hostilePort, tick, usedBytes, until, type ConnectionPair } from './helpers.js'
@@ -169,5 +170,75 @@ describe('channel limits: a received half is bounded by the receiving side', () 
     expect(resolveChannelLimits()).toEqual(DEFAULT_CHANNEL_LIMITS)
     expect(() => resolveChannelLimits({ maxReceivedCapacity: 0 })).toThrow(/maxReceivedCapacity/)
     expect(() => resolveChannelLimits({ maxReceivedItemBytes: 2 * MiB, maxReceivedBufferBytes: 1 * MiB })).toThrow(/maxReceivedItemBytes/)
+  })
+
+  it('mpsc byte budget: items from a peer are taken exactly up to it, one byte over waits; an empty buffer takes any item', async () => {
+    const core = new MpscCore<number>(16)
+    core.maxBufferedBytes = 100
+    await core.push({ ok: true, value: 1 }, 60)
+    await core.push({ ok: true, value: 2 }, 40)
+    expect(core.bufferedBytes).toBe(100)
+    let overTaken = false
+    void core.push({ ok: true, value: 3 }, 1).then(() => (overTaken = true))
+    await tick()
+    expect(overTaken).toBe(false)
+    await core.pull()
+    await tick()
+    expect(overTaken).toBe(true)
+    expect(core.bufferedBytes).toBe(41)
+    await core.pull()
+    await core.pull()
+    await core.push({ ok: true, value: 4 }, 500) // larger than the budget, into an empty buffer
+    expect(core.bufferedBytes).toBe(500)
+    await core.push({ ok: true, value: 5 }) // values sent in this process count nothing
+  })
+
+  it('broadcast byte budget: values from a peer are kept exactly up to it; one byte over drops the oldest', async () => {
+    // [0, bin 1000] encodes to 1005 bytes: the budget holds exactly two.
+    pair = await connectionPair('memory', { channelLimits: { b: { maxReceivedBufferBytes: 2010 } } })
+    const { port, stream } = hostilePort(pair.a, { k: 'broadcast.rx', o: { c: 64 } })
+    const rx = await pair.transfer(port as unknown as broadcast.Receiver<Uint8Array>)
+    const value = (length: number) => encodeItem(pair.a, { ok: true, value: new Uint8Array(length) })
+    await stream.send(value(1000))
+    await stream.send(value(1000))
+    await tick(20)
+    expect((await rx.recv())?.byteLength).toBe(1000)
+    expect((await rx.recv())?.byteLength).toBe(1000)
+    await stream.send(value(1000))
+    await stream.send(value(1000))
+    await stream.send(value(1001)) // 2011 bytes with the one before: the oldest two go
+    await tick(20)
+    await expect(rx.recv()).rejects.toMatchObject({ code: 'CHANNEL_LAGGED', skipped: 2 })
+    expect((await rx.recv())?.byteLength).toBe(1001)
+  })
+
+  it('broadcast ring: wrapping and growing keep every receiver in order, each lag counted once', async () => {
+    const [tx, slow] = broadcast.channel<number>(5)
+    const fast = tx.subscribe()
+    const values: number[] = []
+    let skipped = 0
+    /** One read of the slow receiver: false at the end. */
+    const readSlow = async () => {
+      try {
+        const value = await slow.recv()
+        if (value === undefined) return false
+        values.push(value)
+      } catch (error) {
+        skipped += (error as LaggedError).skipped
+      }
+      return true
+    }
+    for (let i = 0; i < 200; i++) {
+      tx.send(i)
+      expect(await fast.recv()).toBe(i)
+      // The slow reader reads three values every seventh: it falls behind and lags.
+      if (i % 7 === 6) for (let r = 0; r < 3; r++) await readSlow()
+    }
+    tx.close()
+    while (await readSlow()) {}
+    expect(values).toEqual([...values].sort((x, y) => x - y))
+    expect(skipped).toBeGreaterThan(0)
+    expect(values.length + skipped).toBe(200)
+    expect(values.at(-1)).toBe(199)
   })
 })

@@ -3,44 +3,99 @@
  * block: the channel keeps the last `capacity` values, and a subscriber that falls further behind gets
  * exactly one LaggedError (how many it missed) and then goes on with the oldest value still kept.
  * Sending either half moves it (clone or subscribe first to keep one here).
+ *
+ * A half received from a peer keeps at most this side's `ChannelLimits.maxReceivedCapacity` values
+ * and `maxReceivedBufferBytes` of what arrived, whatever capacity its sender asked for: a broadcast
+ * never holds a sender back, so its bound is lag, not backpressure.
  */
 import { MeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { LaggedError, movedError, type ChannelCloseReason } from './errors.js'
 import { decodeItem, encodeEnd, encodeItem } from './items.js'
-import { ENCODE_PORT, numberOption, type PortPlan, type PortTable } from './port.js'
+import { receivedCapacity } from './limits.js'
+import { ENCODE_PORT, numberOption, type PortPayload, type PortPlan, type PortTable } from './port.js'
 
 type Entry<T> = { value: T } | { lagged: number }
 type Read<T> = { entry: Entry<T>; next: number } | { lagged: number; next: number } | 'wait' | 'end'
 
+/**
+ * The values a broadcast channel keeps, as a ring: the last `capacity` entries (and, for entries that
+ * came from a peer, no more than `maxBufferedBytes` of them, encoded), each numbered by a sequence
+ * number. Pushing and reading are O(1); a receiver is just a cursor (the next sequence number it
+ * reads), so one that falls behind the oldest kept entry learns how many it missed.
+ */
 class BroadcastCore<T> {
-  #entries: Entry<T>[] = []
+  /** Grows by doubling up to `capacity`, so a large capacity costs nothing until it is used. */
+  #slots: Array<Entry<T> | undefined>
+  /** Encoded bytes of each slot's entry (0 for values sent in this process), beside `#slots`. */
+  #sizes: number[]
+  /** Slot of the oldest entry kept. */
+  #head = 0
+  #count = 0
+  /** Sequence number of the oldest entry kept. */
   #firstSeq = 0
+  #bufferedBytes = 0
   #senders = 0
   #waiters: Array<() => void> = []
   lastSenderReason: ChannelCloseReason = 'closed'
+  /** Most encoded bytes from peers kept; the oldest entries go first (their readers lag). */
+  maxBufferedBytes = Number.POSITIVE_INFINITY
 
-  constructor(readonly capacity: number) {}
-
-  get nextSeq(): number {
-    return this.#firstSeq + this.#entries.length
+  constructor(readonly capacity: number) {
+    this.#slots = new Array(Math.min(capacity, 16))
+    this.#sizes = new Array(this.#slots.length).fill(0)
   }
 
-  push(entry: Entry<T>): void {
-    this.#entries.push(entry)
-    if (this.#entries.length > this.capacity) {
-      this.#entries.shift()
-      this.#firstSeq++
-    }
+  get nextSeq(): number {
+    return this.#firstSeq + this.#count
+  }
+
+  /** Encoded bytes kept of the entries that came from a peer. */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes
+  }
+
+  /** Adds an entry (of `receivedBytes` encoded bytes if it came from a peer), dropping the oldest to make room. */
+  push(entry: Entry<T>, receivedBytes = 0): void {
+    while (this.#count > 0 && (this.#count >= this.capacity || this.#bufferedBytes + receivedBytes > this.maxBufferedBytes)) this.#dropOldest()
+    if (this.#count === this.#slots.length) this.#grow()
+    const slot = (this.#head + this.#count) % this.#slots.length
+    this.#slots[slot] = entry
+    this.#sizes[slot] = receivedBytes
+    this.#bufferedBytes += receivedBytes
+    this.#count++
     for (const wake of this.#waiters.splice(0)) wake()
   }
 
   read(cursor: number): Read<T> {
     if (cursor < this.#firstSeq) return { lagged: this.#firstSeq - cursor, next: this.#firstSeq }
-    const entry = this.#entries[cursor - this.#firstSeq]
-    if (entry) return { entry, next: cursor + 1 }
+    const index = cursor - this.#firstSeq
+    if (index < this.#count) return { entry: this.#slots[(this.#head + index) % this.#slots.length]!, next: cursor + 1 }
     return this.#senders === 0 ? 'end' : 'wait'
+  }
+
+  #dropOldest(): void {
+    this.#slots[this.#head] = undefined
+    this.#bufferedBytes -= this.#sizes[this.#head]!
+    this.#head = (this.#head + 1) % this.#slots.length
+    this.#count--
+    this.#firstSeq++
+  }
+
+  /** Only called when full: copies the entries, oldest first, into twice the slots (at most `capacity`). */
+  #grow(): void {
+    const length = Math.min(this.capacity, this.#slots.length * 2)
+    const slots = new Array<Entry<T> | undefined>(length)
+    const sizes = new Array<number>(length).fill(0)
+    for (let i = 0; i < this.#count; i++) {
+      const from = (this.#head + i) % this.#slots.length
+      slots[i] = this.#slots[from]
+      sizes[i] = this.#sizes[from]!
+    }
+    this.#slots = slots
+    this.#sizes = sizes
+    this.#head = 0
   }
 
   waitForMore(): Promise<void> {
@@ -59,8 +114,11 @@ class BroadcastCore<T> {
   }
 }
 
+const MAX_CAPACITY = 1 << 20
+
 export function channel<T>(capacity = 64): [Sender<T>, Receiver<T>] {
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 20) throw new MeshscopeError('INVALID_ARGUMENT', 'capacity must be 1..1048576')
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY)
+    throw new MeshscopeError('INVALID_ARGUMENT', `capacity must be 1..${MAX_CAPACITY}`)
   const core = new BroadcastCore<T>(capacity)
   return [new Sender(core), new Receiver(core, core.nextSeq)]
 }
@@ -117,6 +175,8 @@ export class Sender<T> {
     return {
       payload: { k: 'broadcast.tx', s: stream.id, o: { c: this.#core.capacity } },
       activate: () => {
+        // What that peer publishes is kept here: this side's byte budget bounds it.
+        this.#core.maxBufferedBytes = Math.min(this.#core.maxBufferedBytes, connection.channelLimits.maxReceivedBufferBytes)
         // The half moves: a new handle takes over this one's place among the senders.
         this.#closed = true
         senderDrops.unregister(this)
@@ -128,9 +188,9 @@ export class Sender<T> {
     }
   }
 
-  /** @internal for pumps: records upstream lag so every subscriber learns of it. */
-  pushLagged(skipped: number): void {
-    this.#core.push({ lagged: skipped })
+  /** @internal for pumps: publishes what arrived from a peer (a value, or upstream lag every subscriber learns of), counting its encoded size. */
+  publishReceived(entry: Entry<T>, receivedBytes: number): void {
+    this.#core.push(entry, receivedBytes)
   }
 }
 
@@ -149,6 +209,14 @@ export class Receiver<T> implements AsyncIterable<T> {
 
   get isClosed(): boolean {
     return this.#state !== 'open'
+  }
+
+  /**
+   * Values the channel keeps for a receiver that falls behind. One that came from another peer has
+   * the capacity its sender asked for, within this side's `ChannelLimits.maxReceivedCapacity`.
+   */
+  get capacity(): number {
+    return this.#core.capacity
   }
 
   /**
@@ -262,7 +330,7 @@ async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStrea
         bytes = await stream.receive()
       } catch (error) {
         if ((error as { code?: string }).code === 'ITEM_TOO_LARGE') {
-          sender.pushLagged(1) // the item is lost to every subscriber; say so
+          sender.publishReceived({ lagged: 1 }, 0) // the item is lost to every subscriber; say so
           continue
         }
         reason = 'disconnected'
@@ -271,8 +339,8 @@ async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStrea
       if (bytes === null) return
       const item = decodeItem<T>(connection, bytes)
       if ('end' in item) reason = item.end
-      else if (item.ok) sender.send(item.value)
-      else if ('lagged' in item) sender.pushLagged(item.lagged)
+      else if (item.ok) sender.publishReceived({ value: item.value }, bytes.byteLength)
+      else if ('lagged' in item) sender.publishReceived({ lagged: item.lagged }, bytes.byteLength)
     }
   } finally {
     reason === 'dropped' ? sender[Symbol.dispose]() : sender.close()
@@ -283,8 +351,9 @@ async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStrea
 export const broadcastPorts: PortTable = {
   kinds: {
     'broadcast.rx': (connection, payload) => {
-      const stream = connection.claimPortStream(payload.s)
-      const core = new BroadcastCore<unknown>(numberOption(payload, 'c', 64, 1, 1 << 20))
+      const core = new BroadcastCore<unknown>(capacityOf(connection, payload))
+      const stream = connection.claimInboundPortStream(payload.s)
+      core.maxBufferedBytes = connection.channelLimits.maxReceivedBufferBytes
       const sender = new Sender(core)
       const receiver = new Receiver(core, core.nextSeq)
       receiver.onStop((reason) => stream.stop(reason === 'dropped' ? 'dropped' : 'closed'))
@@ -292,12 +361,18 @@ export const broadcastPorts: PortTable = {
       return receiver
     },
     'broadcast.tx': (connection, payload) => {
+      // The values kept are this side's own, but how many is still not the peer's choice.
+      const core = new BroadcastCore<unknown>(capacityOf(connection, payload))
       const stream = connection.claimPortStream(payload.s)
-      const core = new BroadcastCore<unknown>(numberOption(payload, 'c', 64, 1, 1 << 20))
       const sender = new Sender(core)
       const internal = new Receiver(core, core.nextSeq)
       void pumpBroadcastToStream(connection, internal, stream)
       return sender
     },
   },
+}
+
+/** The capacity a received half asked for (1..2^20, else BAD_PORT), within this side's limit. */
+function capacityOf(connection: Connection, payload: PortPayload): number {
+  return receivedCapacity(connection.channelLimits, numberOption(payload, 'c', 64, 1, MAX_CAPACITY))
 }

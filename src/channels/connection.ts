@@ -7,6 +7,7 @@ import { Codec, NOT_A_PORT, type CodecLimits } from '../codec/index.js'
 import { MeshscopeError } from '../errors.js'
 import type { MuxSession } from '../mux/session.js'
 import type { MuxStream } from '../mux/stream.js'
+import { resolveChannelLimits, type ChannelLimits } from './limits.js'
 import { ENCODE_PORT, decodePort, isPortable, type PortEncoder, type PortPlan, type PortTable } from './port.js'
 
 export interface ConnectionOptions {
@@ -18,6 +19,8 @@ export interface ConnectionOptions {
   /** The peer's id, for error messages and handlers. */
   peerId?: string
   codecLimits?: Partial<CodecLimits>
+  /** What a channel half received from this peer may cost here (src/channels/limits.ts). */
+  channelLimits?: Partial<ChannelLimits>
   /** Send error stacks to this peer (off by default: stacks show local file paths). */
   sendErrorStacks?: boolean
   /** How values decoded here reach other peers (a mailbox reference sent by one peer, used to answer it). */
@@ -34,6 +37,8 @@ export class Connection {
   readonly codec: Codec
   readonly peerId: string | undefined
   readonly router: PeerRouter | undefined
+  /** Bounds on the channel halves this peer sends here and on what its pumps buffer here. */
+  readonly channelLimits: ChannelLimits
   #plans?: PortPlan[]
 
   constructor(
@@ -42,6 +47,7 @@ export class Connection {
   ) {
     this.peerId = options.peerId
     this.router = options.router
+    this.channelLimits = resolveChannelLimits(options.channelLimits)
     const { kinds, encoders = [] } = options.ports
     this.codec = new Codec({
       sendErrorStacks: options.sendErrorStacks ?? false,
@@ -95,6 +101,16 @@ export class Connection {
   claimPortStream(id: number): MuxStream {
     const stream = this.session.claimStream(id)
     if (!stream) throw new MeshscopeError('BAD_PORT', `the port's stream ${id} is unknown here or was already claimed`)
+    return stream
+  }
+
+  /**
+   * `claimPortStream` for a received half whose values flow to this side (a receiver): its item
+   * limit is brought within `channelLimits.maxReceivedItemBytes`, whatever the sender asked for.
+   */
+  claimInboundPortStream(id: number, askedItemBytes?: number): MuxStream {
+    const stream = this.claimPortStream(id)
+    stream.maxItemBytes = Math.min(askedItemBytes ?? stream.maxItemBytes, this.channelLimits.maxReceivedItemBytes)
     return stream
   }
 }

@@ -2,6 +2,11 @@
  * The in-process heart of an mpsc channel: a bounded FIFO of items with many senders and one
  * receiver. Every mpsc endpoint, local or remote, is a handle on one of these; a half sent to another
  * peer is served by a pump between a core and a mux stream (see pumps.ts).
+ *
+ * Two bounds: `capacity` items, and `maxBufferedBytes` of items that came from a peer (a pump
+ * passes each item's encoded size; values sent in this process count 0). The byte bound is what
+ * keeps a peer from filling capacity × 16 MiB: once it is reached the pump waits, and its stream
+ * withholds credit from the remote sender.
  */
 import type { ChannelCloseReason } from './errors.js'
 import { ChannelClosedError } from './errors.js'
@@ -9,7 +14,10 @@ import type { Item } from './items.js'
 
 export class MpscCore<T> {
   #queue: Item<T>[] = []
+  /** Encoded bytes of each queued item (0 for values sent in this process), beside `#queue`. */
+  #sizes: number[] = []
   #head = 0
+  #bufferedBytes = 0
   #senders = 0
   #receiverGone?: ChannelCloseReason
   #spaceWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = []
@@ -27,7 +35,15 @@ export class MpscCore<T> {
   /** Items lent by a writer (their bytes not copied), each with what to call once the pump is done with it. */
   #lent = new Map<Item<T>, () => void>()
 
+  /** Most encoded bytes from peers this core holds (one item always fits an empty queue). Infinity: only `capacity` bounds it. */
+  maxBufferedBytes = Number.POSITIVE_INFINITY
+
   constructor(readonly capacity: number) {}
+
+  /** Encoded bytes of the queued items that came from a peer. */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes
+  }
 
   get senderCount(): number {
     return this.#senders
@@ -57,14 +73,24 @@ export class MpscCore<T> {
     if (this.#senders === 0 && this.length === 0) this.#wakeReceiver(undefined)
   }
 
-  /** Waits while the queue is full; rejects with ChannelClosedError once the receiver is gone. */
-  async push(item: Item<T>): Promise<void> {
-    while (this.length >= this.capacity && !this.#receiverGone) {
+  /**
+   * Waits while the queue is full (in items, or in bytes for an item of `receivedBytes` encoded
+   * bytes from a peer); rejects with ChannelClosedError once the receiver is gone.
+   */
+  async push(item: Item<T>, receivedBytes = 0): Promise<void> {
+    while (this.#isFullFor(receivedBytes) && !this.#receiverGone) {
       await new Promise<void>((resolve, reject) => this.#spaceWaiters.push({ resolve, reject }))
     }
     if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
     if (this.#itemWaiter) return this.#wakeReceiver(item)
     this.#queue.push(item)
+    this.#sizes.push(receivedBytes)
+    this.#bufferedBytes += receivedBytes
+  }
+
+  #isFullFor(receivedBytes: number): boolean {
+    if (this.length >= this.capacity) return true
+    return receivedBytes > 0 && this.length > 0 && this.#bufferedBytes + receivedBytes > this.maxBufferedBytes
   }
 
   /**
@@ -95,11 +121,14 @@ export class MpscCore<T> {
   pull(): Promise<Item<T> | undefined> {
     if (this.length > 0) {
       const item = this.#queue[this.#head]!
+      this.#bufferedBytes -= this.#sizes[this.#head]!
       this.#queue[this.#head++] = undefined as unknown as Item<T>
       if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head)
+        this.#sizes = this.#sizes.slice(this.#head)
         this.#head = 0
       }
+      // One waiter per item taken out; one that still does not fit (bytes) waits again.
       this.#spaceWaiters.shift()?.resolve()
       return Promise.resolve(item)
     }
@@ -113,7 +142,9 @@ export class MpscCore<T> {
     if (this.#receiverGone) return
     this.#receiverGone = reason
     this.#queue = []
+    this.#sizes = []
     this.#head = 0
+    this.#bufferedBytes = 0
     for (const waiter of this.#spaceWaiters.splice(0)) waiter.resolve()
     // Nothing will read lent bytes any more; the writers learn that the receiver is gone on their next write.
     for (const resolve of this.#lent.values()) resolve()

@@ -15,6 +15,7 @@ import type { Connection } from './connection.js'
 import { ChannelClosedError, movedError, type ChannelCloseReason } from './errors.js'
 import type { Item } from './items.js'
 import { MpscCore } from './mpsc-core.js'
+import { receivedCapacity } from './limits.js'
 import { ENCODE_PORT, numberOption, type PortPayload, type PortPlan, type PortTable } from './port.js'
 import { pumpCoreToStream, pumpStreamToSender } from './pumps.js'
 import { StreamSender } from './stream-sender.js'
@@ -83,11 +84,11 @@ export class Sender<T> {
     await this.sendItem({ ok: true, value })
   }
 
-  /** @internal for pumps: values and per-item errors. */
-  async sendItem(item: Item<T>): Promise<void> {
+  /** @internal for pumps: values and per-item errors, with the encoded size of one that came from a peer. */
+  async sendItem(item: Item<T>, receivedBytes = 0): Promise<void> {
     if (this.#moved) throw movedError('sender')
     if (this.#closed) throw new ChannelClosedError('closed', 'this sender was closed')
-    if (this.#backend.kind === 'local') await this.#backend.core.push(item)
+    if (this.#backend.kind === 'local') await this.#backend.core.push(item, receivedBytes)
     else await this.#backend.port.send(item)
   }
 
@@ -172,7 +173,12 @@ export class Sender<T> {
     return {
       payload: portPayload('mpsc.tx', stream.id, capacity, this.maxItemBytes),
       // The half moves: values from the other side go on through a handle that takes over this one's place.
-      activate: () => void pumpStreamToSender(connection, stream, this.#moveOut()),
+      activate: () => {
+        // What that peer sends waits here: this side's byte budget bounds it.
+        if (this.#backend.kind === 'local')
+          this.#backend.core.maxBufferedBytes = Math.min(this.#backend.core.maxBufferedBytes, connection.channelLimits.maxReceivedBufferBytes)
+        void pumpStreamToSender(connection, stream, this.#moveOut())
+      },
       rollback: () => stream.reset('closed', 'the value carrying this port failed to encode'),
     }
   }
@@ -201,6 +207,14 @@ export class Receiver<T> implements AsyncIterable<T> {
     if (item === undefined) return undefined
     if (item.ok) return item.value
     throw 'error' in item ? item.error : new MeshscopeError('CHANNEL_LAGGED', 'unexpected lag on an mpsc channel')
+  }
+
+  /**
+   * Values this receiver's buffer holds before senders wait. A receiver that came from another peer
+   * has the capacity its sender asked for, within this side's `ChannelLimits.maxReceivedCapacity`.
+   */
+  get capacity(): number {
+    return this.#core.capacity
   }
 
   /** @internal for the bytes channel: values may arrive from another peer cut into pieces (see MpscCore.takesBytePieces). */
@@ -257,28 +271,33 @@ function portPayload(kind: string, streamId: number, capacity: number, maxItemBy
   return { k: kind, s: streamId, o: maxItemBytes === undefined ? { c: capacity } : { c: capacity, m: maxItemBytes } }
 }
 
-function portOptions(payload: PortPayload): { capacity: number; maxItemBytes: number | undefined } {
-  const capacity = numberOption(payload, 'c', 16, 1, MAX_CAPACITY)
+/** The options a port asked for: out-of-protocol values are refused (BAD_PORT); the capacity is brought within this side's limit. */
+function portOptions(connection: Connection, payload: PortPayload): { capacity: number; maxItemBytes: number | undefined } {
+  const capacity = receivedCapacity(connection.channelLimits, numberOption(payload, 'c', 16, 1, MAX_CAPACITY))
   const maxItemBytes = payload.o?.m === undefined ? undefined : numberOption(payload, 'm', 0, 0, 0xffffffff)
   return { capacity, maxItemBytes }
 }
 
 /** A sender arrived: it sends straight onto the stream, to the receiver on the other side. */
 export function decodeSenderPort(connection: Connection, payload: PortPayload): Sender<unknown> {
-  const { capacity, maxItemBytes } = portOptions(payload)
+  const { capacity, maxItemBytes } = portOptions(connection, payload)
   const stream = connection.claimPortStream(payload.s)
   if (maxItemBytes !== undefined) stream.maxItemBytes = maxItemBytes
   return new Sender({ kind: 'remote', port: new StreamSender(connection, stream), capacity }, maxItemBytes)
 }
 
-/** A receiver arrived: values from the remote senders are fed into a local core it reads. */
+/**
+ * A receiver arrived: values from the remote senders are fed into a local core it reads. Its
+ * capacity, item size and buffered bytes are bounded by this side's ChannelLimits, whatever the
+ * sender asked for (the remote senders then wait on credit sooner).
+ */
 export function decodeReceiverPort(connection: Connection, payload: PortPayload): Receiver<unknown> {
-  const { capacity, maxItemBytes } = portOptions(payload)
-  const stream = connection.claimPortStream(payload.s)
-  if (maxItemBytes !== undefined) stream.maxItemBytes = maxItemBytes
+  const { capacity, maxItemBytes } = portOptions(connection, payload)
+  const stream = connection.claimInboundPortStream(payload.s, maxItemBytes)
   const core = new MpscCore<unknown>(capacity)
+  core.maxBufferedBytes = connection.channelLimits.maxReceivedBufferBytes
   void pumpStreamToSender(connection, stream, Sender.local(core))
-  return new Receiver(core, maxItemBytes)
+  return new Receiver(core, stream.maxItemBytes)
 }
 
 /** The mpsc port kinds, for a connection's port table. */

@@ -8,7 +8,7 @@ import { MeshscopeError } from '../errors.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, type ChannelCloseReason } from './errors.js'
 import * as mpsc from './mpsc.js'
-import { ENCODE_PORT, type PortPlan, type PortTable } from './port.js'
+import { ENCODE_PORT, type PortPayload, type PortPlan, type PortTable } from './port.js'
 
 export function channel<T>(): [Sender<T>, Receiver<T>] {
   const [tx, rx] = mpsc.channel<T>(1)
@@ -97,10 +97,17 @@ export class Receiver<T> {
   }
 }
 
-/** The oneshot port kinds, for a connection's port table: the halves of the mpsc channel they ride on, wrapped. */
+/**
+ * The oneshot port kinds, for a connection's port table: the halves of the mpsc channel they ride on,
+ * wrapped. A oneshot holds one value whatever capacity its payload names.
+ */
 export const oneshotPorts: PortTable = {
   kinds: {
-    'oneshot.tx': (connection, payload) => new Sender(mpsc.decodeSenderPort(connection, payload)),
-    'oneshot.rx': (connection, payload) => new Receiver(mpsc.decodeReceiverPort(connection, payload)),
+    'oneshot.tx': (connection, payload) => new Sender(mpsc.decodeSenderPort(connection, capacityOne(payload))),
+    'oneshot.rx': (connection, payload) => new Receiver(mpsc.decodeReceiverPort(connection, capacityOne(payload))),
   },
+}
+
+function capacityOne(payload: PortPayload): PortPayload {
+  return { ...payload, o: { ...payload.o, c: 1 } }
 }

@@ -13,7 +13,8 @@ import type { MpscCore } from './mpsc-core.js'
 
 /** The part of a sender a pump drives (mpsc and oneshot senders). */
 export interface ItemSink<T> {
-  sendItem(item: { ok: true; value: T } | { ok: false; error: import('../errors.js').MeshscopeError }): Promise<void>
+  /** `receivedBytes`: the item's encoded size, which the sink's byte budget counts. */
+  sendItem(item: { ok: true; value: T } | { ok: false; error: import('../errors.js').MeshscopeError }, receivedBytes?: number): Promise<void>
   /** A bytes receiver's sink: a bytes value that arrived in chunks may be sent on in those pieces. */
   readonly takesBytePieces?: boolean
   closed(): Promise<ChannelCloseReason>
@@ -68,17 +69,19 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
         return
       }
       if (chunks === null) return
+      let receivedBytes = 0
+      for (const chunk of chunks) receivedBytes += chunk.byteLength
       // Bulk data reaches a bytes receiver in the chunks it arrived in, not joined into one buffer.
       const pieces = chunks.length > 1 && sender.takesBytePieces ? binaryItemPieces(chunks, connection.codec.limits.maxBinaryBytes) : undefined
       if (pieces) {
-        for (const piece of pieces) await sender.sendItem({ ok: true, value: piece as T })
+        for (const piece of pieces) await sender.sendItem({ ok: true, value: piece as T }, piece.byteLength)
         continue
       }
       const item = decodeItem<T>(connection, joinBytes(chunks))
       if ('end' in item) endReason = item.end
       else if ('lagged' in item)
         continue // not meaningful for mpsc
-      else await sender.sendItem(item)
+      else await sender.sendItem(item, receivedBytes)
     }
   } catch {
     // The receiver is gone; `closed()` above already told the producer.

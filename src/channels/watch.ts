@@ -256,7 +256,8 @@ async function pumpStreamToWatch<T>(connection: Connection, stream: MuxStream, c
 export const watchPorts: PortTable = {
   kinds: {
     'watch.rx': (connection, payload) => {
-      const stream = connection.claimPortStream(payload.s)
+      // A watch keeps only the latest value, so a peer cannot queue anything here; its item size is still bounded.
+      const stream = connection.claimInboundPortStream(payload.s)
       const core = new WatchCore<unknown>(payload.v)
       const receiver = new Receiver(core)
       void pumpStreamToWatch(connection, stream, core)

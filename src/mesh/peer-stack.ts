@@ -4,6 +4,7 @@
  * per link; the benchmark and the tests build theirs here too, so they run the wiring the mesh runs.
  */
 import { Connection, type PeerRouter } from '../channels/connection.js'
+import type { ChannelLimits } from '../channels/limits.js'
 import type { PortTable } from '../channels/port.js'
 import type { MuxConfig } from '../mux/config.js'
 import { MuxSession } from '../mux/session.js'
@@ -23,6 +24,8 @@ export interface PeerStackOptions {
   peerId: string
   /** Overrides of the multiplexer's defaults (src/mux/config.ts). */
   muxConfig?: Partial<MuxConfig>
+  /** Bounds on the channel halves the peer sends (src/channels/limits.ts). */
+  channelLimits?: Partial<ChannelLimits>
   /** The port kinds the connection decodes. Default: every kind (DEFAULT_PORTS). */
   ports?: PortTable
   /** Send error stacks to this peer (off by default: stacks show local file paths). */
@@ -57,6 +60,7 @@ export function createPeerStack(link: Link, options: PeerStackOptions): PeerStac
     ports: options.ports ?? DEFAULT_PORTS,
     router: options.messaging,
     sendErrorStacks: options.sendErrorStacks ?? false,
+    channelLimits: options.channelLimits,
   })
   const { messaging, serveStream } = options
   if (serveStream) session.events.on('stream', (stream) => serveStream(stream, connection))

@@ -286,6 +286,7 @@ function leaveReasonOfSession(info: MuxCloseInfo): PeerLeaveReason {
     case 'timeout':
       return 'timeout'
     case 'protocol-error':
+    case 'not-reading': // it stopped reading what it made this side send: cut off, as a failure
       return 'failed'
     default:
       return info.link ? leaveReasonOfLink(info.link) : 'closed'

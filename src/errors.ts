@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'STREAM_RESET'
   | 'STREAM_CLOSED'
   | 'ITEM_TOO_LARGE'
+  | 'TOO_MANY_STREAMS'
   | 'MUX_PROTOCOL_ERROR'
   | 'MUX_VERSION_MISMATCH'
   // channels
@@ -44,6 +45,7 @@ export type ErrorCode =
   | 'BAD_PORT'
   // mailboxes
   | 'UNKNOWN_MAILBOX'
+  | 'MAILBOX_FULL'
   | 'HANDLER_FAILED'
   // rpc
   | 'REMOTE_ERROR'

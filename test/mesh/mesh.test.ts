@@ -66,8 +66,7 @@ describe('Mesh over wrtc and a real signaling server', () => {
     expect(() => b!.register('inbox', () => {})).not.toThrow()
     expect(() => b!.register('inbox', () => {})).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
 
-    await a!.send(b!.id, 'nobody-here', 1)
-    await until('UNKNOWN_MAILBOX at the sender', () => errorsAtA.includes('UNKNOWN_MAILBOX'))
+    await expect(a!.send(b!.id, 'nobody-here', 1)).rejects.toMatchObject({ code: 'UNKNOWN_MAILBOX' })
 
     b!.register('throws', () => {
       throw new Error('boom')
@@ -88,18 +87,22 @@ describe('Mesh over wrtc and a real signaling server', () => {
     expect(local).toEqual(['true:no network'])
 
     // `once` hears the next event only, `off` removes a listener; the emitter itself is not public.
+    // A handler here that throws on a send reports HANDLER_FAILED on this mesh.
+    a!.register('throws-here', () => {
+      throw new Error('boom')
+    })
     const heardOnce: string[] = []
     const heard: string[] = []
     const listener = (error: MeshscopeError) => void heard.push(error.code)
     a!.once('error', (error) => heardOnce.push(error.code))
     a!.on('error', listener)
-    await a!.send(b!.id, 'nobody-here', 2)
-    await until('the second UNKNOWN_MAILBOX', () => heard.length === 1)
+    await a!.send(a!.id, 'throws-here', 2)
+    await until('the first HANDLER_FAILED', () => heard.length === 1)
     a!.off('error', listener)
-    await a!.send(b!.id, 'nobody-here', 3)
-    await until('the third UNKNOWN_MAILBOX', () => errorsAtA.filter((code) => code === 'UNKNOWN_MAILBOX').length === 3)
-    expect(heardOnce).toEqual(['UNKNOWN_MAILBOX'])
-    expect(heard).toEqual(['UNKNOWN_MAILBOX'])
+    await a!.send(a!.id, 'throws-here', 3)
+    await until('the second HANDLER_FAILED', () => errorsAtA.filter((code) => code === 'HANDLER_FAILED').length === 2)
+    expect(heardOnce).toEqual(['HANDLER_FAILED'])
+    expect(heard).toEqual(['HANDLER_FAILED'])
     expect('events' in a!).toBe(false)
   })
 

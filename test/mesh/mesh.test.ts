@@ -106,6 +106,25 @@ describe('Mesh over wrtc and a real signaling server', () => {
     expect('events' in a!).toBe(false)
   })
 
+  it('a send resolves once the peer accepted it; a full mailbox and a silent handler reach the sender with codes', async () => {
+    const { url } = (await server()).address()
+    const [a, b] = await Promise.all([join(url, 'unit', { callTimeoutMs: 300 }), join(url)])
+    await fullMesh([a!, b!])
+    const box = b!.mailbox<number>('small', { capacity: 2 })
+    await a!.send(b!.id, 'small', 1)
+    expect(box.size).toBe(1) // accepted means queued: no wait needed
+    await a!.send(b!.id, 'small', 2)
+    await expect(a!.send(b!.id, 'small', 3)).rejects.toMatchObject({ code: 'MAILBOX_FULL' })
+    expect([(await box.receive()).value, (await box.receive()).value]).toEqual([1, 2])
+    box.close()
+
+    // A call with no timeout of its own gets the mesh's callTimeoutMs.
+    b!.register('silent', () => new Promise(() => {}))
+    const started = Date.now()
+    await expect(a!.call(b!.id, 'silent', 1)).rejects.toMatchObject({ code: 'TIMEOUT' })
+    expect(Date.now() - started).toBeLessThan(3_000)
+  })
+
   it("a channel half inside a mailbox message arrives live (the design's counter example)", async () => {
     const { url } = (await server()).address()
     const [client, counter] = await Promise.all([join(url), join(url)])

@@ -118,10 +118,12 @@ describe('nothing waits forever: the default call timeout', () => {
   let peers: MessagingPair
   afterEach(() => disposeChecked(peers))
 
-  it('a send to a peer that never answers rejects with TIMEOUT and its stream is released', async () => {
+  it('100 sends to a peer that never answers reject with TIMEOUT and their streams are released', async () => {
     peers = await messagingPair({ callTimeoutMs: 50 })
     silence(peers)
-    await expect(peers.a.send(ID_B, 'inbox', 1)).rejects.toMatchObject({ code: 'TIMEOUT' })
+    const sends = Array.from({ length: 100 }, (_, i) => peers.a.send(ID_B, 'inbox', i))
+    await until('the requests arrived', () => peers.pair.b.streamCount === 100)
+    for (const sent of sends) await expect(sent).rejects.toMatchObject({ code: 'TIMEOUT' })
     await until('streams released', () => peers.pair.a.streamCount === 0 && peers.pair.b.streamCount === 0)
   })
 

@@ -122,8 +122,13 @@ export class Messaging implements PeerRouter, RequestTargets {
     this.host.report(error)
   }
 
-  #timeoutMs(): number {
+  /** How long calls, hops and sends wait for an answer unless they say (the mesh's `callTimeoutMs`). */
+  get callTimeoutMs(): number {
     return this.host.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+  }
+
+  #timeoutMs(): number {
+    return this.callTimeoutMs
   }
 
   #withDefaultTimeout(options: CallOptions): CallOptions {

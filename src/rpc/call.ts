@@ -15,6 +15,17 @@ import { replyFromWire, requestToWire, type Reply, type Request } from './protoc
 /** How long a call, hop or send waits for the peer's answer unless told otherwise (the mesh's `callTimeoutMs`). */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000
 
+/** The default timeout of requests made over a connection, when its mesh chose one (`callTimeoutMs`). */
+const connectionTimeouts = new WeakMap<Connection, number>()
+
+/**
+ * Sets the default timeout of every request over `connection` that does not give its own: the
+ * mesh's `callTimeoutMs`, so remote functions received over it wait no longer than its calls.
+ */
+export function setDefaultCallTimeout(connection: Connection, timeoutMs: number): void {
+  connectionTimeouts.set(connection, timeoutMs)
+}
+
 export interface CallOptions {
   /**
    * Gives up after this many milliseconds (TIMEOUT); the remote handler's signal aborts. `Infinity`
@@ -73,7 +84,7 @@ async function exchange(connection: Connection, request: Request, options: CallO
   const sent = stream.send(bytes)
   stream.close()
   const answered = receiveAnswer(connection, stream, sent)
-  const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
+  const timeout = options.timeout ?? connectionTimeouts.get(connection) ?? DEFAULT_CALL_TIMEOUT_MS
   if (!options.signal && timeout === Number.POSITIVE_INFINITY) {
     try {
       return await answered

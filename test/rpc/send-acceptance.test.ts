@@ -150,6 +150,16 @@ describe('nothing waits forever: the default call timeout', () => {
     await expect(patient).rejects.toMatchObject({ code: 'ABORTED' })
   })
 
+  it('a remote function received from a silent peer times out after the default too', async () => {
+    peers = await messagingPair({ callTimeoutMs: 50 })
+    const arrived = peers.b.mailbox<{ never: () => Promise<never> }>('take')
+    await peers.a.send(ID_B, 'take', { never: () => new Promise<never>(() => {}) })
+    const { never } = (await arrived.receive()).value
+    arrived.close()
+    await expect(never()).rejects.toMatchObject({ code: 'TIMEOUT' })
+    ;(never as unknown as Disposable)[Symbol.dispose]()
+  })
+
   it('a call to oneself takes the default timeout too', async () => {
     peers = await messagingPair({ callTimeoutMs: 30 })
     peers.a.register('never', () => new Promise(() => {}))

@@ -27,6 +27,14 @@ describe('bounded mailboxes', () => {
     expect(MAILBOX_DEFAULTS).toEqual({ capacity: 1_000, maxQueuedBytes: 16 * MiB })
   })
 
+  it.each([{ capacity: 0 }, { capacity: 1.5 }, { maxQueuedBytes: -1 }, { maxQueuedBytes: Number.POSITIVE_INFINITY }])(
+    'refuses the bounds %o with INVALID_ARGUMENT',
+    async (options) => {
+      peers = await messagingPair()
+      expect(() => peers.b.mailbox('bad', options)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+    },
+  )
+
   it('capacity: accepts exactly `capacity` messages, refuses the next with MAILBOX_FULL; a receive makes room', async () => {
     peers = await messagingPair()
     const box = peers.b.mailbox<number>('small', { capacity: 3 })

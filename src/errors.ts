@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'PEER_NOT_READING'
   | 'STREAM_CLOSED'
   | 'ITEM_TOO_LARGE'
+  | 'TOO_MANY_STREAMS'
   | 'MUX_PROTOCOL_ERROR'
   | 'MUX_VERSION_MISMATCH'
   // channels
@@ -46,6 +47,7 @@ export type ErrorCode =
   | 'BAD_PORT'
   // mailboxes
   | 'UNKNOWN_MAILBOX'
+  | 'MAILBOX_FULL'
   | 'HANDLER_FAILED'
   // rpc
   | 'REMOTE_ERROR'

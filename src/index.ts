@@ -5,7 +5,7 @@
 export { Mesh, type MeshEvents, type MeshGossip, type MeshState, type PeerLeaveReason } from './mesh/mesh.js'
 export type { GossipMessageEvent } from './mesh/scamp-topology.js'
 export type { GossipMessage, GossipMessageType, PeerId, ScampConfig, ScampMetrics } from './gossip/index.js'
-export { Mailbox, MailboxRef, type Envelope, type MailboxHandler } from './services/mailboxes.js'
+export { MAILBOX_DEFAULTS, Mailbox, MailboxRef, type Envelope, type MailboxHandler, type MailboxOptions } from './services/mailboxes.js'
 export { rfn, type AnyFunction, type RemoteFunction, type RemoteFunctionOptions } from './rpc/remote-function.js'
 export type { Remote, WithoutContext } from './rpc/remote-object.js'
 export type { CallOptions } from './rpc/call.js'

@@ -22,7 +22,7 @@ import { resolveMeshOptions, type MeshJoinOptions, type ResolvedMeshOptions } fr
 import type { Connection } from '../channels/connection.js'
 import type { CallOptions } from '../rpc/call.js'
 import type { Remote } from '../rpc/remote-object.js'
-import type { Mailbox, MailboxHandler, MailboxRef } from '../services/mailboxes.js'
+import type { Mailbox, MailboxHandler, MailboxOptions, MailboxRef } from '../services/mailboxes.js'
 import { Messaging } from './messaging.js'
 import { peerRef, type HopTransport, type PeerRef } from '../scope/here.js'
 import { HOP_MAILBOX, serveHop } from '../scope/hop.js'
@@ -94,6 +94,7 @@ export class Mesh {
         if (this.#state !== 'open') throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
       },
       report,
+      callTimeoutMs: options.callTimeoutMs,
     })
     const { heartbeatIntervalMs, peerTimeoutMs, exposeErrorStacks } = options
     const createLink = (peerId: string, session: string, initiator: boolean) =>
@@ -201,9 +202,14 @@ export class Mesh {
     return this.#messaging.register(name, handler)
   }
 
-  /** A mailbox object with selective receive (`receive`, `receiveIf`), registered under `name` until closed. */
-  mailbox<T = unknown>(name: string): Mailbox<T> {
-    return this.#messaging.mailbox<T>(name)
+  /**
+   * A mailbox object with selective receive (`receive`, `receiveIf`), registered under `name` until
+   * closed. Bounded: it holds at most `options.capacity` messages (default 1 000) and
+   * `options.maxQueuedBytes` bytes (default 16 MiB); a message past either is refused, and its
+   * sender's `send` or `call` rejects with MAILBOX_FULL. A message a waiting receive takes is never queued.
+   */
+  mailbox<T = unknown>(name: string, options?: MailboxOptions): Mailbox<T> {
+    return this.#messaging.mailbox<T>(name, options)
   }
 
   /** A reference to this peer's mailbox `name`, to put inside messages so the receiver can answer it. */
@@ -212,11 +218,16 @@ export class Mesh {
   }
 
   /**
-   * Sends a value to mailbox `name` on a peer (fire and forget). The value may hold anything the codec
-   * carries, channel halves and functions included (they arrive live). Resolves once the message was
-   * handed to the link. Rejects with PEER_NOT_CONNECTED, MESH_CLOSED, a codec error (the value cannot
-   * travel; nothing was sent), ITEM_TOO_LARGE or PEER_GONE. If the peer has no such mailbox,
-   * UNKNOWN_MAILBOX is reported on this mesh's `error` event. Sending to `mesh.id` runs locally.
+   * Sends a value to mailbox `name` on a peer, without a reply. The value may hold anything the codec
+   * carries, channel halves and functions included (they arrive live). Resolves once the peer
+   * accepted the message: its `register` handler was invoked, or its mailbox object queued it (a
+   * round trip; sends do not wait for each other, so pipeline them with `Promise.all`). What the
+   * handler does next is the receiver's: a throw is reported there as HANDLER_FAILED. Rejects with
+   * UNKNOWN_MAILBOX, MAILBOX_FULL, TOO_MANY_STREAMS (the peer has as many streams open as it allows),
+   * MESH_CLOSED (this mesh or the peer's is closing), LINK_CLOSED (the link closed before the peer
+   * accepted), PEER_GONE (the peer left), TIMEOUT (no answer within `callTimeoutMs`), PEER_NOT_CONNECTED,
+   * a codec error (the value cannot travel; nothing was sent) or ITEM_TOO_LARGE. Sending to `mesh.id`
+   * runs locally, with the same meaning.
    */
   send(peerId: string, name: string, value: unknown): Promise<void> {
     return this.#messaging.send(peerId, name, value)
@@ -224,8 +235,10 @@ export class Mesh {
 
   /**
    * Calls mailbox `name` on a peer and resolves with the handler's reply. Rejects with
-   * UNKNOWN_MAILBOX, REMOTE_ERROR (a RemoteError: the handler threw), TIMEOUT, ABORTED (the handler's
-   * signal aborts too), PEER_GONE (the peer left before replying), PEER_NOT_CONNECTED or a codec error.
+   * UNKNOWN_MAILBOX, MAILBOX_FULL, REMOTE_ERROR (a RemoteError: the handler threw), TIMEOUT (after
+   * `options.timeout`, by default the mesh's `callTimeoutMs`), ABORTED (the handler's signal aborts
+   * too), TOO_MANY_STREAMS, MESH_CLOSED (the peer is closing), PEER_GONE (the peer left before
+   * replying), PEER_NOT_CONNECTED or a codec error.
    */
   call<R = unknown>(peerId: string, name: string, value: unknown, options?: CallOptions): Promise<R> {
     return this.#messaging.call(peerId, name, value, options) as Promise<R>

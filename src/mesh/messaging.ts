@@ -6,13 +6,13 @@
 import type { Connection, PeerRouter } from '../channels/connection.js'
 import { MeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
-import { callOverConnection, openRequest, validateCallOptions, type CallOptions } from '../rpc/call.js'
+import { DEFAULT_CALL_TIMEOUT_MS, callOverConnection, sendOverConnection, validateCallOptions, type CallOptions } from '../rpc/call.js'
 import { RemoteError } from '../rpc/errors.js'
-import { replyFromWire, validateName, type Request } from '../rpc/protocol.js'
+import { validateName, type Request } from '../rpc/protocol.js'
 import { exportedFunction } from '../rpc/remote-function.js'
 import { createRemoteProxy, type Remote } from '../rpc/remote-object.js'
 import { serveRequest, type CallContext, type RequestTargets } from '../rpc/serve.js'
-import { MailboxRef, MailboxRegistry, type Mailbox, type MailboxHandler } from '../services/mailboxes.js'
+import { MailboxRef, MailboxRegistry, type Mailbox, type MailboxHandler, type MailboxOptions } from '../services/mailboxes.js'
 
 export interface MessagingHost {
   /** This peer's id (a function: the mesh's identity is set after this object is made). */
@@ -24,6 +24,11 @@ export interface MessagingHost {
   /** Throws MESH_CLOSED once the mesh is closing. */
   assertOpen(): void
   report(error: MeshscopeError): void
+  /**
+   * How long calls, hops and sends wait for the peer's answer when they do not say (`Infinity`: no limit).
+   * @default DEFAULT_CALL_TIMEOUT_MS (30_000)
+   */
+  callTimeoutMs?: number | undefined
 }
 
 export class Messaging implements PeerRouter, RequestTargets {
@@ -38,8 +43,8 @@ export class Messaging implements PeerRouter, RequestTargets {
     return this.mailboxes.register(name, handler)
   }
 
-  mailbox<T = unknown>(name: string): Mailbox<T> {
-    return this.mailboxes.mailbox<T>(name)
+  mailbox<T = unknown>(name: string, options?: MailboxOptions): Mailbox<T> {
+    return this.mailboxes.mailbox<T>(name, options)
   }
 
   ref<T = unknown, R = unknown>(name: string): MailboxRef<T, R> {
@@ -47,25 +52,30 @@ export class Messaging implements PeerRouter, RequestTargets {
     return new MailboxRef<T, R>(this.host.id(), name, this)
   }
 
+  /** Resolves once the peer's mailbox accepted the message (see `sendOverConnection`); waits at most `callTimeoutMs`. */
   async send(peerId: string, name: string, value: unknown): Promise<void> {
     this.host.assertOpen()
     validateName('mailbox', name)
-    if (peerId === this.host.id()) {
-      this.#runLocally({ kind: 'send', name, value }, {}).catch((error: unknown) => this.host.report(asMeshscopeError(error)))
-      return
+    if (peerId === this.host.id()) return this.#sendLocally(name, value)
+    // A joined peer's connection is at hand: no await before the request is on its way.
+    const connection = this.host.connectionTo(peerId) ?? (await this.#connection(peerId))
+    try {
+      await sendOverConnection(connection, { kind: 'send', name, value }, { timeout: this.#timeoutMs() })
+    } catch (error) {
+      this.host.assertOpen() // our own mesh closing is MESH_CLOSED, whatever the stream saw
+      throw error
     }
-    const connection = await this.#connection(peerId)
-    await sendOverConnection(connection, { kind: 'send', name, value }, (error) => this.host.report(error))
   }
 
   async call(peerId: string, name: string, value: unknown, options: CallOptions = {}): Promise<unknown> {
     this.host.assertOpen()
     validateName('mailbox', name)
     validateCallOptions(options)
-    if (peerId === this.host.id()) return this.#runLocally({ kind: 'call', name, value }, options)
+    const withTimeout = this.#withDefaultTimeout(options)
+    if (peerId === this.host.id()) return this.#runLocally({ kind: 'call', name, value }, withTimeout)
     // A joined peer's connection is at hand: no await before the request is on its way.
     const connection = this.host.connectionTo(peerId) ?? (await this.#connection(peerId))
-    return callOverConnection(connection, { kind: 'call', name, value }, options)
+    return callOverConnection(connection, { kind: 'call', name, value }, withTimeout)
   }
 
   expose(name: string, impl: object): () => void {
@@ -84,8 +94,8 @@ export class Messaging implements PeerRouter, RequestTargets {
     return createRemoteProxy<T>(async (method, args, callOptions) => {
       this.host.assertOpen()
       const request: Request = { kind: 'method', object: name, method, args }
-      if (peerId === this.host.id()) return this.#runLocally(request, callOptions)
-      return callOverConnection(await this.#connection(peerId), request, callOptions)
+      if (peerId === this.host.id()) return this.#runLocally(request, this.#withDefaultTimeout(callOptions))
+      return callOverConnection(await this.#connection(peerId), request, this.#withDefaultTimeout(callOptions))
     }, options)
   }
 
@@ -112,7 +122,37 @@ export class Messaging implements PeerRouter, RequestTargets {
     this.host.report(error)
   }
 
+  /** How long calls, hops and sends wait for an answer unless they say (the mesh's `callTimeoutMs`). */
+  get callTimeoutMs(): number {
+    return this.host.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+  }
+
+  #timeoutMs(): number {
+    return this.callTimeoutMs
+  }
+
+  #withDefaultTimeout(options: CallOptions): CallOptions {
+    return options.timeout === undefined ? { ...options, timeout: this.#timeoutMs() } : options
+  }
+
   // ── local delivery: same semantics, no encoding ────────────────────────────
+
+  /** A send to this peer: accepted when the mailbox took it, as for a peer's send; the handler's failure is reported. */
+  async #sendLocally(name: string, value: unknown): Promise<void> {
+    await Promise.resolve() // like a remote send, never synchronous
+    const deliver = this.mailboxes.get(name)
+    if (!deliver) throw new MeshscopeError('UNKNOWN_MAILBOX', `no mailbox "${name}" on this peer`)
+    const context: CallContext = { from: this.host.id(), signal: new AbortController().signal }
+    const failed = (error: unknown) => this.host.report(new MeshscopeError('HANDLER_FAILED', `mailbox "${name}" failed: ${String(error)}`, { cause: error }))
+    let result: unknown
+    try {
+      result = deliver(value, context, false, 0)
+    } catch (error) {
+      if (error instanceof MeshscopeError && error.code === 'MAILBOX_FULL') throw error
+      failed(error)
+    }
+    void Promise.resolve(result).catch(failed)
+  }
 
   async #runLocally(request: Request, options: CallOptions): Promise<unknown> {
     const controller = new AbortController()
@@ -120,7 +160,7 @@ export class Messaging implements PeerRouter, RequestTargets {
     const onAbort = () => controller.abort(options.signal?.reason)
     options.signal?.addEventListener('abort', onAbort, { once: true })
     const timer =
-      options.timeout === undefined
+      options.timeout === undefined || options.timeout === Number.POSITIVE_INFINITY
         ? undefined
         : setTimeout(() => controller.abort(new MeshscopeError('TIMEOUT', `no reply within ${options.timeout} ms`)), options.timeout)
     try {
@@ -132,9 +172,8 @@ export class Messaging implements PeerRouter, RequestTargets {
             const deliver = this.mailboxes.get(request.name)
             if (!deliver) throw new MeshscopeError('UNKNOWN_MAILBOX', `no mailbox "${request.name}" on this peer`)
             try {
-              return await deliver(request.value, context, request.kind === 'call')
+              return await deliver(request.value, context, request.kind === 'call', 0)
             } catch (error) {
-              if (request.kind === 'send') throw new MeshscopeError('HANDLER_FAILED', `mailbox "${request.name}" failed: ${String(error)}`, { cause: error })
               throw error instanceof MeshscopeError ? error : new RemoteError(this.host.id(), asError(error), true)
             }
           }
@@ -174,44 +213,6 @@ export class Messaging implements PeerRouter, RequestTargets {
   }
 }
 
-/**
- * A plain send: resolves once the request is handed to the link (a value that cannot travel rejects
- * here, nothing sent). The serving side closes without a reply on success; a refusal arriving later
- * (UNKNOWN_MAILBOX…) is reported.
- */
-async function sendOverConnection(connection: Connection, request: Request, report: (error: MeshscopeError) => void): Promise<void> {
-  const { stream, bytes } = openRequest(connection, request)
-  try {
-    // Closed with the request, so OPEN, request and CLOSE leave in one link message.
-    const sent = stream.send(bytes)
-    stream.close()
-    await sent
-  } catch (cause) {
-    if (cause instanceof MeshscopeError && cause.code === 'ITEM_TOO_LARGE') throw cause
-    throw new MeshscopeError('PEER_GONE', `${connection.peerId} went away before the message was sent`, { cause })
-  }
-  void (async () => {
-    try {
-      const bytes = await stream.receive()
-      if (bytes !== null) {
-        const reply = replyFromWire(connection.decode(bytes))
-        if (reply.kind !== 'value')
-          report(
-            new MeshscopeError(reply.error instanceof MeshscopeError ? reply.error.code : 'REMOTE_ERROR', `${connection.peerId}: ${reply.error.message}`, {
-              cause: reply.error,
-            }),
-          )
-      }
-    } catch {
-      // the peer went away: a plain send has nobody left to tell
-    }
-  })()
-}
-
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error))
-}
-
-function asMeshscopeError(error: unknown): MeshscopeError {
-  return error instanceof MeshscopeError ? error : new MeshscopeError('HANDLER_FAILED', String(error), { cause: error })
 }

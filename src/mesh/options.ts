@@ -5,6 +5,7 @@
 import { MeshscopeError } from '../errors.js'
 import type { ScampConfig } from '../gossip/config.js'
 import { Identity } from '../identity/identity.js'
+import { DEFAULT_CALL_TIMEOUT_MS, isTimeoutMs } from '../rpc/call.js'
 import { isRoomName, type Topology } from '../signaling/protocol.js'
 import { DEFAULT_HIGH_WATER_MARK_BYTES } from '../transport/link.js'
 import { resolvePlatform, type Platform } from './platform.js'
@@ -70,6 +71,13 @@ export interface MeshJoinOptions {
    */
   connectTimeoutMs?: number
   /**
+   * How long a call, a hop or a send waits for the peer's answer unless its own `timeout` says
+   * otherwise; then it rejects with TIMEOUT (and its stream is reset). `Infinity`: as long as the
+   * peer is there.
+   * @default 30_000
+   */
+  callTimeoutMs?: number
+  /**
    * Bytes a link may buffer before `send` waits.
    * @default 262_144 (256 KiB)
    */
@@ -91,6 +99,7 @@ export const MESH_DEFAULTS = {
   heartbeatIntervalMs: 1_000,
   peerTimeoutMs: 5_000,
   connectTimeoutMs: 15_000,
+  callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS,
   highWaterMarkBytes: DEFAULT_HIGH_WATER_MARK_BYTES,
   exposeErrorStacks: false,
 } as const satisfies Partial<MeshJoinOptions>
@@ -131,6 +140,8 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
   const highWaterMarkBytes = options.highWaterMarkBytes ?? MESH_DEFAULTS.highWaterMarkBytes
   if (!Number.isFinite(highWaterMarkBytes) || highWaterMarkBytes <= 0)
     throw new MeshscopeError('INVALID_ARGUMENT', 'highWaterMarkBytes must be a positive number of bytes')
+  const callTimeoutMs = options.callTimeoutMs ?? MESH_DEFAULTS.callTimeoutMs
+  if (!isTimeoutMs(callTimeoutMs)) throw new MeshscopeError('INVALID_ARGUMENT', 'callTimeoutMs must be a positive number of milliseconds, or Infinity')
   const platform = resolvePlatform(options.platform)
   return {
     signaling: options.signaling,
@@ -142,6 +153,7 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
     platform,
     ...(options.signal ? { signal: options.signal } : {}),
     ...timings,
+    callTimeoutMs,
     highWaterMarkBytes,
     exposeErrorStacks: options.exposeErrorStacks ?? MESH_DEFAULTS.exposeErrorStacks,
     identity: options.identity ?? (await Identity.generate()),

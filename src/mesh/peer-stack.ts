@@ -9,12 +9,15 @@ import type { PortTable } from '../channels/port.js'
 import type { MuxConfig } from '../mux/config.js'
 import { MuxSession } from '../mux/session.js'
 import type { MuxStream } from '../mux/stream.js'
+import { setDefaultCallTimeout } from '../rpc/call.js'
 import type { Link } from '../transport/link.js'
 import { DEFAULT_PORTS } from './ports.js'
 
 /** What serves the request streams a peer opens; the mesh's `Messaging` is one. */
 export interface StreamServer extends PeerRouter {
   serve(connection: Connection, stream: MuxStream): Promise<void>
+  /** The default timeout of the requests made over the connection (remote function calls included). */
+  readonly callTimeoutMs?: number
 }
 
 export interface PeerStackOptions {
@@ -63,6 +66,7 @@ export function createPeerStack(link: Link, options: PeerStackOptions): PeerStac
     channelLimits: options.channelLimits,
   })
   const { messaging, serveStream } = options
+  if (messaging?.callTimeoutMs !== undefined) setDefaultCallTimeout(connection, messaging.callTimeoutMs)
   if (serveStream) session.events.on('stream', (stream) => serveStream(stream, connection))
   else if (messaging) session.events.on('stream', (stream) => void messaging.serve(connection, stream))
   return { session, connection }

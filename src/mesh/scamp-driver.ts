@@ -123,7 +123,7 @@ export class ScampDriver {
     return this.node.metrics()
   }
 
-  /** Unsubscribes (the paper's rule) and stops; resolves once the unsubscriptions were handed to the links. */
+  /** Unsubscribes (the paper's rule) and stops; resolves once the peers accepted the unsubscriptions (or could not). */
   async leave(): Promise<void> {
     if (this.#closed) return
     const sends: Promise<unknown>[] = []

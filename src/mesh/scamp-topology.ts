@@ -120,7 +120,7 @@ export class ScampTopology implements TopologyPolicy {
     this.#driver.linkLost(peer)
   }
 
-  /** Unsubscribes (SCAMP's leave rule); resolves once the unsubscriptions were handed to the links. */
+  /** Unsubscribes (SCAMP's leave rule); resolves once the peers accepted the unsubscriptions (or could not). */
   leave(): Promise<void> {
     return this.#driver.leave()
   }

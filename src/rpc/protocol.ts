@@ -1,10 +1,10 @@
 /**
  * Requests and replies on request streams. The caller opens a stream and writes one request; the
  * serving side answers with one reply (except for a plain mailbox send, which is answered only to
- * refuse it) and both sides close. A caller that gives up resets the stream: the serving side sees
+ * refuse it: its CLOSE without a reply says the mailbox accepted the message) and both sides close. A caller that gives up resets the stream: the serving side sees
  * that as its handler's AbortSignal aborting.
  *
- *   request  [0, name, value]               mailbox send (fire and forget)
+ *   request  [0, name, value]               mailbox send (acknowledged by CLOSE, refused by a reply)
  *            [1, name, value]               mailbox call
  *            [2, functionId, args]          call of a remote function (its port stream id)
  *            [3, objectName, method, args]  call of a method of an exposed object

@@ -18,8 +18,12 @@ export interface CallContext {
 
 /** Where requests are routed; the mesh provides it. */
 export interface RequestTargets {
-  /** Runs mailbox `name` with the value; resolves with the reply (ignored for plain sends). Undefined if no such mailbox. */
-  mailboxHandler(name: string): ((value: unknown, context: CallContext, expectsReply: boolean) => unknown) | undefined
+  /**
+   * Runs mailbox `name` with the value (`bytes`: the size of the request that carried it, for the
+   * mailbox's bounds); returns or resolves with the reply (ignored for plain sends). Throws a
+   * MeshscopeError, synchronously, to refuse the message (MAILBOX_FULL). Undefined if no such mailbox.
+   */
+  mailboxHandler(name: string): ((value: unknown, context: CallContext, expectsReply: boolean, bytes: number) => unknown) | undefined
   /** The remote function exported on this connection under that id. */
   exportedFunction(connection: Connection, id: number): ((args: unknown[], context: CallContext) => unknown) | undefined
   /** The object exposed under `name`. */
@@ -32,9 +36,11 @@ export interface RequestTargets {
 export async function serveRequest(connection: Connection, stream: MuxStream, targets: RequestTargets, first?: Uint8Array): Promise<void> {
   const from = connection.peerId ?? 'unknown'
   let request: Request
+  let requestBytes: number
   try {
     const bytes = first ?? (await stream.receive())
     if (bytes === null) return stream.close()
+    requestBytes = bytes.byteLength
     request = requestFromWire(connection.decode(bytes))
   } catch (error) {
     const refusal = error instanceof MeshscopeError ? error : new MeshscopeError('BAD_MESSAGE', `a request from ${from} could not be read`, { cause: error })
@@ -51,25 +57,44 @@ export async function serveRequest(connection: Connection, stream: MuxStream, ta
     if (reason !== 'closed') context.abort(error)
   })
   void stream.receive().catch(() => {}) // the caller's CLOSE
-  const run = resolveTarget(connection, request, targets)
+  const run = resolveTarget(connection, request, targets, requestBytes)
   if (run instanceof MeshscopeError) {
-    // For a plain send the refusal is the sender's news (its mesh reports it), not ours.
+    // A refusal is the sender's news (its send or call rejects with the code), not ours.
     await answer(connection, stream, { kind: 'refused', error: run })
     return
   }
+  if (request.kind === 'send') return acceptSend(connection, stream, request.name, () => run(context), targets)
   let reply: Reply
   try {
     reply = { kind: 'value', value: await run(context) }
   } catch (error) {
     const thrown = error instanceof Error ? error : new Error(String(error))
-    if (request.kind === 'send') {
-      targets.report(new MeshscopeError('HANDLER_FAILED', `mailbox "${request.name}" failed on a message from ${from}: ${thrown.message}`, { cause: thrown }))
-      return stream.close()
-    }
     reply = isRefusal(thrown) ? { kind: 'refused', error: thrown as MeshscopeError } : { kind: 'threw', error: thrown }
   }
-  if (request.kind === 'send') return stream.close()
   await answer(connection, stream, reply)
+}
+
+/**
+ * A plain send is accepted once its mailbox took it — the handler was invoked, or a mailbox object
+ * queued it — and the acceptance is the stream's CLOSE without a reply: the sender's `send`
+ * resolves on it. A refusal thrown synchronously (MAILBOX_FULL) is answered instead. What the handler
+ * does afterwards is this side's business: a failure is reported here (HANDLER_FAILED).
+ */
+async function acceptSend(connection: Connection, stream: MuxStream, name: string, run: () => unknown, targets: RequestTargets): Promise<void> {
+  const from = connection.peerId ?? 'unknown'
+  const failed = (error: unknown) => {
+    const thrown = error instanceof Error ? error : new Error(String(error))
+    targets.report(new MeshscopeError('HANDLER_FAILED', `mailbox "${name}" failed on a message from ${from}: ${thrown.message}`, { cause: thrown }))
+  }
+  let result: unknown
+  try {
+    result = run()
+  } catch (error) {
+    if (error instanceof Error && isRefusal(error)) return answer(connection, stream, { kind: 'refused', error: error as MeshscopeError })
+    failed(error)
+  }
+  stream.close()
+  void Promise.resolve(result).catch(failed)
 }
 
 /**
@@ -97,13 +122,18 @@ class ServeContext implements CallContext {
   }
 }
 
-function resolveTarget(connection: Connection, request: Request, targets: RequestTargets): ((context: CallContext) => unknown) | MeshscopeError {
+function resolveTarget(
+  connection: Connection,
+  request: Request,
+  targets: RequestTargets,
+  requestBytes: number,
+): ((context: CallContext) => unknown) | MeshscopeError {
   switch (request.kind) {
     case 'send':
     case 'call': {
       const handler = targets.mailboxHandler(request.name)
       if (!handler) return new MeshscopeError('UNKNOWN_MAILBOX', `no mailbox "${request.name}" on the receiving peer`)
-      return (context) => handler(request.value, context, request.kind === 'call')
+      return (context) => handler(request.value, context, request.kind === 'call', requestBytes)
     }
     case 'function': {
       const run = targets.exportedFunction(connection, request.functionId)
@@ -121,9 +151,9 @@ function resolveTarget(connection: Connection, request: Request, targets: Reques
   }
 }
 
-/** Errors meshscope itself raised while serving (a oneshot function called twice…) are refusals, not handler throws. */
+/** Errors meshscope itself raised while serving (a oneshot function called twice, a full mailbox…) are refusals, not handler throws. */
 function isRefusal(error: Error): boolean {
-  return error instanceof MeshscopeError && (error.code === 'ALREADY_CALLED' || error.code === 'UNKNOWN_METHOD')
+  return error instanceof MeshscopeError && (error.code === 'ALREADY_CALLED' || error.code === 'UNKNOWN_METHOD' || error.code === 'MAILBOX_FULL')
 }
 
 async function answer(connection: Connection, stream: MuxStream, reply: Reply): Promise<void> {

@@ -4,6 +4,13 @@
  * message, `receiveIf(predicate)` the oldest that matches, and the others stay queued in order.
  * A `MailboxRef` names a mailbox on a peer and can travel inside messages, so whoever receives it can
  * send or call back.
+ *
+ * A mailbox object is bounded (MAILBOX_DEFAULTS): a message past `capacity` messages or
+ * `maxQueuedBytes` bytes is refused with MAILBOX_FULL, and the refusal reaches its sender. Refusal,
+ * not backpressure: a request stream has no credit to withhold once its request arrived, and holding
+ * the sender's stream would pin its bytes here and let one full mailbox use up the peer's stream
+ * budget for every other mailbox. An arriving message is matched against the waiting receives only
+ * (never the queue: a queued message matched none of them); the queue is scanned once per `receiveIf`.
  */
 import type { Connection, PeerRouter } from '../channels/connection.js'
 import { ENCODE_PORT, type PortPlan, type PortTable } from '../channels/port.js'
@@ -15,8 +22,41 @@ import type { CallContext } from '../rpc/serve.js'
 /** A registered mailbox: called with each message; for a `call`, its result is the reply. */
 export type MailboxHandler<T = unknown, R = unknown> = (value: T, context: CallContext) => R | Promise<R>
 
-/** Runs a message; `expectsReply` is true for a call. */
-type Deliver = (value: unknown, context: CallContext, expectsReply: boolean) => unknown
+/** Runs a message; `expectsReply` is true for a call, `bytes` the size of the request that carried it (0 locally). */
+type Deliver = (value: unknown, context: CallContext, expectsReply: boolean, bytes: number) => unknown
+
+/** The bounds of a mailbox object, chosen by its owner. */
+export interface MailboxOptions {
+  /**
+   * Messages it holds before refusing the next with MAILBOX_FULL.
+   * @default 1_000
+   */
+  capacity?: number
+  /**
+   * Bytes of queued messages (as their requests arrived encoded) it holds before refusing the next
+   * with MAILBOX_FULL. A message sent from this peer to itself counts 0 bytes.
+   * @default 16_777_216 (16 MiB)
+   */
+  maxQueuedBytes?: number
+}
+
+/** The default bounds of a mailbox object: what a tab can hold for a slow reader. */
+export const MAILBOX_DEFAULTS = {
+  capacity: 1_000,
+  maxQueuedBytes: 16 * 1024 * 1024,
+} as const satisfies Required<MailboxOptions>
+
+/** Fills in and checks a mailbox's bounds (INVALID_ARGUMENT unless positive integers). */
+export function resolveMailboxOptions(options: MailboxOptions = {}): Required<MailboxOptions> {
+  const resolved = {
+    capacity: options.capacity ?? MAILBOX_DEFAULTS.capacity,
+    maxQueuedBytes: options.maxQueuedBytes ?? MAILBOX_DEFAULTS.maxQueuedBytes,
+  }
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new MeshscopeError('INVALID_ARGUMENT', `mailbox ${name} must be a positive integer`)
+  }
+  return resolved
+}
 
 export class MailboxRegistry {
   #handlers = new Map<string, Deliver>()
@@ -27,11 +67,11 @@ export class MailboxRegistry {
     return this.#add(name, (value, context) => handler(value as T, context))
   }
 
-  /** A mailbox object with selective receive, registered under `name` until it is closed. */
-  mailbox<T>(name: string): Mailbox<T> {
+  /** A mailbox object with selective receive and bounds, registered under `name` until it is closed. */
+  mailbox<T>(name: string, options?: MailboxOptions): Mailbox<T> {
     validateName('mailbox', name)
-    const box = new Mailbox<T>(() => remove())
-    const remove = this.#add(name, (value, context, expectsReply) => box.deliver(value as T, context, expectsReply))
+    const box = new Mailbox<T>(() => remove(), resolveMailboxOptions(options))
+    const remove = this.#add(name, (value, context, expectsReply, bytes) => box.deliver(value as T, context, expectsReply, bytes))
     return box
   }
 
@@ -69,13 +109,22 @@ interface Waiter<T> {
   reject: (error: unknown) => void
 }
 
+interface Queued<T> {
+  envelope: Envelope<T>
+  bytes: number
+}
+
 export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
-  #queue: Envelope<T>[] = []
+  #queue: Queued<T>[] = []
+  #queuedBytes = 0
   #waiters: Waiter<T>[] = []
   #closed = false
 
-  /** @internal use `mesh.mailbox(name)` */
-  constructor(private readonly unregister: () => void) {}
+  /** @internal use `mesh.mailbox(name, options)` */
+  constructor(
+    private readonly unregister: () => void,
+    private readonly bounds: Required<MailboxOptions> = MAILBOX_DEFAULTS,
+  ) {}
 
   /** The oldest message. */
   receive(options: CallOptions = {}): Promise<Envelope<T>> {
@@ -86,8 +135,12 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
   receiveIf(predicate: (value: T, envelope: Envelope<T>) => boolean, options: CallOptions = {}): Promise<Envelope<T>> {
     if (this.#closed) return Promise.reject(new MeshscopeError('MESH_CLOSED', 'this mailbox is closed'))
     const matches = (envelope: Envelope<T>) => predicate(envelope.value, envelope)
-    const index = this.#queue.findIndex(matches)
-    if (index >= 0) return Promise.resolve(this.#queue.splice(index, 1)[0]!)
+    const index = this.#queue.findIndex((queued) => matches(queued.envelope))
+    if (index >= 0) {
+      const [taken] = this.#queue.splice(index, 1)
+      this.#queuedBytes -= taken!.bytes
+      return Promise.resolve(taken!.envelope)
+    }
     return new Promise<Envelope<T>>((resolve, reject) => {
       const waiter: Waiter<T> = { matches, resolve, reject }
       const stop = (error: MeshscopeError) => {
@@ -111,9 +164,14 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
     })
   }
 
-  /** Messages waiting to be received. */
+  /** Messages waiting to be received (at most `capacity`). */
   get size(): number {
     return this.#queue.length
+  }
+
+  /** Bytes of the messages waiting to be received, as their requests arrived (at most `maxQueuedBytes`). */
+  get queuedBytes(): number {
+    return this.#queuedBytes
   }
 
   /** Unregisters the mailbox; waiting receives reject, queued calls are answered with an error. */
@@ -123,7 +181,8 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
     this.unregister()
     const error = new MeshscopeError('MESH_CLOSED', 'the mailbox was closed')
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error)
-    for (const envelope of this.#queue.splice(0)) if (envelope.isCall) envelope.fail(error)
+    this.#queuedBytes = 0
+    for (const { envelope } of this.#queue.splice(0)) if (envelope.isCall) envelope.fail(error)
   }
 
   [Symbol.dispose](): void {
@@ -141,8 +200,11 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
     }
   }
 
-  /** @internal called by the registry for each message; for a call, resolves with the reply. */
-  deliver(value: T, context: CallContext, expectsReply: boolean): Promise<unknown> | undefined {
+  /**
+   * @internal called by the registry for each message; for a call, resolves with the reply. Throws
+   * MAILBOX_FULL when no waiting receive takes the message and queueing it would pass a bound.
+   */
+  deliver(value: T, context: CallContext, expectsReply: boolean, bytes = 0): Promise<unknown> | undefined {
     let settle: { resolve: (value: unknown) => void; reject: (error: unknown) => void } | undefined
     const replied = expectsReply ? new Promise<unknown>((resolve, reject) => (settle = { resolve, reject })) : undefined
     let answered = false
@@ -161,8 +223,18 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
       fail: (error) => answer(() => settle!.reject(error)),
     }
     const waiterIndex = this.#waiters.findIndex((waiter) => waiter.matches(envelope))
-    if (waiterIndex >= 0) this.#waiters.splice(waiterIndex, 1)[0]!.resolve(envelope)
-    else this.#queue.push(envelope)
+    if (waiterIndex >= 0) {
+      this.#waiters.splice(waiterIndex, 1)[0]!.resolve(envelope)
+      return replied
+    }
+    if (this.#queue.length + 1 > this.bounds.capacity || this.#queuedBytes + bytes > this.bounds.maxQueuedBytes) {
+      throw new MeshscopeError(
+        'MAILBOX_FULL',
+        `the mailbox holds ${this.#queue.length} messages (${this.#queuedBytes} bytes), its bounds are ${this.bounds.capacity} messages and ${this.bounds.maxQueuedBytes} bytes`,
+      )
+    }
+    this.#queue.push({ envelope, bytes })
+    this.#queuedBytes += bytes
     return replied
   }
 }

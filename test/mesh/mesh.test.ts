@@ -66,8 +66,7 @@ describe('Mesh over wrtc and a real signaling server', () => {
     expect(() => b!.register('inbox', () => {})).not.toThrow()
     expect(() => b!.register('inbox', () => {})).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
 
-    await a!.send(b!.id, 'nobody-here', 1)
-    await until('UNKNOWN_MAILBOX at the sender', () => errorsAtA.includes('UNKNOWN_MAILBOX'))
+    await expect(a!.send(b!.id, 'nobody-here', 1)).rejects.toMatchObject({ code: 'UNKNOWN_MAILBOX' })
 
     b!.register('throws', () => {
       throw new Error('boom')
@@ -88,19 +87,42 @@ describe('Mesh over wrtc and a real signaling server', () => {
     expect(local).toEqual(['true:no network'])
 
     // `once` hears the next event only, `off` removes a listener; the emitter itself is not public.
+    // A handler here that throws on a send reports HANDLER_FAILED on this mesh.
+    a!.register('throws-here', () => {
+      throw new Error('boom')
+    })
     const heardOnce: string[] = []
     const heard: string[] = []
     const listener = (error: MeshscopeError) => void heard.push(error.code)
     a!.once('error', (error) => heardOnce.push(error.code))
     a!.on('error', listener)
-    await a!.send(b!.id, 'nobody-here', 2)
-    await until('the second UNKNOWN_MAILBOX', () => heard.length === 1)
+    await a!.send(a!.id, 'throws-here', 2)
+    await until('the first HANDLER_FAILED', () => heard.length === 1)
     a!.off('error', listener)
-    await a!.send(b!.id, 'nobody-here', 3)
-    await until('the third UNKNOWN_MAILBOX', () => errorsAtA.filter((code) => code === 'UNKNOWN_MAILBOX').length === 3)
-    expect(heardOnce).toEqual(['UNKNOWN_MAILBOX'])
-    expect(heard).toEqual(['UNKNOWN_MAILBOX'])
+    await a!.send(a!.id, 'throws-here', 3)
+    await until('the second HANDLER_FAILED', () => errorsAtA.filter((code) => code === 'HANDLER_FAILED').length === 2)
+    expect(heardOnce).toEqual(['HANDLER_FAILED'])
+    expect(heard).toEqual(['HANDLER_FAILED'])
     expect('events' in a!).toBe(false)
+  })
+
+  it('a send resolves once the peer accepted it; a full mailbox and a silent handler reach the sender with codes', async () => {
+    const { url } = (await server()).address()
+    const [a, b] = await Promise.all([join(url, 'unit', { callTimeoutMs: 300 }), join(url)])
+    await fullMesh([a!, b!])
+    const box = b!.mailbox<number>('small', { capacity: 2 })
+    await a!.send(b!.id, 'small', 1)
+    expect(box.size).toBe(1) // accepted means queued: no wait needed
+    await a!.send(b!.id, 'small', 2)
+    await expect(a!.send(b!.id, 'small', 3)).rejects.toMatchObject({ code: 'MAILBOX_FULL' })
+    expect([(await box.receive()).value, (await box.receive()).value]).toEqual([1, 2])
+    box.close()
+
+    // A call with no timeout of its own gets the mesh's callTimeoutMs.
+    b!.register('silent', () => new Promise(() => {}))
+    const started = Date.now()
+    await expect(a!.call(b!.id, 'silent', 1)).rejects.toMatchObject({ code: 'TIMEOUT' })
+    expect(Date.now() - started).toBeLessThan(3_000)
   })
 
   it("a channel half inside a mailbox message arrives live (the design's counter example)", async () => {

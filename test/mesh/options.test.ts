@@ -22,6 +22,7 @@ describe('resolveMeshOptions', () => {
       heartbeatIntervalMs: 1_000,
       peerTimeoutMs: 5_000,
       connectTimeoutMs: 15_000,
+      callTimeoutMs: 30_000,
       highWaterMarkBytes: 256 * 1024,
       exposeErrorStacks: false,
     })
@@ -40,8 +41,21 @@ describe('resolveMeshOptions', () => {
       highWaterMarkBytes: 1,
       peerTimeoutMs: 2,
       heartbeatIntervalMs: 1,
+      callTimeoutMs: 1,
     })
-    expect(resolved).toMatchObject({ identity, topology: 'scamp', idleLinkMs: 0, highWaterMarkBytes: 1, peerTimeoutMs: 2, heartbeatIntervalMs: 1 })
+    expect(resolved).toMatchObject({
+      identity,
+      topology: 'scamp',
+      idleLinkMs: 0,
+      highWaterMarkBytes: 1,
+      peerTimeoutMs: 2,
+      heartbeatIntervalMs: 1,
+      callTimeoutMs: 1,
+    })
+  })
+
+  it('takes callTimeoutMs: Infinity (no default timeout) when said explicitly', async () => {
+    expect((await resolveMeshOptions({ ...base, callTimeoutMs: Number.POSITIVE_INFINITY })).callTimeoutMs).toBe(Number.POSITIVE_INFINITY)
   })
 
   it.each<[string, Partial<MeshJoinOptions>]>([
@@ -51,6 +65,8 @@ describe('resolveMeshOptions', () => {
     ['a negative idleLinkMs', { idleLinkMs: -1 }],
     ['a highWaterMarkBytes of 0', { highWaterMarkBytes: 0 }],
     ['a timing of 0', { connectTimeoutMs: 0 }],
+    ['a callTimeoutMs of 0', { callTimeoutMs: 0 }],
+    ['a callTimeoutMs that is not a number', { callTimeoutMs: Number.NaN }],
     ['peerTimeoutMs not above heartbeatIntervalMs', { peerTimeoutMs: 1_000, heartbeatIntervalMs: 1_000 }],
   ])('refuses %s with INVALID_ARGUMENT', async (_, options) => {
     await expect(resolveMeshOptions({ ...base, ...options })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })

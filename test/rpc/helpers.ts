@@ -26,7 +26,10 @@ export interface MessagingPair {
 }
 
 /** `ports` is both sides' port table (default: every kind). */
-export async function messagingPair(options: { config?: Partial<MuxConfig>; sendErrorStacks?: boolean; ports?: PortTable } = {}): Promise<MessagingPair> {
+/** `callTimeoutMs`: both sides' default timeout of calls and sends (the mesh's `callTimeoutMs`). */
+export async function messagingPair(
+  options: { config?: Partial<MuxConfig>; sendErrorStacks?: boolean; ports?: PortTable; callTimeoutMs?: number } = {},
+): Promise<MessagingPair> {
   const links = await memoryLinkPair()
   const reportedAtA: MeshscopeError[] = []
   const reportedAtB: MeshscopeError[] = []
@@ -39,12 +42,14 @@ export async function messagingPair(options: { config?: Partial<MuxConfig>; send
     id: () => ID_A,
     connectionTo: (id) => (id === ID_B && pair.a.state === 'open' ? connections.a : undefined),
     assertOpen,
+    callTimeoutMs: options.callTimeoutMs,
     report: (e) => reportedAtA.push(e),
   })
   const b: Messaging = new Messaging({
     id: () => ID_B,
     connectionTo: (id) => (id === ID_A && pair.b.state === 'open' ? connections.b : undefined),
     assertOpen,
+    callTimeoutMs: options.callTimeoutMs,
     report: (e) => reportedAtB.push(e),
   })
   const common = { muxConfig: options.config, sendErrorStacks: options.sendErrorStacks, ports: options.ports }

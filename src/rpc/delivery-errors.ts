@@ -1,0 +1,46 @@
+/**
+ * What a failed request tells its caller. The mux reports a lost stream as STREAM_RESET (with the
+ * peer's reason) or DISCONNECTED (the session ended); the caller of a send needs to know why, each
+ * with its own code, never a catch-all PEER_GONE:
+ *
+ *   the peer's mux refused the stream (RESET tooManyStreams)    TOO_MANY_STREAMS
+ *   the peer is closing (RESET goingAway, or its GOAWAY)        MESH_CLOSED
+ *   the link closed before the peer answered                    LINK_CLOSED
+ *   the peer left: this side dropped its link, or it went quiet PEER_GONE
+ *
+ * A call keeps PEER_GONE for every lost session (its reply cannot come any more), but a refused
+ * stream is TOO_MANY_STREAMS and a peer closing MESH_CLOSED for it too.
+ */
+import type { Connection } from '../channels/connection.js'
+import { MeshscopeError, isMeshscopeError } from '../errors.js'
+import type { MuxCloseInfo, MuxSession } from '../mux/session.js'
+
+/** Why each session ended, recorded as it ends (before its streams' rejections are handled). */
+const sessionEnds = new WeakMap<MuxSession, MuxCloseInfo>()
+const watched = new WeakSet<MuxSession>()
+
+/** Starts recording how this connection's session ends; once per session, before its first request. */
+export function watchSessionEnd(connection: Connection): void {
+  const session = connection.session
+  if (watched.has(session)) return
+  watched.add(session)
+  session.events.on('close', (info) => sessionEnds.set(session, info))
+}
+
+/** The error a send's or call's caller gets for `error`, raised while its request was in flight. */
+export function deliveryError(error: unknown, connection: Connection, kind: 'send' | 'call'): unknown {
+  const peerId = connection.peerId ?? 'the peer'
+  if (isMeshscopeError(error, 'TOO_MANY_STREAMS') || (isMeshscopeError(error, 'STREAM_RESET') && error.cause === 'tooManyStreams')) {
+    return new MeshscopeError('TOO_MANY_STREAMS', `${peerId} refused the request: it has as many streams open as it allows`, { cause: error })
+  }
+  if (isMeshscopeError(error, 'STREAM_RESET') && error.cause === 'goingAway') {
+    return new MeshscopeError('MESH_CLOSED', `${peerId} is closing; the request was not taken`, { cause: error })
+  }
+  if (!isMeshscopeError(error, 'DISCONNECTED') && !isMeshscopeError(error, 'STREAM_RESET')) return error
+  const ended = sessionEnds.get(connection.session)?.reason
+  if (ended === 'goaway') return new MeshscopeError('MESH_CLOSED', `${peerId} closed its session before answering`, { cause: error })
+  if (kind === 'send' && ended === 'disconnected') {
+    return new MeshscopeError('LINK_CLOSED', `the link to ${peerId} closed before the message was accepted`, { cause: error })
+  }
+  return new MeshscopeError('PEER_GONE', `${peerId} went away before ${kind === 'send' ? 'accepting the message' : 'replying'}`, { cause: error })
+}

@@ -37,7 +37,6 @@ export type ErrorCode =
   | 'PEER_NOT_READING'
   | 'STREAM_CLOSED'
   | 'ITEM_TOO_LARGE'
-  | 'TOO_MANY_STREAMS'
   | 'MUX_PROTOCOL_ERROR'
   | 'MUX_VERSION_MISMATCH'
   // channels

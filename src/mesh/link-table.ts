@@ -16,6 +16,7 @@ import { Backoff, type BackoffOptions } from '../util/backoff.js'
 import { randomBase64Url } from '../util/bytes.js'
 import type { Messaging } from './messaging.js'
 import { createPeerStack } from './peer-stack.js'
+import type { PeerLimits } from './options.js'
 import type { PeerLeaveReason } from './public-types.js'
 
 /** A link whose offers, answers and candidates travel outside it (a WebRtcLink). */
@@ -55,6 +56,8 @@ export interface LinkTableOptions {
   heartbeatIntervalMs: number
   peerTimeoutMs: number
   exposeErrorStacks: boolean
+  /** What each peer may make this one hold (`MeshJoinOptions.limits`). */
+  limits: PeerLimits
   /** Delay before re-forming a lost link, growing per peer while attempts keep failing. */
   retryBackoff?: BackoffOptions
 }
@@ -242,11 +245,13 @@ export class LinkTable {
   /** The data channel is open: run the peer's stack on it; the peer joins when the handshake completes. */
   #startSession(entry: PeerLink, initiator: boolean): void {
     if (this.#links.get(entry.peerId) !== entry || !this.#open) return
-    const { router, heartbeatIntervalMs, peerTimeoutMs, exposeErrorStacks } = this.options
+    const { router, heartbeatIntervalMs, peerTimeoutMs, exposeErrorStacks, limits } = this.options
     const { session, connection } = createPeerStack(entry.link, {
       initiator,
       peerId: entry.peerId,
-      muxConfig: { keepaliveIntervalMs: heartbeatIntervalMs, idleTimeoutMs: peerTimeoutMs },
+      muxConfig: { ...limits.mux, keepaliveIntervalMs: heartbeatIntervalMs, idleTimeoutMs: peerTimeoutMs },
+      codecLimits: limits.codec,
+      channelLimits: limits.channels,
       messaging: router,
       sendErrorStacks: exposeErrorStacks,
     })

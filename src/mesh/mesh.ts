@@ -20,6 +20,7 @@ import { WebRtcLink } from '../transport/webrtc-link.js'
 import { Emitter } from '../util/emitter.js'
 import { resolveMeshOptions, type MeshJoinOptions, type ResolvedMeshOptions } from './options.js'
 import type { Connection } from '../channels/connection.js'
+import type { MuxSessionStats } from '../mux/session.js'
 import type { CallOptions } from '../rpc/call.js'
 import type { Remote } from '../rpc/remote-object.js'
 import type { Mailbox, MailboxHandler, MailboxOptions, MailboxRef } from '../services/mailboxes.js'
@@ -107,7 +108,7 @@ export class Mesh {
         sendSignal: (signal) => void this.#signals.send(peerId, session, signal),
       })
     this.#links = new LinkTable(
-      { selfId: identity.id, createLink, router: this.#messaging, heartbeatIntervalMs, peerTimeoutMs, exposeErrorStacks },
+      { selfId: identity.id, createLink, router: this.#messaging, heartbeatIntervalMs, peerTimeoutMs, exposeErrorStacks, limits: options.limits },
       {
         joined: (peerId) => {
           this.#events.emit('peer:join', peerId)
@@ -262,6 +263,20 @@ export class Mesh {
    */
   remote<T>(peerId: string, name: string, options?: CallOptions): Remote<T> {
     return this.#messaging.remote<T>(peerId, name, options)
+  }
+
+  /**
+   * What each joined peer holds here now, by peer id: its multiplexer session's streams, the memory
+   * its received data retains (unread or under assembly), the credit granted to it and the control
+   * frames waiting for its link — to compare with `limits.mux` (docs/architecture.md, "Resource budgets").
+   */
+  stats(): { peers: Record<string, MuxSessionStats> } {
+    const peers: Record<string, MuxSessionStats> = {}
+    for (const peerId of this.peers) {
+      const connection = this.#links.connectionTo(peerId)
+      if (connection) peers[peerId] = connection.session.stats()
+    }
+    return { peers }
   }
 
   /** The channel-layer connection to a joined peer (for layers built on the mesh). */

@@ -2,10 +2,13 @@
  * Options of `Mesh.join`, with every default in one place (`MESH_DEFAULTS`, documented in README
  * and docs/architecture.md) and checked once, here, before anything starts.
  */
+import { resolveChannelLimits, type ChannelLimits } from '../channels/limits.js'
+import { resolveCodecLimits, type CodecLimits } from '../codec/limits.js'
 import { MeshscopeError } from '../errors.js'
 import type { ScampConfig } from '../gossip/config.js'
 import { Identity } from '../identity/identity.js'
 import { DEFAULT_CALL_TIMEOUT_MS, isTimeoutMs } from '../rpc/call.js'
+import { type MuxConfig, resolveMuxConfig } from '../mux/config.js'
 import { isRoomName, type Topology } from '../signaling/protocol.js'
 import { DEFAULT_HIGH_WATER_MARK_BYTES } from '../transport/link.js'
 import { resolvePlatform, type Platform } from './platform.js'
@@ -87,6 +90,23 @@ export interface MeshJoinOptions {
    * @default false
    */
   exposeErrorStacks?: boolean
+  /**
+   * What each peer may make this one hold — this side's choice, whatever the peer asks for
+   * (docs/architecture.md, "Resource budgets"). Unset fields keep each layer's defaults:
+   * `mux` (src/mux/config.ts: streams, windows, the inbound memory budget, the control queue;
+   * `keepaliveIntervalMs`/`idleTimeoutMs` come from `heartbeatIntervalMs`/`peerTimeoutMs`),
+   * `codec` (src/codec/limits.ts: sizes, depth, element counts of a decoded value) and `channels`
+   * (src/channels/limits.ts: the buffers of received channel halves).
+   * @default `{}` (every layer's defaults)
+   */
+  limits?: PeerLimits
+}
+
+/** Per-peer limits, by layer (`MeshJoinOptions.limits`). */
+export interface PeerLimits {
+  mux?: Partial<Omit<MuxConfig, 'keepaliveIntervalMs' | 'idleTimeoutMs'>>
+  codec?: Partial<CodecLimits>
+  channels?: Partial<ChannelLimits>
 }
 
 /** The default of every `MeshJoinOptions` field that has a constant one. */
@@ -102,6 +122,7 @@ export const MESH_DEFAULTS = {
   callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS,
   highWaterMarkBytes: DEFAULT_HIGH_WATER_MARK_BYTES,
   exposeErrorStacks: false,
+  limits: {},
 } as const satisfies Partial<MeshJoinOptions>
 
 /** `MeshJoinOptions` with every default filled in and every value checked. */
@@ -142,6 +163,11 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
     throw new MeshscopeError('INVALID_ARGUMENT', 'highWaterMarkBytes must be a positive number of bytes')
   const callTimeoutMs = options.callTimeoutMs ?? MESH_DEFAULTS.callTimeoutMs
   if (!isTimeoutMs(callTimeoutMs)) throw new MeshscopeError('INVALID_ARGUMENT', 'callTimeoutMs must be a positive number of milliseconds, or Infinity')
+  const limits: PeerLimits = options.limits ?? MESH_DEFAULTS.limits
+  // Checked now, so a bad limit fails the join rather than every link later.
+  resolveMuxConfig({ ...limits.mux, keepaliveIntervalMs: timings.heartbeatIntervalMs, idleTimeoutMs: timings.peerTimeoutMs })
+  resolveCodecLimits(limits.codec)
+  resolveChannelLimits(limits.channels)
   const platform = resolvePlatform(options.platform)
   return {
     signaling: options.signaling,
@@ -156,6 +182,7 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
     callTimeoutMs,
     highWaterMarkBytes,
     exposeErrorStacks: options.exposeErrorStacks ?? MESH_DEFAULTS.exposeErrorStacks,
+    limits,
     identity: options.identity ?? (await Identity.generate()),
   }
 }

@@ -5,6 +5,7 @@
  */
 import { Connection, type PeerRouter } from '../channels/connection.js'
 import type { ChannelLimits } from '../channels/limits.js'
+import type { CodecLimits } from '../codec/limits.js'
 import type { PortTable } from '../channels/port.js'
 import type { MuxConfig } from '../mux/config.js'
 import { MuxSession } from '../mux/session.js'
@@ -29,6 +30,8 @@ export interface PeerStackOptions {
   muxConfig?: Partial<MuxConfig>
   /** Bounds on the channel halves the peer sends (src/channels/limits.ts). */
   channelLimits?: Partial<ChannelLimits>
+  /** Limits on the values decoded from this peer (src/codec/limits.ts). */
+  codecLimits?: Partial<CodecLimits>
   /** The port kinds the connection decodes. Default: every kind (DEFAULT_PORTS). */
   ports?: PortTable
   /** Send error stacks to this peer (off by default: stacks show local file paths). */
@@ -64,6 +67,7 @@ export function createPeerStack(link: Link, options: PeerStackOptions): PeerStac
     router: options.messaging,
     sendErrorStacks: options.sendErrorStacks ?? false,
     channelLimits: options.channelLimits,
+    codecLimits: options.codecLimits,
   })
   const { messaging, serveStream } = options
   if (messaging?.callTimeoutMs !== undefined) setDefaultCallTimeout(connection, messaging.callTimeoutMs)

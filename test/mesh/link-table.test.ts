@@ -53,6 +53,7 @@ function twoTables(options: { retryMs?: number } = {}) {
         heartbeatIntervalMs: 1_000,
         peerTimeoutMs: 5_000,
         exposeErrorStacks: false,
+        limits: {},
         ...(options.retryMs ? { retryBackoff: { initialDelayMs: options.retryMs, maxDelayMs: options.retryMs, random: () => 1 } } : {}),
       },
       host,

@@ -68,6 +68,10 @@ describe('resolveMeshOptions', () => {
     ['a callTimeoutMs of 0', { callTimeoutMs: 0 }],
     ['a callTimeoutMs that is not a number', { callTimeoutMs: Number.NaN }],
     ['peerTimeoutMs not above heartbeatIntervalMs', { peerTimeoutMs: 1_000, heartbeatIntervalMs: 1_000 }],
+    ['a mux limit of 0', { limits: { mux: { maxStreams: 0 } } }],
+    ['a mux inbound budget below its window', { limits: { mux: { maxInboundBytes: 1024 } } }],
+    ['a codec depth past its ceiling', { limits: { codec: { maxDepth: 1_001 } } }],
+    ['a channel limit of 0', { limits: { channels: { maxReceivedCapacity: 0 } } }],
   ])('refuses %s with INVALID_ARGUMENT', async (_, options) => {
     await expect(resolveMeshOptions({ ...base, ...options })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
   })

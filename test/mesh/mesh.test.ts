@@ -137,7 +137,12 @@ describe('Mesh over wrtc and a real signaling server', () => {
     let release!: () => void
     const released = new Promise<void>((resolve) => (release = resolve))
     b!.register('wait', () => released)
-    const calls = Array.from({ length: 5 }, () => a!.call(b!.id, 'wait', 1).then(() => 'ok', (error: { code: string }) => error.code))
+    const calls = Array.from({ length: 5 }, () =>
+      a!.call(b!.id, 'wait', 1).then(
+        () => 'ok',
+        (error: { code: string }) => error.code,
+      ),
+    )
     await until('b holds four streams', () => b!.stats().peers[a!.id]?.streams === 4)
     expect(Object.keys(b!.stats().peers)).toEqual([a!.id])
     release()

@@ -439,6 +439,13 @@ export class ScampNode {
   }
 
   #keep(subscriber: PeerId, epoch: number, now: number): void {
+    // A held epoch never goes back. A contact reached by a stale subscription (an abandoned attempt
+    // whose walk ended here) may hold the subscriber's newer one already: keeping the stale one
+    // would overwrite it, and the subscriber's answer to the stale keep notice (an unsubscription
+    // of that epoch) would then delete the entry while its in-view still records this node as a
+    // holder of the newer one. The newer subscription stands for the stale one; nothing to keep.
+    const held = this.#partialView.get(subscriber)
+    if (held !== undefined && held.epoch > epoch) return
     this.#metrics.subscriptionsKept++
     this.#partialViewSet(subscriber, epoch, now)
     this.#send(subscriber, { type: 'kept', epoch })

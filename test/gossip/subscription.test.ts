@@ -54,6 +54,39 @@ describe('the contact', () => {
     expect(sends(effects, 'kept')).toEqual([{ type: 'send', to: 'renewing', message: { type: 'kept', epoch: 9 } }])
     expect(t.node.heldEpoch('renewing')).toBe(9)
   })
+
+  test('a stale subscription reaching a contact that holds a newer one leaves the newer one held (views stay mirrored)', () => {
+    // The property test's counterexample (graph.property.test.ts, seed 1918301954), reduced: `sub`
+    // subscribed through b (epoch 2), then through c (epoch 3). The epoch-3 subscription is kept by
+    // x; then the epoch-2 walk ends at x, which serves as its contact while holding sub@3.
+    const sub = makeNode('sub')
+    sub.node.join('a')
+    sub.node.join('b')
+    sub.node.join('c')
+    expect(sub.node.epoch).toBe(3)
+    const x = makeNode('x', { c: 2, indirectionHops: 0 })
+    holdPeers(x, ['p0', 'p1'])
+    // Messages from x to sub, in order (one direction of a link is FIFO); sub's answers go back to x.
+    x.rng.pin(0)
+    const toSub = sends(x.receive('c', { type: 'forward-subscription', subscriber: 'sub', epoch: 3, hops: 0 }), 'kept')
+    x.rng.pin(undefined)
+    expect(toSub.map((s) => s.message)).toEqual([{ type: 'kept', epoch: 3 }])
+    const served = x.receive('b', { type: 'subscribe', subscriber: 'sub', epoch: 2, walk: 0, fromDegree: 0, renewal: false })
+    toSub.push(...sends(served).filter((s) => s.to === 'sub'))
+    expect(x.node.heldEpoch('sub')).toBe(3) // the stale subscription does not overwrite the newer one
+    expect(sends(served, 'kept')).toEqual([])
+    for (const { message } of toSub) {
+      for (const answer of sends(sub.receive('x', message))) {
+        expect(answer.to).toBe('x')
+        x.receive('sub', answer.message)
+      }
+    }
+    // sub records x as a holder of its subscription: x must still hold it, and sub holds x, its contact.
+    expect(sub.node.inView()).toEqual(['x'])
+    expect(x.node.heldEpoch('sub')).toBe(3)
+    expect(sub.node.partialView()).toEqual(['x'])
+    expect(x.node.hasInInView('sub')).toBe(true)
+  })
 })
 
 describe('indirection', () => {

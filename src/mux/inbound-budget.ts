@@ -36,6 +36,8 @@ export class InboundBudget {
   #held = 0
   #assembly = 0
   #granted = 0
+  /** The part of `#granted` on streams this side opened (replies to its own requests). */
+  #localGranted = 0
   /** Streams with a message under assembly, oldest first: the first is the head of line. */
   readonly #assembling = new Set<BudgetedStream>()
   /** Streams whose credit was withheld, in the order they asked. */
@@ -52,17 +54,23 @@ export class InboundBudget {
     return { heldBytes: this.#held, assemblyBytes: this.#assembly, grantedBytes: this.#granted }
   }
 
-  /** A stream's held, assembly or granted bytes changed by these amounts. */
-  change(held: number, assembly: number, granted: number): void {
+  /** A stream's held, assembly or granted bytes changed by these amounts (`local`: a stream this side opened). */
+  change(held: number, assembly: number, granted: number, local = false): void {
     this.#held += held
     this.#assembly += assembly
     this.#granted += granted
+    if (local) this.#localGranted += granted
     if (held + granted < 0 && this.#waiting.size > 0) this.#scheduleDrain()
   }
 
-  /** Whether a new remote stream, reserving `windowBytes`, fits. */
+  /**
+   * Whether a new remote stream, reserving `windowBytes`, fits. The unused windows of streams this
+   * side opened do not count here: they are bounded by this side's own opens, and counting them
+   * would let a burst of this side's pipelined sends make it refuse every stream the peer opens.
+   * What those streams hold once data arrives does count.
+   */
   mayOpen(windowBytes: number): boolean {
-    return this.committed + windowBytes <= this.limit
+    return this.committed - this.#localGranted + windowBytes <= this.limit
   }
 
   startAssembly(stream: BudgetedStream): void {

@@ -177,7 +177,7 @@ export class MuxSession {
     const id = this.#nextLocalId
     if (id > 0xfffffffd) throw new MeshscopeError('MUX_PROTOCOL_ERROR', 'this session has used up its stream ids')
     this.#nextLocalId += 2
-    const stream = new MuxStream(id, purpose, this.#host, options)
+    const stream = new MuxStream(id, purpose, this.#host, { ...options, local: true })
     this.#streams.set(id, stream)
     this.#sendControl({ type: 'open', streamId: id, purpose })
     if (this.#state === 'open') stream.grantInitialCredit(this.#remoteWindowBytes)

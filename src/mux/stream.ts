@@ -98,17 +98,20 @@ export class MuxStream implements BudgetedStream {
   #released = false
   #sendEndListeners: Array<(reason: StreamEndReason, error: () => MeshscopeError) => void> = []
   #maxItemBytes: number
+  /** Opened by this side: its unused window is this side's own reservation, not the peer's (inbound-budget.ts). */
+  readonly #local: boolean
 
   constructor(
     readonly id: number,
     readonly purpose: StreamPurposeName,
     private readonly host: StreamHost,
-    options: { maxItemBytes?: number } = {},
+    options: { maxItemBytes?: number; local?: boolean } = {},
   ) {
     this.#maxItemBytes = Math.min(options.maxItemBytes ?? host.config.maxItemBytes, host.config.maxItemBytes)
     this.#recvWindowLeft = host.config.initialWindowBytes
     this.#recvWindow = host.config.initialWindowBytes
-    host.budget.change(0, 0, this.#recvWindowLeft)
+    this.#local = options.local === true
+    host.budget.change(0, 0, this.#recvWindowLeft, this.#local)
   }
 
   /** The receive window this side grants the peer now (it grows for a reader that keeps up). */
@@ -298,7 +301,7 @@ export class MuxStream implements BudgetedStream {
     const kept = copy ? bytes.slice() : bytes
     const retained = copy ? kept.byteLength : bytes.buffer.byteLength
     this.#heldBytes += retained
-    this.host.budget.change(retained, 0, -bytes.byteLength)
+    this.host.budget.change(retained, 0, -bytes.byteLength, this.#local)
     this.#incoming.push({ bytes: kept, fin, retained })
     this.#deliver()
     return true
@@ -308,7 +311,7 @@ export class MuxStream implements BudgetedStream {
     if (this.#recvState !== 'open') return
     this.#recvState = 'ended'
     // No more data comes: the unused credit is no longer a reservation.
-    this.host.budget.change(0, 0, -this.#recvWindowLeft)
+    this.host.budget.change(0, 0, -this.#recvWindowLeft, this.#local)
     this.#recvWindowLeft = 0
     this.#deliver()
   }
@@ -416,7 +419,7 @@ export class MuxStream implements BudgetedStream {
     this.#recvWindow += extra
     this.host.sendControl({ type: 'credit', streamId: this.id, increment })
     this.#recvWindowLeft += increment
-    this.host.budget.change(0, 0, increment)
+    this.host.budget.change(0, 0, increment, this.#local)
     this.#pendingCredit = 0
   }
 
@@ -442,7 +445,7 @@ export class MuxStream implements BudgetedStream {
 
   /** The receive side ended: nothing it held or reserved counts any more. */
   #leaveBudget(): void {
-    this.host.budget.change(-this.#heldBytes, -this.#assemblyHeldBytes, -this.#recvWindowLeft)
+    this.host.budget.change(-this.#heldBytes, -this.#assemblyHeldBytes, -this.#recvWindowLeft, this.#local)
     this.#heldBytes = 0
     this.#assemblyHeldBytes = 0
     this.#recvWindowLeft = 0

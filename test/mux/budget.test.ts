@@ -132,6 +132,17 @@ describe('inbound budget', () => {
     ])
     expect(raw.session.stats()).toMatchObject({ streams: 3, grantedBytes: 3 * windowBytes })
   })
+
+  it("streams this side opened do not count against the peer's OPENs: a burst of its own requests leaves room for the peer's", async () => {
+    const windowBytes = 64 * 1024
+    const raw = peer({ initialWindowBytes: windowBytes, maxWindowBytes: windowBytes, maxInboundBytes: 3 * windowBytes })
+    await raw.handshake()
+    for (let i = 0; i < 10; i++) raw.session.openStream('request') // ten windows of its own: more than the budget
+    for (const id of [2, 4, 6, 8]) await raw.send({ type: 'open', streamId: id, purpose: 'request' })
+    await raw.barrier()
+    expect(raw.session.streamCount).toBe(10 + 3) // still three of the peer's, and the fourth refused
+    expect(raw.frames.filter((frame) => frame.type === 'reset').map((frame) => frame.type === 'reset' && frame.streamId)).toEqual([8])
+  })
 })
 
 describe('control queue', () => {

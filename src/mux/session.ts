@@ -146,6 +146,11 @@ export class MuxSession {
     return this.#state
   }
 
+  /** Why the session ended (set before its streams fail, so their callers can read it); undefined while it runs. */
+  get closeInfo(): MuxCloseInfo | undefined {
+    return this.#closeInfo
+  }
+
   /** Streams currently open (either side). */
   get streamCount(): number {
     return this.#streams.size

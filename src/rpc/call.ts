@@ -9,7 +9,7 @@ import type { Connection } from '../channels/connection.js'
 import { MeshscopeError, isMeshscopeError } from '../errors.js'
 import { RemoteError } from './errors.js'
 import type { MuxStream } from '../mux/stream.js'
-import { deliveryError, watchSessionEnd } from './delivery-errors.js'
+import { deliveryError } from './delivery-errors.js'
 import { replyFromWire, requestToWire, type Reply, type Request } from './protocol.js'
 
 /** How long a call, hop or send waits for the peer's answer unless told otherwise (the mesh's `callTimeoutMs`). */
@@ -76,8 +76,7 @@ async function exchange(connection: Connection, request: Request, options: CallO
   validateCallOptions(options)
   if (options.signal?.aborted) throw abortedError(options.signal)
   const peerId = connection.peerId ?? 'the peer'
-  watchSessionEnd(connection)
-  const { stream, bytes } = openRequest(connection, request)
+  const { stream, bytes } = openRequest(connection, request, kind)
 
   // Closing our side right away lets OPEN, the request and CLOSE leave in one link message; the
   // serving side still learns of a give-up, which resets the stream.
@@ -115,15 +114,16 @@ async function exchange(connection: Connection, request: Request, options: CallO
 }
 
 /**
- * A request stream and the request's bytes, for a call or a plain send. Throws PEER_GONE when the
- * session is over, or the codec's error when the request cannot travel (the stream is reset then).
+ * A request stream and the request's bytes, for a call or a plain send. Throws what delivery-errors.ts
+ * makes of a session that is over (MESH_CLOSED after the peer's GOAWAY, PEER_GONE…), or the codec's
+ * error when the request cannot travel (the stream is reset then).
  */
-export function openRequest(connection: Connection, request: Request): { stream: MuxStream; bytes: Uint8Array } {
+export function openRequest(connection: Connection, request: Request, kind: 'send' | 'call'): { stream: MuxStream; bytes: Uint8Array } {
   let stream: MuxStream
   try {
     stream = connection.session.openStream('request')
   } catch (cause) {
-    throw new MeshscopeError('PEER_GONE', `${connection.peerId ?? 'the peer'} is gone`, { cause })
+    throw deliveryError(cause, connection, kind)
   }
   try {
     return { stream, bytes: connection.encode(requestToWire(request)) }

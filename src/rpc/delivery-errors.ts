@@ -13,19 +13,6 @@
  */
 import type { Connection } from '../channels/connection.js'
 import { MeshscopeError, isMeshscopeError } from '../errors.js'
-import type { MuxCloseInfo, MuxSession } from '../mux/session.js'
-
-/** Why each session ended, recorded as it ends (before its streams' rejections are handled). */
-const sessionEnds = new WeakMap<MuxSession, MuxCloseInfo>()
-const watched = new WeakSet<MuxSession>()
-
-/** Starts recording how this connection's session ends; once per session, before its first request. */
-export function watchSessionEnd(connection: Connection): void {
-  const session = connection.session
-  if (watched.has(session)) return
-  watched.add(session)
-  session.events.on('close', (info) => sessionEnds.set(session, info))
-}
 
 /** The error a send's or call's caller gets for `error`, raised while its request was in flight. */
 export function deliveryError(error: unknown, connection: Connection, kind: 'send' | 'call'): unknown {
@@ -37,7 +24,7 @@ export function deliveryError(error: unknown, connection: Connection, kind: 'sen
     return new MeshscopeError('MESH_CLOSED', `${peerId} is closing; the request was not taken`, { cause: error })
   }
   if (!isMeshscopeError(error, 'DISCONNECTED') && !isMeshscopeError(error, 'STREAM_RESET')) return error
-  const ended = sessionEnds.get(connection.session)?.reason
+  const ended = connection.session.closeInfo?.reason
   if (ended === 'goaway') return new MeshscopeError('MESH_CLOSED', `${peerId} closed its session before answering`, { cause: error })
   if (kind === 'send' && ended === 'disconnected') {
     return new MeshscopeError('LINK_CLOSED', `the link to ${peerId} closed before the message was accepted`, { cause: error })

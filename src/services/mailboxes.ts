@@ -135,7 +135,12 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
   receiveIf(predicate: (value: T, envelope: Envelope<T>) => boolean, options: CallOptions = {}): Promise<Envelope<T>> {
     if (this.#closed) return Promise.reject(new MeshscopeError('MESH_CLOSED', 'this mailbox is closed'))
     const matches = (envelope: Envelope<T>) => predicate(envelope.value, envelope)
-    const index = this.#queue.findIndex((queued) => matches(queued.envelope))
+    let index: number
+    try {
+      index = this.#queue.findIndex((queued) => matches(queued.envelope))
+    } catch (error) {
+      return Promise.reject(error) // the caller's predicate threw; the queue is as it was
+    }
     if (index >= 0) {
       const [taken] = this.#queue.splice(index, 1)
       this.#queuedBytes -= taken!.bytes
@@ -159,6 +164,11 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
         clearTimeout(timer)
         options.signal?.removeEventListener('abort', onAbort)
         resolve(envelope)
+      }
+      waiter.reject = (error) => {
+        clearTimeout(timer)
+        options.signal?.removeEventListener('abort', onAbort)
+        reject(error)
       }
       this.#waiters.push(waiter)
     })
@@ -222,9 +232,9 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
       reply: (reply) => answer(() => settle!.resolve(reply)),
       fail: (error) => answer(() => settle!.reject(error)),
     }
-    const waiterIndex = this.#waiters.findIndex((waiter) => waiter.matches(envelope))
-    if (waiterIndex >= 0) {
-      this.#waiters.splice(waiterIndex, 1)[0]!.resolve(envelope)
+    const waiter = this.#takeWaiter(envelope)
+    if (waiter) {
+      waiter.resolve(envelope)
       return replied
     }
     if (this.#queue.length + 1 > this.bounds.capacity || this.#queuedBytes + bytes > this.bounds.maxQueuedBytes) {
@@ -236,6 +246,31 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
     this.#queue.push({ envelope, bytes })
     this.#queuedBytes += bytes
     return replied
+  }
+
+  /**
+   * The oldest waiting receive that matches `envelope`, taken off the list. A receive whose predicate
+   * throws fails with that error (the predicate is its caller's) and the message goes on to the
+   * others, then to the queue: an accepted message is never lost to someone else's predicate.
+   */
+  #takeWaiter(envelope: Envelope<T>): Waiter<T> | undefined {
+    for (let index = 0; index < this.#waiters.length; ) {
+      const waiter = this.#waiters[index]!
+      let matched: boolean
+      try {
+        matched = waiter.matches(envelope)
+      } catch (error) {
+        this.#waiters.splice(index, 1)
+        waiter.reject(error)
+        continue
+      }
+      if (matched) {
+        this.#waiters.splice(index, 1)
+        return waiter
+      }
+      index++
+    }
+    return undefined
   }
 }
 

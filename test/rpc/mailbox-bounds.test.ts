@@ -73,6 +73,25 @@ describe('bounded mailboxes', () => {
     expect(box.size).toBe(1)
   })
 
+  it('a waiting receiveIf whose predicate throws fails with that error; the accepted message still reaches the others', async () => {
+    peers = await messagingPair()
+    const box = peers.b.mailbox<number>('picky')
+    const broken = box.receiveIf(() => {
+      throw new Error('predicate bug')
+    })
+    const any = box.receive()
+    await peers.a.send(ID_B, 'picky', 7) // accepted: the throwing predicate does not lose it
+    await expect(broken).rejects.toThrow('predicate bug')
+    expect((await any).value).toBe(7)
+    await peers.a.send(ID_B, 'picky', 8) // no waiter now: queued
+    await expect(
+      box.receiveIf(() => {
+        throw new Error('again')
+      }),
+    ).rejects.toThrow('again')
+    expect((await box.receive()).value).toBe(8)
+  })
+
   it('selective receive under the bound: a receiveIf waiting for one value still gets it when others fill the box', async () => {
     peers = await messagingPair()
     const box = peers.b.mailbox<number>('select', { capacity: 2 })

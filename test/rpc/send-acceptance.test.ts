@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { ID_A, ID_B, delay, disposeChecked, messagingPair, until, type MessagingPair } from './helpers.js'
+import { callOverConnection, sendOverConnection } from '../../src/rpc/call.js'
 
 /** Makes `peers.b` a peer that is connected but never answers a request (its streams stay open). */
 function silence(peers: MessagingPair): void {
@@ -95,6 +96,18 @@ describe('send: every refusal reaches the sender with its code', () => {
     const closing = peers.pair.b.close()
     await expect(peers.a.send(ID_B, 'inbox', 1)).rejects.toMatchObject({ code: 'MESH_CLOSED' })
     await closing
+  })
+
+  it('after the peer closed its session: a request on its ended connection rejects with MESH_CLOSED, not PEER_GONE', async () => {
+    peers = await messagingPair()
+    peers.b.register('inbox', () => {})
+    await peers.pair.b.close()
+    await until('this side saw the goodbye', () => peers!.pair.a.state === 'closed')
+    // A request that still held the connection when the session ended (the mesh would no longer
+    // hand it out): the stream cannot open, and the caller learns why.
+    const connection = peers.connections.a
+    await expect(sendOverConnection(connection, { kind: 'send', name: 'inbox', value: 1 })).rejects.toMatchObject({ code: 'MESH_CLOSED' })
+    await expect(callOverConnection(connection, { kind: 'call', name: 'inbox', value: 1 })).rejects.toMatchObject({ code: 'MESH_CLOSED' })
   })
 
   it('the link closing before the peer answered: the send rejects with LINK_CLOSED', async () => {

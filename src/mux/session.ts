@@ -332,9 +332,11 @@ export class MuxSession {
       return
     }
     switch (frame.type) {
-      case 'data':
-        if (!stream.onData(frame.payload, frame.fin)) stream.reset('protocolError', 'the peer sent more than its credit')
+      case 'data': {
+        const violation = stream.onData(frame.payload, frame.fin)
+        if (violation) stream.reset('protocolError', violation)
         return
+      }
       case 'credit':
         return stream.onCredit(frame.increment)
       case 'close':

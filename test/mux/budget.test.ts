@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { encodeFrame, type Frame } from '../../src/mux/frame.js'
 import { BATCH_ENTRY_PREFIX_BYTES } from '../../src/mux/batch.js'
+import { CHUNK_OVERHEAD_BYTES } from '../../src/mux/stream.js'
 import { memoryAfterGc } from './memory.js'
 import { nextIncoming, tick } from './helpers.js'
 import { batchOf, rawPeer, until, type RawPeer } from './raw-peer.js'
@@ -53,7 +54,8 @@ describe('retained memory, not payload', () => {
     expect(await raw.barrier()).toBe(true)
     const growth = memoryAfterGc() - before
     report('tiny chunks in padded batches', growth)
-    expect(raw.session.stats()).toMatchObject({ inboundBytes: windowBytes, assemblyBytes: 0 })
+    // Copied and appended into one buffer: one entry's overhead, not one per chunk.
+    expect(raw.session.stats()).toMatchObject({ inboundBytes: windowBytes + CHUNK_OVERHEAD_BYTES, assemblyBytes: 0 })
     expect(growth).toBeLessThan(windowBytes + MEMORY_SLACK_BYTES)
   })
 
@@ -113,7 +115,7 @@ describe('inbound budget', () => {
     await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(4096) })
     await raw.barrier()
     expect(raw.frames.some((frame) => frame.type === 'reset')).toBe(false)
-    expect(raw.session.stats().inboundBytes).toBe(4096 + 6) // a view: its whole link message, header included
+    expect(raw.session.stats().inboundBytes).toBe(4096 + 6 + CHUNK_OVERHEAD_BYTES) // a view: its whole link message, header included
     await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(1) })
     expect(await raw.waitFor('the RESET', (frame) => frame.type === 'reset')).toMatchObject({ streamId: 2, reason: 'protocolError' })
     expect(await raw.barrier()).toBe(true)
@@ -232,5 +234,73 @@ describe('refused streams carry their reason', () => {
     await expect(receiving).rejects.toMatchObject({ code, cause: reason })
     await sent.catch(() => {})
     await expect(stream.send(Uint8Array.of(2))).rejects.toMatchObject({ code, cause: reason })
+  })
+})
+
+describe('many small chunks', () => {
+  /** Empty (or 1-byte) DATA frames, as many as fit in one 16 KiB batch. */
+  const dataFrames = (streamId: number, count: number, fin: boolean, payloadBytes = 0): Frame[] =>
+    Array.from({ length: count }, () => ({ type: 'data', streamId, fin, payload: new Uint8Array(payloadBytes) }))
+
+  it('200 000 empty messages (DATA+FIN) on a stream nobody reads are held in a bounded number of objects, and all arrive', async () => {
+    const raw = peer()
+    await raw.handshake()
+    const incoming = nextIncoming(raw.session)
+    await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
+    const stream = await incoming
+    await raw.barrier()
+    const before = memoryAfterGc()
+    const batches = 100
+    const perBatch = 2000
+    for (let i = 0; i < batches; i++) await raw.sendRaw(batchOf(dataFrames(2, perBatch, true)))
+    expect(await raw.barrier()).toBe(true)
+    const growth = memoryAfterGc() - before
+    report(`${batches * perBatch} empty messages, unread`, growth)
+    expect(raw.frames.some((frame) => frame.type === 'reset')).toBe(false)
+    expect(growth).toBeLessThan(MEMORY_SLACK_BYTES)
+    expect(raw.session.stats().inboundBytes).toBeLessThanOrEqual(256 * 1024 + CHUNK_OVERHEAD_BYTES)
+    for (let i = 0; i < batches * perBatch; i++) expect((await stream.receive())?.byteLength).toBe(0)
+  }, 15_000)
+
+  it('1-byte chunks of one large item under assembly cost about their bytes, not an object each, even for the head of line', async () => {
+    const raw = peer()
+    await raw.handshake()
+    const incoming = nextIncoming(raw.session)
+    await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
+    const received = (await incoming).receive() // a reader waits: the item is assembled as it arrives
+    await raw.barrier()
+    const before = memoryAfterGc()
+    const itemBytes = 512 * 1024
+    const sent = await raw.sendWhileCredit(2, itemBytes - 1, { chunkBytes: 1, framesPerBatch: 1800, idleMs: 500 })
+    expect(sent).toBe(itemBytes - 1) // the head of line gets its credit
+    expect(await raw.barrier()).toBe(true)
+    const growth = memoryAfterGc() - before
+    report(`${sent} 1-byte chunks of one item under assembly`, growth)
+    const { inboundBytes, assemblyBytes } = raw.session.stats()
+    expect(assemblyBytes).toBeGreaterThanOrEqual(sent) // the budget sees at least the bytes
+    expect(inboundBytes).toBeLessThanOrEqual(2 * itemBytes + 256 * 1024 + CHUNK_OVERHEAD_BYTES)
+    expect(growth).toBeLessThan(2 * itemBytes + MEMORY_SLACK_BYTES)
+    await raw.send({ type: 'data', streamId: 2, fin: true, payload: Uint8Array.of(1) })
+    expect((await received)?.byteLength).toBe(itemBytes)
+  }, 15_000)
+
+  it('an empty DATA frame without FIN resets its stream (protocolError); the session goes on', async () => {
+    const raw = peer()
+    await raw.handshake()
+    const incoming = nextIncoming(raw.session)
+    await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
+    const received = (await incoming).receive()
+    received.catch(() => {})
+    await raw.barrier()
+    const before = memoryAfterGc()
+    const batches = 50
+    for (let i = 0; i < batches; i++) await raw.sendRaw(batchOf(dataFrames(2, 2000, false)))
+    expect(await raw.barrier()).toBe(true)
+    const growth = memoryAfterGc() - before
+    report(`${batches * 2000} empty non-FIN chunks under assembly`, growth)
+    expect(raw.frames.find((frame) => frame.type === 'reset')).toMatchObject({ streamId: 2, reason: 'protocolError' })
+    await expect(received).rejects.toMatchObject({ code: 'STREAM_RESET' })
+    expect(growth).toBeLessThan(MEMORY_SLACK_BYTES)
+    expect(raw.session.state).toBe('open')
   })
 })

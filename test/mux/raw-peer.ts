@@ -49,8 +49,9 @@ export interface RawPeer {
   /**
    * Sends up to `totalBytes` on a stream the raw peer opened, in chunks of `chunkBytes` without FIN,
    * as fast as the session grants credit; returns the bytes sent once no credit came for `idleMs`.
+   * With `framesPerBatch` > 1, up to that many chunks go in one link message (a batch).
    */
-  sendWhileCredit(streamId: number, totalBytes: number, options?: { chunkBytes?: number; idleMs?: number }): Promise<number>
+  sendWhileCredit(streamId: number, totalBytes: number, options?: { chunkBytes?: number; idleMs?: number; framesPerBatch?: number }): Promise<number>
   dispose(): Promise<void>
 }
 
@@ -128,19 +129,24 @@ export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
       }
     },
     creditLeft: (streamId) => (sessionWindowBytes ?? 0) + (granted.get(streamId) ?? 0) - (used.get(streamId) ?? 0),
-    async sendWhileCredit(streamId, totalBytes, { chunkBytes = 16 * 1024 - 6, idleMs = 100 } = {}) {
+    async sendWhileCredit(streamId, totalBytes, { chunkBytes = 16 * 1024 - 6, idleMs = 100, framesPerBatch = 1 } = {}) {
       let sent = 0
       let idleSince = Date.now()
       while (sent < totalBytes && session.state !== 'closed') {
-        const size = Math.min(chunkBytes, totalBytes - sent, peer.creditLeft(streamId))
-        if (size <= 0) {
+        const frames: Frame[] = []
+        while (frames.length < framesPerBatch) {
+          const size = Math.min(chunkBytes, totalBytes - sent, peer.creditLeft(streamId))
+          if (size <= 0) break
+          used.set(streamId, (used.get(streamId) ?? 0) + size)
+          frames.push({ type: 'data', streamId, fin: false, payload: new Uint8Array(size) })
+          sent += size
+        }
+        if (frames.length === 0) {
           if (Date.now() - idleSince > idleMs) break
           await new Promise((resolve) => setTimeout(resolve, 1))
           continue
         }
-        used.set(streamId, (used.get(streamId) ?? 0) + size)
-        await b.send(encodeFrame({ type: 'data', streamId, fin: false, payload: new Uint8Array(size) }))
-        sent += size
+        await b.send(frames.length === 1 ? encodeFrame(frames[0]!) : batchOf(frames))
         idleSince = Date.now()
       }
       return sent

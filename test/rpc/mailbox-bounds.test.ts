@@ -79,9 +79,10 @@ describe('bounded mailboxes', () => {
     const broken = box.receiveIf(() => {
       throw new Error('predicate bug')
     })
+    const brokenFails = expect(broken).rejects.toThrow('predicate bug') // handled before it rejects
     const any = box.receive()
     await peers.a.send(ID_B, 'picky', 7) // accepted: the throwing predicate does not lose it
-    await expect(broken).rejects.toThrow('predicate bug')
+    await brokenFails
     expect((await any).value).toBe(7)
     await peers.a.send(ID_B, 'picky', 8) // no waiter now: queued
     await expect(

@@ -4,13 +4,13 @@
  * and that memory (heap + ArrayBuffers after a full GC) grew by no more than the budget plus
  * MEMORY_SLACK_BYTES: the test's own objects (frames the raw peer recorded, chunk records, timers).
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { encodeFrame, type Frame } from '../../src/mux/frame.js'
 import { BATCH_ENTRY_PREFIX_BYTES } from '../../src/mux/batch.js'
 import { CHUNK_OVERHEAD_BYTES } from '../../src/mux/stream.js'
 import { memoryAfterGc } from './memory.js'
 import { nextIncoming, tick } from './helpers.js'
-import { batchOf, rawPeer, until, type RawPeer } from './raw-peer.js'
+import { batchOf, rawPeersDisposedAfterEach, until, type RawPeer } from './raw-peer.js'
 
 const MiB = 1024 * 1024
 const MEMORY_SLACK_BYTES = 8 * MiB
@@ -20,16 +20,7 @@ function report(attack: string, growthBytes: number): void {
   if (process.env.MUX_ATTACK_REPORT) console.log(`[attack] ${attack}: ${(growthBytes / MiB).toFixed(1)} MiB`)
 }
 
-let peers: RawPeer[] = []
-function peer(...args: Parameters<typeof rawPeer>): RawPeer {
-  const created = rawPeer(...args)
-  peers.push(created)
-  return created
-}
-afterEach(async () => {
-  await Promise.all(peers.map((created) => created.dispose()))
-  peers = []
-})
+const peer = rawPeersDisposedAfterEach()
 
 describe('retained memory, not payload', () => {
   it('1-byte chunks in 16 KiB padded batches on a stream nobody reads retain about the window, not a link message each', async () => {
@@ -149,7 +140,7 @@ describe('inbound budget', () => {
 
 describe('control queue', () => {
   /** After the handshake, the session's link takes nothing more: the peer does not read. */
-  async function notReadingPeer(config: Parameters<typeof rawPeer>[0] = {}): Promise<RawPeer> {
+  async function notReadingPeer(config: Parameters<typeof peer>[0] = {}): Promise<RawPeer> {
     const raw = peer(config)
     await raw.handshake()
     await raw.barrier()

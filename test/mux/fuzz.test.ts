@@ -9,7 +9,7 @@
  * (10^5 there) with a random seed (MUX_FUZZ_SEED to replay one) and prints the counts and time.
  */
 import fc from 'fast-check'
-import { afterEach, beforeEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { MuxConfig } from '../../src/mux/config.js'
 import { encodeFrame, type Frame } from '../../src/mux/frame.js'
 import type { MuxSession } from '../../src/mux/session.js'
@@ -17,7 +17,7 @@ import type { MuxStream } from '../../src/mux/stream.js'
 import { validFrameOf } from './frame-arbitraries.js'
 import { tick } from './helpers.js'
 import { memoryAfterGc } from './memory.js'
-import { batchOf, rawPeer, type RawPeer } from './raw-peer.js'
+import { batchOf, rawPeer, recordEscapes, type RawPeer } from './raw-peer.js'
 
 const MESSAGES = Number(process.env.MUX_FUZZ_MESSAGES ?? 10_000)
 const SEED = process.env.MUX_FUZZ_SEED ? Number(process.env.MUX_FUZZ_SEED) : process.env.MUX_FUZZ_MESSAGES ? Date.now() : 0x6d7566
@@ -38,17 +38,7 @@ const HELD_BOUND = (CONFIG.maxInboundBytes! * 8) / 7 + CONFIG.maxItemBytes! + CO
 /** Growth allowed over the whole run, after GC: test bookkeeping and V8's own. */
 const MEMORY_SLACK_BYTES = 32 * MiB
 
-const escaped: unknown[] = []
-const record = (error: unknown) => void escaped.push(error)
-beforeEach(() => {
-  escaped.length = 0
-  process.on('uncaughtException', record)
-  process.on('unhandledRejection', record)
-})
-afterEach(() => {
-  process.off('uncaughtException', record)
-  process.off('unhandledRejection', record)
-})
+const escaped = recordEscapes()
 
 const streamIds = fc.integer({ min: 1, max: 40 })
 /** Frames a session mostly survives, so it lives long enough to see many of them (OPENs are drawn apart, with ids that only grow). */

@@ -4,12 +4,12 @@
  * reason and settle every pending promise; stream-level ones reset that stream and the session goes on.
  */
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
 import type { MuxStream } from '../../src/mux/stream.js'
 import { validFrameOf } from './frame-arbitraries.js'
 import { nextIncoming, pattern, sameBytes, tick } from './helpers.js'
-import { pingPayload, rawPeer, until, type RawPeer } from './raw-peer.js'
+import { pingPayload, rawPeer, rawPeersDisposedAfterEach, recordEscapes, until, type RawPeer } from './raw-peer.js'
 
 const resetOf =
   (streamId: number) =>
@@ -17,16 +17,7 @@ const resetOf =
     frame.type === 'reset' && frame.streamId === streamId
 const isGoaway = (frame: Frame): frame is Extract<Frame, { type: 'goaway' }> => frame.type === 'goaway'
 
-let peers: RawPeer[] = []
-function peer(...args: Parameters<typeof rawPeer>): RawPeer {
-  const created = rawPeer(...args)
-  peers.push(created)
-  return created
-}
-afterEach(async () => {
-  await Promise.all(peers.map((created) => created.dispose()))
-  peers = []
-})
+const peer = rawPeersDisposedAfterEach()
 
 describe('handshake', () => {
   it("the session writes nothing but its HELLO before the peer's HELLO; a stream opened meanwhile sends once it arrives", async () => {
@@ -398,17 +389,7 @@ describe('liveness and goodbye', () => {
 
 describe('floods', () => {
   // Whatever the peer sends, nothing may escape the session as an exception or an unhandled rejection.
-  const escaped: unknown[] = []
-  const record = (error: unknown) => void escaped.push(error)
-  beforeEach(() => {
-    escaped.length = 0
-    process.on('uncaughtException', record)
-    process.on('unhandledRejection', record)
-  })
-  afterEach(() => {
-    process.off('uncaughtException', record)
-    process.off('unhandledRejection', record)
-  })
+  const escaped = recordEscapes()
 
   /** Plays the application: reads every stream the peer opens, claims nothing, sends on streams of its own. */
   function application(raw: RawPeer): { settled: () => Promise<void>; stopReading: () => void } {

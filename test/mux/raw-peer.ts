@@ -3,6 +3,7 @@
  * writes raw frames (or raw bytes) and reads back, parsed, everything the session writes. The session
  * is the initiator (odd stream ids); the raw peer opens even ids.
  */
+import { afterEach, beforeEach } from 'vitest'
 import type { MuxConfig } from '../../src/mux/config.js'
 import { BATCH_ENTRY_PREFIX_BYTES, BATCH_HEADER_BYTES, splitBatch } from '../../src/mux/batch.js'
 import { FrameType, MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
@@ -198,4 +199,37 @@ export function batchOf(frames: ReadonlyArray<Frame | Uint8Array>): Uint8Array {
     offset += BATCH_ENTRY_PREFIX_BYTES + frame.byteLength
   }
   return bytes
+}
+
+/** A `rawPeer` factory for a test file: every peer it made is disposed after each test. */
+export function rawPeersDisposedAfterEach(): (...args: Parameters<typeof rawPeer>) => RawPeer {
+  let peers: RawPeer[] = []
+  afterEach(async () => {
+    await Promise.all(peers.map((created) => created.dispose()))
+    peers = []
+  })
+  return (...args) => {
+    const created = rawPeer(...args)
+    peers.push(created)
+    return created
+  }
+}
+
+/**
+ * Collects what escapes as an uncaught exception or unhandled rejection during each test (emptied
+ * before each): whatever a hostile peer sends, the session must let nothing escape.
+ */
+export function recordEscapes(): unknown[] {
+  const escaped: unknown[] = []
+  const record = (error: unknown) => void escaped.push(error)
+  beforeEach(() => {
+    escaped.length = 0
+    process.on('uncaughtException', record)
+    process.on('unhandledRejection', record)
+  })
+  afterEach(() => {
+    process.off('uncaughtException', record)
+    process.off('unhandledRejection', record)
+  })
+  return escaped
 }

@@ -1,5 +1,6 @@
 /**
- * One multiplexed stream: an ordered sequence of messages each way, over a shared session.
+ * One multiplexed stream: an ordered sequence of messages each way, over a shared session. One state
+ * machine (the states per direction are below), with the receive-side budget accounting it drives.
  *
  * Sending: messages wait in a FIFO; the session's scheduler takes one chunk at a time (round-robin
  * across streams) while this stream has credit. A CLOSE goes out after the last queued message.

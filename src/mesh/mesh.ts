@@ -96,6 +96,7 @@ export class Mesh {
       },
       report,
       callTimeoutMs: options.callTimeoutMs,
+      maxRequestsInFlight: options.maxRequestsInFlight,
     })
     const { heartbeatIntervalMs, peerTimeoutMs, exposeErrorStacks } = options
     const createLink = (peerId: string, session: string, initiator: boolean) =>

@@ -8,6 +8,7 @@ import { MeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
 import { DEFAULT_CALL_TIMEOUT_MS, callOverConnection, sendOverConnection, validateCallOptions, type CallOptions } from '../rpc/call.js'
 import { RemoteError } from '../rpc/errors.js'
+import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../rpc/request-slots.js'
 import { validateName, type Request } from '../rpc/protocol.js'
 import { exportedFunction } from '../rpc/remote-function.js'
 import { createRemoteProxy, type Remote } from '../rpc/remote-object.js'
@@ -29,6 +30,12 @@ export interface MessagingHost {
    * @default DEFAULT_CALL_TIMEOUT_MS (30_000)
    */
   callTimeoutMs?: number | undefined
+  /**
+   * Requests (calls, hops, sends, remote function and method calls) in flight to one peer at once;
+   * more wait for a slot (src/rpc/request-slots.ts).
+   * @default DEFAULT_MAX_REQUESTS_IN_FLIGHT (256)
+   */
+  maxRequestsInFlight?: number | undefined
 }
 
 export class Messaging implements PeerRouter, RequestTargets {
@@ -125,6 +132,11 @@ export class Messaging implements PeerRouter, RequestTargets {
   /** How long calls, hops and sends wait for an answer unless they say (the mesh's `callTimeoutMs`). */
   get callTimeoutMs(): number {
     return this.host.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+  }
+
+  /** Requests in flight to one peer at once; more wait (the mesh's `maxRequestsInFlight`). */
+  get maxRequestsInFlight(): number {
+    return this.host.maxRequestsInFlight ?? DEFAULT_MAX_REQUESTS_IN_FLIGHT
   }
 
   #timeoutMs(): number {

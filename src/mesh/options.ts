@@ -8,6 +8,7 @@ import { MeshscopeError } from '../errors.js'
 import type { ScampConfig } from '../gossip/config.js'
 import { Identity } from '../identity/identity.js'
 import { DEFAULT_CALL_TIMEOUT_MS, isTimeoutMs } from '../rpc/call.js'
+import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../rpc/request-slots.js'
 import { type MuxConfig, resolveMuxConfig } from '../mux/config.js'
 import { isRoomName, type Topology } from '../signaling/protocol.js'
 import { DEFAULT_HIGH_WATER_MARK_BYTES } from '../transport/link.js'
@@ -81,6 +82,14 @@ export interface MeshJoinOptions {
    */
   callTimeoutMs?: number
   /**
+   * Requests (calls, hops, sends, remote function and method calls) this peer has in flight to one
+   * peer at once. More wait here for a slot, in order, their timeout running — rather than being
+   * refused by the peer (TOO_MANY_STREAMS), which admits only so many streams at once: 256 with
+   * the default `limits.mux`. Lower it to match a peer that admits fewer.
+   * @default 256
+   */
+  maxRequestsInFlight?: number
+  /**
    * Bytes a link may buffer before `send` waits.
    * @default 262_144 (256 KiB)
    */
@@ -120,6 +129,7 @@ export const MESH_DEFAULTS = {
   peerTimeoutMs: 5_000,
   connectTimeoutMs: 15_000,
   callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS,
+  maxRequestsInFlight: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
   highWaterMarkBytes: DEFAULT_HIGH_WATER_MARK_BYTES,
   exposeErrorStacks: false,
   limits: {},
@@ -163,6 +173,9 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
     throw new MeshscopeError('INVALID_ARGUMENT', 'highWaterMarkBytes must be a positive number of bytes')
   const callTimeoutMs = options.callTimeoutMs ?? MESH_DEFAULTS.callTimeoutMs
   if (!isTimeoutMs(callTimeoutMs)) throw new MeshscopeError('INVALID_ARGUMENT', 'callTimeoutMs must be a positive number of milliseconds, or Infinity')
+  const maxRequestsInFlight = options.maxRequestsInFlight ?? MESH_DEFAULTS.maxRequestsInFlight
+  if (!Number.isSafeInteger(maxRequestsInFlight) || maxRequestsInFlight < 1)
+    throw new MeshscopeError('INVALID_ARGUMENT', 'maxRequestsInFlight must be a positive integer')
   const limits: PeerLimits = options.limits ?? MESH_DEFAULTS.limits
   // Checked now, so a bad limit fails the join rather than every link later.
   resolveMuxConfig({ ...limits.mux, keepaliveIntervalMs: timings.heartbeatIntervalMs, idleTimeoutMs: timings.peerTimeoutMs })
@@ -180,6 +193,7 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
     ...(options.signal ? { signal: options.signal } : {}),
     ...timings,
     callTimeoutMs,
+    maxRequestsInFlight,
     highWaterMarkBytes,
     exposeErrorStacks: options.exposeErrorStacks ?? MESH_DEFAULTS.exposeErrorStacks,
     limits,

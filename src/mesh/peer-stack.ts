@@ -10,7 +10,7 @@ import type { PortTable } from '../channels/port.js'
 import type { MuxConfig } from '../mux/config.js'
 import { MuxSession } from '../mux/session.js'
 import type { MuxStream } from '../mux/stream.js'
-import { setDefaultCallTimeout } from '../rpc/call.js'
+import { configureRequests } from '../rpc/call.js'
 import type { Link } from '../transport/link.js'
 import { DEFAULT_PORTS } from './ports.js'
 
@@ -19,6 +19,8 @@ export interface StreamServer extends PeerRouter {
   serve(connection: Connection, stream: MuxStream): Promise<void>
   /** The default timeout of the requests made over the connection (remote function calls included). */
   readonly callTimeoutMs?: number
+  /** Requests in flight to the peer at once (remote function calls included); more wait for a slot. */
+  readonly maxRequestsInFlight?: number
 }
 
 export interface PeerStackOptions {
@@ -70,7 +72,7 @@ export function createPeerStack(link: Link, options: PeerStackOptions): PeerStac
     codecLimits: options.codecLimits,
   })
   const { messaging, serveStream } = options
-  if (messaging?.callTimeoutMs !== undefined) setDefaultCallTimeout(connection, messaging.callTimeoutMs)
+  if (messaging) configureRequests(connection, { timeoutMs: messaging.callTimeoutMs, maxInFlight: messaging.maxRequestsInFlight })
   if (serveStream) session.events.on('stream', (stream) => serveStream(stream, connection))
   else if (messaging) session.events.on('stream', (stream) => void messaging.serve(connection, stream))
   return { session, connection }

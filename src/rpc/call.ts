@@ -10,20 +10,58 @@ import { MeshscopeError, isMeshscopeError } from '../errors.js'
 import { RemoteError } from './errors.js'
 import type { MuxStream } from '../mux/stream.js'
 import { deliveryError } from './delivery-errors.js'
+import { DEFAULT_MAX_REQUESTS_IN_FLIGHT, RequestSlots, type ReleaseSlot } from './request-slots.js'
 import { replyFromWire, requestToWire, type Reply, type Request } from './protocol.js'
 
 /** How long a call, hop or send waits for the peer's answer unless told otherwise (the mesh's `callTimeoutMs`). */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000
 
-/** The default timeout of requests made over a connection, when its mesh chose one (`callTimeoutMs`). */
-const connectionTimeouts = new WeakMap<Connection, number>()
+/** How requests over one connection behave unless a request says otherwise (`configureRequests`). */
+export interface RequestSettings {
+  /**
+   * How long a request waits for its answer, the wait for a slot included.
+   * @default DEFAULT_CALL_TIMEOUT_MS (30_000)
+   */
+  timeoutMs?: number
+  /**
+   * Requests in flight to the peer at once; more wait for a slot (request-slots.ts).
+   * @default DEFAULT_MAX_REQUESTS_IN_FLIGHT (256)
+   */
+  maxInFlight?: number
+}
+
+interface ConnectionRequests {
+  timeoutMs: number
+  slots: RequestSlots
+}
+
+/** Each connection's request settings, made on first use with the defaults unless configured. */
+const connectionRequests = new WeakMap<Connection, ConnectionRequests>()
 
 /**
- * Sets the default timeout of every request over `connection` that does not give its own: the
- * mesh's `callTimeoutMs`, so remote functions received over it wait no longer than its calls.
+ * Sets how requests over `connection` behave — the mesh's `callTimeoutMs` and `maxRequestsInFlight`
+ * — so remote functions received over it follow them as its calls do. Call before the first request.
  */
-export function setDefaultCallTimeout(connection: Connection, timeoutMs: number): void {
-  connectionTimeouts.set(connection, timeoutMs)
+export function configureRequests(connection: Connection, settings: RequestSettings): void {
+  connectionRequests.set(connection, {
+    timeoutMs: settings.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+    slots: new RequestSlots(settings.maxInFlight ?? DEFAULT_MAX_REQUESTS_IN_FLIGHT),
+  })
+}
+
+function requestsOf(connection: Connection): ConnectionRequests {
+  let requests = connectionRequests.get(connection)
+  if (!requests) {
+    requests = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS, slots: new RequestSlots(DEFAULT_MAX_REQUESTS_IN_FLIGHT) }
+    connectionRequests.set(connection, requests)
+  }
+  return requests
+}
+
+/** The requests to `connection`'s peer holding a slot and waiting for one (for stats and tests). */
+export function requestSlotsOf(connection: Connection): { inFlight: number; waiting: number } {
+  const { slots } = requestsOf(connection)
+  return { inFlight: slots.inFlight, waiting: slots.waiting }
 }
 
 export interface CallOptions {
@@ -76,41 +114,62 @@ async function exchange(connection: Connection, request: Request, options: CallO
   validateCallOptions(options)
   if (options.signal?.aborted) throw abortedError(options.signal)
   const peerId = connection.peerId ?? 'the peer'
-  const { stream, bytes } = openRequest(connection, request, kind)
-
-  // Closing our side right away lets OPEN, the request and CLOSE leave in one link message; the
-  // serving side still learns of a give-up, which resets the stream.
-  const sent = stream.send(bytes)
-  stream.close()
-  const answered = receiveAnswer(connection, stream, sent)
-  const timeout = options.timeout ?? connectionTimeouts.get(connection) ?? DEFAULT_CALL_TIMEOUT_MS
-  if (!options.signal && timeout === Number.POSITIVE_INFINITY) {
+  const requests = requestsOf(connection)
+  const timeout = options.timeout ?? requests.timeoutMs
+  // A free slot (the common case) is taken without an await, so the request leaves at once.
+  let release: ReleaseSlot | undefined = requests.slots.tryAcquire()
+  if (release && !options.signal && timeout === Number.POSITIVE_INFINITY) {
     try {
-      return await answered
+      return await writeAndAnswer(connection, request, kind).answered
     } catch (error) {
       throw deliveryError(error, connection, kind)
+    } finally {
+      release()
     }
   }
 
   let giveUp!: (error: MeshscopeError) => void
   const givenUp = new Promise<never>((_, reject) => (giveUp = reject))
+  givenUp.catch(() => {})
   const onAbort = () => giveUp(abortedError(options.signal!))
   options.signal?.addEventListener('abort', onAbort, { once: true })
   const timer =
     timeout === Number.POSITIVE_INFINITY
       ? undefined
       : setTimeout(() => giveUp(new MeshscopeError('TIMEOUT', `no answer from ${peerId} within ${timeout} ms`)), timeout)
+  let stream: MuxStream | undefined
   try {
-    return await Promise.race([answered, givenUp])
+    // Past the limit, the request waits for a slot; its timeout and signal run meanwhile.
+    release ??= await requests.slots.acquire(givenUp)
+    const written = writeAndAnswer(connection, request, kind)
+    stream = written.stream
+    try {
+      return await Promise.race([written.answered, givenUp])
+    } catch (error) {
+      written.answered.catch(() => {})
+      throw error
+    }
   } catch (error) {
-    answered.catch(() => {})
     // Giving up resets the stream, which aborts the handler's signal on the other side.
-    if (isMeshscopeError(error, 'TIMEOUT') || isMeshscopeError(error, 'ABORTED')) stream.reset('closed', 'the caller gave up')
+    if (stream && (isMeshscopeError(error, 'TIMEOUT') || isMeshscopeError(error, 'ABORTED'))) stream.reset('closed', 'the caller gave up')
     throw deliveryError(error, connection, kind)
   } finally {
     clearTimeout(timer)
     options.signal?.removeEventListener('abort', onAbort)
+    release?.()
   }
+}
+
+/**
+ * Opens the request's stream and writes the request. Closing our side right away lets OPEN, the
+ * request and CLOSE leave in one link message; the serving side still learns of a give-up, which
+ * resets the stream.
+ */
+function writeAndAnswer(connection: Connection, request: Request, kind: 'send' | 'call'): { stream: MuxStream; answered: Promise<Reply | null> } {
+  const { stream, bytes } = openRequest(connection, request, kind)
+  const sent = stream.send(bytes)
+  stream.close()
+  return { stream, answered: receiveAnswer(connection, stream, sent) }
 }
 
 /**

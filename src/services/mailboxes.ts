@@ -184,17 +184,29 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
     return this.#queuedBytes
   }
 
-  /** Unregisters the mailbox; waiting receives reject, queued calls are answered with an error. */
-  close(): void {
-    if (this.#closed) return
+  /**
+   * Unregisters the mailbox: later messages are refused (UNKNOWN_MAILBOX), waiting receives reject
+   * (MESH_CLOSED), queued calls fail (their callers get a RemoteError whose `remoteCode` is
+   * MESH_CLOSED). Returns the plain sends still queued:
+   * their senders were told the messages arrived, so they are handed to the owner rather than
+   * dropped (an empty array on a second close).
+   */
+  close(): Envelope<T>[] {
+    if (this.#closed) return []
     this.#closed = true
     this.unregister()
     const error = new MeshscopeError('MESH_CLOSED', 'the mailbox was closed')
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error)
     this.#queuedBytes = 0
-    for (const { envelope } of this.#queue.splice(0)) if (envelope.isCall) envelope.fail(error)
+    const unreceived: Envelope<T>[] = []
+    for (const { envelope } of this.#queue.splice(0)) {
+      if (envelope.isCall) envelope.fail(error)
+      else unreceived.push(envelope)
+    }
+    return unreceived
   }
 
+  /** `close()`, for `using`: the plain sends still queued are dropped (call `close()` to keep them). */
   [Symbol.dispose](): void {
     this.close()
   }

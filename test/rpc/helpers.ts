@@ -27,8 +27,9 @@ export interface MessagingPair {
 
 /** `ports` is both sides' port table (default: every kind). */
 /** `callTimeoutMs`: both sides' default timeout of calls and sends (the mesh's `callTimeoutMs`). */
+/** `maxRequestsInFlight`: both sides' limit of requests in flight to the other (the mesh's option). */
 export async function messagingPair(
-  options: { config?: Partial<MuxConfig>; sendErrorStacks?: boolean; ports?: PortTable; callTimeoutMs?: number } = {},
+  options: { config?: Partial<MuxConfig>; sendErrorStacks?: boolean; ports?: PortTable; callTimeoutMs?: number; maxRequestsInFlight?: number } = {},
 ): Promise<MessagingPair> {
   const links = await memoryLinkPair()
   const reportedAtA: MeshscopeError[] = []
@@ -43,6 +44,7 @@ export async function messagingPair(
     connectionTo: (id) => (id === ID_B && pair.a.state === 'open' ? connections.a : undefined),
     assertOpen,
     callTimeoutMs: options.callTimeoutMs,
+    maxRequestsInFlight: options.maxRequestsInFlight,
     report: (e) => reportedAtA.push(e),
   })
   const b: Messaging = new Messaging({
@@ -50,6 +52,7 @@ export async function messagingPair(
     connectionTo: (id) => (id === ID_A && pair.b.state === 'open' ? connections.b : undefined),
     assertOpen,
     callTimeoutMs: options.callTimeoutMs,
+    maxRequestsInFlight: options.maxRequestsInFlight,
     report: (e) => reportedAtB.push(e),
   })
   const common = { muxConfig: options.config, sendErrorStacks: options.sendErrorStacks, ports: options.ports }

@@ -61,6 +61,22 @@ describe('mailboxes: send, call, selective receive, references', () => {
     await expect(peers.a.call(ID_B, 'words', 'after close')).rejects.toMatchObject({ code: 'UNKNOWN_MAILBOX' })
   })
 
+  it('closing a mailbox hands back the accepted sends nobody received; queued calls fail', async () => {
+    peers = await messagingPair()
+    const box = peers.b.mailbox<string>('words')
+    for (const word of ['kept', 'also kept']) await peers.a.send(ID_B, 'words', word)
+    const call = peers.a.call(ID_B, 'words', 'a call')
+    await until('three queued', () => box.size === 3)
+    const unreceived = box.close()
+    expect(unreceived.map((envelope) => [envelope.value, envelope.from, envelope.isCall])).toEqual([
+      ['kept', ID_A, false],
+      ['also kept', ID_A, false],
+    ])
+    await expect(call).rejects.toMatchObject({ code: 'REMOTE_ERROR', remoteCode: 'MESH_CLOSED' })
+    expect(box.size).toBe(0)
+    expect(box.close()).toEqual([])
+  })
+
   it('a call to a mailbox object is answered with envelope.reply', async () => {
     peers = await messagingPair()
     const box = peers.b.mailbox<number>('squares')

@@ -63,8 +63,9 @@ describe('send: every refusal reaches the sender with its code', () => {
 
   it('1 100 calls pending on a silent handler: calls and sends over the stream limit reject with TOO_MANY_STREAMS, none lost', async () => {
     // maxStreams is the limit here: an inbound budget with room for every window (by default a burst
-    // of streams is refused already at 64 MiB of windows: test/mux/budget.test.ts).
-    peers = await messagingPair({ config: { maxInboundBytes: 1_100 * 256 * 1024 } })
+    // of streams is refused already at 64 MiB of windows: test/mux/budget.test.ts), and a caller
+    // that does not hold its requests back (as a peer with a higher maxRequestsInFlight would not).
+    peers = await messagingPair({ config: { maxInboundBytes: 1_100 * 256 * 1024 }, maxRequestsInFlight: 2_000 })
     let release!: () => void
     const released = new Promise<void>((resolve) => (release = resolve))
     peers.b.register('never', () => released)

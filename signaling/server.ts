@@ -122,7 +122,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     try {
       const imported = await importPublicKey(hello.publicKey)
       id = imported.id
-      if (!(await verifySignature(imported.key, helloSigningText(session.nonce, hello.room), hello.signature))) {
+      if (!(await verifySignature(imported.key, helloSigningText(session.nonce, hello.room), hello.signature, 'hello'))) {
         refuse(session, CLOSE_CODES.authenticationFailed, 'BAD_SIGNATURE', 'the signature does not match the public key and nonce')
         return
       }

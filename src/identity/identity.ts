@@ -16,6 +16,18 @@ export const SIGNATURE_BYTES = 64
 /** Peer ids are 32 lowercase hex characters (128 bits of the key's SHA-256). */
 export const PEER_ID_PATTERN = /^[0-9a-f]{32}$/
 
+/**
+ * What a signature is for. The signed bytes start with a tag naming the domain, so a signature made
+ * for one can never pass for another: above all, an application that signs its own data
+ * (`identity.sign(text)`, domain `app`) can never produce a valid signaling hello or link signal,
+ * whatever text it is given. The other domains are meshscope's own.
+ */
+export type SignatureDomain = 'app' | 'hello' | 'signal'
+
+function domainTagged(domain: SignatureDomain, text: string): Uint8Array {
+  return utf8.encode(`meshscope-signature/${domain}\n${text}`)
+}
+
 export class Identity {
   private constructor(
     /** The self-certifying peer id. */
@@ -36,9 +48,12 @@ export class Identity {
     return new Identity(await peerIdFromPublicKey(raw), toBase64Url(raw), keyPair)
   }
 
-  /** Signs UTF-8 text; returns the signature in base64url. */
-  async sign(text: string): Promise<string> {
-    const signature = await crypto.subtle.sign(SIGNATURE, this.keyPair.privateKey, toArrayBufferView(utf8.encode(text)))
+  /**
+   * Signs UTF-8 text for `domain` (the application's by default: see SignatureDomain); returns the
+   * signature in base64url. Verify it with `verifySignature(key, text, signature, domain)`.
+   */
+  async sign(text: string, domain: SignatureDomain = 'app'): Promise<string> {
+    const signature = await crypto.subtle.sign(SIGNATURE, this.keyPair.privateKey, toArrayBufferView(domainTagged(domain, text)))
     return toBase64Url(new Uint8Array(signature))
   }
 }
@@ -66,12 +81,12 @@ export async function importPublicKey(publicKey: string): Promise<{ id: string; 
   return { id: await peerIdFromPublicKey(raw), key }
 }
 
-/** Verifies a base64url signature over UTF-8 text; false for any malformed signature. */
-export async function verifySignature(key: CryptoKey, text: string, signature: string): Promise<boolean> {
+/** Verifies a base64url signature over UTF-8 text made for `domain` (default `app`); false for any malformed signature. */
+export async function verifySignature(key: CryptoKey, text: string, signature: string, domain: SignatureDomain = 'app'): Promise<boolean> {
   const raw = fromBase64Url(signature)
   if (!raw || raw.length !== SIGNATURE_BYTES) return false
   try {
-    return await crypto.subtle.verify(SIGNATURE, key, toArrayBufferView(raw), toArrayBufferView(utf8.encode(text)))
+    return await crypto.subtle.verify(SIGNATURE, key, toArrayBufferView(raw), toArrayBufferView(domainTagged(domain, text)))
   } catch {
     return false
   }

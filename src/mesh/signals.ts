@@ -9,7 +9,9 @@
  * - an offer the topology does not accept (full: from the higher id) is refused with BAD_SIGNAL;
  * - crossing offers — both sides started an attempt at once — are settled by id: the lower id's
  *   offer wins, on both sides, so exactly one attempt survives;
- * - a repeated offer, or an answer or candidate for an attempt that is gone, is dropped.
+ * - a repeated offer, or an answer or candidate for an attempt that is gone, is dropped;
+ * - a signal signed outside the time window, or an offer for a new attempt that is not newer than
+ *   what was already taken from its sender, is a replay: refused with BAD_SIGNAL (signal-freshness.ts).
  */
 import { MeshscopeError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
@@ -18,6 +20,7 @@ import type { JsonObject } from '../signaling/protocol.js'
 import type { RtcSignal } from '../transport/webrtc-link.js'
 import type { LinkTable, PeerLink } from './link-table.js'
 import type { Roster } from './roster.js'
+import { SignalFreshness } from './signal-freshness.js'
 import { openSignedSignal, signSignal } from './signed-signal.js'
 import type { TopologyPolicy } from './topology.js'
 
@@ -62,8 +65,14 @@ export interface SignalsHost {
 export class Signals {
   /** The signals from each peer still being handled, chained so they are handled in order. */
   #chains = new Map<string, Promise<void>>()
+  readonly #freshness: SignalFreshness
 
-  constructor(private readonly host: SignalsHost) {}
+  constructor(
+    private readonly host: SignalsHost,
+    freshness = new SignalFreshness(),
+  ) {
+    this.#freshness = freshness
+  }
 
   /** Signs `signal` for attempt `session` and sends it to `peerId`. */
   async send(peerId: string, session: string, signal: RtcSignal): Promise<void> {
@@ -104,32 +113,31 @@ export class Signals {
     }
     let signal: RtcSignal
     let session: string
+    let t: number
     try {
-      ;({ signal, session } = await openSignedSignal(payload, await senderKey, { room: this.host.room, from, to: identity.id }))
+      ;({ signal, session, t } = await openSignedSignal(payload, await senderKey, { room: this.host.room, from, to: identity.id }))
     } catch (error) {
       this.host.report(error instanceof MeshscopeError ? error : new MeshscopeError('BAD_SIGNAL', String(error), { cause: error }))
       return
     }
     if (!this.host.isOpen()) return
+    const stale = this.#freshness.checkTime(t)
+    if (stale) return this.host.report(new MeshscopeError('BAD_SIGNAL', `a signal from ${from} refused: ${stale}`))
     let entry = links.get(from)
     if (signal.kind === 'description' && signal.type === 'offer') {
-      switch (decideOffer(identity.id, from, session, entry, topology.acceptsOfferFrom(from))) {
-        case 'refuse':
-          this.host.report(new MeshscopeError('BAD_SIGNAL', `an offer from ${from}, who does not start links to this peer in this topology; dropped`))
-          return
-        case 'keep-ours':
-        case 'duplicate':
-          return
-        case 'replace':
-          links.detach(entry!, 'replaced')
-          entry = links.start(from, session, false)
-          break
-        case 'accept':
-          entry = links.start(from, session, false)
-          break
+      const decision = decideOffer(identity.id, from, session, entry, topology.acceptsOfferFrom(from))
+      if (decision === 'refuse') {
+        this.host.report(new MeshscopeError('BAD_SIGNAL', `an offer from ${from}, who does not start links to this peer in this topology; dropped`))
+        return
       }
+      if (decision === 'keep-ours' || decision === 'duplicate') return
+      const replayed = this.#freshness.checkNewOffer(from, t)
+      if (replayed) return this.host.report(new MeshscopeError('BAD_SIGNAL', `an offer from ${from} refused: ${replayed}`))
+      if (decision === 'replace') links.detach(entry!, 'replaced')
+      entry = links.start(from, session, false)
     }
     if (!entry || entry.session !== session) return // stale: for an attempt that is gone
+    this.#freshness.took(from, t)
     await entry.link.acceptSignal(signal)
   }
 }

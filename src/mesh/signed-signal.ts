@@ -4,14 +4,18 @@
  * signature against the public key whose hash is the sender's id.
  *
  * The signaling payload is `{ body, signature }`, where `body` is the JSON text that was signed:
- *   { v: 1, room, from, to, session, signal }
+ *   { v: 2, room, from, to, session, t, signal }
+ * `t` is when the sender signed it (its clock, ms since the epoch): the receiver refuses a signal
+ * whose `t` is outside its window and an offer older than one it already took from the same sender
+ * (signals.ts), so a signal replayed later — by the server, or by a relay that once carried it —
+ * cannot tear down a link. The signature is made for the `signal` domain (identity.ts).
  */
 import { MeshscopeError } from '../errors.js'
 import { verifySignature, type Identity } from '../identity/identity.js'
 import type { JsonObject } from '../signaling/protocol.js'
 import type { RtcSignal } from '../transport/webrtc-link.js'
 
-const SIGNAL_VERSION = 1
+const SIGNAL_VERSION = 2
 const MAX_BODY_LENGTH = 32 * 1024
 const MAX_SDP_LENGTH = 24 * 1024
 const MAX_CANDIDATE_LENGTH = 1024
@@ -23,12 +27,15 @@ export interface SignedSignal {
   to: string
   /** One connection attempt; a new session from the same peer replaces the old link. */
   session: string
+  /** When the sender signed it (ms since the epoch, its clock). */
+  t: number
   signal: RtcSignal
 }
 
-export async function signSignal(identity: Identity, signal: SignedSignal): Promise<JsonObject> {
-  const body = JSON.stringify({ v: SIGNAL_VERSION, ...signal })
-  return { body, signature: await identity.sign(signingText(body)) }
+/** Signs `signal`, stamped now unless `t` is given (tests). */
+export async function signSignal(identity: Identity, signal: Omit<SignedSignal, 't'> & { t?: number }): Promise<JsonObject> {
+  const body = JSON.stringify({ v: SIGNAL_VERSION, ...signal, t: signal.t ?? Date.now() })
+  return { body, signature: await identity.sign(signingText(body), 'signal') }
 }
 
 /**
@@ -40,7 +47,7 @@ export async function openSignedSignal(payload: JsonObject, senderKey: CryptoKey
   if (typeof body !== 'string' || typeof signature !== 'string' || body.length > MAX_BODY_LENGTH) {
     throw new MeshscopeError('BAD_SIGNAL', 'a signal needs a body and a signature')
   }
-  if (!(await verifySignature(senderKey, signingText(body), signature))) {
+  if (!(await verifySignature(senderKey, signingText(body), signature, 'signal'))) {
     throw new MeshscopeError('BAD_SIGNAL', `the signal from ${expected.from} is not signed by its key`)
   }
   let parsed: unknown
@@ -55,9 +62,10 @@ export async function openSignedSignal(payload: JsonObject, senderKey: CryptoKey
     throw new MeshscopeError('BAD_SIGNAL', 'the signal was signed for another room, sender or recipient')
   }
   if (typeof value.session !== 'string' || !SESSION_PATTERN.test(value.session)) throw new MeshscopeError('BAD_SIGNAL', 'the signal has no valid session')
+  if (typeof value.t !== 'number' || !Number.isSafeInteger(value.t) || value.t < 0) throw new MeshscopeError('BAD_SIGNAL', 'the signal has no valid time')
   const signal = parseRtcSignal(value.signal)
   if (!signal) throw new MeshscopeError('BAD_SIGNAL', 'the signal is neither a description nor a candidate')
-  return { room: expected.room, from: expected.from, to: expected.to, session: value.session, signal }
+  return { room: expected.room, from: expected.from, to: expected.to, session: value.session, t: value.t, signal }
 }
 
 function parseRtcSignal(value: unknown): RtcSignal | undefined {

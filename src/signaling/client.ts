@@ -187,7 +187,7 @@ export class SignalingClient {
           return
         }
         const { identity, room } = this.options
-        const signature = await identity.sign(helloSigningText(message.nonce, room))
+        const signature = await identity.sign(helloSigningText(message.nonce, room), 'hello')
         if (this.#socket !== socket) return
         const topology = this.options.topology === 'scamp' ? { topology: 'scamp' as const } : {}
         this.#send({ type: 'hello', version: PROTOCOL_VERSION, room, ...topology, publicKey: identity.publicKey, signature })

@@ -60,6 +60,20 @@ describe('Identity', () => {
     expect(await verifySignature(imported.key, text, signature)).toBe(true)
   })
 
+  it('signatures are bound to their domain: the application can never make a hello or a signal', async () => {
+    const { key } = await importPublicKey(alice.publicKey)
+    // The very text a hello or a signal signs, signed by the application (the default domain).
+    const helloText = 'meshscope/hello/v1\nnonce\nlobby'
+    const byApplication = await alice.sign(helloText)
+    expect(await verifySignature(key, helloText, byApplication)).toBe(true)
+    expect(await verifySignature(key, helloText, byApplication, 'hello')).toBe(false)
+    expect(await verifySignature(key, helloText, byApplication, 'signal')).toBe(false)
+    const forHello = await alice.sign(helloText, 'hello')
+    expect(await verifySignature(key, helloText, forHello, 'hello')).toBe(true)
+    expect(await verifySignature(key, helloText, forHello)).toBe(false)
+    expect(await verifySignature(key, helloText, forHello, 'signal')).toBe(false)
+  })
+
   it('a signature by another key does not verify', async () => {
     const text = 'signed by bob'
     const signature = await bob.sign(text)

@@ -245,7 +245,7 @@ describe('Mesh over wrtc and a real signaling server', () => {
         version: PROTOCOL_VERSION,
         room: 'forge',
         publicKey: intruder.publicKey,
-        signature: await intruder.sign(helloSigningText(nonce, 'forge')),
+        signature: await intruder.sign(helloSigningText(nonce, 'forge'), 'hello'),
       }),
     )
     await until('the welcome', () => messages.some((m) => m.type === 'welcome'))

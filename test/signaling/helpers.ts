@@ -178,7 +178,7 @@ export class RawClient {
     overrides: { nonce?: string; signedRoom?: string; version?: number; publicKey?: string; topology?: string } = {},
   ): Promise<void> {
     const { nonce } = await this.challenge()
-    const signature = await identity.sign(helloSigningText(overrides.nonce ?? nonce, overrides.signedRoom ?? room))
+    const signature = await identity.sign(helloSigningText(overrides.nonce ?? nonce, overrides.signedRoom ?? room), 'hello')
     const topology = overrides.topology === undefined ? {} : { topology: overrides.topology }
     this.send({
       type: 'hello',

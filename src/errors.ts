@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'MESSAGE_TOO_LARGE'
   | 'LINK_CLOSED'
   | 'LINK_FAILED'
+  | 'TOO_MANY_LINKS'
   // multiplexer and streams
   | 'DISCONNECTED'
   | 'STREAM_RESET'

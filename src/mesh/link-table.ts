@@ -9,6 +9,7 @@
  * `peerTimeoutMs`. What a join, a leave or a lost link means beyond that is the host's business.
  */
 import type { Connection } from '../channels/connection.js'
+import { MeshscopeError } from '../errors.js'
 import type { MuxCloseInfo } from '../mux/session.js'
 import type { Link, LinkCloseInfo } from '../transport/link.js'
 import type { RtcSignal } from '../transport/webrtc-link.js'
@@ -45,6 +46,8 @@ export interface LinkTableHost {
   lost(peerId: string): void
   /** Whether an idle on-demand link to `peerId` must stay open all the same. */
   keepsIdleLink(peerId: string): boolean
+  /** A link could not be started (TOO_MANY_LINKS, or the transport threw: LINK_FAILED). */
+  report(error: MeshscopeError): void
 }
 
 export interface LinkTableOptions {
@@ -60,6 +63,8 @@ export interface LinkTableOptions {
   limits: PeerLimits
   /** Delay before re-forming a lost link, growing per peer while attempts keep failing. */
   retryBackoff?: BackoffOptions
+  /** Links open or connecting at once (`MeshJoinOptions.maxLinks`); a new one past it is refused. */
+  maxLinks: number
 }
 
 /** The default retry delay: 500 ms doubling to 10 s, with jitter. */
@@ -115,8 +120,17 @@ export class LinkTable {
     }, IDLE_SWEEP_MS)
   }
 
-  /** Starts the attempt `session` to `peerId` (the initiator creates the offer) and lists it. */
+  /** Whether a link to `peerId` may be started: it has one already (which a new attempt replaces), or there is room for one more. */
+  hasRoomFor(peerId: string): boolean {
+    return this.#links.has(peerId) || this.#links.size < this.options.maxLinks
+  }
+
+  /**
+   * Starts the attempt `session` to `peerId` (the initiator creates the offer) and lists it. Throws
+   * TOO_MANY_LINKS when there is no room (`hasRoomFor`), or what creating the transport threw.
+   */
   start(peerId: string, session: string, initiator: boolean): PeerLink {
+    if (!this.hasRoomFor(peerId)) throw this.#tooManyLinks(peerId)
     const link = this.options.createLink(peerId, session, initiator)
     const entry: PeerLink = { peerId, session, link, joined: false, lastUsedAt: Date.now() }
     this.#links.set(peerId, entry)
@@ -129,10 +143,24 @@ export class LinkTable {
     return entry
   }
 
-  /** Starts a link to `peerId` as the initiator, unless one is open or opening. */
+  /**
+   * Starts a link to `peerId` as the initiator, unless one is open or opening. An attempt that cannot
+   * start (no room: TOO_MANY_LINKS; the transport threw: LINK_FAILED) is reported, and lost a moment
+   * later as a failed attempt would be (the topology retries or forgets the peer): never thrown into
+   * the topology's loops.
+   */
   ensure(peerId: string): void {
     if (!this.#open || peerId === this.options.selfId || this.#links.has(peerId)) return
-    this.start(peerId, randomBase64Url(12), true)
+    try {
+      this.start(peerId, randomBase64Url(12), true)
+    } catch (error) {
+      this.host.report(asLinkError(peerId, error))
+      queueMicrotask(() => {
+        if (!this.#open || this.#links.has(peerId)) return
+        this.#settleWaiters(peerId, undefined)
+        this.host.lost(peerId)
+      })
+    }
   }
 
   /**
@@ -141,12 +169,18 @@ export class LinkTable {
    */
   connect(peerId: string): Promise<Connection | undefined> {
     if (this.#idleLinkMs === undefined || !this.#open || peerId === this.options.selfId) return Promise.resolve(undefined)
+    // The caller learns why there is no link, rather than a bare "not connected".
+    if (!this.hasRoomFor(peerId)) return Promise.reject(this.#tooManyLinks(peerId))
     this.ensure(peerId)
     return new Promise((resolve) => {
       let waiters = this.#linkWaiters.get(peerId)
       if (!waiters) this.#linkWaiters.set(peerId, (waiters = []))
       waiters.push(resolve)
     })
+  }
+
+  #tooManyLinks(peerId: string): MeshscopeError {
+    return new MeshscopeError('TOO_MANY_LINKS', `no link to ${peerId}: this peer has ${this.#links.size} links open or connecting, its maxLinks`)
   }
 
   /** Removes a link (announcing the leave if it had joined) and, unless replaced, reports it lost. */
@@ -296,4 +330,12 @@ function leaveReasonOfSession(info: MuxCloseInfo): PeerLeaveReason {
     default:
       return info.link ? leaveReasonOfLink(info.link) : 'closed'
   }
+}
+
+/** What starting a link threw, as the error the host reports. */
+export function asLinkError(peerId: string, error: unknown): MeshscopeError {
+  if (error instanceof MeshscopeError) return error
+  return new MeshscopeError('LINK_FAILED', `a link to ${peerId} could not be started: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  })
 }

@@ -109,7 +109,16 @@ export class Mesh {
         sendSignal: (signal) => void this.#signals.send(peerId, session, signal),
       })
     this.#links = new LinkTable(
-      { selfId: identity.id, createLink, router: this.#messaging, heartbeatIntervalMs, peerTimeoutMs, exposeErrorStacks, limits: options.limits },
+      {
+        selfId: identity.id,
+        createLink,
+        router: this.#messaging,
+        heartbeatIntervalMs,
+        peerTimeoutMs,
+        exposeErrorStacks,
+        limits: options.limits,
+        maxLinks: options.maxLinks,
+      },
       {
         joined: (peerId) => {
           this.#events.emit('peer:join', peerId)
@@ -118,6 +127,7 @@ export class Mesh {
         left: (peerId, reason) => void this.#events.emit('peer:leave', peerId, reason),
         lost: (peerId) => this.#topology.linkLost(peerId),
         keepsIdleLink: (peerId) => this.#topology.keepsIdleLink(peerId),
+        report,
       },
     )
     const roster = new Roster(identity.id)

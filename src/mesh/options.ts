@@ -90,6 +90,14 @@ export interface MeshJoinOptions {
    */
   maxRequestsInFlight?: number
   /**
+   * Links open or connecting at once. An offer past it is refused (TOO_MANY_LINKS on the `error`
+   * event), a call or send that would open one rejects with TOO_MANY_LINKS: each link is an
+   * RTCPeerConnection (Chromium refuses more than about 500 per tab), and any identity that signs an
+   * offer would otherwise get one.
+   * @default 256
+   */
+  maxLinks?: number
+  /**
    * Bytes a link may buffer before `send` waits.
    * @default 262_144 (256 KiB)
    */
@@ -130,6 +138,7 @@ export const MESH_DEFAULTS = {
   connectTimeoutMs: 15_000,
   callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS,
   maxRequestsInFlight: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
+  maxLinks: 256,
   highWaterMarkBytes: DEFAULT_HIGH_WATER_MARK_BYTES,
   exposeErrorStacks: false,
   limits: {},
@@ -176,6 +185,8 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
   const maxRequestsInFlight = options.maxRequestsInFlight ?? MESH_DEFAULTS.maxRequestsInFlight
   if (!Number.isSafeInteger(maxRequestsInFlight) || maxRequestsInFlight < 1)
     throw new MeshscopeError('INVALID_ARGUMENT', 'maxRequestsInFlight must be a positive integer')
+  const maxLinks = options.maxLinks ?? MESH_DEFAULTS.maxLinks
+  if (!Number.isSafeInteger(maxLinks) || maxLinks < 1) throw new MeshscopeError('INVALID_ARGUMENT', 'maxLinks must be a positive integer')
   const limits: PeerLimits = options.limits ?? MESH_DEFAULTS.limits
   // Checked now, so a bad limit fails the join rather than every link later.
   resolveMuxConfig({ ...limits.mux, keepaliveIntervalMs: timings.heartbeatIntervalMs, idleTimeoutMs: timings.peerTimeoutMs })
@@ -194,6 +205,7 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
     ...timings,
     callTimeoutMs,
     maxRequestsInFlight,
+    maxLinks,
     highWaterMarkBytes,
     exposeErrorStacks: options.exposeErrorStacks ?? MESH_DEFAULTS.exposeErrorStacks,
     limits,

@@ -18,7 +18,7 @@ import type { Identity } from '../identity/identity.js'
 import type { SignalingClient } from '../signaling/client.js'
 import type { JsonObject } from '../signaling/protocol.js'
 import type { RtcSignal } from '../transport/webrtc-link.js'
-import type { LinkTable, PeerLink } from './link-table.js'
+import { asLinkError, type LinkTable, type PeerLink } from './link-table.js'
 import type { Roster } from './roster.js'
 import { SignalFreshness } from './signal-freshness.js'
 import { openSignedSignal, signSignal } from './signed-signal.js'
@@ -54,7 +54,7 @@ export interface SignalsHost {
   readonly identity: Identity
   readonly room: string
   readonly roster: Roster
-  readonly links: Pick<LinkTable, 'get' | 'start' | 'detach'>
+  readonly links: Pick<LinkTable, 'get' | 'start' | 'detach' | 'hasRoomFor'>
   readonly server: Pick<SignalingClient, 'state' | 'sendSignal'>
   readonly topology: Pick<TopologyPolicy, 'acceptsOfferFrom' | 'signalsCarryKey' | 'signalWithoutServer'>
   /** False once the mesh is closing: signals are then neither sent nor handled. */
@@ -88,7 +88,8 @@ export class Signals {
   /** A signal from `from` (through the server or the relay): queued behind that peer's earlier ones. */
   receive(from: string, payload: JsonObject): void {
     const previous = this.#chains.get(from) ?? Promise.resolve()
-    const next = previous.then(() => this.#handle(from, payload))
+    // Nothing a signal does may escape as a rejection (fatal in Node): whatever fails is reported.
+    const next = previous.then(() => this.#handle(from, payload)).catch((error: unknown) => this.host.report(asLinkError(from, error)))
     this.#chains.set(from, next)
     void next.finally(() => {
       if (this.#chains.get(from) === next) this.#chains.delete(from)
@@ -133,6 +134,9 @@ export class Signals {
       if (decision === 'keep-ours' || decision === 'duplicate') return
       const replayed = this.#freshness.checkNewOffer(from, t)
       if (replayed) return this.host.report(new MeshscopeError('BAD_SIGNAL', `an offer from ${from} refused: ${replayed}`))
+      if (decision === 'accept' && !links.hasRoomFor(from)) {
+        return this.host.report(new MeshscopeError('TOO_MANY_LINKS', `an offer from ${from} refused: this peer has as many links as its maxLinks`))
+      }
       if (decision === 'replace') links.detach(entry!, 'replaced')
       entry = links.start(from, session, false)
     }

@@ -20,28 +20,32 @@ interface Side {
   left: string[]
   lost: string[]
   keepIdle: boolean
+  /** Codes the table reported. */
+  errors: string[]
 }
 
 const signalled = (link: MemoryLinkPair['a']): SignalledLink => Object.assign(link, { acceptSignal: async () => {} })
 
 /** Two link tables whose attempts meet over memory pairs; `pairs` holds every pair made, newest last. */
-function twoTables(options: { retryMs?: number } = {}) {
+function twoTables(options: { retryMs?: number; maxLinks?: number; createLinkThrows?: boolean } = {}) {
   const sides = new Map<string, Side>()
   const pairs: MemoryLinkPair[] = []
   const answering = new Map<string, MemoryLinkPair['b']>()
   const side = (id: string): Side => {
-    const record: Side = { id, joined: [], left: [], lost: [], keepIdle: false } as unknown as Side
+    const record: Side = { id, joined: [], left: [], lost: [], keepIdle: false, errors: [] } as unknown as Side
     const host: LinkTableHost = {
       joined: (peer) => void record.joined.push(peer),
       left: (peer, reason: PeerLeaveReason) => void record.left.push(`${peer.slice(0, 1)}:${reason}`),
       lost: (peer) => void record.lost.push(peer),
       keepsIdleLink: () => record.keepIdle,
+      report: (error) => void record.errors.push(error.code),
     }
     const router: Messaging = new Messaging({ id: () => id, connectionTo: (peer) => record.table.connectionTo(peer), assertOpen: () => {}, report: () => {} })
     record.table = new LinkTable(
       {
         selfId: id,
         createLink: (peer, session, initiator) => {
+          if (options.createLinkThrows) throw new Error('RTCPeerConnection: too many connections')
           if (!initiator) return signalled(answering.get(session)!)
           const pair = createMemoryLinkPair()
           pairs.push(pair)
@@ -54,6 +58,7 @@ function twoTables(options: { retryMs?: number } = {}) {
         peerTimeoutMs: 5_000,
         exposeErrorStacks: false,
         limits: {},
+        maxLinks: options.maxLinks ?? 256,
         ...(options.retryMs ? { retryBackoff: { initialDelayMs: options.retryMs, maxDelayMs: options.retryMs, random: () => 1 } } : {}),
       },
       host,
@@ -70,7 +75,7 @@ afterEach(async () => {
   open = []
 })
 
-function tables(options: { retryMs?: number } = {}) {
+function tables(options: Parameters<typeof twoTables>[0] = {}) {
   const t = twoTables(options)
   open.push(t.a.table, t.b.table)
   return t
@@ -95,6 +100,28 @@ describe('LinkTable', () => {
     expect(a.lost).toEqual([ID_B])
     expect(a.table.peers).toEqual([])
     expect(a.table.connectionTo(ID_B)).toBeUndefined()
+  })
+
+  it('maxLinks: a link past it is not started — reported TOO_MANY_LINKS and lost, a connect rejects with the code', async () => {
+    const { a } = tables({ maxLinks: 1 })
+    a.table.enableOnDemand(60_000)
+    a.table.ensure(ID_B) // the one allowed
+    const third = 'c'.repeat(32)
+    expect(a.table.hasRoomFor(ID_B)).toBe(true) // a new attempt to a linked peer replaces its link
+    expect(a.table.hasRoomFor(third)).toBe(false)
+    a.table.ensure(third)
+    expect(a.errors).toEqual(['TOO_MANY_LINKS'])
+    await until('lost', () => a.lost.includes(third))
+    await expect(a.table.connect(third)).rejects.toMatchObject({ code: 'TOO_MANY_LINKS' })
+    expect(() => a.table.start(third, 'session-x', false)).toThrow(expect.objectContaining({ code: 'TOO_MANY_LINKS' }))
+  })
+
+  it('a transport that throws when created is reported LINK_FAILED and lost, never thrown into the caller', async () => {
+    const { a } = tables({ createLinkThrows: true })
+    expect(() => a.table.ensure(ID_B)).not.toThrow()
+    expect(a.errors).toEqual(['LINK_FAILED'])
+    await until('lost', () => a.lost.includes(ID_B))
+    expect(a.table.peers).toEqual([])
   })
 
   it('a retry runs once after the backoff however often it is asked for, and not once cancelled', async () => {

@@ -25,10 +25,17 @@ class ScriptedLinks {
   accepted: string[] = []
   started: string[] = []
   detached: string[] = []
+  /** Links it has room for; `throwOnStart`: creating one throws (as RTCPeerConnection can). */
+  maxLinks = Infinity
+  throwOnStart = false
+  hasRoomFor(peerId: string): boolean {
+    return this.entries.has(peerId) || this.entries.size < this.maxLinks
+  }
   get(peerId: string): PeerLink | undefined {
     return this.entries.get(peerId)
   }
   start(peerId: string, session: string, initiator: boolean): PeerLink {
+    if (this.throwOnStart) throw new Error('RTCPeerConnection: too many connections')
     const accepted = this.accepted
     const link = {
       // A description takes a while to apply (as setRemoteDescription does): what comes after it must wait.
@@ -141,6 +148,36 @@ describe('Signals', () => {
     expect(b.errors).toEqual([])
     expect(b.links.started).toEqual([`${SESSION_A}:answering`])
     expect(b.links.accepted).toEqual([`${SESSION_A}:offer`, `${SESSION_A}:candidate:1`, `${SESSION_A}:candidate:2`, `${SESSION_A}:candidate:3`])
+  })
+
+  it('an offer past maxLinks is refused with TOO_MANY_LINKS; a transport that throws is reported LINK_FAILED, not thrown', async () => {
+    const { a, b } = await twoPeers(false)
+    b.links.maxLinks = 0
+    await a.signals.send(b.identity.id, SESSION_A, OFFER)
+    await deliver(a, b)
+    expect(b.errors).toEqual(['TOO_MANY_LINKS'])
+    expect(b.links.started).toEqual([])
+    // An exception while starting the link must not escape (an unhandled rejection is fatal in Node).
+    b.links.maxLinks = Infinity
+    b.links.throwOnStart = true
+    await a.signals.send(b.identity.id, 'a-later-session', OFFER)
+    await deliver(a, b)
+    expect(b.errors).toEqual(['TOO_MANY_LINKS', 'LINK_FAILED'])
+  })
+
+  it('a replayed offer (older than what was taken from its sender) is refused; so is one signed outside the window', async () => {
+    const { a, b } = await twoPeers(true)
+    await a.signals.send(b.identity.id, SESSION_A, OFFER)
+    const first = a.outbox[0]!.payload
+    await deliver(a, b)
+    await a.signals.send(b.identity.id, 'a-newer-session', OFFER)
+    await deliver(a, b)
+    expect(b.links.started).toEqual([`${SESSION_A}:answering`, 'a-newer-session:answering'])
+    b.signals.receive(a.identity.id, first) // the replay
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(b.errors).toEqual(['BAD_SIGNAL'])
+    expect(b.links.detached).toEqual([`${SESSION_A}:replaced`])
+    expect(b.links.started).toHaveLength(2)
   })
 
   it('a signal that was altered, or from someone not in the room, is refused with BAD_SIGNAL', async () => {

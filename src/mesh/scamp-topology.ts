@@ -38,6 +38,7 @@ export class ScampTopology implements TopologyPolicy {
     const send = (peer: string, mailbox: string, value: unknown) => messaging.send(peer, mailbox, value)
     const relay = new SignalRelay({
       selfId,
+      room: parts.room,
       linkedPeers: () => links.peers,
       isLinked: (peer) => links.isJoined(peer),
       send,

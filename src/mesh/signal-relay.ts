@@ -9,10 +9,21 @@
  * route it floods to every neighbour; a time to live and a bounded memory of what it has relayed
  * stop the flood.
  *
- *   relay value: { to, from, ttl, payload }
+ * A relay is a way for any neighbour to make this peer send, so it carries only what is a signal
+ * (relay-check below): a payload of exactly a body of at most MAX_BODY_LENGTH, a signature and the
+ * sender's key, verified as its recipient will verify it — key hashed to `from`, signature, room,
+ * recipient, signing time in the window — before anything is remembered or forwarded; and at most
+ * RELAY_RATE signals a second from each neighbour and from each origin (a link attempt takes an
+ * offer, an answer and a few candidates). What fails is dropped and reported once per burst.
+ *
+ *   relay value: { to, from, ttl, payload: { body, signature, publicKey } }
  */
 import { MeshscopeError } from '../errors.js'
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../identity/identity.js'
 import type { JsonObject } from '../signaling/protocol.js'
+import { TokenBucket } from '../util/token-bucket.js'
+import { SignalFreshness } from './signal-freshness.js'
+import { MAX_BODY_LENGTH, verifyCarriedSignal } from './signed-signal.js'
 
 export const RELAY_MAILBOX = 'meshscope.relay'
 /** Hops a relayed signal may take. */
@@ -20,10 +31,17 @@ export const RELAY_TTL = 8
 /** Origins with a remembered route, and relayed signals remembered against loops (oldest dropped first). */
 const MAX_ROUTES = 4096
 const MAX_SEEN = 4096
+/** Signals a second a neighbour may hand this peer to relay, and an origin may have relayed through it (a burst of twice that). */
+export const RELAY_RATE = 32
 const PEER_ID = /^[0-9a-f]{32}$/
+/** base64url lengths of a raw P-256 key and an r‖s signature. */
+const PUBLIC_KEY_CHARS = Math.ceil((PUBLIC_KEY_BYTES * 4) / 3)
+const SIGNATURE_CHARS = Math.ceil((SIGNATURE_BYTES * 4) / 3)
 
 export interface SignalRelayHost {
   readonly selfId: string
+  /** The room: a relayed signal must be signed for it. */
+  readonly room: string
   /** Peers with an open link. */
   linkedPeers(): string[]
   isLinked(peer: string): boolean
@@ -43,8 +61,15 @@ interface RelayMessage {
 export class SignalRelay {
   #routes = new Map<string, string>()
   #seen = new Set<string>()
+  /** Per neighbour and per origin (each bounded: neighbours by the links, origins like routes). */
+  readonly #neighbourRates = new Map<string, RelayRate>()
+  readonly #originRates = new Map<string, RelayRate>()
+  readonly #freshness = new SignalFreshness()
 
-  constructor(private readonly host: SignalRelayHost) {}
+  constructor(
+    private readonly host: SignalRelayHost,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** Remembers that `origin` is reachable through neighbour `via`. */
   learn(origin: string, via: string): void {
@@ -61,17 +86,46 @@ export class SignalRelay {
     return this.#forward(message, undefined)
   }
 
-  /** A relay message from neighbour `via` (the mailbox's handler). */
-  receive(via: string, value: unknown): void {
+  /** A relay message from neighbour `via` (the mailbox's handler). Settles once it was handled. */
+  async receive(via: string, value: unknown): Promise<void> {
+    if (!this.#admit(this.#neighbourRates, via, `neighbour ${via}`)) return
     const message = parseRelayMessage(value)
     if (!message) {
       this.host.report(new MeshscopeError('BAD_SIGNAL', `a malformed signal relay from ${via}; dropped`))
       return
     }
-    if (!this.#remember(message)) return // already relayed (a flood comes back)
+    if (this.#seen.has(seenKey(message))) return // already relayed (a flood comes back)
+    try {
+      const { t } = await verifyCarriedSignal(message.payload, { room: this.host.room, from: message.from, to: message.to })
+      const stale = this.#freshness.checkTime(t)
+      if (stale) throw new MeshscopeError('BAD_SIGNAL', `a relayed signal from ${message.from}: ${stale}`)
+    } catch (error) {
+      this.host.report(error instanceof MeshscopeError ? error : new MeshscopeError('BAD_SIGNAL', String(error), { cause: error }))
+      return
+    }
+    if (!this.#remember(message)) return // relayed meanwhile, by another neighbour
+    if (!this.#admit(this.#originRates, message.from, `origin ${message.from}`)) return
     this.learn(message.from, via)
     if (message.to === this.host.selfId) return this.host.deliver(message.from, message.payload)
     if (message.ttl > 0) this.#forward({ ...message, ttl: message.ttl - 1 }, via)
+  }
+
+  /** Takes a token from `key`'s bucket; a refusal is reported once per burst. */
+  #admit(rates: Map<string, RelayRate>, key: string, who: string): boolean {
+    const now = this.now()
+    let rate = rates.get(key)
+    if (!rate) {
+      rate = { bucket: new TokenBucket(2 * RELAY_RATE, 1000 / RELAY_RATE, now), refusing: false }
+      rates.set(key, rate)
+      if (rates.size > MAX_ROUTES) rates.delete(rates.keys().next().value!)
+    }
+    if (rate.bucket.take(now)) {
+      rate.refusing = false
+      return true
+    }
+    if (!rate.refusing) this.host.report(new MeshscopeError('RATE_LIMITED', `${who} relays more than ${RELAY_RATE} signals a second; dropping`))
+    rate.refusing = true
+    return false
   }
 
   /** Direct link, then the remembered route, then a flood to every neighbour but the one it came from. */
@@ -86,7 +140,7 @@ export class SignalRelay {
 
   /** False if this signal was seen before. */
   #remember(message: RelayMessage): boolean {
-    const key = `${message.from}>${message.to}:${String(message.payload.signature)}`
+    const key = seenKey(message)
     if (this.#seen.has(key)) return false
     this.#seen.add(key)
     if (this.#seen.size > MAX_SEEN) this.#seen.delete(this.#seen.values().next().value!)
@@ -94,11 +148,27 @@ export class SignalRelay {
   }
 }
 
+interface RelayRate {
+  bucket: TokenBucket
+  /** Refusing since the last admitted signal (reported once). */
+  refusing: boolean
+}
+
+/** What a signal is remembered by: a signature is unique to its body (validated: 86 characters). */
+function seenKey(message: RelayMessage): string {
+  return `${message.from}>${message.to}:${message.payload.signature as string}`
+}
+
+/** The relay value's shape, and a payload that can only be a signal: no field more, none larger. */
 function parseRelayMessage(value: unknown): RelayMessage | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
   const { to, from, ttl, payload } = value as Record<string, unknown>
   if (typeof to !== 'string' || !PEER_ID.test(to) || typeof from !== 'string' || !PEER_ID.test(from)) return undefined
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > RELAY_TTL) return undefined
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || typeof (payload as JsonObject).signature !== 'string') return undefined
-  return { to, from, ttl, payload: payload as JsonObject }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined
+  const { body, signature, publicKey, ...rest } = payload as Record<string, unknown>
+  if (Object.keys(rest).length > 0 || typeof body !== 'string' || body.length > MAX_BODY_LENGTH) return undefined
+  if (typeof signature !== 'string' || signature.length !== SIGNATURE_CHARS) return undefined
+  if (typeof publicKey !== 'string' || publicKey.length !== PUBLIC_KEY_CHARS) return undefined
+  return { to, from, ttl, payload: { body, signature, publicKey } }
 }

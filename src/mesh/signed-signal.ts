@@ -11,12 +11,13 @@
  * cannot tear down a link. The signature is made for the `signal` domain (identity.ts).
  */
 import { MeshscopeError } from '../errors.js'
-import { verifySignature, type Identity } from '../identity/identity.js'
+import { importPublicKey, verifySignature, type Identity } from '../identity/identity.js'
 import type { JsonObject } from '../signaling/protocol.js'
 import type { RtcSignal } from '../transport/webrtc-link.js'
 
 const SIGNAL_VERSION = 2
-const MAX_BODY_LENGTH = 32 * 1024
+/** The longest signed body a signal can have (an SDP of at most MAX_SDP_LENGTH, JSON-escaped, and its fields). */
+export const MAX_BODY_LENGTH = 32 * 1024
 const MAX_SDP_LENGTH = 24 * 1024
 const MAX_CANDIDATE_LENGTH = 1024
 const SESSION_PATTERN = /^[A-Za-z0-9_-]{8,64}$/
@@ -66,6 +67,19 @@ export async function openSignedSignal(payload: JsonObject, senderKey: CryptoKey
   const signal = parseRtcSignal(value.signal)
   if (!signal) throw new MeshscopeError('BAD_SIGNAL', 'the signal is neither a description nor a candidate')
   return { room: expected.room, from: expected.from, to: expected.to, session: value.session, t: value.t, signal }
+}
+
+/**
+ * Checks a signal a relay is asked to carry, as fully as its recipient will: the key it carries
+ * hashes to `expected.from`, the signature is that key's, and the body is for `expected.to` in
+ * `expected.room`. Throws BAD_PUBLIC_KEY or BAD_SIGNAL, so a relay carries (and remembers) nothing
+ * its sender could not have signed.
+ */
+export async function verifyCarriedSignal(payload: JsonObject, expected: { room: string; from: string; to: string }): Promise<SignedSignal> {
+  if (typeof payload.publicKey !== 'string') throw new MeshscopeError('BAD_SIGNAL', 'a relayed signal must carry its sender’s key')
+  const { id, key } = await importPublicKey(payload.publicKey)
+  if (id !== expected.from) throw new MeshscopeError('BAD_PUBLIC_KEY', `the key of a relayed signal is not ${expected.from}'s`)
+  return openSignedSignal(payload, key, expected)
 }
 
 function parseRtcSignal(value: unknown): RtcSignal | undefined {

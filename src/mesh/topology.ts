@@ -45,6 +45,7 @@ export interface TopologyPolicy {
 /** The parts of the mesh a topology works with. */
 export interface TopologyParts {
   readonly selfId: string
+  readonly room: string
   readonly roster: Roster
   readonly links: LinkTable
   readonly signaling: SignalingClient

@@ -96,7 +96,12 @@ describe('the scamp topology', () => {
     expect(b!.peers).toContain(a!.id)
     // A relayed signal whose key does not hash to its sender's id: refused before anything else.
     const forgedFrom = 'f'.repeat(32)
-    await a!.send(b!.id, 'meshscope.relay', { to: b!.id, from: forgedFrom, ttl: 1, payload: { body: '{}', signature: 'A'.repeat(86), publicKey: a!.identity.publicKey } })
+    await a!.send(b!.id, 'meshscope.relay', {
+      to: b!.id,
+      from: forgedFrom,
+      ttl: 1,
+      payload: { body: '{}', signature: 'A'.repeat(86), publicKey: a!.identity.publicKey },
+    })
     await until('the key refusal', () => errors.includes('BAD_PUBLIC_KEY'))
     expect(b!.peers).not.toContain(forgedFrom)
   })

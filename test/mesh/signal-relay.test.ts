@@ -65,13 +65,25 @@ describe('the signal relay', () => {
   })
 
   it.each([
-    ['a signature by another key', async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: await signedFor(o, FAR, { signer: await Identity.generate() }) })],
+    [
+      'a signature by another key',
+      async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: await signedFor(o, FAR, { signer: await Identity.generate() }) }),
+    ],
     ['a key that is not the sender’s', async (o: Identity) => ({ to: FAR, from: '9'.repeat(32), ttl: 3, payload: await signedFor(o, FAR) })],
     ['a body signed for another recipient', async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: await signedFor(o, NEIGHBOURS[2]!) })],
     ['a signal signed an hour ago', async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: await signedFor(o, FAR, { t: Date.now() - 3_600_000 }) })],
-    ['an extra field in the payload', async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: { ...(await signedFor(o, FAR)), padding: 'x'.repeat(1_000) } })],
-    ['a body over the limit', async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: { ...(await signedFor(o, FAR)), body: 'x'.repeat(32 * 1024 + 1) } })],
-    ['a signature string of another length', async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: { ...(await signedFor(o, FAR)), signature: 'x'.repeat(10_000) } })],
+    [
+      'an extra field in the payload',
+      async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: { ...(await signedFor(o, FAR)), padding: 'x'.repeat(1_000) } }),
+    ],
+    [
+      'a body over the limit',
+      async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: { ...(await signedFor(o, FAR)), body: 'x'.repeat(32 * 1024 + 1) } }),
+    ],
+    [
+      'a signature string of another length',
+      async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: { ...(await signedFor(o, FAR)), signature: 'x'.repeat(10_000) } }),
+    ],
     ['no key', async (o: Identity) => ({ to: FAR, from: o.id, ttl: 3, payload: { ...(await signedFor(o, FAR)), publicKey: undefined } })],
   ])('refuses %s before remembering or forwarding anything', async (_, make) => {
     const { relay, sent, reports } = relayWithHost()

@@ -11,7 +11,19 @@ export type { Remote, WithoutContext } from './rpc/remote-object.js'
 export type { CallOptions } from './rpc/call.js'
 export type { CallContext } from './rpc/serve.js'
 export { RemoteError } from './rpc/errors.js'
-export { defineHop, hop, HopError, type Here, type HopBlock, type HopBody, type HopOptions, type PeerRef } from './scope/index.js'
+export {
+  ALLOW_ROOM_MEMBERS,
+  defineHop,
+  hop,
+  HopError,
+  type Here,
+  type HopBlock,
+  type HopBody,
+  type HopCallOptions,
+  type HopOptions,
+  type HopPolicy,
+  type PeerRef,
+} from './scope/index.js'
 export { mpsc, oneshot, watch, broadcast, bytes } from './channels/index.js'
 export type { ProgressListener } from './channels/bytes.js'
 export { ChannelClosedError, LaggedError, type ChannelCloseReason } from './channels/errors.js'

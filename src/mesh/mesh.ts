@@ -154,7 +154,8 @@ export class Mesh {
     signaling.events.on('error', report)
     // Every peer serves scope hops; the blocks themselves are registered by the code it runs.
     this.#hopTransport = { id: identity.id, call: (peerId, name, value, options) => this.call(peerId, name, value, options) }
-    this.#messaging.register(HOP_MAILBOX, (request, context) => serveHop(request, context, this.#hopTransport, this))
+    const hopPolicy = options.hopPolicy
+    this.#messaging.register(HOP_MAILBOX, (request, context) => serveHop(request, context, this.#hopTransport, this, hopPolicy))
     // In a page, leave when the tab goes away: the goodbyes go out synchronously, so peers see the
     // leave at once instead of after `peerTimeoutMs`.
     if (isBrowserPage(globalThis)) globalThis.addEventListener('pagehide', this.#onPageHide)

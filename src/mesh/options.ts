@@ -9,6 +9,7 @@ import type { ScampConfig } from '../gossip/config.js'
 import { Identity } from '../identity/identity.js'
 import { DEFAULT_CALL_TIMEOUT_MS, isTimeoutMs } from '../rpc/call.js'
 import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../rpc/request-slots.js'
+import { ALLOW_ROOM_MEMBERS, type HopPolicy } from '../scope/registry.js'
 import { type MuxConfig, resolveMuxConfig } from '../mux/config.js'
 import { isRoomName, type Topology } from '../signaling/protocol.js'
 import { DEFAULT_HIGH_WATER_MARK_BYTES } from '../transport/link.js'
@@ -98,6 +99,14 @@ export interface MeshJoinOptions {
    */
   maxLinks?: number
   /**
+   * Who may run a hop block that has no `allow` of its own, on this peer: a predicate on the caller's
+   * verified id and the block's id (a throw counts as no; refused hops fail with HOP_REFUSED). Every
+   * peer serves every registered block, with the captures the caller chose, so a mesh open to
+   * strangers should say who may — and a block should check what it is asked to do.
+   * @default ALLOW_ROOM_MEMBERS (every member of the room)
+   */
+  hopPolicy?: HopPolicy
+  /**
    * Bytes a link may buffer before `send` waits.
    * @default 262_144 (256 KiB)
    */
@@ -139,6 +148,7 @@ export const MESH_DEFAULTS = {
   callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS,
   maxRequestsInFlight: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
   maxLinks: 256,
+  hopPolicy: ALLOW_ROOM_MEMBERS,
   highWaterMarkBytes: DEFAULT_HIGH_WATER_MARK_BYTES,
   exposeErrorStacks: false,
   limits: {},
@@ -187,6 +197,7 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
     throw new MeshscopeError('INVALID_ARGUMENT', 'maxRequestsInFlight must be a positive integer')
   const maxLinks = options.maxLinks ?? MESH_DEFAULTS.maxLinks
   if (!Number.isSafeInteger(maxLinks) || maxLinks < 1) throw new MeshscopeError('INVALID_ARGUMENT', 'maxLinks must be a positive integer')
+  if (options.hopPolicy !== undefined && typeof options.hopPolicy !== 'function') throw new MeshscopeError('INVALID_ARGUMENT', 'hopPolicy must be a function')
   const limits: PeerLimits = options.limits ?? MESH_DEFAULTS.limits
   // Checked now, so a bad limit fails the join rather than every link later.
   resolveMuxConfig({ ...limits.mux, keepaliveIntervalMs: timings.heartbeatIntervalMs, idleTimeoutMs: timings.peerTimeoutMs })
@@ -206,6 +217,7 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
     callTimeoutMs,
     maxRequestsInFlight,
     maxLinks,
+    hopPolicy: options.hopPolicy ?? MESH_DEFAULTS.hopPolicy,
     highWaterMarkBytes,
     exposeErrorStacks: options.exposeErrorStacks ?? MESH_DEFAULTS.exposeErrorStacks,
     limits,

@@ -24,6 +24,7 @@ import MagicString from 'magic-string'
 import { checkHop, type HopBodyPath } from './analyze.js'
 import { diagnostic, type HopDiagnostic } from './diagnostics.js'
 import { hopId, projectPath } from './hop-id.js'
+import { inlineHopPolicy } from './hop-policy.js'
 
 // @babel/traverse is CommonJS: Node's ESM loader hands over `module.exports`, whose `default` is the function.
 // (Bundlers and test runners may hand over the function itself: accept both.)
@@ -70,6 +71,8 @@ interface InlineHop {
   body: HopBodyPath
   name: string
   id: string
+  /** The registration's options (its `allow`), as source text. */
+  options?: string
 }
 
 /**
@@ -118,6 +121,9 @@ export function transformHops(code: string, filename: string, options: Transform
     const result = checkHop({ file: filename, code, call: hop.call, body: hop.body, nestedBodies })
     warnings.push(...result.warnings)
     errors.push(...result.errors)
+    const policy = inlineHopPolicy(filename, code, hop.call)
+    errors.push(...policy.errors)
+    hop.options = policy.options
   }
 
   warnings.sort(bySourceOrder)
@@ -133,7 +139,7 @@ export function transformHops(code: string, filename: string, options: Transform
     const { start, end } = hop.body.node as { start: number; end: number }
     output.appendLeft(start, hop.name)
     output.prependRight(start, `\nconst ${hop.name} = ${defineHop}(${JSON.stringify(hop.id)}, `)
-    output.appendLeft(end, ');')
+    output.appendLeft(end, hop.options ? `, ${hop.options});` : ');')
     output.move(start, end, insertAt)
   }
   if (!afterImport) output.prependRight(insertAt, '\n')

@@ -22,8 +22,13 @@ export interface Here {
   readonly id: string
   /** The verified id of the peer that hopped here (this peer's own id for a local hop). */
   readonly caller: string
-  /** The peers this chain went through, ending with this one: [A, B, C]. */
+  /**
+   * The peers this chain went through, ending with this one: [A, B, C]. Only the last two are
+   * verified (`caller`, this peer): what came before is what the caller says (`unverifiedPath`).
+   */
   readonly path: readonly string[]
+  /** The part of `path` before `caller`: the caller's word, not verified. Never base a decision on it. */
+  readonly unverifiedPath: readonly string[]
   /** Aborts when the caller gives up (abort, timeout) or goes away, anywhere up the chain. */
   readonly signal: AbortSignal
   /** The local mesh (to send, call, open channels…). */

@@ -12,7 +12,7 @@ import { MeshscopeError } from '../errors.js'
 import type { CallOptions } from '../rpc/call.js'
 import type { CallContext } from '../rpc/serve.js'
 import { peerRef, type Here, type HopTransport, type PeerRef } from './here.js'
-import { findHop, isHopBlock, type HopBlock, type HopBody } from './registry.js'
+import { ALLOW_ROOM_MEMBERS, findHop, isHopBlock, type HopBlock, type HopBody, type HopPolicy } from './registry.js'
 
 export const HOP_MAILBOX = '__meshscope.hop'
 const MAX_PATH = 64
@@ -39,6 +39,16 @@ export class HopError extends MeshscopeError {
 
 type HopFailure = { peer: string; path: string[]; code: HopError['code']; message: string; error?: Error }
 
+/** A hop's options: a call's, and a policy for an inline block. */
+export interface HopCallOptions extends CallOptions {
+  /**
+   * Who may run this inline block (the build plugin carries it to the block's registration, where it
+   * is checked on the serving peer; it may name only module-level bindings). For a block made with
+   * `defineHop`, give `allow` to `defineHop` instead: here it is ignored.
+   */
+  allow?: (callerId: string) => boolean
+}
+
 /**
  * Runs `block` on `peer` with `captures` and resolves with its result. Rejects with a HopError
  * (HOP_FAILED: the block threw; UNKNOWN_HOP: that peer runs another build; HOP_REFUSED: its `allow`
@@ -48,7 +58,7 @@ export async function hop<C extends object, R>(
   peer: PeerRef,
   captures: C,
   block: HopBlock<C, R> | HopBody<C, R>,
-  options: CallOptions = {},
+  options: HopCallOptions = {},
 ): Promise<Awaited<R>> {
   if (typeof block === 'function') {
     throw new MeshscopeError(
@@ -65,8 +75,17 @@ export async function hop<C extends object, R>(
   return unpackReply(reply, peer.id, [...path, peer.id]) as Awaited<R>
 }
 
-/** Serving side: the handler of the `__meshscope.hop` mailbox. */
-export async function serveHop(request: unknown, context: CallContext, transport: HopTransport, mesh: unknown): Promise<unknown> {
+/**
+ * Serving side: the handler of the `__meshscope.hop` mailbox. A block runs if its own `allow` says
+ * yes, or, when it has none, the mesh's `policy`.
+ */
+export async function serveHop(
+  request: unknown,
+  context: CallContext,
+  transport: HopTransport,
+  mesh: unknown,
+  policy: HopPolicy = ALLOW_ROOM_MEMBERS,
+): Promise<unknown> {
   const self = transport.id
   const { b: blockId, c: captures, p: claimedPath } = (request ?? {}) as { b?: unknown; c?: unknown; p?: unknown }
   // The path so far must end with the verified caller; anything else is replaced by what we know.
@@ -78,9 +97,9 @@ export async function serveHop(request: unknown, context: CallContext, transport
   if (typeof blockId !== 'string') return fail('HOP_FAILED', 'a hop request needs a block id')
   const block = findHop(blockId)
   if (!block) return fail('UNKNOWN_HOP', `peer ${self} has no hop block "${blockId}": it is probably running a different build of the code`)
-  let allowed = true
+  let allowed = false
   try {
-    allowed = block.options.allow ? block.options.allow(context.from) === true : true
+    allowed = (block.options.allow ? block.options.allow(context.from) : policy(context.from, blockId)) === true
   } catch {
     allowed = false
   }
@@ -89,6 +108,7 @@ export async function serveHop(request: unknown, context: CallContext, transport
     id: self,
     caller: context.from,
     path,
+    unverifiedPath: path.slice(0, -2),
     signal: context.signal,
     mesh,
     peer: (id: string) => peerRef(transport, id, { path, signal: context.signal }),

@@ -11,9 +11,21 @@ import type { Here } from './here.js'
 export type HopBody<C, R> = (captures: C, here: Here) => R | Promise<R>
 
 export interface HopOptions {
-  /** Who may run this block: a predicate on the caller's verified peer id. Others get HOP_REFUSED. */
+  /**
+   * Who may run this block: a predicate on the caller's verified peer id; others get HOP_REFUSED. A
+   * block without one follows the mesh's `hopPolicy` (`Mesh.join`).
+   */
   allow?: (callerId: string) => boolean
 }
+
+/**
+ * Who may run a block that does not say (`Mesh.join({ hopPolicy })`): a predicate on the caller's
+ * verified id and the block's id. A throw counts as no.
+ */
+export type HopPolicy = (callerId: string, blockId: string) => boolean
+
+/** Everyone in the room may run every block that does not say otherwise: room membership is the trust boundary. */
+export const ALLOW_ROOM_MEMBERS: HopPolicy = () => true
 
 export interface HopBlock<C = unknown, R = unknown> {
   readonly id: string

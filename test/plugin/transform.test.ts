@@ -121,6 +121,16 @@ describe('transformHops: checks', () => {
     expect(result.ids).toHaveLength(3)
   })
 
+  it("an inline hop's allow moves to its registration, evaluated per hop; one that names a local variable is an error", () => {
+    const { code, result } = run('allow.ts')
+    const local = locate(code, '(callerId: string) => callerId === onlyMe')
+    expect(where(result.errors)).toEqual([
+      { at: `${local.line}:${local.column}`, text: expect.stringMatching(/^the hop's allow uses onlyMe from an enclosing scope: it runs on the serving peer/) },
+    ])
+    expect(result.code).toContain(', async ({ n }) => n * 2, { allow: (callerId) => (isTrusted)(callerId) });')
+    expect(result.code).toContain(", async () => 'inline', { allow: (callerId) => ((callerId: string) => callerId.startsWith('a'))(callerId) });")
+  })
+
   it('captures that are not an object literal of plain names are refused', () => {
     const { code, result } = run('non-shorthand.ts')
     const plain = 'hop captures must be an object literal of plain names, like { a, b }'

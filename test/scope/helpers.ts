@@ -9,6 +9,7 @@ import { createPeerStack } from '../../src/mesh/peer-stack.js'
 import type { MuxSession } from '../../src/mux/session.js'
 import { peerRef, type HopTransport, type PeerRef } from '../../src/scope/here.js'
 import { HOP_MAILBOX, serveHop } from '../../src/scope/hop.js'
+import type { HopPolicy } from '../../src/scope/registry.js'
 import { createMemoryLinkPair } from '../../src/transport/memory-link.js'
 
 export interface TestPeer {
@@ -26,7 +27,8 @@ export interface TestMesh {
   dispose(): Promise<void>
 }
 
-export async function memoryMesh(count: number): Promise<TestMesh> {
+/** `hopPolicy`: every peer's mesh-wide hop policy (the mesh's `hopPolicy`). */
+export async function memoryMesh(count: number, options: { hopPolicy?: HopPolicy } = {}): Promise<TestMesh> {
   const ids = Array.from({ length: count }, (_, i) => String.fromCharCode(97 + i).repeat(32))
   const connections = new Map<string, Map<string, Connection>>(ids.map((id) => [id, new Map()]))
   const severers = new Map<string, Array<() => void>>(ids.map((id) => [id, []]))
@@ -43,7 +45,7 @@ export async function memoryMesh(count: number): Promise<TestMesh> {
       report: (error) => reported.push(error),
     })
     const transport: HopTransport = { id, call: (peerId, name, value, options) => messaging.call(peerId, name, value, options) }
-    messaging.register(HOP_MAILBOX, (request, context) => serveHop(request, context, transport, undefined))
+    messaging.register(HOP_MAILBOX, (request, context) => serveHop(request, context, transport, undefined, options.hopPolicy))
     return { id, messaging, transport, reported, peer: (other: string) => peerRef(transport, other) }
   })
   for (let i = 0; i < count; i++) {

@@ -45,6 +45,8 @@ const forwardsToWaiter = defineHop('test/hop:forwards-to-waiter', ({ next }: { n
 })
 
 const onlyFromA = defineHop('test/hop:only-from-a', () => 'ok', { allow: (caller) => caller === 'a'.repeat(32) })
+const noPolicyOfItsOwn = defineHop('test/hop:no-policy', () => 'ran')
+const pathSeen = defineHop('test/hop:path-seen', (_: object, here) => ({ caller: here.caller, path: here.path, unverified: here.unverifiedPath }))
 
 const streams = defineHop('test/hop:streams', async ({ upTo, tx }: { upTo: number; tx: mpsc.Sender<number> }) => {
   for (let i = 1; i <= upTo; i++) await tx.send(i)
@@ -145,6 +147,34 @@ describe('scope hops over memory links', () => {
 
     expect(await hop(a!.peer(b!.id), {}, onlyFromA)).toBe('ok')
     await expect(hop(c!.peer(b!.id), {}, onlyFromA)).rejects.toMatchObject({ code: 'HOP_REFUSED', peer: b!.id })
+  })
+
+  it('the mesh-wide hopPolicy decides for blocks without an allow of their own; a throw is a refusal', async () => {
+    const A = 'a'.repeat(32)
+    mesh = await memoryMesh(3, {
+      hopPolicy: (caller, blockId) => {
+        if (caller === 'b'.repeat(32)) throw new Error('policy failure')
+        return caller === A && blockId === 'test/hop:no-policy'
+      },
+    })
+    const [a, b, c] = mesh.peers
+    expect(await hop(a!.peer(c!.id), {}, noPolicyOfItsOwn)).toBe('ran')
+    await expect(hop(b!.peer(c!.id), {}, noPolicyOfItsOwn)).rejects.toMatchObject({ code: 'HOP_REFUSED', peer: c!.id }) // threw
+    await expect(hop(a!.peer(c!.id), {}, whereAmI)).rejects.toMatchObject({ code: 'HOP_REFUSED' }) // another block
+    // A block's own allow overrides the policy: onlyFromA lets A in, and only A.
+    expect(await hop(a!.peer(b!.id), {}, onlyFromA)).toBe('ok')
+    await expect(hop(c!.peer(b!.id), {}, onlyFromA)).rejects.toMatchObject({ code: 'HOP_REFUSED' })
+  })
+
+  it('the path before the verified caller is marked unverified: a caller cannot make itself look like the end of a chain it never had', async () => {
+    mesh = await memoryMesh(3)
+    const [a, b, c] = mesh.peers
+    // An honest chain A → B → C (B's block hops on): at C the caller B is verified, A is B's word.
+    const hopsOn = defineHop('test/hop:hops-on', ({ next }: { next: string }, here) => hop(here.peer(next), {}, pathSeen))
+    expect(await hop(a!.peer(b!.id), { next: c!.id }, hopsOn)).toEqual({ caller: b!.id, path: [a!.id, b!.id, c!.id], unverified: [a!.id] })
+    // A forged path from C: it claims the chain started at A.
+    const forged = (await c!.messaging.call(b!.id, '__meshscope.hop', { b: 'test/hop:path-seen', c: {}, p: [a!.id, c!.id] })) as [number, unknown]
+    expect(forged).toEqual([0, { caller: c!.id, path: [a!.id, c!.id, b!.id], unverified: [a!.id] }])
   })
 
   it('captures carry channel halves: a hop streams results back while it runs', async () => {

@@ -15,6 +15,15 @@
  *   completes and the streams behind it follow in turn (no deadlock, no stream starved forever);
  * - a stream refused waits here, and is retried in arrival order whenever held bytes drain.
  * Bound: committed ≤ limit + maxItemBytes + the head stream's window.
+ *
+ * Memory held on the peer's behalf above the mux counts here too (one budget per peer): items from
+ * it waiting in received channel buffers (`channel`) and requests from it in service (`serving`).
+ * Their readers (a channel's pump, the serving of a request stream) take the next item only through
+ * `startRead`, which waits while the budget has no room for one more window; a read reserves that
+ * window until its item is held (`endRead`), so reads running at once cannot overshoot together.
+ * Head of line: a reader whose consumer waits for it now (`mayOverdraw`) is let in even when full,
+ * so an application reading the channel it waits on, or one request at a time, always progresses.
+ * Bound: committed ≤ limit + one item per consumer waiting right now (each handed on at once).
  */
 
 /** What the budget asks of a stream it made wait. */
@@ -30,6 +39,21 @@ export interface InboundBudgetStats {
   assemblyBytes: number
   /** Credit granted to the peer and not yet used. */
   grantedBytes: number
+  /** Encoded bytes of items from the peer waiting in received channel buffers (or in a pump about to queue them). */
+  channelBytes: number
+  /** Encoded bytes of the peer's requests in service (read, and their handler not settled yet). */
+  servingBytes: number
+}
+
+/** What is held above the mux on the peer's behalf. */
+export type DeliveredKind = 'channel' | 'serving'
+
+/** A reader waiting in `startRead`. */
+interface RoomWaiter {
+  kind: DeliveredKind
+  bytes: number
+  mayOverdraw: () => boolean
+  admit: () => void
 }
 
 export class InboundBudget {
@@ -43,15 +67,98 @@ export class InboundBudget {
   /** Streams whose credit was withheld, in the order they asked. */
   readonly #waiting = new Set<BudgetedStream>()
   #drainScheduled = false
+  readonly #delivered: Record<DeliveredKind, number> = { channel: 0, serving: 0 }
+  /** Windows reserved by reads started and not ended, per kind (they gate reads, not OPENs). */
+  readonly #reading: Record<DeliveredKind, number> = { channel: 0, serving: 0 }
+  /** Readers waiting for room, in the order they asked. */
+  #roomWaiters: RoomWaiter[] = []
 
   constructor(readonly limit: number) {}
 
   get committed(): number {
-    return this.#held + this.#granted
+    return this.#held + this.#granted + this.#delivered.channel + this.#delivered.serving
   }
 
   stats(): InboundBudgetStats {
-    return { heldBytes: this.#held, assemblyBytes: this.#assembly, grantedBytes: this.#granted }
+    return {
+      heldBytes: this.#held,
+      assemblyBytes: this.#assembly,
+      grantedBytes: this.#granted,
+      channelBytes: this.#delivered.channel,
+      servingBytes: this.#delivered.serving,
+    }
+  }
+
+  /** Bytes of `kind` now held above the mux (`channelBytes`, `servingBytes`). */
+  delivered(kind: DeliveredKind): number {
+    return this.#delivered[kind]
+  }
+
+  /** Reads of `kind` started and not ended. */
+  reading(kind: DeliveredKind): number {
+    return this.#reading[kind]
+  }
+
+  /**
+   * Resolves once a read of up to `windowBytes` (the stream's window: what can arrive without more
+   * credit) fits beside what is committed and what other reads reserved — or at once if
+   * `mayOverdraw()` says the reader's consumer is waiting for it — and reserves it until `endRead`.
+   * Returns undefined when admitted at once (no promise on the fast path). `cancel` on the returned
+   * handle stops waiting (the reader went away) and says whether it was still waiting; if it was
+   * admitted already, the reservation stands until `endRead`.
+   */
+  startRead(kind: DeliveredKind, windowBytes: number, mayOverdraw: () => boolean): { admitted: Promise<void>; cancel: () => boolean } | undefined {
+    if ((this.#roomWaiters.length === 0 && this.#hasRoomFor(windowBytes)) || mayOverdraw()) {
+      this.#reading[kind] += windowBytes
+      return undefined
+    }
+    let waiter!: RoomWaiter
+    const admitted = new Promise<void>((resolve) => {
+      waiter = { kind, bytes: windowBytes, mayOverdraw, admit: resolve }
+    })
+    this.#roomWaiters.push(waiter)
+    return { admitted, cancel: () => this.#removeRoomWaiter(waiter) }
+  }
+
+  /** A read started by `startRead` is over: its reservation goes (what it read is held with `hold`). */
+  endRead(kind: DeliveredKind, windowBytes: number): void {
+    this.#reading[kind] -= windowBytes
+    this.#scheduleRoomCheck()
+  }
+
+  /** `bytes` more of `kind` are held on the peer's behalf (or fewer, if negative). */
+  hold(kind: DeliveredKind, bytes: number): void {
+    this.#delivered[kind] += bytes
+    if (bytes < 0) this.#scheduleRoomCheck()
+  }
+
+  /** A waiting reader's consumer may have started waiting for it: check the waiters again. */
+  recheckWaiters(): void {
+    this.#scheduleRoomCheck()
+  }
+
+  #hasRoomFor(bytes: number): boolean {
+    return this.committed + this.#reading.channel + this.#reading.serving + bytes <= this.limit
+  }
+
+  #removeRoomWaiter(waiter: RoomWaiter): boolean {
+    const index = this.#roomWaiters.indexOf(waiter)
+    if (index >= 0) this.#roomWaiters.splice(index, 1)
+    return index >= 0
+  }
+
+  #scheduleRoomCheck(): void {
+    if (this.#roomWaiters.length > 0 || this.#waiting.size > 0) this.#scheduleDrain()
+  }
+
+  /** Lets in, oldest first, every waiting reader that fits now or whose consumer waits for it. */
+  #admitRoomWaiters(): void {
+    for (const waiter of [...this.#roomWaiters]) {
+      if (!this.#hasRoomFor(waiter.bytes) && !waiter.mayOverdraw()) continue
+      this.#removeRoomWaiter(waiter)
+      this.#reading[waiter.kind] += waiter.bytes
+      waiter.admit()
+    }
   }
 
   /** A stream's held, assembly or granted bytes changed by these amounts (`local`: a stream this side opened). */
@@ -60,7 +167,7 @@ export class InboundBudget {
     this.#assembly += assembly
     this.#granted += granted
     if (local) this.#localGranted += granted
-    if (held + granted < 0 && this.#waiting.size > 0) this.#scheduleDrain()
+    if (held + granted < 0) this.#scheduleRoomCheck()
   }
 
   /**
@@ -118,6 +225,7 @@ export class InboundBudget {
       for (const stream of [...this.#waiting]) {
         if (this.#waiting.has(stream)) stream.retryCredit()
       }
+      this.#admitRoomWaiters()
     })
   }
 }

@@ -380,7 +380,10 @@ async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStrea
     for (;;) {
       let bytes: Uint8Array | null
       try {
-        bytes = await reader.read(() => stream.receive())
+        bytes = await reader.read(
+          () => stream.receive(),
+          (received) => received?.byteLength ?? 0,
+        )
       } catch (error) {
         if ((error as { code?: string }).code === 'ITEM_TOO_LARGE') {
           sender.publishReceived({ lagged: 1 }, 0) // the item is lost to every subscriber; say so
@@ -390,12 +393,18 @@ async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStrea
         return
       }
       if (bytes === null) return
-      const item = decodeItem<T>(connection, bytes)
+      let item: ReturnType<typeof decodeItem<T>>
+      try {
+        item = decodeItem<T>(connection, bytes)
+      } catch (error) {
+        reader.release(bytes.byteLength)
+        throw error
+      }
       if ('end' in item) {
+        reader.release(bytes.byteLength)
         reason = item.end
         continue
       }
-      reader.hold(bytes.byteLength)
       if (item.ok) sender.publishReceived({ value: item.value }, bytes.byteLength, reader.release, overBudget)
       else if ('lagged' in item) sender.publishReceived({ lagged: item.lagged }, bytes.byteLength, reader.release, overBudget)
       else reader.release(bytes.byteLength)

@@ -30,24 +30,28 @@ export class BudgetedReader {
   /** The receiver started waiting: a read refused for room may now go ahead. */
   readonly consumerStartedWaiting = (): void => this.#budget.recheckWaiters()
 
-  /** Runs `receive` (the stream's next item) once the budget lets this pump read. */
-  async read<R>(receive: () => Promise<R>): Promise<R> {
+  /**
+   * Runs `receive` (the stream's next item) once the budget lets this pump read; what it returns is
+   * held (`sizeOf` bytes) from then until `release` — counted before the read's reservation goes, so
+   * no other read is let in on room this item took.
+   */
+  async read<R>(receive: () => Promise<R>, sizeOf: (received: R) => number): Promise<R> {
     const windowBytes = this.stream.receiveWindow
-    const waiting = this.#budget.startRead('channel', windowBytes, this.consumerWaiting)
+    const waiting = this.#budget.startRead(this.stream, 'channel', windowBytes, this.consumerWaiting)
     if (waiting) {
       await Promise.race([waiting.admitted, this.stopped, this.connection.ended])
       // Gone while waiting: the stream is stopped or failed, so `receive` ends at once, unreserved.
-      if (waiting.cancel()) return receive()
+      if (waiting.cancel()) return this.#held(await receive(), sizeOf)
     }
     try {
-      return await receive()
+      return this.#held(await receive(), sizeOf)
     } finally {
-      this.#budget.endRead('channel', windowBytes)
+      this.#budget.endRead(this.stream)
     }
   }
 
-  /** An item of `bytes` taken off the stream is held here until `release`. */
-  hold(bytes: number): void {
-    this.#budget.hold('channel', bytes)
+  #held<R>(received: R, sizeOf: (received: R) => number): R {
+    this.#budget.hold('channel', sizeOf(received))
+    return received
   }
 }

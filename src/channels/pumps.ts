@@ -76,7 +76,10 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
     for (;;) {
       let chunks: Uint8Array[] | null
       try {
-        chunks = await reader.read(() => stream.receiveParts())
+        chunks = await reader.read(
+          () => stream.receiveParts(),
+          (parts) => byteLengthOf(parts),
+        )
       } catch (error) {
         if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) {
           await sender.sendItem({ ok: false, error })
@@ -88,12 +91,10 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
         return
       }
       if (chunks === null) return
-      let receivedBytes = 0
-      for (const chunk of chunks) receivedBytes += chunk.byteLength
+      // Held (by `reader.read`) from now until the sink lets go of it (each piece on its own).
+      const receivedBytes = byteLengthOf(chunks)
       // Bulk data reaches a bytes receiver in the chunks it arrived in, not joined into one buffer.
       const pieces = chunks.length > 1 && sender.takesBytePieces ? binaryItemPieces(chunks, connection.codec.limits.maxBinaryBytes) : undefined
-      // Held from now until the sink lets go of it (each piece on its own).
-      reader.hold(receivedBytes)
       if (pieces) {
         let pushed = 0
         try {
@@ -127,4 +128,10 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
     stopWatching()
     sender.finish(endReason)
   }
+}
+
+function byteLengthOf(chunks: Uint8Array[] | null): number {
+  let bytes = 0
+  for (const chunk of chunks ?? []) bytes += chunk.byteLength
+  return bytes
 }

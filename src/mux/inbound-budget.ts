@@ -22,8 +22,10 @@
  * `startRead`, which waits while the budget has no room for one more window; a read reserves that
  * window until its item is held (`endRead`), so reads running at once cannot overshoot together.
  * Head of line: a reader whose consumer waits for it now (`mayOverdraw`) is let in even when full,
- * so an application reading the channel it waits on, or one request at a time, always progresses.
- * Bound: committed ≤ limit + one item per consumer waiting right now (each handed on at once).
+ * and only such a reader's stream may lead the assembly past the limit, so an application reading
+ * the channel it waits on, or one request at a time, always progresses.
+ * Bound: committed ≤ limit + one item per consumer waiting right now (each handed on at once) + one
+ * request in service.
  */
 
 /** What the budget asks of a stream it made wait. */
@@ -48,11 +50,18 @@ export interface InboundBudgetStats {
 /** What is held above the mux on the peer's behalf. */
 export type DeliveredKind = 'channel' | 'serving'
 
-/** A reader waiting in `startRead`. */
-interface RoomWaiter {
+/** A read above the mux (a channel pump's, a request's), from `startRead` to `endRead`. */
+interface BudgetedRead {
   kind: DeliveredKind
+  /** Its reservation: the stream's window. */
   bytes: number
   mayOverdraw: () => boolean
+}
+
+/** A read waiting in `startRead` for room. */
+interface RoomWaiter {
+  stream: BudgetedStream
+  read: BudgetedRead
   admit: () => void
 }
 
@@ -72,6 +81,8 @@ export class InboundBudget {
   readonly #reading: Record<DeliveredKind, number> = { channel: 0, serving: 0 }
   /** Readers waiting for room, in the order they asked. */
   #roomWaiters: RoomWaiter[] = []
+  /** Reads running, oldest first, by stream. */
+  readonly #reads = new Map<BudgetedStream, BudgetedRead>()
 
   constructor(readonly limit: number) {}
 
@@ -94,35 +105,53 @@ export class InboundBudget {
     return this.#delivered[kind]
   }
 
-  /** Reads of `kind` started and not ended. */
+  /** Reads of `kind` started and not ended (their reservations). */
   reading(kind: DeliveredKind): number {
     return this.#reading[kind]
   }
 
+  /** The stream of the oldest read of `kind` started and not ended. */
+  oldestRead(kind: DeliveredKind): BudgetedStream | undefined {
+    for (const [stream, read] of this.#reads) if (read.kind === kind) return stream
+    return undefined
+  }
+
   /**
-   * Resolves once a read of up to `windowBytes` (the stream's window: what can arrive without more
+   * Resolves once a read on `stream` of up to `windowBytes` (its window: what can arrive without more
    * credit) fits beside what is committed and what other reads reserved — or at once if
-   * `mayOverdraw()` says the reader's consumer is waiting for it — and reserves it until `endRead`.
+   * `mayOverdraw()` says its consumer waits for it (head of line) — and reserves it until `endRead`.
+   * While the read runs, `mayOverdraw()` also decides whether its stream may lead the assembly
+   * credit past the limit (`mayGrant`): what it reads is held above the mux, so only a reader whose
+   * item will not stay held (or one at a time) may take the budget past its limit.
    * Returns undefined when admitted at once (no promise on the fast path). `cancel` on the returned
    * handle stops waiting (the reader went away) and says whether it was still waiting; if it was
-   * admitted already, the reservation stands until `endRead`.
+   * admitted already, the read stands until `endRead`.
    */
-  startRead(kind: DeliveredKind, windowBytes: number, mayOverdraw: () => boolean): { admitted: Promise<void>; cancel: () => boolean } | undefined {
+  startRead(
+    stream: BudgetedStream,
+    kind: DeliveredKind,
+    windowBytes: number,
+    mayOverdraw: () => boolean,
+  ): { admitted: Promise<void>; cancel: () => boolean } | undefined {
+    const read = { kind, bytes: windowBytes, mayOverdraw }
     if ((this.#roomWaiters.length === 0 && this.#hasRoomFor(windowBytes)) || mayOverdraw()) {
-      this.#reading[kind] += windowBytes
+      this.#beginRead(stream, read)
       return undefined
     }
     let waiter!: RoomWaiter
     const admitted = new Promise<void>((resolve) => {
-      waiter = { kind, bytes: windowBytes, mayOverdraw, admit: resolve }
+      waiter = { stream, read, admit: resolve }
     })
     this.#roomWaiters.push(waiter)
     return { admitted, cancel: () => this.#removeRoomWaiter(waiter) }
   }
 
   /** A read started by `startRead` is over: its reservation goes (what it read is held with `hold`). */
-  endRead(kind: DeliveredKind, windowBytes: number): void {
-    this.#reading[kind] -= windowBytes
+  endRead(stream: BudgetedStream): void {
+    const read = this.#reads.get(stream)
+    if (!read) return
+    this.#reads.delete(stream)
+    this.#reading[read.kind] -= read.bytes
     this.#scheduleRoomCheck()
   }
 
@@ -132,9 +161,14 @@ export class InboundBudget {
     if (bytes < 0) this.#scheduleRoomCheck()
   }
 
-  /** A waiting reader's consumer may have started waiting for it: check the waiters again. */
+  /** A reader's consumer may have started waiting for it: check the waiting readers and streams again. */
   recheckWaiters(): void {
     this.#scheduleRoomCheck()
+  }
+
+  #beginRead(stream: BudgetedStream, read: BudgetedRead): void {
+    this.#reads.set(stream, read)
+    this.#reading[read.kind] += read.bytes
   }
 
   #hasRoomFor(bytes: number): boolean {
@@ -154,9 +188,9 @@ export class InboundBudget {
   /** Lets in, oldest first, every waiting reader that fits now or whose consumer waits for it. */
   #admitRoomWaiters(): void {
     for (const waiter of [...this.#roomWaiters]) {
-      if (!this.#hasRoomFor(waiter.bytes) && !waiter.mayOverdraw()) continue
+      if (!this.#hasRoomFor(waiter.read.bytes) && !waiter.read.mayOverdraw()) continue
       this.#removeRoomWaiter(waiter)
-      this.#reading[waiter.kind] += waiter.bytes
+      this.#beginRead(waiter.stream, waiter.read)
       waiter.admit()
     }
   }
@@ -211,8 +245,13 @@ export class InboundBudget {
     this.endAssembly(stream)
   }
 
+  /**
+   * The head of line is the oldest assembling stream that may lead: a stream read above the mux
+   * may only while its read may overdraw (else each message it completed would stay held and the
+   * next head would add another: no bound).
+   */
   #isHead(stream: BudgetedStream): boolean {
-    for (const first of this.#assembling) return first === stream
+    for (const first of this.#assembling) if (this.#reads.get(first)?.mayOverdraw() ?? true) return first === stream
     return false
   }
 

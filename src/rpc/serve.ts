@@ -72,7 +72,12 @@ async function readRequest(connection: Connection, stream: MuxStream, limits: Se
   const deadline = setTimeout(() => stream.reset('closed', `the request did not arrive within ${timeoutMs} ms`), timeoutMs)
   try {
     const windowBytes = stream.receiveWindow
-    const waiting = budget.startRead('serving', windowBytes, () => budget.delivered('serving') === 0 && budget.reading('serving') === 0)
+    // Head of line: the oldest request read while none of the peer's requests is in service.
+    const mayOverdraw = () => {
+      const oldest = budget.oldestRead('serving')
+      return budget.delivered('serving') === 0 && (oldest === undefined || oldest === stream)
+    }
+    const waiting = budget.startRead(stream, 'serving', windowBytes, mayOverdraw)
     if (waiting) {
       const gone = new Promise<void>((resolve) => stream.onSendEnd(() => resolve()))
       await Promise.race([waiting.admitted, gone, connection.ended])
@@ -82,7 +87,7 @@ async function readRequest(connection: Connection, stream: MuxStream, limits: Se
     try {
       return await stream.receive()
     } finally {
-      budget.endRead('serving', windowBytes)
+      budget.endRead(stream)
     }
   } finally {
     clearTimeout(deadline)

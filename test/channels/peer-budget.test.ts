@@ -84,6 +84,27 @@ describe('per-peer budget: received channel buffers', () => {
     expect(pair.b.session.stats().channelBytes).toBe(0)
   })
 
+  it('the session ending while pumps wait for room: every receiver gets what was held, then learns of the disconnect', async () => {
+    pair = await connectionPair('memory', { muxConfig })
+    const ports = Array.from({ length: CHANNELS }, () => hostilePort(pair.a, { k: 'mpsc.rx', o: { c: 1024 } }))
+    const receivers = await pair.transfer(ports.map(({ port }) => port) as unknown as mpsc.Receiver<Uint8Array>[])
+    const item = encodeItem(pair.a, { ok: true, value: new Uint8Array(VALUE_BYTES) })
+    await Promise.all(ports.map(({ stream }) => flood(stream, item, ITEMS_PER_CHANNEL)))
+    pair.pair.sever()
+    const endings = await Promise.all(
+      receivers.map(async (rx) => {
+        for (;;) {
+          try {
+            if ((await rx.recv()) === undefined) return 'ended'
+          } catch (error) {
+            return (error as { code?: string }).code
+          }
+        }
+      }),
+    )
+    expect(new Set(endings)).toEqual(new Set(['CHANNEL_CLOSED']))
+  }, 20_000)
+
   it('flooded broadcast receivers count too, and lag rather than hold more than the budget', async () => {
     pair = await connectionPair('memory', { muxConfig })
     const ports = Array.from({ length: CHANNELS }, () => hostilePort(pair.a, { k: 'broadcast.rx', o: { c: 1024 } }))

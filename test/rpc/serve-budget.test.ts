@@ -9,6 +9,8 @@ import { MeshscopeError } from '../../src/errors.js'
 import { requestToWire } from '../../src/rpc/protocol.js'
 import { serveRequest, type RequestTargets } from '../../src/rpc/serve.js'
 import { DEFAULT_SERVE_LIMITS, resolveServeLimits } from '../../src/rpc/serve-limits.js'
+import { Connection } from '../../src/channels/connection.js'
+import { rawPeersDisposedAfterEach } from '../mux/raw-peer.js'
 import { connectionPair, usedBytes, type ConnectionPair } from '../channels/helpers.js'
 import { ID_B, disposeChecked, messagingPair, until, type MessagingPair } from './helpers.js'
 
@@ -65,6 +67,7 @@ describe('per-peer budget: requests in service', () => {
 
 describe('request read deadline', () => {
   let pair: ConnectionPair
+  const rawPeer = rawPeersDisposedAfterEach()
   afterEach(async () => pair?.dispose())
 
   const targets = (requestReadTimeoutMs: number): RequestTargets => ({
@@ -85,6 +88,20 @@ describe('request read deadline', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(90)
     await Promise.all(served) // the serving side let go of it too
     expect(pair.b.session.streamCount).toBe(0)
+  })
+
+  it('a request trickled by a raw peer and never finished is reset after requestReadTimeoutMs', async () => {
+    const raw = rawPeer()
+    await raw.handshake()
+    const connection = new Connection(raw.session, { ports: { kinds: {} } })
+    const served: Promise<void>[] = []
+    raw.session.events.on('stream', (stream) => served.push(serveRequest(connection, stream, targets(100))))
+    await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
+    await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(100) }) // a request's start, never its end
+    const reset = await raw.waitFor('the RESET of the trickled request', (frame) => frame.type === 'reset' && frame.streamId === 2)
+    expect(reset).toMatchObject({ reason: 'closed' })
+    await Promise.all(served)
+    expect(raw.session.stats()).toMatchObject({ streams: 0, servingBytes: 0, inboundBytes: 0 })
   })
 
   it('a request that arrives in time is served as before', async () => {

@@ -12,6 +12,7 @@
  */
 import type { Connection } from '../channels/connection.js'
 import { MeshscopeError, isMeshscopeError } from '../errors.js'
+import type { InboundBudget } from '../mux/inbound-budget.js'
 import type { MuxStream } from '../mux/stream.js'
 import { replyToWire, requestFromWire, type Reply, type Request } from './protocol.js'
 import { DEFAULT_SERVE_LIMITS, type ServeLimits } from './serve-limits.js'
@@ -47,14 +48,14 @@ export async function serveRequest(connection: Connection, stream: MuxStream, ta
   const budget = connection.session.inboundBudget
   let bytes: Uint8Array | null
   try {
+    if (first) budget.hold('serving', first.byteLength)
     bytes = first ?? (await readRequest(connection, stream, targets.serveLimits ?? DEFAULT_SERVE_LIMITS))
   } catch (error) {
     return refuseUnread(connection, stream, targets, error)
   }
   if (bytes === null) return stream.close()
-  // In service from here until the handler settles: it counts in the peer's budget.
+  // In service (counted in the peer's budget since it was read) until the handler settles.
   const requestBytes = bytes.byteLength
-  budget.hold('serving', requestBytes)
   try {
     await serveRead(connection, stream, targets, bytes)
   } finally {
@@ -65,6 +66,8 @@ export async function serveRequest(connection: Connection, stream: MuxStream, ta
 /**
  * Reads the request once the peer's budget lets it in — room for one more window, or none of the
  * peer's requests in service — within `requestReadTimeoutMs` of now; past it the stream is reset.
+ * The request is counted as in service before the read's reservation goes, so no other read is let
+ * in on the room it took.
  */
 async function readRequest(connection: Connection, stream: MuxStream, limits: ServeLimits): Promise<Uint8Array | null> {
   const budget = connection.session.inboundBudget
@@ -82,16 +85,21 @@ async function readRequest(connection: Connection, stream: MuxStream, limits: Se
       const gone = new Promise<void>((resolve) => stream.onSendEnd(() => resolve()))
       await Promise.race([waiting.admitted, gone, connection.ended])
       // Reset (by the deadline or the caller) or disconnected while waiting: `receive` fails at once.
-      if (waiting.cancel()) return await stream.receive()
+      if (waiting.cancel()) return inService(budget, await stream.receive())
     }
     try {
-      return await stream.receive()
+      return inService(budget, await stream.receive())
     } finally {
       budget.endRead(stream)
     }
   } finally {
     clearTimeout(deadline)
   }
+}
+
+function inService(budget: InboundBudget, bytes: Uint8Array | null): Uint8Array | null {
+  if (bytes) budget.hold('serving', bytes.byteLength)
+  return bytes
 }
 
 function refuseUnread(connection: Connection, stream: MuxStream, targets: RequestTargets, error: unknown): Promise<void> {

@@ -3,6 +3,7 @@
  *
  *   committed = held (received chunks not yet handed to the application, unread or under assembly,
  *               counted as the memory they retain) + granted (credit the peer may still use)
+ *               + delivered (held for the peer above the mux: channel buffers, requests in service)
  *
  * A stream's window (held-but-unread plus its unused credit) is a fixed reservation: credit that
  * restores it after a message went to the application is always granted. What can grow past the
@@ -24,8 +25,8 @@
  * Head of line: a reader whose consumer waits for it now (`mayOverdraw`) is let in even when full,
  * and only such a reader's stream may lead the assembly past the limit, so an application reading
  * the channel it waits on, or one request at a time, always progresses.
- * Bound: committed ≤ limit + one item per consumer waiting right now (each handed on at once) + one
- * request in service.
+ * Bound: beside the mux's own above, one item per consumer waiting right now (each handed on at
+ * once) and one request in service.
  */
 
 /** What the budget asks of a stream it made wait. */

@@ -11,9 +11,11 @@
 import { MeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
+import { BudgetedReader } from './budgeted-reader.js'
 import { LaggedError, movedError, type ChannelCloseReason } from './errors.js'
 import { decodeItem, encodeEnd, encodeItem } from './items.js'
 import { receivedCapacity } from './limits.js'
+import type { ReleaseReceived } from './mpsc-core.js'
 import { ENCODE_PORT, numberOption, type PortPayload, type PortPlan, type PortTable } from './port.js'
 
 type Entry<T> = { value: T } | { lagged: number }
@@ -30,6 +32,8 @@ class BroadcastCore<T> {
   #slots: Array<Entry<T> | undefined>
   /** Encoded bytes of each slot's entry (0 for values sent in this process), beside `#slots`. */
   #sizes: number[]
+  /** What to call once each slot's entry from a peer is dropped (its peer's inbound budget), beside `#slots`. */
+  #releases: Array<ReleaseReceived | undefined>
   /** Slot of the oldest entry kept. */
   #head = 0
   #count = 0
@@ -45,7 +49,16 @@ class BroadcastCore<T> {
   constructor(readonly capacity: number) {
     this.#slots = new Array(Math.min(capacity, 16))
     this.#sizes = new Array(this.#slots.length).fill(0)
+    this.#releases = new Array(this.#slots.length)
   }
+
+  /** Whether a receiver waits for the next value now (it read everything kept). */
+  get readerWaiting(): boolean {
+    return this.#waiters.length > 0
+  }
+
+  /** Called whenever a receiver starts waiting for more. */
+  onReaderWaiting?: () => void
 
   get nextSeq(): number {
     return this.#firstSeq + this.#count
@@ -56,13 +69,19 @@ class BroadcastCore<T> {
     return this.#bufferedBytes
   }
 
-  /** Adds an entry (of `receivedBytes` encoded bytes if it came from a peer), dropping the oldest to make room. */
-  push(entry: Entry<T>, receivedBytes = 0): void {
-    while (this.#count > 0 && (this.#count >= this.capacity || this.#bufferedBytes + receivedBytes > this.maxBufferedBytes)) this.#dropOldest()
+  /**
+   * Adds an entry (of `receivedBytes` encoded bytes if it came from a peer, `release`d once dropped),
+   * dropping the oldest to make room — and while `overBudget()` says its peer's budget is over
+   * (the ring lags rather than hold more than the peer may make this side hold).
+   */
+  push(entry: Entry<T>, receivedBytes = 0, release?: ReleaseReceived, overBudget?: () => boolean): void {
+    while (this.#count > 0 && (this.#count >= this.capacity || this.#bufferedBytes + receivedBytes > this.maxBufferedBytes || (overBudget?.() ?? false)))
+      this.#dropOldest()
     if (this.#count === this.#slots.length) this.#grow()
     const slot = (this.#head + this.#count) % this.#slots.length
     this.#slots[slot] = entry
     this.#sizes[slot] = receivedBytes
+    this.#releases[slot] = release
     this.#bufferedBytes += receivedBytes
     this.#count++
     for (const wake of this.#waiters.splice(0)) wake()
@@ -78,6 +97,9 @@ class BroadcastCore<T> {
   #dropOldest(): void {
     this.#slots[this.#head] = undefined
     this.#bufferedBytes -= this.#sizes[this.#head]!
+    const release = this.#releases[this.#head]
+    this.#releases[this.#head] = undefined
+    release?.(this.#sizes[this.#head]!)
     this.#head = (this.#head + 1) % this.#slots.length
     this.#count--
     this.#firstSeq++
@@ -88,18 +110,28 @@ class BroadcastCore<T> {
     const length = Math.min(this.capacity, this.#slots.length * 2)
     const slots = new Array<Entry<T> | undefined>(length)
     const sizes = new Array<number>(length).fill(0)
+    const releases = new Array<ReleaseReceived | undefined>(length)
     for (let i = 0; i < this.#count; i++) {
       const from = (this.#head + i) % this.#slots.length
       slots[i] = this.#slots[from]
       sizes[i] = this.#sizes[from]!
+      releases[i] = this.#releases[from]
     }
     this.#slots = slots
     this.#sizes = sizes
+    this.#releases = releases
     this.#head = 0
   }
 
   waitForMore(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve))
+    const more = new Promise<void>((resolve) => this.#waiters.push(resolve))
+    this.onReaderWaiting?.()
+    return more
+  }
+
+  /** Every sender and receiver is gone: drops what is kept, so it no longer counts in any peer's budget. */
+  dropAll(): void {
+    while (this.#count > 0) this.#dropOldest()
   }
 
   addSender(): void {
@@ -182,15 +214,28 @@ export class Sender<T> {
         senderDrops.unregister(this)
         const handle = new Sender(this.#core)
         this.#core.removeSender('closed')
-        void pumpStreamToBroadcast(connection, stream, handle)
+        void pumpStreamToBroadcast(connection, stream, handle, new Promise(() => {}))
       },
       rollback: () => stream.reset('closed', 'the value carrying this port failed to encode'),
     }
   }
 
-  /** @internal for pumps: publishes what arrived from a peer (a value, or upstream lag every subscriber learns of), counting its encoded size. */
-  publishReceived(entry: Entry<T>, receivedBytes: number): void {
-    this.#core.push(entry, receivedBytes)
+  /**
+   * @internal for pumps: publishes what arrived from a peer (a value, or upstream lag every
+   * subscriber learns of), counting its encoded size (`release`d once the ring drops it).
+   */
+  publishReceived(entry: Entry<T>, receivedBytes: number, release?: ReleaseReceived, overBudget?: () => boolean): void {
+    this.#core.push(entry, receivedBytes, release, overBudget)
+  }
+
+  /** @internal for pumps: whether a receiver waits for the next value now, and how to hear when one starts to. */
+  get readerWaiting(): boolean {
+    return this.#core.readerWaiting
+  }
+
+  /** @internal for pumps */
+  set onReaderWaiting(listener: (() => void) | undefined) {
+    this.#core.onReaderWaiting = listener
   }
 }
 
@@ -319,15 +364,26 @@ async function pumpBroadcastToStream<T>(connection: Connection, receiver: Receiv
   }
 }
 
-/** Publishes every value from the stream through `sender`; the stream's end closes the sender. */
-async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStream, sender: Sender<T>): Promise<void> {
+/**
+ * Publishes every value from the stream through `sender`; the stream's end closes the sender. What the
+ * ring keeps counts in the peer's inbound budget; the next value is read only when that budget has
+ * room or a receiver waits for it (budgeted-reader.ts), and a ring over the budget lags.
+ */
+async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStream, sender: Sender<T>, stopped: Promise<unknown>): Promise<void> {
   stream.close()
+  const reader = new BudgetedReader(connection, stream, () => sender.readerWaiting, stopped)
+  sender.onReaderWaiting = reader.consumerStartedWaiting
+  const budget = connection.session.inboundBudget
+  const overBudget = () => budget.committed > budget.limit
   let reason: ChannelCloseReason = 'closed'
   try {
     for (;;) {
       let bytes: Uint8Array | null
       try {
-        bytes = await stream.receive()
+        bytes = await reader.read(
+          () => stream.receive(),
+          (received) => received?.byteLength ?? 0,
+        )
       } catch (error) {
         if ((error as { code?: string }).code === 'ITEM_TOO_LARGE') {
           sender.publishReceived({ lagged: 1 }, 0) // the item is lost to every subscriber; say so
@@ -337,10 +393,21 @@ async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStrea
         return
       }
       if (bytes === null) return
-      const item = decodeItem<T>(connection, bytes)
-      if ('end' in item) reason = item.end
-      else if (item.ok) sender.publishReceived({ value: item.value }, bytes.byteLength)
-      else if ('lagged' in item) sender.publishReceived({ lagged: item.lagged }, bytes.byteLength)
+      let item: ReturnType<typeof decodeItem<T>>
+      try {
+        item = decodeItem<T>(connection, bytes)
+      } catch (error) {
+        reader.release(bytes.byteLength)
+        throw error
+      }
+      if ('end' in item) {
+        reader.release(bytes.byteLength)
+        reason = item.end
+        continue
+      }
+      if (item.ok) sender.publishReceived({ value: item.value }, bytes.byteLength, reader.release, overBudget)
+      else if ('lagged' in item) sender.publishReceived({ lagged: item.lagged }, bytes.byteLength, reader.release, overBudget)
+      else reader.release(bytes.byteLength)
     }
   } finally {
     reason === 'dropped' ? sender[Symbol.dispose]() : sender.close()
@@ -356,8 +423,14 @@ export const broadcastPorts: PortTable = {
       core.maxBufferedBytes = connection.channelLimits.maxReceivedBufferBytes
       const sender = new Sender(core)
       const receiver = new Receiver(core, core.nextSeq)
-      receiver.onStop((reason) => stream.stop(reason === 'dropped' ? 'dropped' : 'closed'))
-      void pumpStreamToBroadcast(connection, stream, sender)
+      const stopped = new Promise<void>((resolve) =>
+        receiver.onStop((reason) => {
+          stream.stop(reason === 'dropped' ? 'dropped' : 'closed')
+          core.dropAll() // nobody reads it any more: it no longer counts in the peer's budget
+          resolve()
+        }),
+      )
+      void pumpStreamToBroadcast(connection, stream, sender, stopped)
       return receiver
     },
     'broadcast.tx': (connection, payload) => {

@@ -39,6 +39,8 @@ export class Connection {
   readonly router: PeerRouter | undefined
   /** Bounds on the channel halves this peer sends here and on what its pumps buffer here. */
   readonly channelLimits: ChannelLimits
+  /** Settles when the session ends: whatever waits for its budget stops waiting. */
+  readonly ended: Promise<void>
   #plans?: PortPlan[]
 
   constructor(
@@ -48,6 +50,7 @@ export class Connection {
     this.peerId = options.peerId
     this.router = options.router
     this.channelLimits = resolveChannelLimits(options.channelLimits)
+    this.ended = session.state === 'closed' ? Promise.resolve() : new Promise((resolve) => session.events.once('close', () => resolve()))
     const { kinds, encoders = [] } = options.ports
     this.codec = new Codec({
       sendErrorStacks: options.sendErrorStacks ?? false,

@@ -6,16 +6,25 @@
  * Two bounds: `capacity` items, and `maxBufferedBytes` of items that came from a peer (a pump
  * passes each item's encoded size; values sent in this process count 0). The byte bound is what
  * keeps a peer from filling capacity × 16 MiB: once it is reached the pump waits, and its stream
- * withholds credit from the remote sender.
+ * withholds credit from the remote sender. Such an item's bytes also count in its peer's inbound
+ * budget while this core holds it: the pump passes a `release` that the core calls once the item
+ * leaves (taken by the receiver, handed to it directly, or dropped with the queue).
  */
 import type { ChannelCloseReason } from './errors.js'
 import { ChannelClosedError } from './errors.js'
 import type { Item } from './items.js'
 
+/** Called once an item from a peer leaves a core, with its encoded size (it no longer counts in that peer's budget). */
+export type ReleaseReceived = (bytes: number) => void
+
 export class MpscCore<T> {
   #queue: Item<T>[] = []
   /** Encoded bytes of each queued item (0 for values sent in this process), beside `#queue`. */
   #sizes: number[] = []
+  /** What to call once each queued item from a peer leaves (its peer's budget), beside `#queue`. */
+  #releases: Array<ReleaseReceived | undefined> = []
+  /** Told when the receiver starts waiting for an item (a pump waiting for its peer's budget may go on). */
+  readonly #readerWaitingListeners = new Set<() => void>()
   #head = 0
   #bufferedBytes = 0
   #senders = 0
@@ -77,15 +86,30 @@ export class MpscCore<T> {
    * Waits while the queue is full (in items, or in bytes for an item of `receivedBytes` encoded
    * bytes from a peer); rejects with ChannelClosedError once the receiver is gone.
    */
-  async push(item: Item<T>, receivedBytes = 0): Promise<void> {
+  async push(item: Item<T>, receivedBytes = 0, release?: ReleaseReceived): Promise<void> {
     while (this.#isFullFor(receivedBytes) && !this.#receiverGone) {
       await new Promise<void>((resolve, reject) => this.#spaceWaiters.push({ resolve, reject }))
     }
     if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
-    if (this.#itemWaiter) return this.#wakeReceiver(item)
+    if (this.#itemWaiter) {
+      release?.(receivedBytes)
+      return this.#wakeReceiver(item)
+    }
     this.#queue.push(item)
     this.#sizes.push(receivedBytes)
+    this.#releases.push(release)
     this.#bufferedBytes += receivedBytes
+  }
+
+  /** Whether the receiver waits for an item now (one pushed goes straight to it). */
+  get readerWaiting(): boolean {
+    return this.#itemWaiter !== undefined
+  }
+
+  /** Calls `listener` whenever the receiver starts waiting for an item; returns how to stop. */
+  onReaderWaiting(listener: () => void): () => void {
+    this.#readerWaitingListeners.add(listener)
+    return () => this.#readerWaitingListeners.delete(listener)
   }
 
   #isFullFor(receivedBytes: number): boolean {
@@ -121,28 +145,38 @@ export class MpscCore<T> {
   pull(): Promise<Item<T> | undefined> {
     if (this.length > 0) {
       const item = this.#queue[this.#head]!
-      this.#bufferedBytes -= this.#sizes[this.#head]!
-      this.#queue[this.#head++] = undefined as unknown as Item<T>
+      const size = this.#sizes[this.#head]!
+      const release = this.#releases[this.#head]
+      this.#bufferedBytes -= size
+      this.#queue[this.#head] = undefined as unknown as Item<T>
+      this.#releases[this.#head++] = undefined
       if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head)
         this.#sizes = this.#sizes.slice(this.#head)
+        this.#releases = this.#releases.slice(this.#head)
         this.#head = 0
       }
+      release?.(size)
       // One waiter per item taken out; one that still does not fit (bytes) waits again.
       this.#spaceWaiters.shift()?.resolve()
       return Promise.resolve(item)
     }
     if (this.#senders === 0 || this.#receiverGone) return Promise.resolve(undefined)
     if (this.#itemWaiter) throw new Error('MpscCore has a single consumer')
-    return new Promise((resolve) => (this.#itemWaiter = resolve))
+    const next = new Promise<Item<T> | undefined>((resolve) => (this.#itemWaiter = resolve))
+    for (const listener of this.#readerWaitingListeners) listener()
+    return next
   }
 
   /** The receiver closed, was dropped, or its connection failed: senders fail from now on with `reason`. */
   closeReceiver(reason: ChannelCloseReason): void {
     if (this.#receiverGone) return
     this.#receiverGone = reason
+    // What was queued is dropped with the receiver: it no longer counts in its peers' budgets.
+    for (let i = this.#head; i < this.#queue.length; i++) this.#releases[i]?.(this.#sizes[i]!)
     this.#queue = []
     this.#sizes = []
+    this.#releases = []
     this.#head = 0
     this.#bufferedBytes = 0
     for (const waiter of this.#spaceWaiters.splice(0)) waiter.resolve()

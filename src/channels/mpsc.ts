@@ -14,7 +14,7 @@ import { MeshscopeError } from '../errors.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, movedError, type ChannelCloseReason } from './errors.js'
 import type { Item } from './items.js'
-import { MpscCore } from './mpsc-core.js'
+import { MpscCore, type ReleaseReceived } from './mpsc-core.js'
 import { receivedCapacity } from './limits.js'
 import { ENCODE_PORT, numberOption, type PortPayload, type PortPlan, type PortTable } from './port.js'
 import { pumpCoreToStream, pumpStreamToSender } from './pumps.js'
@@ -85,11 +85,43 @@ export class Sender<T> {
   }
 
   /** @internal for pumps: values and per-item errors, with the encoded size of one that came from a peer. */
-  async sendItem(item: Item<T>, receivedBytes = 0): Promise<void> {
-    if (this.#moved) throw movedError('sender')
-    if (this.#closed) throw new ChannelClosedError('closed', 'this sender was closed')
-    if (this.#backend.kind === 'local') await this.#backend.core.push(item, receivedBytes)
-    else await this.#backend.port.send(item)
+  /**
+   * `release`, for an item from a peer, is called once the item no longer waits here: when it left the
+   * local core (see MpscCore.push), when it went on to the next peer, or when it could not be sent.
+   */
+  async sendItem(item: Item<T>, receivedBytes = 0, release?: ReleaseReceived): Promise<void> {
+    try {
+      if (this.#moved) throw movedError('sender')
+      if (this.#closed) throw new ChannelClosedError('closed', 'this sender was closed')
+    } catch (error) {
+      release?.(receivedBytes)
+      throw error
+    }
+    if (this.#backend.kind === 'local') {
+      // Once queued the core calls `release`; if it refused the item (its receiver is gone), here.
+      try {
+        await this.#backend.core.push(item, receivedBytes, release)
+      } catch (error) {
+        release?.(receivedBytes)
+        throw error
+      }
+      return
+    }
+    try {
+      await this.#backend.port.send(item)
+    } finally {
+      release?.(receivedBytes)
+    }
+  }
+
+  /** @internal for pumps: whether the receiver waits for a value now, and how to hear when it starts to. */
+  readerWaiting(): boolean {
+    return this.#backend.kind === 'local' && this.#backend.core.readerWaiting
+  }
+
+  /** @internal for pumps: calls `listener` whenever a local receiver starts waiting; returns how to stop. */
+  onReaderWaiting(listener: () => void): () => void {
+    return this.#backend.kind === 'local' ? this.#backend.core.onReaderWaiting(listener) : () => {}
   }
 
   /**

@@ -9,12 +9,24 @@ import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, channelReasonOf, type ChannelCloseReason } from './errors.js'
 import { binaryItemPieces, decodeItem, encodeEnd, encodeItem, encodeItemParts } from './items.js'
-import type { MpscCore } from './mpsc-core.js'
+import { BudgetedReader } from './budgeted-reader.js'
+import type { MpscCore, ReleaseReceived } from './mpsc-core.js'
 
 /** The part of a sender a pump drives (mpsc and oneshot senders). */
 export interface ItemSink<T> {
-  /** `receivedBytes`: the item's encoded size, which the sink's byte budget counts. */
-  sendItem(item: { ok: true; value: T } | { ok: false; error: import('../errors.js').MeshscopeError }, receivedBytes?: number): Promise<void>
+  /**
+   * `receivedBytes`: the item's encoded size, which the sink's byte budget counts; `release` is
+   * called with it once the item no longer waits in the sink (taken, passed on, or refused).
+   */
+  sendItem(
+    item: { ok: true; value: T } | { ok: false; error: import('../errors.js').MeshscopeError },
+    receivedBytes?: number,
+    release?: ReleaseReceived,
+  ): Promise<void>
+  /** Whether the sink's receiver waits for an item now. */
+  readerWaiting(): boolean
+  /** Calls `listener` whenever the receiver starts waiting; returns how to stop. */
+  onReaderWaiting(listener: () => void): () => void
   /** A bytes receiver's sink: a bytes value that arrived in chunks may be sent on in those pieces. */
   readonly takesBytePieces?: boolean
   closed(): Promise<ChannelCloseReason>
@@ -48,16 +60,26 @@ export async function pumpCoreToStream<T>(connection: Connection, core: MpscCore
   }
 }
 
-/** Feeds items arriving on `stream` into `sender`; the producer is on the other side (a sender was sent there). */
+/**
+ * Feeds items arriving on `stream` into `sender`; the producer is on the other side (a sender was
+ * sent there). Each item counts in the peer's inbound budget until it leaves the sink, and the next
+ * one is read only when that budget has room (budgeted-reader.ts).
+ */
 export async function pumpStreamToSender<T>(connection: Connection, stream: MuxStream, sender: ItemSink<T>): Promise<void> {
   stream.close() // nothing flows back on this stream but STOP
-  void sender.closed().then((reason) => stream.stop(reason === 'dropped' ? 'dropped' : 'closed'))
+  const closed = sender.closed()
+  void closed.then((reason) => stream.stop(reason === 'dropped' ? 'dropped' : 'closed'))
+  const reader = new BudgetedReader(connection, stream, () => sender.readerWaiting(), closed)
+  const stopWatching = sender.onReaderWaiting(reader.consumerStartedWaiting)
   let endReason: ChannelCloseReason = 'closed'
   try {
     for (;;) {
       let chunks: Uint8Array[] | null
       try {
-        chunks = await stream.receiveParts()
+        chunks = await reader.read(
+          () => stream.receiveParts(),
+          (parts) => byteLengthOf(parts),
+        )
       } catch (error) {
         if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) {
           await sender.sendItem({ ok: false, error })
@@ -69,23 +91,47 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
         return
       }
       if (chunks === null) return
-      let receivedBytes = 0
-      for (const chunk of chunks) receivedBytes += chunk.byteLength
+      // Held (by `reader.read`) from now until the sink lets go of it (each piece on its own).
+      const receivedBytes = byteLengthOf(chunks)
       // Bulk data reaches a bytes receiver in the chunks it arrived in, not joined into one buffer.
       const pieces = chunks.length > 1 && sender.takesBytePieces ? binaryItemPieces(chunks, connection.codec.limits.maxBinaryBytes) : undefined
       if (pieces) {
-        for (const piece of pieces) await sender.sendItem({ ok: true, value: piece as T }, piece.byteLength)
+        let pushed = 0
+        try {
+          for (const piece of pieces) {
+            pushed += piece.byteLength
+            await sender.sendItem({ ok: true, value: piece as T }, piece.byteLength, reader.release)
+          }
+        } finally {
+          // Pieces not pushed (the receiver went away), and framing bytes beyond the pieces.
+          reader.release(receivedBytes - pushed)
+        }
         continue
       }
-      const item = decodeItem<T>(connection, joinBytes(chunks))
-      if ('end' in item) endReason = item.end
-      else if ('lagged' in item)
-        continue // not meaningful for mpsc
-      else await sender.sendItem(item, receivedBytes)
+      let item: ReturnType<typeof decodeItem<T>>
+      try {
+        item = decodeItem<T>(connection, joinBytes(chunks))
+      } catch (error) {
+        reader.release(receivedBytes)
+        throw error
+      }
+      if ('end' in item || 'lagged' in item) {
+        reader.release(receivedBytes)
+        if ('end' in item) endReason = item.end
+        continue // a lag is not meaningful for mpsc
+      }
+      await sender.sendItem(item, receivedBytes, reader.release)
     }
   } catch {
     // The receiver is gone; `closed()` above already told the producer.
   } finally {
+    stopWatching()
     sender.finish(endReason)
   }
+}
+
+function byteLengthOf(chunks: Uint8Array[] | null): number {
+  let bytes = 0
+  for (const chunk of chunks ?? []) bytes += chunk.byteLength
+  return bytes
 }

@@ -23,6 +23,7 @@ import type { Connection } from '../channels/connection.js'
 import type { MuxSessionStats } from '../mux/session.js'
 import type { CallOptions } from '../rpc/call.js'
 import type { Remote } from '../rpc/remote-object.js'
+import { resolveServeLimits } from '../rpc/serve-limits.js'
 import type { Mailbox, MailboxHandler, MailboxOptions, MailboxRef } from '../services/mailboxes.js'
 import { Messaging } from './messaging.js'
 import { peerRef, type HopTransport, type PeerRef } from '../scope/here.js'
@@ -97,6 +98,7 @@ export class Mesh {
       report,
       callTimeoutMs: options.callTimeoutMs,
       maxRequestsInFlight: options.maxRequestsInFlight,
+      serveLimits: resolveServeLimits(options.limits.serve),
     })
     const { heartbeatIntervalMs, peerTimeoutMs, exposeErrorStacks } = options
     const createLink = (peerId: string, session: string, initiator: boolean) =>

@@ -9,6 +9,7 @@ import type { MuxStream } from '../mux/stream.js'
 import { DEFAULT_CALL_TIMEOUT_MS, callOverConnection, sendOverConnection, validateCallOptions, type CallOptions } from '../rpc/call.js'
 import { RemoteError } from '../rpc/errors.js'
 import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../rpc/request-slots.js'
+import type { ServeLimits } from '../rpc/serve-limits.js'
 import { validateName, type Request } from '../rpc/protocol.js'
 import { exportedFunction } from '../rpc/remote-function.js'
 import { createRemoteProxy, type Remote } from '../rpc/remote-object.js'
@@ -36,6 +37,8 @@ export interface MessagingHost {
    * @default DEFAULT_MAX_REQUESTS_IN_FLIGHT (256)
    */
   maxRequestsInFlight?: number | undefined
+  /** Serving the requests peers open (`limits.serve`). */
+  serveLimits?: ServeLimits | undefined
 }
 
 export class Messaging implements PeerRouter, RequestTargets {
@@ -132,6 +135,11 @@ export class Messaging implements PeerRouter, RequestTargets {
   /** How long calls, hops and sends wait for an answer unless they say (the mesh's `callTimeoutMs`). */
   get callTimeoutMs(): number {
     return this.host.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+  }
+
+  /** How long a peer's request may take to arrive (`RequestTargets.serveLimits`). */
+  get serveLimits(): ServeLimits | undefined {
+    return this.host.serveLimits
   }
 
   /** Requests in flight to one peer at once; more wait (the mesh's `maxRequestsInFlight`). */

@@ -9,6 +9,7 @@ import type { ScampConfig } from '../gossip/config.js'
 import { Identity } from '../identity/identity.js'
 import { DEFAULT_CALL_TIMEOUT_MS, isTimeoutMs } from '../rpc/call.js'
 import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../rpc/request-slots.js'
+import { resolveServeLimits, type ServeLimits } from '../rpc/serve-limits.js'
 import { ALLOW_ROOM_MEMBERS, type HopPolicy } from '../scope/registry.js'
 import { type MuxConfig, resolveMuxConfig } from '../mux/config.js'
 import { isRoomName, type Topology } from '../signaling/protocol.js'
@@ -121,8 +122,9 @@ export interface MeshJoinOptions {
    * (docs/architecture.md, "Resource budgets"). Unset fields keep each layer's defaults:
    * `mux` (src/mux/config.ts: streams, windows, the inbound memory budget, the control queue;
    * `keepaliveIntervalMs`/`idleTimeoutMs` come from `heartbeatIntervalMs`/`peerTimeoutMs`),
-   * `codec` (src/codec/limits.ts: sizes, depth, element counts of a decoded value) and `channels`
-   * (src/channels/limits.ts: the buffers of received channel halves).
+   * `codec` (src/codec/limits.ts: sizes, depth, element counts of a decoded value), `channels`
+   * (src/channels/limits.ts: the buffers of received channel halves) and `serve`
+   * (src/rpc/serve-limits.ts: how long a request may take to arrive).
    * @default `{}` (every layer's defaults)
    */
   limits?: PeerLimits
@@ -133,6 +135,8 @@ export interface PeerLimits {
   mux?: Partial<Omit<MuxConfig, 'keepaliveIntervalMs' | 'idleTimeoutMs'>>
   codec?: Partial<CodecLimits>
   channels?: Partial<ChannelLimits>
+  /** Serving the peer's requests (src/rpc/serve-limits.ts: how long a request may take to arrive). */
+  serve?: Partial<ServeLimits>
 }
 
 /** The default of every `MeshJoinOptions` field that has a constant one. */
@@ -203,6 +207,7 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
   resolveMuxConfig({ ...limits.mux, keepaliveIntervalMs: timings.heartbeatIntervalMs, idleTimeoutMs: timings.peerTimeoutMs })
   resolveCodecLimits(limits.codec)
   resolveChannelLimits(limits.channels)
+  resolveServeLimits(limits.serve)
   const platform = resolvePlatform(options.platform)
   return {
     signaling: options.signaling,

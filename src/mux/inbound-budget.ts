@@ -3,6 +3,7 @@
  *
  *   committed = held (received chunks not yet handed to the application, unread or under assembly,
  *               counted as the memory they retain) + granted (credit the peer may still use)
+ *               + delivered (held for the peer above the mux: channel buffers, requests in service)
  *
  * A stream's window (held-but-unread plus its unused credit) is a fixed reservation: credit that
  * restores it after a message went to the application is always granted. What can grow past the
@@ -15,6 +16,17 @@
  *   completes and the streams behind it follow in turn (no deadlock, no stream starved forever);
  * - a stream refused waits here, and is retried in arrival order whenever held bytes drain.
  * Bound: committed ≤ limit + maxItemBytes + the head stream's window.
+ *
+ * Memory held on the peer's behalf above the mux counts here too (one budget per peer): items from
+ * it waiting in received channel buffers (`channel`) and requests from it in service (`serving`).
+ * Their readers (a channel's pump, the serving of a request stream) take the next item only through
+ * `startRead`, which waits while the budget has no room for one more window; a read reserves that
+ * window until its item is held (`endRead`), so reads running at once cannot overshoot together.
+ * Head of line: a reader whose consumer waits for it now (`mayOverdraw`) is let in even when full,
+ * and only such a reader's stream may lead the assembly past the limit, so an application reading
+ * the channel it waits on, or one request at a time, always progresses.
+ * Bound: beside the mux's own above, one item per consumer waiting right now (each handed on at
+ * once) and one request in service.
  */
 
 /** What the budget asks of a stream it made wait. */
@@ -30,6 +42,28 @@ export interface InboundBudgetStats {
   assemblyBytes: number
   /** Credit granted to the peer and not yet used. */
   grantedBytes: number
+  /** Encoded bytes of items from the peer waiting in received channel buffers (or in a pump about to queue them). */
+  channelBytes: number
+  /** Encoded bytes of the peer's requests in service (read, and their handler not settled yet). */
+  servingBytes: number
+}
+
+/** What is held above the mux on the peer's behalf. */
+export type DeliveredKind = 'channel' | 'serving'
+
+/** A read above the mux (a channel pump's, a request's), from `startRead` to `endRead`. */
+interface BudgetedRead {
+  kind: DeliveredKind
+  /** Its reservation: the stream's window. */
+  bytes: number
+  mayOverdraw: () => boolean
+}
+
+/** A read waiting in `startRead` for room. */
+interface RoomWaiter {
+  stream: BudgetedStream
+  read: BudgetedRead
+  admit: () => void
 }
 
 export class InboundBudget {
@@ -43,15 +77,123 @@ export class InboundBudget {
   /** Streams whose credit was withheld, in the order they asked. */
   readonly #waiting = new Set<BudgetedStream>()
   #drainScheduled = false
+  readonly #delivered: Record<DeliveredKind, number> = { channel: 0, serving: 0 }
+  /** Windows reserved by reads started and not ended, per kind (they gate reads, not OPENs). */
+  readonly #reading: Record<DeliveredKind, number> = { channel: 0, serving: 0 }
+  /** Readers waiting for room, in the order they asked. */
+  #roomWaiters: RoomWaiter[] = []
+  /** Reads running, oldest first, by stream. */
+  readonly #reads = new Map<BudgetedStream, BudgetedRead>()
 
   constructor(readonly limit: number) {}
 
   get committed(): number {
-    return this.#held + this.#granted
+    return this.#held + this.#granted + this.#delivered.channel + this.#delivered.serving
   }
 
   stats(): InboundBudgetStats {
-    return { heldBytes: this.#held, assemblyBytes: this.#assembly, grantedBytes: this.#granted }
+    return {
+      heldBytes: this.#held,
+      assemblyBytes: this.#assembly,
+      grantedBytes: this.#granted,
+      channelBytes: this.#delivered.channel,
+      servingBytes: this.#delivered.serving,
+    }
+  }
+
+  /** Bytes of `kind` now held above the mux (`channelBytes`, `servingBytes`). */
+  delivered(kind: DeliveredKind): number {
+    return this.#delivered[kind]
+  }
+
+  /** Reads of `kind` started and not ended (their reservations). */
+  reading(kind: DeliveredKind): number {
+    return this.#reading[kind]
+  }
+
+  /** The stream of the oldest read of `kind` started and not ended. */
+  oldestRead(kind: DeliveredKind): BudgetedStream | undefined {
+    for (const [stream, read] of this.#reads) if (read.kind === kind) return stream
+    return undefined
+  }
+
+  /**
+   * Resolves once a read on `stream` of up to `windowBytes` (its window: what can arrive without more
+   * credit) fits beside what is committed and what other reads reserved — or at once if
+   * `mayOverdraw()` says its consumer waits for it (head of line) — and reserves it until `endRead`.
+   * While the read runs, `mayOverdraw()` also decides whether its stream may lead the assembly
+   * credit past the limit (`mayGrant`): what it reads is held above the mux, so only a reader whose
+   * item will not stay held (or one at a time) may take the budget past its limit.
+   * Returns undefined when admitted at once (no promise on the fast path). `cancel` on the returned
+   * handle stops waiting (the reader went away) and says whether it was still waiting; if it was
+   * admitted already, the read stands until `endRead`.
+   */
+  startRead(
+    stream: BudgetedStream,
+    kind: DeliveredKind,
+    windowBytes: number,
+    mayOverdraw: () => boolean,
+  ): { admitted: Promise<void>; cancel: () => boolean } | undefined {
+    const read = { kind, bytes: windowBytes, mayOverdraw }
+    if ((this.#roomWaiters.length === 0 && this.#hasRoomFor(windowBytes)) || mayOverdraw()) {
+      this.#beginRead(stream, read)
+      return undefined
+    }
+    let waiter!: RoomWaiter
+    const admitted = new Promise<void>((resolve) => {
+      waiter = { stream, read, admit: resolve }
+    })
+    this.#roomWaiters.push(waiter)
+    return { admitted, cancel: () => this.#removeRoomWaiter(waiter) }
+  }
+
+  /** A read started by `startRead` is over: its reservation goes (what it read is held with `hold`). */
+  endRead(stream: BudgetedStream): void {
+    const read = this.#reads.get(stream)
+    if (!read) return
+    this.#reads.delete(stream)
+    this.#reading[read.kind] -= read.bytes
+    this.#scheduleRoomCheck()
+  }
+
+  /** `bytes` more of `kind` are held on the peer's behalf (or fewer, if negative). */
+  hold(kind: DeliveredKind, bytes: number): void {
+    this.#delivered[kind] += bytes
+    if (bytes < 0) this.#scheduleRoomCheck()
+  }
+
+  /** A reader's consumer may have started waiting for it: check the waiting readers and streams again. */
+  recheckWaiters(): void {
+    this.#scheduleRoomCheck()
+  }
+
+  #beginRead(stream: BudgetedStream, read: BudgetedRead): void {
+    this.#reads.set(stream, read)
+    this.#reading[read.kind] += read.bytes
+  }
+
+  #hasRoomFor(bytes: number): boolean {
+    return this.committed + this.#reading.channel + this.#reading.serving + bytes <= this.limit
+  }
+
+  #removeRoomWaiter(waiter: RoomWaiter): boolean {
+    const index = this.#roomWaiters.indexOf(waiter)
+    if (index >= 0) this.#roomWaiters.splice(index, 1)
+    return index >= 0
+  }
+
+  #scheduleRoomCheck(): void {
+    if (this.#roomWaiters.length > 0 || this.#waiting.size > 0) this.#scheduleDrain()
+  }
+
+  /** Lets in, oldest first, every waiting reader that fits now or whose consumer waits for it. */
+  #admitRoomWaiters(): void {
+    for (const waiter of [...this.#roomWaiters]) {
+      if (!this.#hasRoomFor(waiter.read.bytes) && !waiter.read.mayOverdraw()) continue
+      this.#removeRoomWaiter(waiter)
+      this.#beginRead(waiter.stream, waiter.read)
+      waiter.admit()
+    }
   }
 
   /** A stream's held, assembly or granted bytes changed by these amounts (`local`: a stream this side opened). */
@@ -60,7 +202,7 @@ export class InboundBudget {
     this.#assembly += assembly
     this.#granted += granted
     if (local) this.#localGranted += granted
-    if (held + granted < 0 && this.#waiting.size > 0) this.#scheduleDrain()
+    if (held + granted < 0) this.#scheduleRoomCheck()
   }
 
   /**
@@ -104,8 +246,13 @@ export class InboundBudget {
     this.endAssembly(stream)
   }
 
+  /**
+   * The head of line is the oldest assembling stream that may lead: a stream read above the mux
+   * may only while its read may overdraw (else each message it completed would stay held and the
+   * next head would add another: no bound).
+   */
   #isHead(stream: BudgetedStream): boolean {
-    for (const first of this.#assembling) return first === stream
+    for (const first of this.#assembling) if (this.#reads.get(first)?.mayOverdraw() ?? true) return first === stream
     return false
   }
 
@@ -118,6 +265,7 @@ export class InboundBudget {
       for (const stream of [...this.#waiting]) {
         if (this.#waiting.has(stream)) stream.retryCredit()
       }
+      this.#admitRoomWaiters()
     })
   }
 }

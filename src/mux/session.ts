@@ -62,6 +62,10 @@ export interface MuxSessionStats {
   grantedBytes: number
   /** Control frames waiting for the link. */
   controlQueued: number
+  /** Encoded bytes of items from the peer waiting in received channel buffers (they count in the inbound budget). */
+  channelBytes: number
+  /** Encoded bytes of the peer's requests in service (they count in the inbound budget). */
+  servingBytes: number
 }
 
 export interface MuxSessionOptions {
@@ -165,7 +169,14 @@ export class MuxSession {
       assemblyBytes: budget.assemblyBytes,
       grantedBytes: budget.grantedBytes,
       controlQueued: this.#control.length,
+      channelBytes: budget.channelBytes,
+      servingBytes: budget.servingBytes,
     }
+  }
+
+  /** The peer's inbound budget, which the layers above count what they hold for the peer in (inbound-budget.ts). */
+  get inboundBudget(): InboundBudget {
+    return this.#budget
   }
 
   /** When a frame last arrived from the peer (ms since epoch). */

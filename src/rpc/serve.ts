@@ -2,11 +2,20 @@
  * The serving side of request streams: reads the one request, finds what it addresses (a mailbox, a
  * remote function this connection exported, an exposed object's method), runs it with a context
  * whose AbortSignal aborts if the caller gives up or goes away, and writes the reply.
+ *
+ * A request in service counts in the peer's inbound budget (src/mux/inbound-budget.ts, `servingBytes`)
+ * from when it is read until its handler settles (a call: its reply written; a send: the mailbox took
+ * it and a handler's promise settled). A new request is read only when the budget has room for one
+ * more window, or when none of the peer's requests is in service (head of line: one always goes on);
+ * else it waits, and its caller's timeout bounds the wait. A request that has not fully arrived
+ * within `requestReadTimeoutMs` of its stream's opening is reset (serve-limits.ts).
  */
 import type { Connection } from '../channels/connection.js'
 import { MeshscopeError, isMeshscopeError } from '../errors.js'
+import type { InboundBudget } from '../mux/inbound-budget.js'
 import type { MuxStream } from '../mux/stream.js'
 import { replyToWire, requestFromWire, type Reply, type Request } from './protocol.js'
+import { DEFAULT_SERVE_LIMITS, type ServeLimits } from './serve-limits.js'
 
 /** What a handler learns about the call it serves. */
 export interface CallContext {
@@ -30,24 +39,86 @@ export interface RequestTargets {
   exposedObject(name: string): object | undefined
   /** Failures nobody waits for (a plain send's handler threw, a malformed request). */
   report(error: MeshscopeError): void
+  /** How long a request may take to arrive (default DEFAULT_SERVE_LIMITS); the mesh's limits. */
+  readonly serveLimits?: ServeLimits
 }
 
 /** Serves one request stream; `first` is its first message when the caller already read it (to route it). */
 export async function serveRequest(connection: Connection, stream: MuxStream, targets: RequestTargets, first?: Uint8Array): Promise<void> {
+  const budget = connection.session.inboundBudget
+  let bytes: Uint8Array | null
+  try {
+    if (first) budget.hold('serving', first.byteLength)
+    bytes = first ?? (await readRequest(connection, stream, targets.serveLimits ?? DEFAULT_SERVE_LIMITS))
+  } catch (error) {
+    return refuseUnread(connection, stream, targets, error)
+  }
+  if (bytes === null) return stream.close()
+  // In service (counted in the peer's budget since it was read) until the handler settles.
+  const requestBytes = bytes.byteLength
+  try {
+    await serveRead(connection, stream, targets, bytes)
+  } finally {
+    budget.hold('serving', -requestBytes)
+  }
+}
+
+/**
+ * Reads the request once the peer's budget lets it in — room for one more window, or none of the
+ * peer's requests in service — within `requestReadTimeoutMs` of now; past it the stream is reset.
+ * The request is counted as in service before the read's reservation goes, so no other read is let
+ * in on the room it took.
+ */
+async function readRequest(connection: Connection, stream: MuxStream, limits: ServeLimits): Promise<Uint8Array | null> {
+  const budget = connection.session.inboundBudget
+  const timeoutMs = limits.requestReadTimeoutMs
+  const deadline = setTimeout(() => stream.reset('closed', `the request did not arrive within ${timeoutMs} ms`), timeoutMs)
+  try {
+    const windowBytes = stream.receiveWindow
+    // Head of line: the oldest request read while none of the peer's requests is in service.
+    const mayOverdraw = () => {
+      const oldest = budget.oldestRead('serving')
+      return budget.delivered('serving') === 0 && (oldest === undefined || oldest === stream)
+    }
+    const waiting = budget.startRead(stream, 'serving', windowBytes, mayOverdraw)
+    if (waiting) {
+      const gone = new Promise<void>((resolve) => stream.onSendEnd(() => resolve()))
+      await Promise.race([waiting.admitted, gone, connection.ended])
+      // Reset (by the deadline or the caller) or disconnected while waiting: `receive` fails at once.
+      if (waiting.cancel()) return inService(budget, await stream.receive())
+    }
+    try {
+      return inService(budget, await stream.receive())
+    } finally {
+      budget.endRead(stream)
+    }
+  } finally {
+    clearTimeout(deadline)
+  }
+}
+
+function inService(budget: InboundBudget, bytes: Uint8Array | null): Uint8Array | null {
+  if (bytes) budget.hold('serving', bytes.byteLength)
+  return bytes
+}
+
+function refuseUnread(connection: Connection, stream: MuxStream, targets: RequestTargets, error: unknown): Promise<void> {
+  const from = connection.peerId ?? 'unknown'
+  const refusal = error instanceof MeshscopeError ? error : new MeshscopeError('BAD_MESSAGE', `a request from ${from} could not be read`, { cause: error })
+  targets.report(refusal)
+  if (isMeshscopeError(error, 'DISCONNECTED') || isMeshscopeError(error, 'STREAM_RESET')) return Promise.resolve()
+  return answer(connection, stream, { kind: 'refused', error: refusal })
+}
+
+/** Serves a request that was read: decodes it, runs its target, answers. */
+async function serveRead(connection: Connection, stream: MuxStream, targets: RequestTargets, bytes: Uint8Array): Promise<void> {
   const from = connection.peerId ?? 'unknown'
   let request: Request
-  let requestBytes: number
+  const requestBytes = bytes.byteLength
   try {
-    const bytes = first ?? (await stream.receive())
-    if (bytes === null) return stream.close()
-    requestBytes = bytes.byteLength
     request = requestFromWire(connection.decode(bytes))
   } catch (error) {
-    const refusal = error instanceof MeshscopeError ? error : new MeshscopeError('BAD_MESSAGE', `a request from ${from} could not be read`, { cause: error })
-    if (!isMeshscopeError(error, 'DISCONNECTED') && !isMeshscopeError(error, 'STREAM_RESET'))
-      await answer(connection, stream, { kind: 'refused', error: refusal })
-    targets.report(refusal)
-    return
+    return refuseUnread(connection, stream, targets, error)
   }
 
   const context = new ServeContext(from)
@@ -94,7 +165,8 @@ async function acceptSend(connection: Connection, stream: MuxStream, name: strin
     failed(error)
   }
   stream.close()
-  void Promise.resolve(result).catch(failed)
+  // The request stays in service (in the peer's budget) until the handler's promise settles.
+  await Promise.resolve(result).catch(failed)
 }
 
 /**

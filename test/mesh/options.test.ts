@@ -72,6 +72,11 @@ describe('resolveMeshOptions', () => {
     ['a mux inbound budget below its window', { limits: { mux: { maxInboundBytes: 1024 } } }],
     ['a codec depth past its ceiling', { limits: { codec: { maxDepth: 1_001 } } }],
     ['a channel limit of 0', { limits: { channels: { maxReceivedCapacity: 0 } } }],
+    ['a request read timeout of 0', { limits: { serve: { requestReadTimeoutMs: 0 } } }],
+    ['a maxRequestsInFlight of 0', { maxRequestsInFlight: 0 }],
+    ['a maxRequestsInFlight that is not an integer', { maxRequestsInFlight: 1.5 }],
+    ['a maxLinks of 0', { maxLinks: 0 }],
+    ['a hopPolicy that is not a function', { hopPolicy: 'everyone' as never }],
   ])('refuses %s with INVALID_ARGUMENT', async (_, options) => {
     await expect(resolveMeshOptions({ ...base, ...options })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
   })

@@ -102,7 +102,7 @@ async function finish(raw: RawPeer, reads: Promise<unknown>[]): Promise<boolean>
     raw.session.abort('fuzz run over')
     await Promise.all(reads)
     // Every stream let go of what it held and reserved.
-    expect(raw.session.stats()).toEqual({ streams: 0, inboundBytes: 0, assemblyBytes: 0, grantedBytes: 0, controlQueued: 0 })
+    expect(raw.session.stats()).toEqual({ streams: 0, inboundBytes: 0, assemblyBytes: 0, grantedBytes: 0, controlQueued: 0, channelBytes: 0, servingBytes: 0 })
     expect(raw.unparsed).toEqual([])
     return survived
   } finally {

@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import { TokenBucket } from '../src/util/token-bucket.js'
 import type { ResolvedServerOptions } from './options.js'
 
 /** Why an upgrade is refused: the HTTP status, and a reason for the log line. */
@@ -21,14 +22,20 @@ export interface AdmissionRefusal {
 export interface Admitted {
   readonly address: string
   helloDone(): void
+  /** Takes one message from the address's shared budget: its sockets together get no more than one address's rate. */
+  takeMessage(now: number): boolean
 }
 
 interface AddressCounts {
   sockets: number
   pendingHellos: number
+  messages: TokenBucket
 }
 
-type AdmissionLimits = Pick<ResolvedServerOptions, 'maxSockets' | 'maxSocketsPerIp' | 'maxPendingHellos' | 'maxPendingHellosPerIp' | 'allowedOrigins'>
+type AdmissionLimits = Pick<
+  ResolvedServerOptions,
+  'maxSockets' | 'maxSocketsPerIp' | 'maxPendingHellos' | 'maxPendingHellosPerIp' | 'allowedOrigins' | 'rateLimitPerIpBurst' | 'rateLimitPerIpPerSecond'
+>
 
 export class Admission {
   #sockets = 0
@@ -47,7 +54,12 @@ export class Admission {
     const origin = request.headers.origin
     if (!isOriginAllowed(this.limits.allowedOrigins, origin)) return { status: 403, reason: `origin ${JSON.stringify(origin ?? null)} is not allowed` }
     const address = clientAddressKey(socket.remoteAddress)
-    const counts = this.#byAddress.get(address) ?? { sockets: 0, pendingHellos: 0 }
+    // The address's message budget lives as long as it has a socket; an address that comes back starts full.
+    const counts = this.#byAddress.get(address) ?? {
+      sockets: 0,
+      pendingHellos: 0,
+      messages: new TokenBucket(this.limits.rateLimitPerIpBurst, 1000 / this.limits.rateLimitPerIpPerSecond, performance.now()),
+    }
     const { maxSockets, maxSocketsPerIp, maxPendingHellos, maxPendingHellosPerIp } = this.limits
     if (this.#sockets >= maxSockets) return { status: 503, reason: `the server holds its limit of ${maxSockets} sockets` }
     if (this.#pendingHellos >= maxPendingHellos) return { status: 503, reason: `${maxPendingHellos} sockets are already waiting for their hello` }
@@ -72,7 +84,7 @@ export class Admission {
       this.#sockets--
       if (counts.sockets === 0) this.#byAddress.delete(address)
     })
-    return { address, helloDone }
+    return { address, helloDone, takeMessage: (now) => counts.messages.take(now) }
   }
 }
 

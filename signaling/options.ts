@@ -52,6 +52,17 @@ export interface SignalingServerOptions {
    */
   rateLimitPerSecond?: number
   /**
+   * Burst of messages shared by all the sockets of one client address (see `maxSocketsPerIp`): more
+   * sockets do not buy more messages.
+   * @default 1_000
+   */
+  rateLimitPerIpBurst?: number
+  /**
+   * Sustained messages per second shared by all the sockets of one client address.
+   * @default 250
+   */
+  rateLimitPerIpPerSecond?: number
+  /**
    * Refused messages (bad input, rate limit) a socket may cause before it is closed with 1008.
    * @default 10
    */
@@ -131,6 +142,8 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     maxScampRoomSize: options.maxScampRoomSize ?? 10_000,
     rateLimitBurst: options.rateLimitBurst ?? 200,
     rateLimitPerSecond: options.rateLimitPerSecond ?? 50,
+    rateLimitPerIpBurst: options.rateLimitPerIpBurst ?? 1_000,
+    rateLimitPerIpPerSecond: options.rateLimitPerIpPerSecond ?? 250,
     maxStrikes: options.maxStrikes ?? 10,
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
     pingIntervalMs: options.pingIntervalMs ?? 30_000,
@@ -150,6 +163,8 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     'maxScampRoomSize',
     'rateLimitBurst',
     'rateLimitPerSecond',
+    'rateLimitPerIpBurst',
+    'rateLimitPerIpPerSecond',
     'maxStrikes',
     'helloTimeoutMs',
     'pingIntervalMs',

@@ -239,7 +239,9 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
 
   const handleMessage = (session: ClientSession, data: RawData, isBinary: boolean) => {
     if (session.state === 'closed') return
-    if (!session.bucket.take(performance.now())) return strike(session, 'RATE_LIMITED', 'too many messages; slow down')
+    const now = performance.now()
+    if (!session.bucket.take(now)) return strike(session, 'RATE_LIMITED', 'too many messages; slow down')
+    if (!session.admitted.takeMessage(now)) return strike(session, 'RATE_LIMITED', 'too many messages from this address; slow down')
     if (isBinary) return strike(session, 'BINARY_NOT_ALLOWED', 'signaling messages are JSON text frames')
     const parsed = parseClientMessage(rawDataToText(data))
     if (!parsed.ok) {

@@ -45,9 +45,12 @@ async function openMany(url: string, count: number, options: ClientOptions = {})
   return statuses
 }
 
-/** Heap and array buffers after a full collection: what the tests bound. */
-function memoryBytes(): number {
-  ;(globalThis as { gc?: () => void }).gc?.()
+/** Heap and array buffers after a full collection: what the tests bound. Twice, with a pause: array buffers are freed off the main thread. */
+async function memoryBytes(): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  await sleep(50)
+  gc?.()
   const usage = process.memoryUsage()
   return usage.heapUsed + usage.arrayBuffers
 }
@@ -85,6 +88,21 @@ describe('attack: opening more sockets to get around the per-socket limits', () 
     expect(await openMany(url, 3, from('127.0.0.2'))).toEqual([101, 101, 101])
     expect(await upgradeStatus(url, from('127.0.0.3'))).toBe(503)
     expect(server.stats().pendingHellos).toBe(3)
+  })
+
+  it('rateLimitPerIp: the sockets of one address share one message budget, exactly the burst, RATE_LIMITED past it', async () => {
+    const { url } = await harness.server({ rateLimitBurst: 5, rateLimitPerIpBurst: 12, rateLimitPerIpPerSecond: 0.01, maxStrikes: 100 })
+    const sockets = await Promise.all([0, 1, 2, 3].map(() => harness.connect(url, from('127.0.0.2'))))
+    // 4 sockets × 4 frames: each socket is under its own burst of 5, the address is over its 12.
+    for (const socket of sockets) for (let i = 0; i < 4; i++) socket.send('not json')
+    await Promise.all(sockets.map((socket) => socket.waitFor(() => socket.errorCodes().length === 4, { what: 'four answers' })))
+    const codes = sockets.flatMap((socket) => socket.errorCodes())
+    expect(codes.filter((code) => code === 'BAD_JSON')).toHaveLength(12)
+    expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(4)
+    // Another address has its own budget.
+    const other = await harness.connect(url, from('127.0.0.3'))
+    other.send('not json')
+    await other.waitForError('BAD_JSON')
   })
 
   it('a closed socket gives its slot back; a joined one no longer counts as pending', async () => {
@@ -152,7 +170,7 @@ describe('attack: a member that never reads', () => {
     // The victim's client stops reading: what the server sends it piles up in the server.
     ;(victim.client.socket as unknown as { _socket: Socket })._socket.pause()
 
-    const before = memoryBytes()
+    const before = await memoryBytes()
     const blob = 'x'.repeat(60_000)
     const messages = 600 // 36 MB for the victim
     for (let i = 0; i < messages; i++) {
@@ -163,7 +181,7 @@ describe('attack: a member that never reads', () => {
     }
     while (sender.client.socket.bufferedAmount > 0) await sleep(2)
     await sleep(200)
-    const growth = memoryBytes() - before
+    const growth = (await memoryBytes()) - before
     console.log(`slow reader: ${((messages * blob.length) / 1e6).toFixed(0)} MB sent to it; server-side growth ${(growth / 1e6).toFixed(1)} MB`)
 
     await witness.client.waitFor((message) => message.type === 'peer-left' && message.id === victim.identity.id, { what: 'peer-left for the victim' })
@@ -248,14 +266,19 @@ describe('attack: squatting a room name with the other topology', () => {
 })
 
 describe('the new limits are validated once, at start-up', () => {
-  it.each(['maxSockets', 'maxSocketsPerIp', 'maxPendingHellos', 'maxPendingHellosPerIp', 'maxBufferedBytesPerSocket'] as const)(
-    'refuses a %s that is not a positive number',
-    (key) => {
-      expect(() => resolveServerOptions({ [key]: 0 })).toThrow(RangeError)
-      expect(() => resolveServerOptions({ [key]: Number.NaN })).toThrow(RangeError)
-      expect(resolveServerOptions({ [key]: 1 })[key]).toBe(1)
-    },
-  )
+  it.each([
+    'maxSockets',
+    'maxSocketsPerIp',
+    'maxPendingHellos',
+    'maxPendingHellosPerIp',
+    'maxBufferedBytesPerSocket',
+    'rateLimitPerIpBurst',
+    'rateLimitPerIpPerSecond',
+  ] as const)('refuses a %s that is not a positive number', (key) => {
+    expect(() => resolveServerOptions({ [key]: 0 })).toThrow(RangeError)
+    expect(() => resolveServerOptions({ [key]: Number.NaN })).toThrow(RangeError)
+    expect(resolveServerOptions({ [key]: 1 })[key]).toBe(1)
+  })
 
   it('refuses a roomTopology or allowedOrigins of the wrong kind', () => {
     expect(() => resolveServerOptions({ roomTopology: 'ring' as 'full' })).toThrow(TypeError)

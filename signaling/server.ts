@@ -57,10 +57,15 @@ interface ClientSession {
   strikes: number
   bucket: TokenBucket
   answeredPing: boolean
+  /** Over its rate limit: its socket is not read until a pause has passed. */
+  throttled?: boolean
   /** Cut as a slow consumer: nothing more is sent to it; it leaves its room right after. */
   cut?: boolean
   helloTimer?: ReturnType<typeof setTimeout>
 }
+
+/** How long a socket over its rate limit is not read. */
+const RATE_LIMITED_PAUSE_MS = 250
 
 export function createSignalingServer(options: SignalingServerOptions = {}): SignalingServer {
   const config = resolveServerOptions(options)
@@ -130,6 +135,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     if (session.state === 'closed') return
     log(`refused ${session.remote}${session.peer ? ` peer=${session.peer.id}` : ''} code=${code} ${reason}`)
     send(session, { type: 'error', code, message: reason })
+    // The close handshake needs the client's close frame read: a throttled socket is read again.
+    session.socket.resume()
     session.socket.close(closeCode, code)
     leave(session)
   }
@@ -237,11 +244,28 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     send(target, { type: 'signal', from: session.peer!.id, payload: request.payload })
   }
 
+  /**
+   * A socket over its rate is not read for a while: what it keeps sending waits in its own TCP window
+   * instead of costing the server a read, a parse and an answer per message.
+   */
+  const throttle = (session: ClientSession) => {
+    if (session.throttled) return
+    session.throttled = true
+    session.socket.pause()
+    setTimeout(() => {
+      session.throttled = false
+      if (session.state !== 'closed') session.socket.resume()
+    }, RATE_LIMITED_PAUSE_MS).unref?.()
+  }
+
   const handleMessage = (session: ClientSession, data: RawData, isBinary: boolean) => {
     if (session.state === 'closed') return
     const now = performance.now()
-    if (!session.bucket.take(now)) return strike(session, 'RATE_LIMITED', 'too many messages; slow down')
-    if (!session.admitted.takeMessage(now)) return strike(session, 'RATE_LIMITED', 'too many messages from this address; slow down')
+    const overSocketRate = !session.bucket.take(now)
+    if (overSocketRate || !session.admitted.takeMessage(now)) {
+      throttle(session)
+      return strike(session, 'RATE_LIMITED', overSocketRate ? 'too many messages; slow down' : 'too many messages from this address; slow down')
+    }
     if (isBinary) return strike(session, 'BINARY_NOT_ALLOWED', 'signaling messages are JSON text frames')
     const parsed = parseClientMessage(rawDataToText(data))
     if (!parsed.ok) {

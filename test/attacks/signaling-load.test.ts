@@ -67,6 +67,20 @@ describe('signaling server under load', () => {
     const baseline = await memoryBytes()
     const loopDelay = monitorEventLoopDelay({ resolution: 10 })
     loopDelay.enable()
+    const debug = process.env.SIGNALING_LOAD_DEBUG
+      ? setInterval(
+          () =>
+            console.log(
+              'DEBUG',
+              JSON.stringify(server.stats()),
+              (loopDelay.percentile(99) / 1e6).toFixed(0),
+              JSON.stringify(crowdStats),
+              JSON.stringify(Object.fromEntries(logCounts)),
+              clients.map((c) => c.state).join(),
+            ),
+          1000,
+        )
+      : undefined
 
     const addresses = Array.from({ length: ADDRESSES }, (_, i) => `127.0.1.${i + 1}`)
     const crowd = fork(
@@ -137,6 +151,7 @@ describe('signaling server under load', () => {
       expect(peakSockets).toBeLessThanOrEqual(ADDRESSES * maxSocketsPerIp + HONEST)
       expect(peak).toBeLessThan(budget)
     } finally {
+      clearInterval(debug)
       for (const client of clients) client.close()
       crowd.kill()
       await server.close()

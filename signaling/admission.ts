@@ -10,6 +10,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { TokenBucket } from '../src/util/token-bucket.js'
+import { ByteBudget } from './byte-budget.js'
 import type { ResolvedServerOptions } from './options.js'
 
 /** Why an upgrade is refused: the HTTP status, and a reason for the log line. */
@@ -22,19 +23,31 @@ export interface AdmissionRefusal {
 export interface Admitted {
   readonly address: string
   helloDone(): void
-  /** Takes one message from the address's shared budget: its sockets together get no more than one address's rate. */
-  takeMessage(now: number): boolean
+  /**
+   * Takes one message of `bytes` from the address's shared budgets (messages and bytes): its sockets
+   * together get no more than one address's rate.
+   */
+  takeMessage(bytes: number, now: number): boolean
 }
 
 interface AddressCounts {
   sockets: number
   pendingHellos: number
   messages: TokenBucket
+  bytes: ByteBudget
 }
 
 type AdmissionLimits = Pick<
   ResolvedServerOptions,
-  'maxSockets' | 'maxSocketsPerIp' | 'maxPendingHellos' | 'maxPendingHellosPerIp' | 'allowedOrigins' | 'rateLimitPerIpBurst' | 'rateLimitPerIpPerSecond'
+  | 'maxSockets'
+  | 'maxSocketsPerIp'
+  | 'maxPendingHellos'
+  | 'maxPendingHellosPerIp'
+  | 'allowedOrigins'
+  | 'rateLimitPerIpBurst'
+  | 'rateLimitPerIpPerSecond'
+  | 'bytesPerIpBurst'
+  | 'bytesPerIpPerSecond'
 >
 
 export class Admission {
@@ -59,6 +72,7 @@ export class Admission {
       sockets: 0,
       pendingHellos: 0,
       messages: new TokenBucket(this.limits.rateLimitPerIpBurst, 1000 / this.limits.rateLimitPerIpPerSecond, performance.now()),
+      bytes: new ByteBudget(this.limits.bytesPerIpBurst, this.limits.bytesPerIpPerSecond, performance.now()),
     }
     const { maxSockets, maxSocketsPerIp, maxPendingHellos, maxPendingHellosPerIp } = this.limits
     if (this.#sockets >= maxSockets) return { status: 503, reason: `the server holds its limit of ${maxSockets} sockets` }
@@ -84,7 +98,9 @@ export class Admission {
       this.#sockets--
       if (counts.sockets === 0) this.#byAddress.delete(address)
     })
-    return { address, helloDone, takeMessage: (now) => counts.messages.take(now) }
+    // A message refused for its bytes has still used a message token: refusals are not free either.
+    const takeMessage = (bytes: number, now: number) => counts.messages.take(now) && counts.bytes.take(bytes, now)
+    return { address, helloDone, takeMessage }
   }
 }
 

@@ -63,6 +63,18 @@ export interface SignalingServerOptions {
    */
   rateLimitPerIpPerSecond?: number
   /**
+   * Bytes of messages (as received) one client address may send in a burst, all its sockets together:
+   * large messages do not buy more of the server's reading and parsing than small ones. A signaling
+   * join costs a few KiB per peer linked to; raise it for a NAT with many members joining at once.
+   * @default 1024 * 1024
+   */
+  bytesPerIpBurst?: number
+  /**
+   * Sustained bytes per second one client address may send, all its sockets together.
+   * @default 256 * 1024
+   */
+  bytesPerIpPerSecond?: number
+  /**
    * Refused messages (bad input, rate limit) a socket may cause before it is closed with 1008.
    * @default 10
    */
@@ -144,6 +156,8 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     rateLimitPerSecond: options.rateLimitPerSecond ?? 50,
     rateLimitPerIpBurst: options.rateLimitPerIpBurst ?? 1_000,
     rateLimitPerIpPerSecond: options.rateLimitPerIpPerSecond ?? 250,
+    bytesPerIpBurst: options.bytesPerIpBurst ?? 1024 * 1024,
+    bytesPerIpPerSecond: options.bytesPerIpPerSecond ?? 256 * 1024,
     maxStrikes: options.maxStrikes ?? 10,
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
     pingIntervalMs: options.pingIntervalMs ?? 30_000,
@@ -165,6 +179,8 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     'rateLimitPerSecond',
     'rateLimitPerIpBurst',
     'rateLimitPerIpPerSecond',
+    'bytesPerIpBurst',
+    'bytesPerIpPerSecond',
     'maxStrikes',
     'helloTimeoutMs',
     'pingIntervalMs',

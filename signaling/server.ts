@@ -262,7 +262,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     if (session.state === 'closed') return
     const now = performance.now()
     const overSocketRate = !session.bucket.take(now)
-    if (overSocketRate || !session.admitted.takeMessage(now)) {
+    if (overSocketRate || !session.admitted.takeMessage(rawDataLength(data), now)) {
       throttle(session)
       return strike(session, 'RATE_LIMITED', overSocketRate ? 'too many messages; slow down' : 'too many messages from this address; slow down')
     }
@@ -367,6 +367,11 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       return closing
     },
   }
+}
+
+function rawDataLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, chunk) => sum + chunk.byteLength, 0)
+  return data.byteLength
 }
 
 function rawDataToText(data: RawData): string {

@@ -4,9 +4,9 @@
  *
  * Three kinds, spread over several loopback source addresses:
  * - silent: open a socket and never say hello;
- * - flooders: join room "flood" and send oversized signals to the slow readers far past the rate
+ * - flooders: join the scamp room "flood" (up to 10 000 members) and send oversized signals to the slow readers far past the rate
  *   limit; when the server closes one, it comes back (churn);
- * - slow readers: join room "flood", then stop reading their socket.
+ * - slow readers: join the same room, then stop reading their socket.
  *
  * IPC: the parent sends { type: 'stop' }; the crowd answers { type: 'stats', … } every 500 ms and
  * once more when stopped, then exits.
@@ -33,7 +33,7 @@ async function hello(socket, nonce, room) {
   const publicKey = base64Url(await crypto.subtle.exportKey('raw', keys.publicKey))
   const text = `${HELLO_PREFIX}\n${nonce}\n${room}`
   const signature = base64Url(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, new TextEncoder().encode(text)))
-  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'hello', version: 1, room, publicKey, signature }))
+  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'hello', version: 1, room, topology: 'scamp', publicKey, signature }))
 }
 
 function flood(socket) {
@@ -82,7 +82,7 @@ function open(kind, address) {
   })
 }
 
-const kinds = (index) => (index % 10 < 5 ? 'silent' : index % 10 < 8 ? (process.env.NO_FLOOD ? 'silent' : 'flooder') : 'slow')
+const kinds = (index) => (index % 10 < 5 ? 'silent' : index % 10 < 8 ? 'flooder' : 'slow')
 for (let i = 0; i < total; i++) {
   open(kinds(i), addresses[i % addresses.length])
   if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 5))

@@ -99,7 +99,7 @@ describe('signaling server under load', () => {
       const sampling = (async () => {
         const until = performance.now() + SECONDS * 1000
         while (performance.now() < until) {
-          await sleep(250)
+          await sleep(1_000) // a full collection each time: not more often, it would slow the server it measures
           peak = Math.max(peak, (await memoryBytes()) - baseline)
           peakSockets = Math.max(peakSockets, server.stats().sockets)
         }
@@ -109,7 +109,7 @@ describe('signaling server under load', () => {
       const started = performance.now()
       const identities = await Promise.all(Array.from({ length: HONEST }, () => Identity.generate()))
       for (const identity of identities) {
-        clients.push(new SignalingClient({ url, room: 'honest', identity, WebSocket: NodeWebSocket as unknown as WebSocketConstructor, joinTimeoutMs: 10_000 }))
+        clients.push(new SignalingClient({ url, room: 'honest', identity, WebSocket: NodeWebSocket as unknown as WebSocketConstructor, joinTimeoutMs: 20_000 }))
       }
       const received = new Map<string, Set<string>>(identities.map((identity) => [identity.id, new Set()]))
       clients.forEach((client, index) => {
@@ -134,7 +134,8 @@ describe('signaling server under load', () => {
       await sampling
 
       crowd.send({ type: 'stop' })
-      await withTimeout(new Promise((resolve) => crowd.once('exit', resolve)), 5_000, 'the crowd to stop')
+      // A crowd busy flooding may take a while to hear the stop; its last report is enough then.
+      await withTimeout(new Promise((resolve) => crowd.once('exit', resolve)), 15_000, 'the crowd to stop').catch(() => crowd.kill())
       const stats = crowdStats!
       const slowReaders = Math.ceil(peakSockets * 0.2) + 1
       const budget = peakSockets * PER_SOCKET_BYTES + slowReaders * maxBufferedBytesPerSocket + SLACK_BYTES

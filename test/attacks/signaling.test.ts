@@ -105,6 +105,24 @@ describe('attack: opening more sockets to get around the per-socket limits', () 
     await other.waitForError('BAD_JSON')
   })
 
+  it('bytesPerIp: the sockets of one address share one byte budget, exactly the burst, RATE_LIMITED past it', async () => {
+    const { url } = await harness.server({ bytesPerIpBurst: 1_000, bytesPerIpPerSecond: 0.001, maxStrikes: 100 })
+    const [a, b] = await Promise.all([harness.connect(url, from('127.0.0.2')), harness.connect(url, from('127.0.0.2'))])
+    a.send('x'.repeat(600))
+    await a.waitForError('BAD_JSON')
+    b.send('x'.repeat(400)) // exactly the burst, over two sockets
+    await b.waitForError('BAD_JSON')
+    b.send('x')
+    await b.waitForError('RATE_LIMITED')
+    await sleep(300) // b's socket is not read for a while; a's message is refused all the same
+    a.send('x')
+    await a.waitForError('RATE_LIMITED')
+    // Another address has its own bytes.
+    const other = await harness.connect(url, from('127.0.0.3'))
+    other.send('x'.repeat(1_000))
+    await other.waitForError('BAD_JSON')
+  })
+
   it('a closed socket gives its slot back; a joined one no longer counts as pending', async () => {
     const { url, server } = await harness.server({ maxSocketsPerIp: 2, maxPendingHellosPerIp: 1 })
     const a = await harness.joined(url, 'lobby', from('127.0.0.2'))
@@ -163,7 +181,12 @@ describe('attack: a web page using its visitors’ browsers against the server',
 describe('attack: a member that never reads', () => {
   it('is cut once its outgoing buffer passes maxBufferedBytesPerSocket; its room hears it left; memory stays bounded', async () => {
     const capBytes = 512 * 1024
-    const { url, log } = await harness.server({ maxBufferedBytesPerSocket: capBytes, rateLimitBurst: 10_000, rateLimitPerSecond: 10_000 })
+    const { url, log } = await harness.server({
+      maxBufferedBytesPerSocket: capBytes,
+      rateLimitBurst: 10_000,
+      rateLimitPerSecond: 10_000,
+      bytesPerIpBurst: 64 * 1024 * 1024,
+    })
     const victim = await harness.joined(url, 'lobby', from('127.0.0.2'))
     const sender = await harness.joined(url, 'lobby', from('127.0.0.3'))
     const witness = await harness.joined(url, 'lobby', from('127.0.0.4'))
@@ -274,6 +297,8 @@ describe('the new limits are validated once, at start-up', () => {
     'maxBufferedBytesPerSocket',
     'rateLimitPerIpBurst',
     'rateLimitPerIpPerSecond',
+    'bytesPerIpBurst',
+    'bytesPerIpPerSecond',
   ] as const)('refuses a %s that is not a positive number', (key) => {
     expect(() => resolveServerOptions({ [key]: 0 })).toThrow(RangeError)
     expect(() => resolveServerOptions({ [key]: Number.NaN })).toThrow(RangeError)

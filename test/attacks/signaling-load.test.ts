@@ -48,7 +48,7 @@ interface CrowdStats {
 
 describe('signaling server under load', () => {
   it(`honest clients join and signal while ${SOCKETS} hostile sockets attack for ${SECONDS} s; memory stays bounded`, {
-    timeout: 30_000 + SECONDS * 3_000,
+    timeout: 45_000 + SECONDS * 3_000,
   }, async () => {
     const maxBufferedBytesPerSocket = 128 * 1024
     const maxSocketsPerIp = 64

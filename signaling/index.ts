@@ -1,2 +1,3 @@
 export { createSignalingServer, type SignalingServer } from './server.js'
-export type { SignalingServerOptions } from './options.js'
+export type { OriginPolicy, RoomTopologyPolicy, SignalingServerOptions } from './options.js'
+export type { Topology } from '../src/signaling/protocol.js'

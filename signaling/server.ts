@@ -3,8 +3,14 @@
  * over a nonce it sent), relays offers/answers/candidates only between peers of the same room with
  * `from` set from the proven id, and survives any input: bad messages get an error reply, repeated
  * abuse closes the socket, and every refused client costs one log line.
+ *
+ * Nothing a client does grows the server without bound: sockets are admitted at the HTTP upgrade
+ * against global and per-address caps and a budget of sockets still owing their hello
+ * (admission.ts); a member that does not read is cut once its outgoing buffer passes a cap; a room's
+ * topology comes from the server's policy, not from its first member; contact picks are O(1) (room.ts).
  */
-import type { AddressInfo } from 'node:net'
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { importPublicKey, verifySignature } from '../src/identity/identity.js'
 import type { ErrorCode } from '../src/errors.js'
@@ -21,15 +27,20 @@ import {
   type SignalRequest,
   type Topology,
 } from '../src/signaling/protocol.js'
-import { resolveServerOptions, type SignalingServerOptions } from './options.js'
+import { Admission, isRefusal, refuseUpgrade, type Admitted } from './admission.js'
+import { resolveServerOptions, type ResolvedServerOptions, type SignalingServerOptions } from './options.js'
+import { RoomMembers } from './room.js'
 
 export interface SignalingServer {
   /** Resolves once the server listens; rejects if it cannot (port in use…). */
   readonly ready: Promise<void>
   /** Where the server listens; `url` is the ws:// address clients connect to. */
   address(): { host: string; port: number; url: string }
-  /** Number of rooms and of joined peers, for monitoring and tests. */
-  stats(): { rooms: number; peers: number; sockets: number }
+  /**
+   * Number of rooms, of joined peers and of sockets (each past its upgrade), and of sockets that have
+   * not completed their hello, for monitoring and tests.
+   */
+  stats(): { rooms: number; peers: number; sockets: number; pendingHellos: number }
   /** Closes every socket with 1001 and stops listening. Idempotent. */
   close(): Promise<void>
 }
@@ -37,50 +48,95 @@ export interface SignalingServer {
 interface ClientSession {
   socket: WebSocket
   remote: string
+  admitted: Admitted
   nonce: string
   state: 'challenged' | 'verifying' | 'joined' | 'closed'
   peer?: PeerInfo
-  room?: string
+  /** The room's key in `rooms`: its topology and name. */
+  roomKey?: string
   strikes: number
   bucket: TokenBucket
   answeredPing: boolean
+  /** Over its rate limit: its socket is not read until a pause has passed. */
+  throttled?: boolean
+  /** Cut as a slow consumer: nothing more is sent to it; it leaves its room right after. */
+  cut?: boolean
   helloTimer?: ReturnType<typeof setTimeout>
 }
+
+/** How long a socket over its rate limit is not read. */
+const RATE_LIMITED_PAUSE_MS = 250
 
 export function createSignalingServer(options: SignalingServerOptions = {}): SignalingServer {
   const config = resolveServerOptions(options)
   const log = (line: string) => config.log(`meshscope-signal ${line}`)
-  const rooms = new Map<string, Map<string, ClientSession>>()
-  /** How each room links up, fixed by its first member (see Topology). */
-  const topologies = new Map<string, Topology>()
+  /** Rooms by `roomKey(topology, name)`: with no topology policy, a full and a scamp room of one name are two rooms. */
+  const rooms = new Map<string, RoomMembers<ClientSession>>()
   const sessions = new Set<ClientSession>()
+  const admission = new Admission(config)
 
-  const wss = new WebSocketServer({
-    host: config.host,
-    port: config.port,
-    maxPayload: config.maxPayloadBytes,
-    perMessageDeflate: false,
-    clientTracking: true,
+  const httpServer = createHttpServer({
+    // A connection that never finishes its request headers is dropped as one that never says hello would be.
+    requestTimeout: config.helloTimeoutMs,
+    headersTimeout: config.helloTimeoutMs,
+    connectionsCheckingInterval: Math.min(config.helloTimeoutMs, 30_000),
+  })
+  // A hard cap on TCP connections, above the admitted sockets so that refusals still get their status line.
+  httpServer.maxConnections = config.maxSockets + config.maxPendingHellos
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false, clientTracking: true })
+
+  httpServer.on('request', (_request, response) => {
+    response.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' }).end('a meshscope signaling server: connect with a WebSocket\n')
+  })
+  httpServer.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => {}) // a reset before or during the handshake is not an event for the server
+    const verdict = admission.admit(request, socket)
+    if (isRefusal(verdict)) {
+      log(`refused ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} status=${verdict.status} ${verdict.reason}`)
+      refuseUpgrade(socket, verdict)
+      return
+    }
+    if (shuttingDown) return void socket.destroy()
+    wss.handleUpgrade(request, socket, head, (webSocket) => accept(webSocket, request, verdict))
   })
 
   const ready = new Promise<void>((resolve, reject) => {
-    wss.once('listening', resolve)
-    wss.once('error', reject)
+    httpServer.once('listening', resolve)
+    httpServer.once('error', reject)
+    httpServer.listen(config.port, config.host)
   })
   // After start-up, a server-level error must not crash the process: report it and go on.
   ready.then(
-    () => wss.on('error', (error) => log(`error ${error.message}`)),
+    () => httpServer.on('error', (error) => log(`error ${error.message}`)),
     () => {},
   )
 
   const send = (session: ClientSession, message: ServerMessage) => {
-    if (session.socket.readyState === session.socket.OPEN) session.socket.send(JSON.stringify(message))
+    const socket = session.socket
+    if (socket.readyState !== socket.OPEN || session.cut) return
+    if (socket.bufferedAmount > config.maxBufferedBytesPerSocket) return cutSlowConsumer(session)
+    socket.send(JSON.stringify(message))
+  }
+
+  /**
+   * A member that does not read: terminate it (a close frame would queue behind what it does not read)
+   * and let its room hear it left. Deferred, because it is found while sending to a room.
+   */
+  const cutSlowConsumer = (session: ClientSession) => {
+    log(
+      `cut ${session.remote}${session.peer ? ` peer=${session.peer.id}` : ''} close=${CLOSE_CODES.slowConsumer}: more than ${config.maxBufferedBytesPerSocket} bytes waiting to be sent`,
+    )
+    session.cut = true
+    session.socket.terminate()
+    queueMicrotask(() => leave(session))
   }
 
   const refuse = (session: ClientSession, closeCode: number, code: ErrorCode, reason: string) => {
     if (session.state === 'closed') return
     log(`refused ${session.remote}${session.peer ? ` peer=${session.peer.id}` : ''} code=${code} ${reason}`)
     send(session, { type: 'error', code, message: reason })
+    // The close handshake needs the client's close frame read: a throttled socket is read again.
+    session.socket.resume()
     session.socket.close(closeCode, code)
     leave(session)
   }
@@ -102,18 +158,15 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     session.state = 'closed'
     clearTimeout(session.helloTimer)
     sessions.delete(session)
-    if (!wasJoined || !session.room || !session.peer) return
-    const room = rooms.get(session.room)
+    if (!wasJoined || !session.roomKey || !session.peer) return
+    const room = rooms.get(session.roomKey)
     // A replaced session no longer owns its id: its successor stays, so nobody is told it left.
     if (!room || room.get(session.peer.id) !== session) return
     room.delete(session.peer.id)
-    if (room.size === 0) {
-      rooms.delete(session.room)
-      topologies.delete(session.room)
-    }
+    if (room.size === 0) rooms.delete(session.roomKey)
     // While shutting down everyone is leaving: no point telling each about the others. A scamp room
     // announces nothing: its members learn of each other through the mesh.
-    if (!shuttingDown && topologies.get(session.room) !== 'scamp') for (const other of room.values()) send(other, { type: 'peer-left', id: session.peer.id })
+    if (!shuttingDown && room.topology !== 'scamp') for (const other of room.values()) send(other, { type: 'peer-left', id: session.peer.id })
   }
 
   const handleHello = async (session: ClientSession, hello: HelloMessage) => {
@@ -132,14 +185,19 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     }
     if (session.state !== 'verifying') return // the socket went away while we verified
 
-    let room = rooms.get(hello.room)
-    const previous = room?.get(id)
     const topology = hello.topology ?? 'full'
-    const roomTopology = room ? topologies.get(hello.room)! : topology
-    if (roomTopology !== topology) {
-      refuse(session, CLOSE_CODES.topologyMismatch, 'TOPOLOGY_MISMATCH', `room "${hello.room}" uses the ${roomTopology} topology, not ${topology}`)
+    const serverTopology = topologyOfRoom(config, hello.room)
+    if (serverTopology === 'invalid') {
+      refuse(session, CLOSE_CODES.topologyMismatch, 'TOPOLOGY_MISMATCH', `this server has no valid topology for room "${hello.room}"`)
       return
     }
+    if (serverTopology !== undefined && serverTopology !== topology) {
+      refuse(session, CLOSE_CODES.topologyMismatch, 'TOPOLOGY_MISMATCH', `this server runs room "${hello.room}" as ${serverTopology}, not ${topology}`)
+      return
+    }
+    const key = roomKey(topology, hello.room)
+    let room = rooms.get(key)
+    const previous = room?.get(id)
     if (!previous) {
       const limit = topology === 'scamp' ? config.maxScampRoomSize : config.maxRoomSize
       if (room && room.size >= limit) {
@@ -151,14 +209,12 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
         return
       }
     }
-    if (!room) {
-      rooms.set(hello.room, (room = new Map()))
-      topologies.set(hello.room, topology)
-    }
+    if (!room) rooms.set(key, (room = new RoomMembers(topology)))
 
     session.peer = { id, publicKey: hello.publicKey }
-    session.room = hello.room
+    session.roomKey = key
     session.state = 'joined'
+    session.admitted.helloDone()
     clearTimeout(session.helloTimer)
     room.set(id, session)
 
@@ -171,14 +227,15 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     } else if (topology === 'full') {
       for (const other of room.values()) if (other !== session) send(other, { type: 'peer-joined', peer: session.peer })
     }
-    const others = [...room.values()].filter((other) => other !== session).map((other) => other.peer!)
-    // A scamp room's welcome names one random member as the contact (none for the first member).
-    const peers = topology === 'scamp' ? randomSample(others, 1) : others
+    // A scamp room's welcome names one random member as the contact (none for the first member); a
+    // full room's lists every other member (at most maxRoomSize - 1, which fits in a frame).
+    const contact = topology === 'scamp' ? room.randomOther(id) : undefined
+    const peers = topology === 'scamp' ? (contact ? [contact.peer!] : []) : [...room.values()].filter((other) => other !== session).map((other) => other.peer!)
     send(session, { type: 'welcome', id, room: hello.room, peers })
   }
 
   const handleSignal = (session: ClientSession, request: SignalRequest) => {
-    const target = rooms.get(session.room!)?.get(request.to)
+    const target = rooms.get(session.roomKey!)?.get(request.to)
     if (!target) {
       // Not a strike: the target may have left a moment ago.
       send(session, { type: 'error', code: 'UNKNOWN_PEER', message: `no peer ${request.to} in this room` })
@@ -187,9 +244,28 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     send(target, { type: 'signal', from: session.peer!.id, payload: request.payload })
   }
 
+  /**
+   * A socket over its rate is not read for a while: what it keeps sending waits in its own TCP window
+   * instead of costing the server a read, a parse and an answer per message.
+   */
+  const throttle = (session: ClientSession) => {
+    if (session.throttled) return
+    session.throttled = true
+    session.socket.pause()
+    setTimeout(() => {
+      session.throttled = false
+      if (session.state !== 'closed') session.socket.resume()
+    }, RATE_LIMITED_PAUSE_MS).unref?.()
+  }
+
   const handleMessage = (session: ClientSession, data: RawData, isBinary: boolean) => {
     if (session.state === 'closed') return
-    if (!session.bucket.take(performance.now())) return strike(session, 'RATE_LIMITED', 'too many messages; slow down')
+    const now = performance.now()
+    const overSocketRate = !session.bucket.take(now)
+    if (overSocketRate || !session.admitted.takeMessage(rawDataLength(data), now)) {
+      throttle(session)
+      return strike(session, 'RATE_LIMITED', overSocketRate ? 'too many messages; slow down' : 'too many messages from this address; slow down')
+    }
     if (isBinary) return strike(session, 'BINARY_NOT_ALLOWED', 'signaling messages are JSON text frames')
     const parsed = parseClientMessage(rawDataToText(data))
     if (!parsed.ok) {
@@ -207,17 +283,18 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     if (session.state !== 'joined') return strike(session, 'NOT_JOINED', 'send a hello before signaling')
     if (message.type === 'contact') {
       // A random other member: what a SCAMP peer needs from outside its views to repair a partition.
-      const others = [...(rooms.get(session.room!)?.values() ?? [])].filter((other) => other !== session)
-      send(session, { type: 'contact', peer: randomSample(others, 1)[0]?.peer ?? null })
+      const contact = rooms.get(session.roomKey!)?.randomOther(session.peer!.id)
+      send(session, { type: 'contact', peer: contact?.peer ?? null })
       return
     }
     handleSignal(session, message)
   }
 
-  wss.on('connection', (socket, request) => {
+  const accept = (socket: WebSocket, request: IncomingMessage, admitted: Admitted) => {
     const session: ClientSession = {
       socket,
       remote: `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`,
+      admitted,
       nonce: randomBase64Url(24),
       state: 'challenged',
       strikes: 0,
@@ -237,7 +314,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     })
     socket.on('close', () => leave(session))
     send(session, { type: 'challenge', version: PROTOCOL_VERSION, nonce: session.nonce })
-  })
+  }
 
   // Liveness: a socket that did not answer the previous ping is dead; terminate it so its room hears peer-left.
   const pingTimer = setInterval(() => {
@@ -258,7 +335,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   return {
     ready,
     address() {
-      const address = wss.address() as AddressInfo | null
+      const address = httpServer.address() as AddressInfo | null
       if (!address) throw new Error('the signaling server is not listening')
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
       return { host: address.address, port: address.port, url: `ws://${host}:${address.port}` }
@@ -266,7 +343,9 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     stats() {
       let peers = 0
       for (const room of rooms.values()) peers += room.size
-      return { rooms: rooms.size, peers, sockets: sessions.size }
+      let pendingHellos = 0
+      for (const session of sessions) if (session.state !== 'joined') pendingHellos++
+      return { rooms: rooms.size, peers, sockets: sessions.size, pendingHellos }
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
@@ -276,15 +355,23 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
           session.socket.close(CLOSE_CODES.goingAway, 'server shutting down')
           leave(session)
         }
-        wss.close(() => resolve())
+        wss.close()
+        httpServer.close(() => resolve())
+        httpServer.closeIdleConnections()
         // Sockets that ignore the close handshake are cut after a grace period.
         setTimeout(() => {
           for (const client of wss.clients) client.terminate()
+          httpServer.closeAllConnections()
         }, 1000).unref?.()
       })
       return closing
     },
   }
+}
+
+function rawDataLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, chunk) => sum + chunk.byteLength, 0)
+  return data.byteLength
 }
 
 function rawDataToText(data: RawData): string {
@@ -293,9 +380,19 @@ function rawDataToText(data: RawData): string {
   return new TextDecoder().decode(data)
 }
 
-function randomSample<T>(items: T[], count: number): T[] {
-  const pool = [...items]
-  const picked: T[] = []
-  while (picked.length < count && pool.length > 0) picked.push(pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!)
-  return picked
+/** A room's key: its topology and its name, so that without a topology policy the two never share a room. */
+function roomKey(topology: Topology, room: string): string {
+  return `${topology}/${room}`
+}
+
+/** The topology the server's policy gives `room`: undefined without a policy, 'invalid' if the policy fails. */
+function topologyOfRoom(config: ResolvedServerOptions, room: string): Topology | undefined | 'invalid' {
+  const policy = config.roomTopology
+  if (policy === undefined || typeof policy === 'string') return policy
+  try {
+    const topology = policy(room)
+    return topology === 'full' || topology === 'scamp' ? topology : 'invalid'
+  } catch {
+    return 'invalid' // an operator's policy that throws refuses the join rather than crashing the server
+  }
 }

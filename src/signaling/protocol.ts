@@ -43,7 +43,8 @@ export type JsonObject = { [key: string]: JsonValue }
 /**
  * How a room's members link up: `full` (every peer with every other; the welcome lists the room and
  * joins and leaves are announced) or `scamp` (a partial view each; the welcome names one random
- * contact and nothing is announced). The first member decides; a peer asking for the other is refused.
+ * contact and nothing is announced). The server's policy decides per room (`roomTopology`); a peer
+ * asking for another is refused with TOPOLOGY_MISMATCH. Without a policy, each topology is its own room.
  */
 export type Topology = 'full' | 'scamp'
 
@@ -144,8 +145,13 @@ export const CLOSE_CODES = {
   authenticationFailed: 4002,
   /** The room is at its size limit. */
   roomFull: 4003,
-  /** The room links up another way (`full` or `scamp`) than the hello asked for. */
+  /** The server runs the room in another topology (`full` or `scamp`) than the hello asked for. */
   topologyMismatch: 4004,
+  /**
+   * The member did not read what the server sent it (its outgoing buffer passed the server's cap). Only
+   * logged: the socket is terminated, since a close frame would queue behind the unread data.
+   */
+  slowConsumer: 4005,
 } as const
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: ErrorCode; reason: string }

@@ -157,8 +157,8 @@ describe('the scamp topology', () => {
     await until('the rest to receive it', () => rest.slice(1).every((mesh) => received.get(mesh.id)!.some((m) => m.id === id)), 10_000)
   })
 
-  it('gossip needs the scamp topology, and a full-topology peer cannot join a scamp room', async () => {
-    server = await startServer()
+  it('gossip needs the scamp topology, and a full-topology peer cannot join a room the server runs as scamp', async () => {
+    server = await startServer({ roomTopology: (room) => (room === ROOM ? 'scamp' : 'full') })
     const full = await joinMesh(server.address().url, 'plain')
     meshes.push(full)
     expect(() => full.gossip).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))

@@ -66,7 +66,7 @@ describe('signaling server: rooms', () => {
     expect(elsewhere.client.messages.map((message) => message.type)).toEqual(['challenge', 'welcome'])
     // Nobody is told about themselves.
     expect(b.client.ofType('peer-joined').map((message) => message.peer.id)).toEqual([c.identity.id, d.identity.id])
-    expect(server.stats()).toEqual({ rooms: 2, peers: 5, sockets: 5 })
+    expect(server.stats()).toEqual({ rooms: 2, peers: 5, sockets: 5, pendingHellos: 0 })
   })
 
   it('a socket that closes or drops is announced as peer-left to the rest of its room', async () => {
@@ -82,7 +82,7 @@ describe('signaling server: rooms', () => {
     c.client.socket.terminate() // no close handshake
     await a.client.waitFor(isPeerLeft(c.identity.id))
     expect(a.client.ofType('peer-left').map((message) => message.id)).toEqual([b.identity.id, c.identity.id])
-    expect(server.stats()).toEqual({ rooms: 1, peers: 1, sockets: 1 })
+    expect(server.stats()).toEqual({ rooms: 1, peers: 1, sockets: 1, pendingHellos: 0 })
 
     a.client.socket.close()
     await a.client.waitForClose()
@@ -93,7 +93,7 @@ describe('signaling server: rooms', () => {
       1_000,
       'the last session to end',
     )
-    expect(server.stats()).toEqual({ rooms: 0, peers: 0, sockets: 0 })
+    expect(server.stats()).toEqual({ rooms: 0, peers: 0, sockets: 0, pendingHellos: 0 })
   })
 })
 
@@ -308,8 +308,8 @@ describe('signaling server: admission', () => {
     ['full', 'scamp'],
     ['scamp', 'full'],
     ['scamp', undefined],
-  ] as const)('a %s room refuses a hello asking for %s with TOPOLOGY_MISMATCH and close 4004', async (first, second) => {
-    const { url } = await harness.server()
+  ] as const)('a server running the room as %s refuses a hello asking for %s with TOPOLOGY_MISMATCH and close 4004', async (first, second) => {
+    const { url } = await harness.server({ roomTopology: (room) => (room === 'lobby' ? first : 'full') })
     const a = await harness.connect(url)
     await a.join(await Identity.generate(), 'lobby', first)
     const b = await harness.connect(url)
@@ -426,7 +426,7 @@ describe('signaling server: liveness and reconnection', () => {
     expect(second.welcome).toEqual({ type: 'welcome', id: first.identity.id, room: 'lobby', peers: [peerOf(other)] })
     expect((await first.client.waitForClose()).code).toBe(CLOSE_CODES.replaced)
     expect(first.client.errorCodes()).toEqual(['ALREADY_JOINED'])
-    expect(server.stats()).toEqual({ rooms: 1, peers: 2, sockets: 2 })
+    expect(server.stats()).toEqual({ rooms: 1, peers: 2, sockets: 2, pendingHellos: 0 })
 
     // Signals to the id now reach the new socket; and the barrier shows `other` heard no leave or join.
     other.client.send({ type: 'signal', to: first.identity.id, payload: { to: 'second' } })
@@ -455,7 +455,7 @@ describe('signaling server: liveness and reconnection', () => {
     expect(codes).toEqual([CLOSE_CODES.goingAway, CLOSE_CODES.goingAway, CLOSE_CODES.goingAway])
     await withTimeout(closing, 2_000, 'server.close()')
     await withTimeout(server.close(), 500, 'a second server.close()')
-    expect(server.stats()).toEqual({ rooms: 0, peers: 0, sockets: 0 })
+    expect(server.stats()).toEqual({ rooms: 0, peers: 0, sockets: 0, pendingHellos: 0 })
     await expect(RawClient.connect(url)).rejects.toThrow()
   })
 

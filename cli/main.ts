@@ -1,14 +1,17 @@
 /**
  * The `meshscope` command:
- *   meshscope signal [--port 8787] [--host 127.0.0.1]
+ *   meshscope signal [--port 8787] [--host 127.0.0.1] [--allowed-origin <origin>]… [--room-topology full|scamp]
  *   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity ./peer-key.json] [--require ./hops.ts]…
  */
 import { parseArgs } from 'node:util'
 import { runSignal } from './signal-command.js'
 
 const USAGE = `usage:
-  meshscope signal [--port 8787] [--host 127.0.0.1]
-      run the signaling server
+  meshscope signal [--port 8787] [--host 127.0.0.1] [--allowed-origin <origin>]… [--room-topology full|scamp]
+      run the signaling server. A public one should name the pages that may use it
+      (--allowed-origin https://app.example, repeated; other origins are refused with 403);
+      --room-topology makes every room full or scamp (by default a room's topology is part of
+      its identity: a full and a scamp room of the same name are two rooms)
   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity <file>] [--require <module>]…
       join a room as a headless Node peer; logs joins, leaves and messages. Each --require
       module (.ts or .js) is imported first through the meshscope loader, so the peer serves
@@ -19,8 +22,22 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   try {
     if (command === 'signal') {
-      const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, host: { type: 'string' } }, strict: true })
-      return await runSignal({ port: values.port === undefined ? 8787 : parsePort(values.port), host: values.host ?? '127.0.0.1' })
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          port: { type: 'string' },
+          host: { type: 'string' },
+          'allowed-origin': { type: 'string', multiple: true },
+          'room-topology': { type: 'string' },
+        },
+        strict: true,
+      })
+      return await runSignal({
+        port: values.port === undefined ? 8787 : parsePort(values.port),
+        host: values.host ?? '127.0.0.1',
+        allowedOrigins: values['allowed-origin'],
+        roomTopology: values['room-topology'] === undefined ? undefined : parseTopology(values['room-topology']),
+      })
     }
     if (command === 'peer') {
       const { values } = parseArgs({
@@ -45,6 +62,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.stderr.write(command === undefined || command === 'help' || command === '--help' ? USAGE : `meshscope: unknown command "${command}"\n${USAGE}`)
   return command === undefined || command === 'help' || command === '--help' ? 0 : 2
+}
+
+function parseTopology(text: string): 'full' | 'scamp' {
+  if (text !== 'full' && text !== 'scamp') throw new Error(`--room-topology must be full or scamp, got "${text}"`)
+  return text
 }
 
 function parsePort(text: string): number {

@@ -1,10 +1,15 @@
 import { createSignalingServer } from '../signaling/index.js'
 import { untilShutdownSignal } from './shutdown.js'
 
-export async function runSignal(options: { port: number; host: string }): Promise<number> {
+export async function runSignal(options: { port: number; host: string; allowedOrigins?: string[]; roomTopology?: 'full' | 'scamp' }): Promise<number> {
   // Listen for signals before announcing anything: whoever reads "listening" may stop us at once.
   const shutdown = untilShutdownSignal()
-  const server = createSignalingServer({ port: options.port, host: options.host })
+  const server = createSignalingServer({
+    port: options.port,
+    host: options.host,
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    ...(options.roomTopology ? { roomTopology: options.roomTopology } : {}),
+  })
   await server.ready
   console.log(`meshscope-signal listening on ${server.address().url}`)
   const signal = await shutdown

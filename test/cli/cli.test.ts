@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import type { Mesh } from '../../src/mesh/mesh.js'
 import { transformHops } from '../../src/plugin/transform.js'
 import { defineHop, hop } from '../../src/scope/index.js'
@@ -82,6 +83,30 @@ describe('meshscope CLI', () => {
     await until('listening', () => signal.output().includes('listening on ws://127.0.0.1:'), 10_000)
     signal.child.kill('SIGTERM')
     expect(await signal.exited).toEqual({ code: 0, signal: null })
+  })
+
+  it('signal --allowed-origin refuses a page from another origin at the upgrade (403), lets the named one in', async () => {
+    const signal = run(['signal', '--port', '0', '--host', '127.0.0.1', '--allowed-origin', 'https://app.example', '--room-topology', 'full'])
+    children.push(signal.child)
+    await until('listening', () => signal.output().includes('listening on ws://127.0.0.1:'), 10_000)
+    const url = /listening on (ws:\/\/\S+)/.exec(signal.output())![1]!
+    const statusFor = (origin: string) =>
+      new Promise<number>((resolve) => {
+        const socket = new WebSocket(url, { origin })
+        socket.on('open', () => {
+          socket.close()
+          resolve(101)
+        })
+        socket.on('unexpected-response', (_, response) => resolve(response.statusCode ?? 0))
+        socket.on('error', () => {})
+      })
+    expect(await statusFor('https://evil.example')).toBe(403)
+    expect(await statusFor('https://app.example')).toBe(101)
+    signal.child.kill('SIGTERM')
+    expect(await signal.exited).toEqual({ code: 0, signal: null })
+    const badTopology = run(['signal', '--room-topology', 'ring'])
+    expect((await badTopology.exited).code).toBe(2)
+    expect(badTopology.output()).toContain('--room-topology must be full or scamp')
   })
 
   it('refuses unknown commands and bad options with exit code 2 and the usage', async () => {

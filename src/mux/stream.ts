@@ -422,25 +422,25 @@ export class MuxStream implements BudgetedStream {
 
   #deliver(): void {
     while (this.#waiters.length > 0) {
-      const chunk = this.#takePiece()
-      if (!chunk) break
-      const bytes = chunk.bytes instanceof GrowingBytes ? chunk.bytes.bytes : chunk.bytes
-      this.#pendingCredit += chunk.credit
+      const piece = this.#takePiece()
+      if (!piece) break
+      const bytes = piece.bytes instanceof GrowingBytes ? piece.bytes.bytes : piece.bytes
+      this.#pendingCredit += piece.credit
       if (!this.#discarding) {
         this.#assemblyBytes += bytes.byteLength
         if (this.#assemblyBytes > this.maxItemBytes) {
           this.#discarding = true
           this.#clearAssembly()
           this.#releaseAssembly()
-          this.#dropChunk(chunk.retained)
+          this.#dropPiece(piece.retained)
         } else {
           if (!this.#isAssembling) this.host.budget.startAssembly(this)
-          this.#assemble(chunk)
+          this.#assemble(piece)
         }
       } else {
-        this.#dropChunk(chunk.retained)
+        this.#dropPiece(piece.retained)
       }
-      if (!chunk.fin) continue
+      if (!piece.fin) continue
       const waiter = this.#waiters.shift()!
       if (this.#discarding) {
         waiter.reject(
@@ -514,18 +514,18 @@ export class MuxStream implements BudgetedStream {
    * one's own buffer), so even the head of line, which always gets credit, holds at most about 1.25
    * times its bytes however finely the peer cut them; a view (the bulk path) stays as it is.
    */
-  #assemble(chunk: Piece): void {
-    let retained = chunk.retained
-    if (chunk.bytes instanceof GrowingBytes) {
+  #assemble(piece: Piece): void {
+    let retained = piece.retained
+    if (piece.bytes instanceof GrowingBytes) {
       if (this.#assemblyTail) {
         // Its bytes move into the tail: what it retained is freed, what the tail grew is held.
-        retained = this.#assemblyTail.append(chunk.bytes.bytes)
-        this.#changeHeld(retained - chunk.retained)
-      } else this.#assemblyTail = chunk.bytes
+        retained = this.#assemblyTail.append(piece.bytes.bytes)
+        this.#changeHeld(retained - piece.retained)
+      } else this.#assemblyTail = piece.bytes
     } else {
       if (this.#assemblyTail) this.#assembly.push(this.#assemblyTail.bytes)
       this.#assemblyTail = undefined
-      this.#assembly.push(chunk.bytes)
+      this.#assembly.push(piece.bytes)
     }
     this.#assemblyHeldBytes += retained
     this.host.budget.change(0, retained, 0)
@@ -536,8 +536,8 @@ export class MuxStream implements BudgetedStream {
     this.#assemblyTail = undefined
   }
 
-  /** A received chunk was dropped (part of an oversized item). */
-  #dropChunk(retained: number): void {
+  /** A received piece was dropped (part of an oversized item). */
+  #dropPiece(retained: number): void {
     this.#heldBytes -= retained
     this.host.budget.change(-retained, 0, 0)
   }

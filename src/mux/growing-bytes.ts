@@ -13,10 +13,18 @@ export class GrowingBytes {
   #buffer: Uint8Array
   #length: number
 
-  /** Starts as a copy of `first`, exactly its size (a message in one small chunk wastes nothing). */
-  constructor(first: Uint8Array) {
-    this.#buffer = first.slice()
-    this.#length = first.byteLength
+  /**
+   * Starts as a copy of `first`, exactly its size (a message in one small chunk wastes nothing); or,
+   * given `adoptedLength`, as `first` itself (no copy) with that many bytes in use.
+   */
+  constructor(first: Uint8Array, adoptedLength?: number) {
+    this.#buffer = adoptedLength === undefined ? first.slice() : first
+    this.#length = adoptedLength ?? first.byteLength
+  }
+
+  /** Takes over `buffer` (no copy), whose first `length` bytes are in use. */
+  static adopt(buffer: Uint8Array, length: number): GrowingBytes {
+    return new GrowingBytes(buffer, length)
   }
 
   /** The bytes appended so far (a view: valid until the next `append`). */
@@ -45,11 +53,5 @@ export class GrowingBytes {
     this.#buffer.set(bytes, this.#length)
     this.#length = needed
     return this.#buffer.byteLength - before
-  }
-
-  /** Drops the first `count` bytes, moving the rest to the front (the capacity stays). */
-  dropFront(count: number): void {
-    this.#buffer.copyWithin(0, count, this.#length)
-    this.#length -= count
   }
 }

@@ -17,7 +17,7 @@
 import { MeshscopeError } from '../errors.js'
 import { joinBytes } from '../util/bytes.js'
 import type { MuxConfig } from './config.js'
-import { CHUNK_OVERHEAD_BYTES, ChunkRun } from './chunk-run.js'
+import { CHUNK_OVERHEAD_BYTES, ChunkRun, RUN_MAX_BYTES } from './chunk-run.js'
 import { DATA_FRAME_CREDIT_BYTES, FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
 import { GrowingBytes } from './growing-bytes.js'
 import type { BudgetedStream, InboundBudget } from './inbound-budget.js'
@@ -334,7 +334,8 @@ export class MuxStream implements BudgetedStream {
 
   /**
    * Keeps a received chunk until it is read. A large one that fills its link message stays a view;
-   * any other is copied onto the run of small chunks at the end (a new run after a view), whatever
+   * any other is copied onto the run of small chunks at the end (a new run after a view, or when
+   * the last one is full), whatever
    * the message boundaries: so what unread chunks cost is about their credit, not how many they are.
    */
   #hold(bytes: Uint8Array, fin: boolean, credit: number): void {
@@ -346,7 +347,15 @@ export class MuxStream implements BudgetedStream {
       this.#incoming.push({ bytes, fin, retained, credit })
       return
     }
-    if (last instanceof ChunkRun) {
+    if (!last && this.#waiters.length > 0) {
+      // A reader waits and nothing is queued: it takes this chunk at once, so a copy of its own, not a run.
+      const copy = new GrowingBytes(bytes)
+      const retained = CHUNK_OVERHEAD_BYTES + copy.capacity
+      this.#changeHeld(retained)
+      this.#incoming.push({ bytes: copy, fin, retained, credit })
+      return
+    }
+    if (last instanceof ChunkRun && last.byteLength + bytes.byteLength <= RUN_MAX_BYTES) {
       const before = last.retained
       last.append(bytes, fin)
       this.#changeHeld(last.retained - before)

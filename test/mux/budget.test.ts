@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { DATA_FRAME_CREDIT_BYTES, encodeFrame, type Frame } from '../../src/mux/frame.js'
 import { BATCH_ENTRY_PREFIX_BYTES } from '../../src/mux/batch.js'
-import { CHUNK_OVERHEAD_BYTES, RUN_OVERHEAD_BYTES } from '../../src/mux/chunk-run.js'
+import { BLOCK_OVERHEAD_BYTES, CHUNK_OVERHEAD_BYTES, RUN_OVERHEAD_BYTES } from '../../src/mux/chunk-run.js'
 import { memoryAfterGc } from './memory.js'
 import { nextIncoming, tick } from './helpers.js'
 import { batchOf, rawPeersDisposedAfterEach, until, type RawPeer } from './raw-peer.js'
@@ -47,11 +47,12 @@ describe('retained memory, not payload', () => {
     const growth = memoryAfterGc() - before
     report('tiny chunks in padded batches', growth)
     expect(raw.frames.some((frame) => frame.type === 'reset')).toBe(false)
-    // Copied and appended into one run: its overhead once, and a buffer at most 1.25 × the bytes (+ 64), not a link message each.
+    // Copied and appended into one run: its overhead once, and blocks of at most 1.25 × the bytes (+ 64; a block per
+    // quarter-growth step, about 14 here), not a link message each.
     const { inboundBytes, assemblyBytes } = raw.session.stats()
     expect(assemblyBytes).toBe(0)
     expect(inboundBytes).toBeGreaterThanOrEqual(RUN_OVERHEAD_BYTES + chunks)
-    expect(inboundBytes).toBeLessThanOrEqual(RUN_OVERHEAD_BYTES + 1.25 * chunks + 64 + 16)
+    expect(inboundBytes).toBeLessThanOrEqual(RUN_OVERHEAD_BYTES + 1.25 * chunks + 64 + 16 * BLOCK_OVERHEAD_BYTES + 16)
     expect(growth).toBeLessThan(windowBytes + MEMORY_SLACK_BYTES)
   })
 
@@ -112,7 +113,8 @@ describe('inbound budget', () => {
     await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(payloadBytes) })
     await raw.barrier()
     expect(raw.frames.some((frame) => frame.type === 'reset')).toBe(false)
-    expect(raw.session.stats().inboundBytes).toBe(RUN_OVERHEAD_BYTES + payloadBytes + 16) // copied (under 8 KiB) into a run, with its ends array
+    // Copied (under 8 KiB) into a run: one block of exactly its bytes, and the run's ends array.
+    expect(raw.session.stats().inboundBytes).toBe(RUN_OVERHEAD_BYTES + payloadBytes + BLOCK_OVERHEAD_BYTES + 16)
     await raw.send({ type: 'data', streamId: 2, fin: true, payload: new Uint8Array(0) })
     expect(await raw.waitFor('the RESET', (frame) => frame.type === 'reset')).toMatchObject({ streamId: 2, reason: 'protocolError' })
     expect(await raw.barrier()).toBe(true)

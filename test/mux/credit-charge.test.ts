@@ -110,8 +110,8 @@ describe('unread streams retain about the credit the peer used', () => {
     const count = 100
     for (let i = 0; i < count; i++) await raw.send({ type: 'data', streamId: 2, fin: true, payload: new Uint8Array(100).fill(i) })
     expect(await raw.barrier()).toBe(true)
-    // One run: its buffer (at most 1.25 × the bytes) and objects, not a link message and an entry each.
-    expect(raw.session.stats().inboundBytes).toBeLessThan(count * 100 * RETAINED_PER_CREDIT + 1024)
+    // One run: its blocks (at most 1.25 × the bytes) and objects, not a link message and an entry each.
+    expect(raw.session.stats().inboundBytes).toBeLessThan(count * (100 + CHARGE) * RETAINED_PER_CREDIT)
     for (let i = 0; i < count; i++) {
       const message = (await stream.receive())!
       expect(message).toEqual(new Uint8Array(100).fill(i))

@@ -124,6 +124,15 @@ export class ChunkRun {
       this.#taken = end
       return { bytes: GrowingBytes.adopt(onlyBlock, this.#lastFill), fin, credit, whole: true }
     }
+    const head = this.#blocks[this.#blocksHead]
+    const headIsFull = this.#blocksHead < this.#blocks.length - 1 || this.#lastFill === head?.byteLength
+    if (head && headIsFull && start === this.#headBlockStart && end - start === head.byteLength) {
+      // The piece is exactly the head block (a message as large as the blocks, as the first ones of a run are): no copy.
+      this.#dropHeadBlock()
+      this.#taken = end
+      this.#compactEnds()
+      return { bytes: GrowingBytes.adopt(head, head.byteLength), fin, credit, whole: false }
+    }
     const copy = new Uint8Array(end - start)
     let at = 0
     while (this.#taken < end) {
@@ -134,18 +143,21 @@ export class ChunkRun {
       at += count
       this.#taken += count
       // A block taken to its end is dropped (the last one only once full: it still takes bytes).
-      if (from + count === block.byteLength) {
-        this.#blocks[this.#blocksHead++] = undefined as unknown as Uint8Array
-        this.#headBlockStart += block.byteLength
-        this.#capacity -= block.byteLength
-      }
+      if (from + count === block.byteLength) this.#dropHeadBlock()
     }
+    this.#compactEnds()
+    return { bytes: GrowingBytes.adopt(copy, copy.byteLength), fin, credit, whole: false }
+  }
+
+  #dropHeadBlock(): void {
+    const block = this.#blocks[this.#blocksHead]!
+    this.#blocks[this.#blocksHead++] = undefined as unknown as Uint8Array
+    this.#headBlockStart += block.byteLength
+    this.#capacity -= block.byteLength
     if (this.#blocksHead > 64 && this.#blocksHead * 2 > this.#blocks.length) {
       this.#blocks = this.#blocks.slice(this.#blocksHead)
       this.#blocksHead = 0
     }
-    this.#compactEnds()
-    return { bytes: GrowingBytes.adopt(copy, copy.byteLength), fin, credit, whole: false }
   }
 
   #pushEnd(): void {

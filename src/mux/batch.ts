@@ -1,5 +1,5 @@
 /**
- * Batches: several frames in one data-channel message (mux version 2).
+ * Batches: several frames in one data-channel message (since mux version 2; every accepted peer takes them).
  *
  *   type u8 (0x0a) | flags u8 (0) | stream id u32 (0) | entries: length u16 | frame (length bytes) …
  *
@@ -15,8 +15,6 @@ import { FLAG_FIN, FRAME_HEADER_BYTES, FrameType, frameSizeBound, writeFrame, ty
 export const BATCH_HEADER_BYTES = FRAME_HEADER_BYTES
 /** Each entry's length prefix. */
 export const BATCH_ENTRY_PREFIX_BYTES = 2
-/** The first mux version whose sessions accept batches. */
-export const FIRST_BATCH_VERSION = 2
 
 export type BatchSplitResult = { ok: true; frames: Uint8Array[] } | { ok: false; reason: string }
 

@@ -9,13 +9,15 @@ export interface MuxConfig {
    */
   maxFrameBytes: number
   /**
-   * Bytes a peer may send on one stream before this side grants more.
+   * Credit a peer has on one stream before this side grants more: DATA payload plus
+   * DATA_FRAME_CREDIT_BYTES (32) per frame.
    * @default 256 * 1024
    */
   initialWindowBytes: number
   /**
    * A stream whose reader keeps up (nothing left unread when credit goes back) has its window doubled,
-   * up to this; a reader that falls behind never grows its window. By default it is the initial
+   * up to this, while the inbound budget has room for the larger reservation; a reader that falls
+   * behind never grows its window. By default it is the initial
    * window (no growth). Raising it lets one bulk stream go faster on a fast link, but everything in
    * flight on the link is ahead of every other stream's next message: with 2 MiB, a 64-byte message
    * beside bulk data waited about 40 ms (p50) instead of 5 on wrtc here.
@@ -37,8 +39,9 @@ export interface MuxConfig {
    * chunks not yet handed to the application (unread, or in a message under assembly, counted as
    * the memory they retain) plus credit granted and not yet used. A remote OPEN that does not fit
    * is reset (`tooManyStreams`); credit for a message under assembly is withheld while the budget
-   * is full, except for the oldest such message (src/mux/inbound-budget.ts). Worst case: 8/7 of
-   * this (a chunk kept as a view retains up to 8/7 of its bytes) plus `maxItemBytes` and one window. With 256 KiB windows the default admits 256 idle streams
+   * is full, except for the oldest such message (src/mux/inbound-budget.ts); a window grows only
+   * into room left here. Worst case: 1.25 × this (unread data retains at most about 1.25 × the
+   * credit it cost) plus 1.25 × `maxItemBytes` and one window. With 256 KiB windows the default admits 256 idle streams
    * from the peer. At least `maxWindowBytes`.
    * @default 64 * 1024 * 1024
    */

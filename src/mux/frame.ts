@@ -1,6 +1,5 @@
 /**
- * Multiplexer frames. Every data-channel message is one frame, or a batch of frames (batch.ts,
- * version 2), of at most `maxFrameBytes` (16 KiB), header included:
+ * Multiplexer frames. Every data-channel message is one frame, or a batch of frames (batch.ts), of at most `maxFrameBytes` (16 KiB), header included:
  *
  *   type u8 | flags u8 | stream id u32 (big-endian) | payload
  *
@@ -11,18 +10,29 @@
 export const FRAME_HEADER_BYTES = 6
 export const MAX_FRAME_BYTES = 16 * 1024
 export const MUX_MAGIC = 0x6d736d78 // "msmx"
-/** This side's version; sessions accept peers of `MIN_MUX_VERSION` up to it (see session.ts). */
-export const MUX_VERSION = 2
-export const MIN_MUX_VERSION = 1
+/**
+ * This side's version; sessions accept peers of `MIN_MUX_VERSION` up to it (see session.ts). Version 3
+ * charges DATA_FRAME_CREDIT_BYTES per DATA frame: a peer that does not would misread its credit, so
+ * it is the oldest version accepted (version 2 added batches, which every accepted peer now takes).
+ */
+export const MUX_VERSION = 3
+export const MIN_MUX_VERSION = 3
+
+/**
+ * What every DATA frame costs in credit beyond its payload (version 3), so that the number of
+ * frames a peer may send unread is bounded by the window, not only their bytes: a receiver keeps
+ * about 10 B for each small message (test/mux/budget.test.ts), under this. A 16 KiB chunk pays 0.2 %.
+ */
+export const DATA_FRAME_CREDIT_BYTES = 32
 
 export const FrameType = {
   /** Session handshake, first frame each way. payload: magic u32, version u16, initial window u32, max item bytes u32. */
   hello: 0x00,
   /** Opens a stream (sent before any of its data). payload: purpose u8. */
   open: 0x01,
-  /** A chunk of a message; flag FIN marks the message's last chunk. */
+  /** A chunk of a message; flag FIN marks the message's last chunk. Costs its payload + DATA_FRAME_CREDIT_BYTES of credit. */
   data: 0x02,
-  /** Grants the sender more bytes on a stream. payload: increment u32. */
+  /** Grants the sender more credit on a stream. payload: increment u32. */
   credit: 0x03,
   /** The sender will send no more messages on this stream (after those already sent). */
   close: 0x04,
@@ -35,7 +45,7 @@ export const FrameType = {
   pong: 0x08,
   /** The session is ending gracefully. payload: reason u8. */
   goaway: 0x09,
-  /** Several frames in one message (version 2; src/mux/batch.ts). Never inside a batch. */
+  /** Several frames in one message (src/mux/batch.ts). Never inside a batch. */
   batch: 0x0a,
 } as const
 export type FrameTypeName = keyof typeof FrameType

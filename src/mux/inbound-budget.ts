@@ -240,6 +240,11 @@ export class InboundBudget {
     return false
   }
 
+  /** Whether a window may grow by `bytes` (more credit reserved for good): only into room the budget has, with no head-of-line exception. */
+  mayGrow(bytes: number): boolean {
+    return this.committed + bytes <= this.limit
+  }
+
   /** The stream is gone: it neither waits nor assembles. */
   forget(stream: BudgetedStream): void {
     this.#waiting.delete(stream)

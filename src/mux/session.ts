@@ -9,7 +9,7 @@
  * - Scheduling: control frames (OPEN, CREDIT, STOP, RESET, PING, PONG) first, then one chunk per
  *   ready stream in turn (round-robin). The writer starts a microtask after the first frame is
  *   queued and packs every frame ready by then into one link message of at most `maxFrameBytes`
- *   (a batch, batch.ts, when the peer speaks version 2), so an OPEN and its first DATA, or a burst of
+ *   (a batch, batch.ts), so an OPEN and its first DATA, or a burst of
  *   small messages, cost one data-channel message. It awaits the link's `send`, which waits while
  *   the link holds more than its small high-water mark: so a small message waits at most about one
  *   chunk behind bulk data, and no buffer grows without bound.
@@ -24,7 +24,7 @@ import { MeshscopeError } from '../errors.js'
 import type { Link, LinkCloseInfo } from '../transport/link.js'
 import { Emitter } from '../util/emitter.js'
 import { resolveMuxConfig, type MuxConfig } from './config.js'
-import { BatchWriter, FIRST_BATCH_VERSION, splitBatch } from './batch.js'
+import { BatchWriter, splitBatch } from './batch.js'
 import { ControlQueue } from './control-queue.js'
 import { InboundBudget } from './inbound-budget.js'
 import { FrameType, MIN_MUX_VERSION, MUX_VERSION, encodeFrame, parseFrame, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
@@ -90,14 +90,12 @@ export class MuxSession {
   #unclaimed = new Map<number, ReturnType<typeof setTimeout>>()
   #control: ControlQueue
   #budget: InboundBudget
-  /** True while the peer's frames are being handled: control frames queued then are the peer's doing. */
+  /** True while the peer's frames, or a timer the peer set off, are handled: control frames queued then are the peer's doing. */
   #handlingPeerFrames = false
   #ready = new Set<MuxStream>()
   #writing = false
   #remoteWindowBytes = 0
   #remoteMaxItemBytes = 0
-  /** The peer takes batches (it spoke version ≥ 2 in its HELLO). */
-  #peerTakesBatches = false
   #batch: BatchWriter
   #lastHeardAt = Date.now()
   #keepaliveTimer?: ReturnType<typeof setInterval>
@@ -233,18 +231,23 @@ export class MuxSession {
 
   #onLinkMessage(bytes: Uint8Array): void {
     if (this.#state === 'closed') return
+    this.#provokedBy(() => this.#onLinkMessageFrames(bytes))
+  }
+
+  /** Runs `action` with the control frames it queues counted as provoked by the peer (maxQueuedControlFrames). */
+  #provokedBy(action: () => void): void {
+    const was = this.#handlingPeerFrames
     this.#handlingPeerFrames = true
     try {
-      this.#onLinkMessageFrames(bytes)
+      action()
     } finally {
-      this.#handlingPeerFrames = false
+      this.#handlingPeerFrames = was
     }
   }
 
   #onLinkMessageFrames(bytes: Uint8Array): void {
     this.#lastHeardAt = Date.now()
     if (bytes[0] === FrameType.batch && this.#state !== 'handshaking') {
-      if (!this.#peerTakesBatches) return this.#protocolError('a batch from a version 1 peer')
       if (bytes.byteLength > this.config.maxFrameBytes)
         return this.#protocolError(`a batch of ${bytes.byteLength} bytes is over the ${this.config.maxFrameBytes}-byte limit`)
       const split = splitBatch(bytes)
@@ -291,7 +294,6 @@ export class MuxSession {
     if (frame.initialWindowBytes < 1024 || frame.maxItemBytes < 1) return this.#protocolError('hello advertises a window under 1 KiB or no item size')
     this.#remoteWindowBytes = frame.initialWindowBytes
     this.#remoteMaxItemBytes = frame.maxItemBytes
-    this.#peerTakesBatches = frame.version >= FIRST_BATCH_VERSION
     this.#state = 'open'
     for (const stream of this.#streams.values()) stream.grantInitialCredit(this.#remoteWindowBytes)
     this.#resolveReady()
@@ -325,11 +327,12 @@ export class MuxSession {
       return
     }
     // A port stream waits for the value that carries its id; nobody claiming it in time frees it.
+    // That RESET is the peer's doing (it opened the stream), so it counts as provoked.
     this.#unclaimed.set(
       id,
       setTimeout(() => {
         this.#unclaimed.delete(id)
-        stream.reset('unclaimed', 'no received value claimed this stream')
+        this.#provokedBy(() => stream.reset('unclaimed', 'no received value claimed this stream'))
       }, this.config.unclaimedStreamTimeoutMs),
     )
   }
@@ -415,12 +418,11 @@ export class MuxSession {
     }
   }
 
-  /** Packs control frames first, then stream chunks round-robin, while they fit (one frame for a version 1 peer). */
+  /** Packs control frames first, then stream chunks round-robin, while they fit. */
   #nextMessage(): Uint8Array | undefined {
     const batch = this.#batch
     batch.reset()
-    const maxFrames = this.#peerTakesBatches ? Infinity : 1
-    while (batch.count < maxFrames) {
+    for (;;) {
       const control = this.#control.peek()
       if (control) {
         if (!batch.addFrame(control)) break

@@ -17,7 +17,8 @@
 import { MeshscopeError } from '../errors.js'
 import { joinBytes } from '../util/bytes.js'
 import type { MuxConfig } from './config.js'
-import { FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
+import { CHUNK_OVERHEAD_BYTES, ChunkRun, RUN_MAX_BYTES } from './chunk-run.js'
+import { DATA_FRAME_CREDIT_BYTES, FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
 import { GrowingBytes } from './growing-bytes.js'
 import type { BudgetedStream, InboundBudget } from './inbound-budget.js'
 
@@ -53,36 +54,34 @@ interface OutgoingMessage {
 /** What the scheduler takes from a stream: a control frame, or a chunk of a message as views of its parts. */
 export type OutgoingFrame = Exclude<Frame, { type: 'data' }> | { type: 'data'; streamId: number; fin: boolean; parts: Uint8Array[] }
 
-interface IncomingChunk {
-  /** A view of its link message (a large chunk), or the copied small chunks of one message, appended. */
+export { CHUNK_OVERHEAD_BYTES } from './chunk-run.js'
+
+/**
+ * A received chunk, or a piece taken from a run, on its way to the application: a view of its link
+ * message (the bulk path), or copied bytes.
+ */
+interface Piece {
   bytes: Uint8Array | GrowingBytes
   fin: boolean
-  /**
-   * The memory this entry keeps alive: CHUNK_OVERHEAD_BYTES plus the whole link message it is a
-   * view of, or the capacity of its copy.
-   */
+  /** The memory it keeps alive: CHUNK_OVERHEAD_BYTES plus the link message it is a view of, or its copy's. */
   retained: number
-  /** Empty messages (DATA+FIN, 0 bytes) that arrived right after this one, itself empty: a count, not an entry each. */
-  emptyMessagesAfter: number
+  /** The credit the peer spent on it (its bytes, plus DATA_FRAME_CREDIT_BYTES per frame): what goes back once it is taken. */
+  credit: number
 }
 
-/**
- * What one received chunk costs beyond its bytes (a Uint8Array, its backing store, its entry here):
- * 190–245 B measured in Node 22 (test/mux/budget.test.ts "many small chunks", before coalescing),
- * rounded up. Counted in the budget, so it sees the objects, not only the payload.
- */
-export const CHUNK_OVERHEAD_BYTES = 256
-
-const EMPTY = new Uint8Array(0)
+/** An unread chunk kept as a view of its link message, or a run of small chunks copied together. */
+type IncomingEntry = Piece | ChunkRun
 
 /**
- * A received chunk smaller than this fraction of its link message is copied out, so the link
- * message (a batch, perhaps padded) can be freed; a larger one stays a view (the copy-free bulk
- * path, docs/architecture.md: a bulk chunk fills its message). At most one chunk of a message is
- * that large, so a view counts the whole message and nothing is counted twice; and a view retains
- * at most 8/7 of its own bytes.
+ * A received chunk stays a view of its link message (the copy-free bulk path, docs/architecture.md:
+ * a bulk chunk fills its message) only if it is at least this fraction of the message and at least
+ * MIN_VIEW_BYTES; anything smaller is copied into the stream's run, so neither a padded batch nor a
+ * view's own objects are kept alive by a few bytes. At most one chunk of a message is that large, so
+ * a view counts the whole message and nothing is counted twice; a view retains at most 8/7 of its
+ * bytes plus CHUNK_OVERHEAD_BYTES (≤ 3 % of MIN_VIEW_BYTES).
  */
-const COPY_BELOW_FRACTION_OF_MESSAGE = 7 / 8
+const VIEW_MIN_FRACTION_OF_MESSAGE = 7 / 8
+const MIN_VIEW_BYTES = 8 * 1024
 
 interface Waiter {
   /** Whether the message is wanted as one Uint8Array (joined) or as the chunks it arrived in. */
@@ -98,7 +97,7 @@ export class MuxStream implements BudgetedStream {
   #sendCredit = 0
   /** Why this side can no longer send; the error is made when first needed (an Error's stack is not free, and a plain close needs none). */
   #sendEnd?: { reason: StreamEndReason; error: () => MeshscopeError }
-  #incoming: IncomingChunk[] = []
+  #incoming: IncomingEntry[] = []
   #incomingHead = 0
   #recvWindowLeft: number
   /** The window this side keeps granted: the initial one, doubled while the reader keeps up (see MuxConfig.maxWindowBytes). */
@@ -194,7 +193,9 @@ export class MuxStream implements BudgetedStream {
   /** Scheduler side: whether this stream has a frame to write now. */
   get hasWork(): boolean {
     if (this.#sendEnd) return false
-    if (this.#outgoing.length > 0) return this.#sendCredit > 0 || this.#outgoing[0]!.remaining === 0
+    // A frame costs its payload plus DATA_FRAME_CREDIT_BYTES: an empty FIN needs the charge, a chunk at least one byte more.
+    if (this.#outgoing.length > 0)
+      return this.#sendCredit > DATA_FRAME_CREDIT_BYTES || (this.#sendCredit === DATA_FRAME_CREDIT_BYTES && this.#outgoing[0]!.remaining === 0)
     return this.#sendState === 'closing'
   }
 
@@ -208,8 +209,9 @@ export class MuxStream implements BudgetedStream {
       this.#endSend('closed', () => new MeshscopeError('STREAM_CLOSED', 'this stream was closed for sending'))
       return { type: 'close', streamId: this.id }
     }
-    const size = Math.min(message.remaining, this.#sendCredit, maxPayloadBytes)
-    if (size === 0 && message.remaining > 0) return undefined
+    if (this.#sendCredit < DATA_FRAME_CREDIT_BYTES) return undefined
+    const size = Math.min(message.remaining, this.#sendCredit - DATA_FRAME_CREDIT_BYTES, maxPayloadBytes)
+    if (size <= 0 && message.remaining > 0) return undefined
     // The chunk as views of the parts it spans (usually one).
     const parts: Uint8Array[] = []
     for (let left = size; left > 0; ) {
@@ -224,7 +226,7 @@ export class MuxStream implements BudgetedStream {
       }
     }
     message.remaining -= size
-    this.#sendCredit -= size
+    this.#sendCredit -= size + DATA_FRAME_CREDIT_BYTES
     const fin = message.remaining === 0
     if (fin) {
       this.#outgoing.shift()
@@ -314,43 +316,75 @@ export class MuxStream implements BudgetedStream {
 
   /**
    * Session side: a chunk arrived. Returns the protocol error if the peer broke the DATA rules
-   * (more than its credit, or an empty chunk without FIN), else undefined.
+   * (more than its credit, counting DATA_FRAME_CREDIT_BYTES for the frame, or an empty chunk
+   * without FIN), else undefined.
    */
   onData(bytes: Uint8Array, fin: boolean): string | undefined {
     if (this.#recvState !== 'open') return undefined // stopped or ended: in-flight data is dropped
-    if (bytes.byteLength > this.#recvWindowLeft) return 'the peer sent more than its credit'
-    // It would carry nothing and cost no credit: only a way to make this side hold objects.
+    const credit = bytes.byteLength + DATA_FRAME_CREDIT_BYTES
+    if (credit > this.#recvWindowLeft) return 'the peer sent more than its credit'
+    // It would carry nothing: only a way to make this side hold objects.
     if (bytes.byteLength === 0 && !fin) return 'an empty DATA frame without FIN'
-    this.#recvWindowLeft -= bytes.byteLength
-    this.#hold(bytes, fin)
-    this.host.budget.change(0, 0, -bytes.byteLength, this.#local)
+    this.#recvWindowLeft -= credit
+    this.#hold(bytes, fin, credit)
+    this.host.budget.change(0, 0, -credit, this.#local)
     this.#deliver()
     return undefined
   }
 
   /**
-   * Keeps a received chunk until it is read. A small one is copied, and appended to the unread
-   * chunk before it when that one is of the same message, and a run of empty messages is a count:
-   * so what unread chunks cost is bounded by their bytes, not by how many there are.
+   * Keeps a received chunk until it is read. A large one that fills its link message stays a view;
+   * any other is copied onto the run of small chunks at the end (a new run after a view, or when
+   * the last one is full), whatever
+   * the message boundaries: so what unread chunks cost is about their credit, not how many they are.
    */
-  #hold(bytes: Uint8Array, fin: boolean): void {
+  #hold(bytes: Uint8Array, fin: boolean, credit: number): void {
     const last = this.#incoming.length > this.#incomingHead ? this.#incoming[this.#incoming.length - 1]! : undefined
-    const copy = bytes.byteLength < bytes.buffer.byteLength * COPY_BELOW_FRACTION_OF_MESSAGE
-    if (copy && last?.fin && bytes.byteLength === 0 && last.bytes instanceof GrowingBytes && last.bytes.capacity === 0) {
-      last.emptyMessagesAfter++
+    const view = bytes.byteLength >= MIN_VIEW_BYTES && bytes.byteLength >= bytes.buffer.byteLength * VIEW_MIN_FRACTION_OF_MESSAGE
+    if (view) {
+      const retained = CHUNK_OVERHEAD_BYTES + bytes.buffer.byteLength
+      this.#changeHeld(retained)
+      this.#incoming.push({ bytes, fin, retained, credit })
       return
     }
-    if (copy && last && !last.fin && last.bytes instanceof GrowingBytes) {
-      const grown = last.bytes.append(bytes)
-      last.fin = fin
-      last.retained += grown
-      this.#changeHeld(grown)
+    if (!last && this.#waiters.length > 0) {
+      // A reader waits and nothing is queued: it takes this chunk at once, so a copy of its own, not a run.
+      const copy = new GrowingBytes(bytes)
+      const retained = CHUNK_OVERHEAD_BYTES + copy.capacity
+      this.#changeHeld(retained)
+      this.#incoming.push({ bytes: copy, fin, retained, credit })
       return
     }
-    const kept = copy ? new GrowingBytes(bytes) : bytes
-    const retained = CHUNK_OVERHEAD_BYTES + (copy ? bytes.byteLength : bytes.buffer.byteLength)
-    this.#changeHeld(retained)
-    this.#incoming.push({ bytes: kept, fin, retained, emptyMessagesAfter: 0 })
+    if (last instanceof ChunkRun && last.byteLength + bytes.byteLength <= RUN_MAX_BYTES) {
+      const before = last.retained
+      last.append(bytes, fin)
+      this.#changeHeld(last.retained - before)
+      return
+    }
+    const run = new ChunkRun(bytes, fin)
+    this.#changeHeld(run.retained)
+    this.#incoming.push(run)
+  }
+
+  /** The next piece to hand on: a view chunk, or the next message (or part of one) of the run at the head. */
+  #takePiece(): Piece | undefined {
+    const entry = this.#incoming[this.#incomingHead]
+    if (!entry) return undefined
+    if (!(entry instanceof ChunkRun)) {
+      this.#incoming[this.#incomingHead++] = undefined as unknown as IncomingEntry
+      return entry
+    }
+    const heldBefore = entry.retained
+    const taken = entry.take()
+    let retained: number
+    if (taken.whole)
+      retained = heldBefore // the run's buffer goes on with the piece
+    else {
+      retained = CHUNK_OVERHEAD_BYTES + taken.bytes.capacity
+      this.#changeHeld(retained + (entry.isUsedUp ? -heldBefore : entry.retained - heldBefore))
+    }
+    if (entry.isUsedUp) this.#incoming[this.#incomingHead++] = undefined as unknown as IncomingEntry
+    return { bytes: taken.bytes, fin: taken.fin, retained, credit: taken.credit }
   }
 
   #changeHeld(bytes: number): void {
@@ -397,30 +431,25 @@ export class MuxStream implements BudgetedStream {
 
   #deliver(): void {
     while (this.#waiters.length > 0) {
-      let chunk = this.#incoming[this.#incomingHead]
-      if (!chunk) break
-      if (chunk.emptyMessagesAfter > 0) {
-        // One of the empty messages after it; the entry itself (also an empty message) goes last.
-        chunk.emptyMessagesAfter--
-        chunk = { bytes: EMPTY, fin: true, retained: 0, emptyMessagesAfter: 0 }
-      } else this.#incoming[this.#incomingHead++] = undefined as unknown as IncomingChunk
-      const bytes = chunk.bytes instanceof GrowingBytes ? chunk.bytes.bytes : chunk.bytes
-      this.#pendingCredit += bytes.byteLength
+      const piece = this.#takePiece()
+      if (!piece) break
+      const bytes = piece.bytes instanceof GrowingBytes ? piece.bytes.bytes : piece.bytes
+      this.#pendingCredit += piece.credit
       if (!this.#discarding) {
         this.#assemblyBytes += bytes.byteLength
         if (this.#assemblyBytes > this.maxItemBytes) {
           this.#discarding = true
           this.#clearAssembly()
           this.#releaseAssembly()
-          this.#dropChunk(chunk.retained)
+          this.#dropPiece(piece.retained)
         } else {
           if (!this.#isAssembling) this.host.budget.startAssembly(this)
-          this.#assemble(chunk)
+          this.#assemble(piece)
         }
       } else {
-        this.#dropChunk(chunk.retained)
+        this.#dropPiece(piece.retained)
       }
-      if (!chunk.fin) continue
+      if (!piece.fin) continue
       const waiter = this.#waiters.shift()!
       if (this.#discarding) {
         waiter.reject(
@@ -465,6 +494,8 @@ export class MuxStream implements BudgetedStream {
     const max = this.host.config.maxWindowBytes
     if (this.#recvWindow < max && this.#incomingHead === this.#incoming.length) {
       extra = Math.min(this.#recvWindow, max - this.#recvWindow)
+      // A larger window is a larger reservation for good: only into room the budget has.
+      if (!this.host.budget.mayGrow(extra)) extra = 0
       increment += extra
     }
     // Credit for bytes still held in a message under assembly lets the peer make this side hold
@@ -488,22 +519,22 @@ export class MuxStream implements BudgetedStream {
   }
 
   /**
-   * Adds a chunk to the message under assembly. Copied small chunks go into one growing tail (the
-   * first one's own buffer), so even the head of line, which always gets credit, holds at most
-   * about twice its bytes however finely the peer cut them; a view (the bulk path) stays as it is.
+   * Adds a piece to the message under assembly. Copied pieces go into one growing tail (the first
+   * one's own buffer), so even the head of line, which always gets credit, holds at most about 1.25
+   * times its bytes however finely the peer cut them; a view (the bulk path) stays as it is.
    */
-  #assemble(chunk: IncomingChunk): void {
-    let retained = chunk.retained
-    if (chunk.bytes instanceof GrowingBytes) {
+  #assemble(piece: Piece): void {
+    let retained = piece.retained
+    if (piece.bytes instanceof GrowingBytes) {
       if (this.#assemblyTail) {
         // Its bytes move into the tail: what it retained is freed, what the tail grew is held.
-        retained = this.#assemblyTail.append(chunk.bytes.bytes)
-        this.#changeHeld(retained - chunk.retained)
-      } else this.#assemblyTail = chunk.bytes
+        retained = this.#assemblyTail.append(piece.bytes.bytes)
+        this.#changeHeld(retained - piece.retained)
+      } else this.#assemblyTail = piece.bytes
     } else {
       if (this.#assemblyTail) this.#assembly.push(this.#assemblyTail.bytes)
       this.#assemblyTail = undefined
-      this.#assembly.push(chunk.bytes)
+      this.#assembly.push(piece.bytes)
     }
     this.#assemblyHeldBytes += retained
     this.host.budget.change(0, retained, 0)
@@ -514,8 +545,8 @@ export class MuxStream implements BudgetedStream {
     this.#assemblyTail = undefined
   }
 
-  /** A received chunk was dropped (part of an oversized item). */
-  #dropChunk(retained: number): void {
+  /** A received piece was dropped (part of an oversized item). */
+  #dropPiece(retained: number): void {
     this.#heldBytes -= retained
     this.host.budget.change(-retained, 0, 0)
   }

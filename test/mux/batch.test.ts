@@ -1,7 +1,7 @@
 /**
- * Batches (src/mux/batch.ts, mux version 2): golden bytes, the splitter's refusals, what a session
- * packs into one link message, and what it does with batches from a peer — including a version 1
- * peer, which never gets one.
+ * Batches (src/mux/batch.ts, since mux version 2; every accepted peer takes them): golden bytes, the
+ * splitter's refusals, what a session packs into one link message, and what it does with batches
+ * from a peer.
  */
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -223,21 +223,5 @@ describe('sessions and batches', () => {
     await raw.handshake()
     await raw.sendRaw(bytes())
     expect(await raw.closed).toMatchObject({ reason: 'protocol-error', message: expect.stringMatching(reason) })
-  })
-
-  it('a version 1 peer gets one frame per message, and a batch from it is a protocol error', async () => {
-    const raw = peer()
-    const messages: Uint8Array[] = []
-    raw.link.events.on('message', (bytes) => messages.push(bytes))
-    await raw.handshake({ version: 1 })
-    const stream = raw.session.openStream()
-    void stream.send(Uint8Array.of(1))
-    stream.close()
-    await raw.waitFor('the CLOSE', (frame) => frame.type === 'close')
-    expect(raw.batches()).toBe(0)
-    expect(messages.slice(-3).map((m) => m[0])).toEqual([FrameType.open, FrameType.data, FrameType.close])
-
-    await raw.sendRaw(batchOf(encodeFrame({ type: 'close', streamId: 2 }), encodeFrame({ type: 'close', streamId: 4 })))
-    expect(await raw.closed).toMatchObject({ reason: 'protocol-error', message: expect.stringContaining('version 1 peer') })
   })
 })

@@ -5,9 +5,9 @@
  * MEMORY_SLACK_BYTES: the test's own objects (frames the raw peer recorded, chunk records, timers).
  */
 import { describe, expect, it } from 'vitest'
-import { encodeFrame, type Frame } from '../../src/mux/frame.js'
+import { DATA_FRAME_CREDIT_BYTES, encodeFrame, type Frame } from '../../src/mux/frame.js'
 import { BATCH_ENTRY_PREFIX_BYTES } from '../../src/mux/batch.js'
-import { CHUNK_OVERHEAD_BYTES } from '../../src/mux/stream.js'
+import { BLOCK_OVERHEAD_BYTES, CHUNK_OVERHEAD_BYTES, RUN_OVERHEAD_BYTES } from '../../src/mux/chunk-run.js'
 import { memoryAfterGc } from './memory.js'
 import { nextIncoming, tick } from './helpers.js'
 import { batchOf, rawPeersDisposedAfterEach, until, type RawPeer } from './raw-peer.js'
@@ -23,8 +23,9 @@ function report(attack: string, growthBytes: number): void {
 const peer = rawPeersDisposedAfterEach()
 
 describe('retained memory, not payload', () => {
-  it('1-byte chunks in 16 KiB padded batches on a stream nobody reads retain about the window, not a link message each', async () => {
-    const windowBytes = 4096
+  it('1-byte chunks in 16 KiB padded batches on a stream nobody reads retain about their bytes, not a link message each', async () => {
+    const windowBytes = 64 * 1024
+    const chunks = Math.floor(windowBytes / (1 + DATA_FRAME_CREDIT_BYTES))
     const raw = peer({ initialWindowBytes: windowBytes })
     await raw.handshake()
     // Stream 4 is opened and reset: DATA for it afterwards is ignored (a gone stream), so it pads.
@@ -34,7 +35,7 @@ describe('retained memory, not payload', () => {
     await raw.barrier()
     const before = memoryAfterGc()
     const padding = new Uint8Array(16 * 1024 - 6 - 7 - 4 * BATCH_ENTRY_PREFIX_BYTES - 16)
-    for (let i = 0; i < windowBytes; i++) {
+    for (let i = 0; i < chunks; i++) {
       await raw.sendRaw(
         batchOf([
           { type: 'data', streamId: 2, fin: false, payload: Uint8Array.of(i & 0xff) },
@@ -45,8 +46,13 @@ describe('retained memory, not payload', () => {
     expect(await raw.barrier()).toBe(true)
     const growth = memoryAfterGc() - before
     report('tiny chunks in padded batches', growth)
-    // Copied and appended into one buffer: one entry's overhead, not one per chunk.
-    expect(raw.session.stats()).toMatchObject({ inboundBytes: windowBytes + CHUNK_OVERHEAD_BYTES, assemblyBytes: 0 })
+    expect(raw.frames.some((frame) => frame.type === 'reset')).toBe(false)
+    // Copied and appended into one run: its overhead once, and blocks of at most 1.25 × the bytes (+ 64; a block per
+    // quarter-growth step, about 14 here), not a link message each.
+    const { inboundBytes, assemblyBytes } = raw.session.stats()
+    expect(assemblyBytes).toBe(0)
+    expect(inboundBytes).toBeGreaterThanOrEqual(RUN_OVERHEAD_BYTES + chunks)
+    expect(inboundBytes).toBeLessThanOrEqual(RUN_OVERHEAD_BYTES + 1.25 * chunks + 64 + 16 * BLOCK_OVERHEAD_BYTES + 16)
     expect(growth).toBeLessThan(windowBytes + MEMORY_SLACK_BYTES)
   })
 
@@ -103,11 +109,13 @@ describe('inbound budget', () => {
     const raw = peer({ initialWindowBytes: 4096 })
     await raw.handshake()
     await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
-    await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(4096) })
+    const payloadBytes = 4096 - DATA_FRAME_CREDIT_BYTES // the frame costs its payload and the charge
+    await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(payloadBytes) })
     await raw.barrier()
     expect(raw.frames.some((frame) => frame.type === 'reset')).toBe(false)
-    expect(raw.session.stats().inboundBytes).toBe(4096 + 6 + CHUNK_OVERHEAD_BYTES) // a view: its whole link message, header included
-    await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(1) })
+    // Copied (under 8 KiB) into a run: one block of exactly its bytes, and the run's ends array.
+    expect(raw.session.stats().inboundBytes).toBe(RUN_OVERHEAD_BYTES + payloadBytes + BLOCK_OVERHEAD_BYTES + 16)
+    await raw.send({ type: 'data', streamId: 2, fin: true, payload: new Uint8Array(0) })
     expect(await raw.waitFor('the RESET', (frame) => frame.type === 'reset')).toMatchObject({ streamId: 2, reason: 'protocolError' })
     expect(await raw.barrier()).toBe(true)
     expect(raw.session.stats()).toMatchObject({ streams: 0, inboundBytes: 0 })
@@ -135,6 +143,31 @@ describe('inbound budget', () => {
     await raw.barrier()
     expect(raw.session.streamCount).toBe(10 + 3) // still three of the peer's, and the fourth refused
     expect(raw.frames.filter((frame) => frame.type === 'reset').map((frame) => frame.type === 'reset' && frame.streamId)).toEqual([8])
+  })
+
+  /** A stream whose reader keeps up, beside `idleStreams` unread ones that reserve their windows; returns its window after 40 messages. */
+  async function windowAfterKeepingUp(idleStreams: number): Promise<number> {
+    const raw = peer({ initialWindowBytes: 4096, maxWindowBytes: 16384, maxInboundBytes: 16384 })
+    await raw.handshake()
+    const incoming = nextIncoming(raw.session)
+    await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
+    const stream = await incoming
+    for (let i = 0; i < idleStreams; i++) await raw.send({ type: 'open', streamId: 4 + 2 * i, purpose: 'request' })
+    for (let i = 0; i < 40; i++) {
+      const reading = stream.receive()
+      await raw.sendMessage(2, new Uint8Array(1024).fill(i))
+      expect((await reading)!.byteLength).toBe(1024)
+    }
+    expect(await raw.barrier()).toBe(true)
+    expect(raw.session.stats().grantedBytes).toBeLessThanOrEqual(16384)
+    return stream.receiveWindow
+  }
+
+  it('a window grows only into room the budget has: fully, partly, or not at all beside streams that reserve the rest', async () => {
+    // 16 KiB budget, 4 KiB windows: growing 4 → 8 KiB needs 4 KiB free, 8 → 16 KiB another 8 KiB.
+    expect(await windowAfterKeepingUp(0)).toBe(16384)
+    expect(await windowAfterKeepingUp(1)).toBe(8192)
+    expect(await windowAfterKeepingUp(3)).toBe(4096) // the budget is full: the normal credit still goes back
   })
 })
 
@@ -195,6 +228,21 @@ describe('control queue', () => {
     expect(await raw.closed).toMatchObject({ reason: 'not-reading' })
     await expect(failed).rejects.toMatchObject({ code: 'PEER_NOT_READING' })
   })
+
+  it('RESETs of port streams the peer opened and nobody claimed count as provoked: past maxQueuedControlFrames, PEER_NOT_READING', async () => {
+    const config = { unclaimedStreamTimeoutMs: 20, maxQueuedControlFrames: 10 }
+    const portOpens = (count: number): Frame[] => Array.from({ length: count }, (_, i) => ({ type: 'open', streamId: 2 + 2 * i, purpose: 'port' }))
+    // Exactly the limit: the first timer's RESET goes to the link (whose send then never resolves), ten wait.
+    const atLimit = await notReadingPeer(config)
+    await atLimit.sendRaw(batchOf(portOpens(11)))
+    await until('the unclaimed RESETs are queued', () => atLimit.session.stats().controlQueued === 10)
+    await tick(50)
+    expect(atLimit.session.state).toBe('open')
+    // One more: the session ends rather than queue without bound.
+    const over = await notReadingPeer(config)
+    await over.sendRaw(batchOf(portOpens(12)))
+    expect(await over.closed).toMatchObject({ reason: 'not-reading', message: expect.stringMatching(/10 control frames/) })
+  })
 })
 
 describe('control queue, frames this side queues on its own', () => {
@@ -233,24 +281,31 @@ describe('many small chunks', () => {
   const dataFrames = (streamId: number, count: number, fin: boolean, payloadBytes = 0): Frame[] =>
     Array.from({ length: count }, () => ({ type: 'data', streamId, fin, payload: new Uint8Array(payloadBytes) }))
 
-  it('200 000 empty messages (DATA+FIN) on a stream nobody reads are held in a bounded number of objects, and all arrive', async () => {
+  it('empty messages (DATA+FIN) on a stream nobody reads are accepted up to the credit (the frame charge each); the next resets the stream', async () => {
     const raw = peer()
     await raw.handshake()
-    const incoming = nextIncoming(raw.session)
     await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
-    const stream = await incoming
     await raw.barrier()
     const before = memoryAfterGc()
-    const batches = 100
-    const perBatch = 2000
-    for (let i = 0; i < batches; i++) await raw.sendRaw(batchOf(dataFrames(2, perBatch, true)))
+    const accepted = (256 * 1024) / DATA_FRAME_CREDIT_BYTES
+    for (let sent = 0; sent < accepted; sent += 1800) await raw.sendRaw(batchOf(dataFrames(2, Math.min(1800, accepted - sent), true)))
+    expect(await raw.barrier()).toBe(true)
+    expect(raw.frames.some((frame) => frame.type === 'reset')).toBe(false)
+    // One run: its ends, not an object per message.
+    expect(raw.session.stats().inboundBytes).toBeLessThanOrEqual(RUN_OVERHEAD_BYTES + 64 + 16 * accepted)
+    // The flood goes on: the first message past the credit resets the stream, the rest find it gone.
+    for (let i = 0; i < 100; i++) await raw.sendRaw(batchOf(dataFrames(2, 2000, true)))
     expect(await raw.barrier()).toBe(true)
     const growth = memoryAfterGc() - before
-    report(`${batches * perBatch} empty messages, unread`, growth)
-    expect(raw.frames.some((frame) => frame.type === 'reset')).toBe(false)
+    report(`${accepted} + 200 000 empty messages, unread`, growth)
+    expect(raw.frames.find((frame) => frame.type === 'reset')).toMatchObject({
+      streamId: 2,
+      reason: 'protocolError',
+      message: expect.stringContaining('credit'),
+    })
+    expect(raw.session.stats()).toMatchObject({ streams: 0, inboundBytes: 0 })
     expect(growth).toBeLessThan(MEMORY_SLACK_BYTES)
-    expect(raw.session.stats().inboundBytes).toBeLessThanOrEqual(256 * 1024 + CHUNK_OVERHEAD_BYTES)
-    for (let i = 0; i < batches * perBatch; i++) expect((await stream.receive())?.byteLength).toBe(0)
+    expect(raw.session.state).toBe('open')
   }, 15_000)
 
   it('1-byte chunks of one large item under assembly cost about their bytes, not an object each, even for the head of line', async () => {
@@ -269,8 +324,9 @@ describe('many small chunks', () => {
     report(`${sent} 1-byte chunks of one item under assembly`, growth)
     const { inboundBytes, assemblyBytes } = raw.session.stats()
     expect(assemblyBytes).toBeGreaterThanOrEqual(sent) // the budget sees at least the bytes
-    expect(inboundBytes).toBeLessThanOrEqual(2 * itemBytes + 256 * 1024 + CHUNK_OVERHEAD_BYTES)
-    expect(growth).toBeLessThan(2 * itemBytes + MEMORY_SLACK_BYTES)
+    // The assembly's buffer grows by a quarter at a time: at most 1.25 × the item, plus what is still unread.
+    expect(inboundBytes).toBeLessThanOrEqual(1.25 * itemBytes + 256 * 1024 + RUN_OVERHEAD_BYTES + CHUNK_OVERHEAD_BYTES + 64)
+    expect(growth).toBeLessThan(1.25 * itemBytes + MEMORY_SLACK_BYTES)
     await raw.send({ type: 'data', streamId: 2, fin: true, payload: Uint8Array.of(1) })
     expect((await received)?.byteLength).toBe(itemBytes)
   }, 15_000)

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
+import { DATA_FRAME_CREDIT_BYTES, MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
 import type { MuxStream } from '../../src/mux/stream.js'
 import { validFrameOf } from './frame-arbitraries.js'
 import { nextIncoming, pattern, sameBytes, tick } from './helpers.js'
@@ -26,7 +26,7 @@ describe('handshake', () => {
     const sent = early.send(Uint8Array.of(1, 2, 3))
     early.close()
     await tick(20)
-    expect(raw.frames).toEqual([{ type: 'hello', version: 2, initialWindowBytes: 256 * 1024, maxItemBytes: 16 * 1024 * 1024 }])
+    expect(raw.frames).toEqual([{ type: 'hello', version: 3, initialWindowBytes: 256 * 1024, maxItemBytes: 16 * 1024 * 1024 }])
     expect(raw.session.state).toBe('handshaking')
     await raw.handshake()
     await sent
@@ -88,12 +88,13 @@ describe('handshake', () => {
     await expect(raw.session.ready).rejects.toMatchObject({ code: 'MUX_PROTOCOL_ERROR' })
   })
 
-  it('a HELLO of another version fails the session with MUX_VERSION_MISMATCH', async () => {
+  // Version 3 charges DATA_FRAME_CREDIT_BYTES per DATA frame: a version 1 or 2 peer would misread its credit.
+  it.each([1, 2, 4])('a HELLO of version %i fails the session with MUX_VERSION_MISMATCH', async (version) => {
     const raw = peer()
     const early = raw.session.openStream()
     const pendingReceive = early.receive()
-    await raw.send({ type: 'hello', version: 3, initialWindowBytes: 256 * 1024, maxItemBytes: 1024 })
-    await expect(raw.session.ready).rejects.toMatchObject({ code: 'MUX_VERSION_MISMATCH', message: expect.stringContaining('version 3') })
+    await raw.send({ type: 'hello', version, initialWindowBytes: 256 * 1024, maxItemBytes: 1024 })
+    await expect(raw.session.ready).rejects.toMatchObject({ code: 'MUX_VERSION_MISMATCH', message: expect.stringContaining(`version ${version}`) })
     await expect(pendingReceive).rejects.toMatchObject({ code: 'MUX_VERSION_MISMATCH' })
     expect(await raw.closed).toMatchObject({ reason: 'protocol-error' })
   })
@@ -104,11 +105,11 @@ describe('handshake', () => {
     expect(atLimit.session.state).toBe('open')
 
     const under = peer()
-    await under.send({ type: 'hello', version: 1, initialWindowBytes: 1023, maxItemBytes: 1024 })
+    await under.send({ type: 'hello', version: MUX_VERSION, initialWindowBytes: 1023, maxItemBytes: 1024 })
     expect(await under.closed).toMatchObject({ reason: 'protocol-error', message: expect.stringContaining('under 1 KiB') })
 
     const noItems = peer()
-    await noItems.send({ type: 'hello', version: 1, initialWindowBytes: 1024, maxItemBytes: 0 })
+    await noItems.send({ type: 'hello', version: MUX_VERSION, initialWindowBytes: 1024, maxItemBytes: 0 })
     expect(await noItems.closed).toMatchObject({ reason: 'protocol-error' })
   })
 
@@ -165,25 +166,27 @@ describe('streams', () => {
     expect(raw.session.state).toBe('open')
   })
 
-  it('DATA up to the window is accepted, one byte past the credit resets that stream only', async () => {
+  it('DATA up to the window (payload + DATA_FRAME_CREDIT_BYTES a frame) is accepted, one byte past the credit resets that stream only', async () => {
     const raw = peer({ initialWindowBytes: 4096, maxWindowBytes: 4096 })
     await raw.handshake()
     const incoming = nextIncoming(raw.session)
     await raw.send({ type: 'open', streamId: 2, purpose: 'request' })
     const stream = await incoming
-    // Exactly the window, as four chunks: accepted.
-    for (let i = 0; i < 4; i++) await raw.send({ type: 'data', streamId: 2, fin: i === 3, payload: pattern(1024, i) })
+    // Exactly the window, as four chunks each paying the frame charge: accepted.
+    const chunkBytes = 1024 - DATA_FRAME_CREDIT_BYTES
+    for (let i = 0; i < 4; i++) await raw.send({ type: 'data', streamId: 2, fin: i === 3, payload: pattern(chunkBytes, i) })
     await raw.barrier()
     expect(raw.frames.find(resetOf(2))).toBeUndefined()
-    // Taking the message out gives the window back as credit (batches of a quarter window).
-    expect((await stream.receive())!.byteLength).toBe(4096)
+    // Taking the message out gives the window back as credit (batches of a quarter window), charges included.
+    expect((await stream.receive())!.byteLength).toBe(4 * chunkBytes)
     const credit = await raw.waitFor('credit for stream 2', (frame) => frame.type === 'credit' && frame.streamId === 2)
     expect(credit).toEqual({ type: 'credit', streamId: 2, increment: 4096 })
     // The new credit exactly: accepted. One byte more: the stream is reset.
-    await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(4096) })
+    await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(4096 - DATA_FRAME_CREDIT_BYTES) })
     await raw.barrier()
     expect(raw.frames.find(resetOf(2))).toBeUndefined()
-    await raw.send({ type: 'data', streamId: 2, fin: true, payload: Uint8Array.of(1) })
+    // Even an empty FIN costs the frame charge.
+    await raw.send({ type: 'data', streamId: 2, fin: true, payload: new Uint8Array(0) })
     expect(await raw.waitFor('the reset of stream 2', resetOf(2))).toMatchObject({ reason: 'protocolError', message: expect.stringContaining('credit') })
     await expect(stream.receive()).rejects.toMatchObject({ code: 'STREAM_RESET' })
     await expect(stream.send(Uint8Array.of(1))).rejects.toMatchObject({ code: 'STREAM_RESET' })
@@ -213,7 +216,8 @@ describe('streams', () => {
     }
     await raw.barrier()
     expect(stream.receiveWindow).toBe(16384)
-    // Credit = what was read (less at most a quarter window not yet returned) + the growth, 4 → 16 KiB.
+    // Credit = what was read, charges included (less at most a quarter window not yet returned) + the growth, 4 → 16 KiB.
+    consumed += 40 * DATA_FRAME_CREDIT_BYTES
     const granted = credits().reduce((sum, n) => sum + n, 0)
     expect(granted).toBeLessThanOrEqual(consumed + 16384 - 4096)
     expect(granted).toBeGreaterThan(consumed + 16384 - 4096 - 16384 / 4)
@@ -223,12 +227,13 @@ describe('streams', () => {
     const slowIncoming = nextIncoming(slow.session)
     await slow.send({ type: 'open', streamId: 2, purpose: 'request' })
     const lagging = await slowIncoming
-    await slow.sendMessage(2, pattern(2048, 1))
-    await slow.sendMessage(2, pattern(2048, 2))
+    await slow.sendMessage(2, pattern(1900, 1))
+    await slow.sendMessage(2, pattern(1900, 2))
     await slow.barrier()
-    expect((await lagging.receive())!.byteLength).toBe(2048)
+    expect((await lagging.receive())!.byteLength).toBe(1900)
     await slow.barrier()
-    expect(slow.frames.filter((frame) => frame.type === 'credit')).toEqual([{ type: 'credit', streamId: 2, increment: 2048 }])
+    const messageCredit = 1900 + 2 * DATA_FRAME_CREDIT_BYTES // sent in two chunks (1 KiB and the rest)
+    expect(slow.frames.filter((frame) => frame.type === 'credit')).toEqual([{ type: 'credit', streamId: 2, increment: messageCredit }])
     expect(lagging.receiveWindow).toBe(4096)
   })
 

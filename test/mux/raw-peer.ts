@@ -6,7 +6,7 @@
 import { afterEach, beforeEach } from 'vitest'
 import type { MuxConfig } from '../../src/mux/config.js'
 import { BATCH_ENTRY_PREFIX_BYTES, BATCH_HEADER_BYTES, splitBatch } from '../../src/mux/batch.js'
-import { FrameType, MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
+import { DATA_FRAME_CREDIT_BYTES, FrameType, MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
 import { MuxSession, type MuxCloseInfo } from '../../src/mux/session.js'
 import type { Link, LinkCloseInfo } from '../../src/transport/link.js'
 import { createMemoryLinkPair } from '../../src/transport/memory-link.js'
@@ -45,7 +45,7 @@ export interface RawPeer {
    * session granted (its HELLO window, plus its CREDIT frames).
    */
   sendMessage(streamId: number, bytes: Uint8Array, chunkBytes?: number): Promise<void>
-  /** Credit the session granted on a stream the raw peer opened, minus the DATA bytes sent on it. */
+  /** Credit the session granted on a stream the raw peer opened, minus what its DATA used (payload + DATA_FRAME_CREDIT_BYTES a frame). */
   creditLeft(streamId: number): number
   /**
    * Sends up to `totalBytes` on a stream the raw peer opened, in chunks of `chunkBytes` without FIN,
@@ -63,7 +63,7 @@ export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
   const session = new MuxSession(a, { initiator: true, config })
   const frames: Frame[] = []
   const unparsed: Uint8Array[] = []
-  const used = new Map<number, number>() // DATA bytes the raw peer sent per stream
+  const used = new Map<number, number>() // credit the raw peer's DATA used per stream (payload + DATA_FRAME_CREDIT_BYTES a frame)
   const granted = new Map<number, number>() // CREDIT the session granted per stream (beyond its window)
   let sessionWindowBytes: number | undefined
   let pingCounter = 0
@@ -120,9 +120,9 @@ export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
         const size = Math.min(chunkBytes, bytes.byteLength - offset)
         await waitUntil(`credit on stream ${streamId}`, () => {
           const window = sessionWindowBytes ?? 0
-          return (used.get(streamId) ?? 0) + size <= window + (granted.get(streamId) ?? 0) ? true : undefined
+          return (used.get(streamId) ?? 0) + size + DATA_FRAME_CREDIT_BYTES <= window + (granted.get(streamId) ?? 0) ? true : undefined
         })
-        used.set(streamId, (used.get(streamId) ?? 0) + size)
+        used.set(streamId, (used.get(streamId) ?? 0) + size + DATA_FRAME_CREDIT_BYTES)
         const fin = offset + size === bytes.byteLength
         await b.send(encodeFrame({ type: 'data', streamId, fin, payload: bytes.subarray(offset, offset + size) }))
         offset += size
@@ -136,9 +136,9 @@ export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
       while (sent < totalBytes && session.state !== 'closed') {
         const frames: Frame[] = []
         while (frames.length < framesPerBatch) {
-          const size = Math.min(chunkBytes, totalBytes - sent, peer.creditLeft(streamId))
+          const size = Math.min(chunkBytes, totalBytes - sent, peer.creditLeft(streamId) - DATA_FRAME_CREDIT_BYTES)
           if (size <= 0) break
-          used.set(streamId, (used.get(streamId) ?? 0) + size)
+          used.set(streamId, (used.get(streamId) ?? 0) + size + DATA_FRAME_CREDIT_BYTES)
           frames.push({ type: 'data', streamId, fin: false, payload: new Uint8Array(size) })
           sent += size
         }

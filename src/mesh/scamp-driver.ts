@@ -8,6 +8,7 @@
 import { Codec } from '../codec/codec.js'
 import { MeshscopeError } from '../errors.js'
 import { GossipKind } from '../gossip/protocol.js'
+import { PEER_ID_PATTERN } from '../identity/identity.js'
 import {
   createScampNode,
   cryptoRng,
@@ -75,7 +76,16 @@ export class ScampDriver {
     private readonly host: ScampDriverHost,
     config: Partial<ScampConfig> = {},
   ) {
-    this.node = createScampNode({ self: host.selfId, now: () => Date.now(), rng: cryptoRng(), config, randomContact: () => host.outsideContact() })
+    this.node = createScampNode({
+      self: host.selfId,
+      now: () => Date.now(),
+      rng: cryptoRng(),
+      config,
+      randomContact: () => host.outsideContact(),
+      // Only mesh ids: any other would make this peer ask the signaling server for a link to a
+      // non-member, which gets its socket struck.
+      peerIdPattern: PEER_ID_PATTERN,
+    })
   }
 
   /** Joins through `contact` (from the signaling server), or as the first member without one. */
@@ -104,8 +114,13 @@ export class ScampDriver {
   /** A SCAMP message from a neighbour (the mailbox's handler). */
   receive(from: string, value: unknown): void {
     if (this.#closed) return
-    // The node checks the message; only a well-formed subscriber id is taken as a route.
-    if (Array.isArray(value) && (value[0] === GossipKind.subscribe || value[0] === GossipKind.forwardSubscription) && typeof value[1] === 'string') {
+    // The node checks the message; only a mesh id is taken as a route.
+    if (
+      Array.isArray(value) &&
+      (value[0] === GossipKind.subscribe || value[0] === GossipKind.forwardSubscription) &&
+      typeof value[1] === 'string' &&
+      PEER_ID_PATTERN.test(value[1])
+    ) {
       this.host.learnRoute(value[1], from)
     }
     this.#apply(this.node.receive(from, value))

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Codec } from '../../src/codec/codec.js'
-import { messageToWire, type GossipMessage } from '../../src/gossip/index.js'
+import { messageIdAt } from '../../src/gossip/dissemination.js'
+import { createRng, messageToWire, type GossipMessage } from '../../src/gossip/index.js'
 import { SCAMP_MAILBOX, ScampDriver, type GossipMessageEvent, type ScampDriverHost } from '../../src/mesh/scamp-driver.js'
 
 const SELF = 'a'.repeat(32)
@@ -73,7 +74,7 @@ describe('ScampDriver', () => {
     const a = scriptedHost()
     const driver = new ScampDriver(a.host, { heartbeatIntervalMs: 0, leaseMs: 0 })
     driver.start(undefined)
-    const id = 'c'.repeat(32)
+    const id = messageIdAt(Date.now(), createRng(1))
     const payload = new Codec().encode([PEER, { n: 1 }])
     driver.receive(PEER, messageToWire({ type: 'gossip', id, payload }))
     driver.receive(PEER, messageToWire({ type: 'gossip', id, payload }))

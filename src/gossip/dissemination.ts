@@ -37,10 +37,10 @@ export class SeenCache {
    * or after `now`) or not above the floor.
    */
   add(id: string, now: number): 'new' | 'duplicate' | 'expired' {
-    if (this.#ids.has(id)) return 'duplicate'
+    const status = this.status(id, now)
+    if (status !== 'new') return status
     const time = messageIdTime(id)
     const horizon = now - this.horizonMs
-    if (time < horizon || time > now + this.horizonMs || time <= this.#floor) return 'expired'
     this.#ids.set(id, time)
     if (this.#ids.size > this.capacity) this.#forgetOldest()
     // Ids already out of the horizon would be refused anyway: forget them (from the oldest, while they are).
@@ -49,6 +49,13 @@ export class SeenCache {
       this.#ids.delete(oldest)
     }
     return 'new'
+  }
+
+  /** What `add` would say, without recording anything. */
+  status(id: string, now: number): 'new' | 'duplicate' | 'expired' {
+    if (this.#ids.has(id)) return 'duplicate'
+    const time = messageIdTime(id)
+    return time < now - this.horizonMs || time > now + this.horizonMs || time <= this.#floor ? 'expired' : 'new'
   }
 
   #forgetOldest(): void {

@@ -357,9 +357,13 @@ export class ScampNode {
     return this.#dissemination.newId(this.#now())
   }
 
-  /** Whether a gossip message of this id was seen here (published, delivered) and is still remembered. */
-  hasSeen(id: string): boolean {
-    return this.#dissemination.seen.has(id)
+  /**
+   * What receiving a gossip message of this id would do, without recording it: 'new' (deliver and
+   * forward), 'duplicate' or 'expired' (drop). A host that checks messages before the node does (the
+   * mesh verifies origin signatures) spends that work on new ones only.
+   */
+  gossipStatus(id: string): 'new' | 'duplicate' | 'expired' {
+    return this.#dissemination.seen.status(id, this.#now())
   }
 
   /**

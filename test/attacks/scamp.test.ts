@@ -11,6 +11,11 @@ import { messageToWire } from '../../src/gossip/protocol.js'
 import { PEER_ID_PATTERN } from '../../src/identity/identity.js'
 import { createRng } from '../../src/gossip/rng.js'
 import { effectsOf, holdPeers, joinThrough, makeNode, peers, sends } from '../gossip/helpers.js'
+import { Codec } from '../../src/codec/codec.js'
+import type { MeshscopeError } from '../../src/errors.js'
+import { Identity } from '../../src/identity/identity.js'
+import { encodeGossipEnvelope, gossipSignedText } from '../../src/mesh/gossip-origin.js'
+import { ScampDriver, type GossipMessageEvent, type ScampDriverHost } from '../../src/mesh/scamp-driver.js'
 
 /** Heap plus array buffers after a full collection (vitest runs with --expose-gc). */
 function memory(): number {
@@ -172,5 +177,113 @@ describe('flushing the seen-cache', () => {
     expect(effectsOf(t.receive('a', { type: 'gossip', id: tooNew, payload }), 'deliver')).toEqual([])
     expect(effectsOf(t.receive('a', { type: 'gossip', id: atLimit, payload }), 'deliver')).toHaveLength(1)
     expect(t.node.metrics().gossipExpired).toBe(2)
+  })
+})
+
+describe('a forged gossip origin (the mesh driver)', () => {
+  const codec = new Codec()
+
+  /** A victim's driver on a scripted host, holding `held` (so it would forward to them). */
+  async function victimDriver(held: string[]) {
+    const identity = await Identity.generate()
+    const delivered: GossipMessageEvent[] = []
+    const reports: MeshscopeError[] = []
+    const disconnected: string[] = []
+    const sent: Array<{ peer: string; value: unknown }> = []
+    const host: ScampDriverHost = {
+      selfId: identity.id,
+      publicKey: identity.publicKey,
+      sign: (text) => identity.sign(text, 'gossip'),
+      isJoined: () => true,
+      ensureLink: () => {},
+      send: async (peer, _mailbox, value) => void sent.push({ peer, value }),
+      release: () => {},
+      disconnect: (peer) => void disconnected.push(peer),
+      randomLinkedPeer: () => undefined,
+      outsideContact: () => undefined,
+      deliver: (message) => void delivered.push(message),
+      report: (error) => void reports.push(error),
+      learnRoute: () => {},
+    }
+    const driver = new ScampDriver(host, { heartbeatIntervalMs: 0, leaseMs: 0, maxStrikes: 3 })
+    driver.start(undefined)
+    for (const peer of held) driver.receive(peer, messageToWire({ type: 'subscribe', subscriber: peer, epoch: 1, walk: 0, fromDegree: 0, renewal: false }))
+    sent.length = 0
+    return { driver, delivered, reports, disconnected, gossipSent: () => sent.filter((s) => (s.value as unknown[])[0] === 7) }
+  }
+
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+
+  async function signedGossip(
+    signer: Identity,
+    origin: string,
+    publicKey: string,
+    value: unknown,
+    id = messageIdAt(Date.now(), createRng(Math.floor(Math.random() * 1e9))),
+  ) {
+    const valueBytes = codec.encode(value)
+    const signature = await signer.sign(gossipSignedText(id, origin, valueBytes), 'gossip')
+    return {
+      id,
+      valueBytes,
+      signature,
+      wire: messageToWire({ type: 'gossip', id, payload: encodeGossipEnvelope(codec, origin, publicKey, signature, valueBytes) }),
+    }
+  }
+
+  test('nobody can publish as someone else: forgeries are neither delivered nor forwarded, and the sender is struck', async () => {
+    const [victim, attacker, neighbour] = await Promise.all([Identity.generate(), Identity.generate(), Identity.generate()])
+    const t = await victimDriver([neighbour.id])
+    // The victim's id with the attacker's key; the victim's key with the attacker's signature; the old unsigned form.
+    const ownKey = await signedGossip(attacker, victim.id, attacker.publicKey, 'I am the victim')
+    const stolenKey = await signedGossip(attacker, victim.id, victim.publicKey, 'I am the victim')
+    const unsigned = messageToWire({ type: 'gossip', id: messageIdAt(Date.now(), createRng(9)), payload: codec.encode([victim.id, 'I am the victim']) })
+    t.driver.receive(attacker.id, ownKey.wire)
+    t.driver.receive(attacker.id, stolenKey.wire)
+    t.driver.receive(attacker.id, unsigned)
+    await settle()
+    expect(t.delivered).toEqual([])
+    expect(t.gossipSent()).toEqual([])
+    // Three refusals (the unsigned one is refused first: it needs no crypto), then misbehaving, with the third's code.
+    expect(t.reports.map((e) => e.code)).toEqual(['GOSSIP_MALFORMED', 'GOSSIP_FORGED', 'GOSSIP_FORGED', 'GOSSIP_FORGED'])
+    expect(t.disconnected).toEqual([attacker.id]) // three strikes
+    await t.driver.leave()
+  })
+
+  test('a relay that alters a message cannot make it delivered, nor stop the genuine copy', async () => {
+    const [origin, relay, neighbour] = await Promise.all([Identity.generate(), Identity.generate(), Identity.generate()])
+    const t = await victimDriver([neighbour.id])
+    const genuine = await signedGossip(origin, origin.id, origin.publicKey, { amount: 1 })
+    const altered = messageToWire({
+      type: 'gossip',
+      id: genuine.id,
+      payload: encodeGossipEnvelope(codec, origin.id, origin.publicKey, genuine.signature, codec.encode({ amount: 1000 })),
+    })
+    t.driver.receive(relay.id, altered)
+    await settle()
+    expect(t.delivered).toEqual([])
+    t.driver.receive(neighbour.id, genuine.wire)
+    await settle()
+    expect(t.delivered).toEqual([{ origin: origin.id, via: neighbour.id, id: genuine.id, value: { amount: 1 } }])
+    await t.driver.leave()
+  })
+
+  test('a replayed genuine message is delivered once, and not at all once older than maxMessageAgeMs', async () => {
+    const [origin, neighbour] = await Promise.all([Identity.generate(), Identity.generate()])
+    const t = await victimDriver([neighbour.id])
+    const fresh = await signedGossip(origin, origin.id, origin.publicKey, 'hello')
+    for (let i = 0; i < 5; i++) t.driver.receive(neighbour.id, fresh.wire)
+    await settle()
+    t.driver.receive(neighbour.id, fresh.wire)
+    await settle()
+    expect(t.delivered.map((m) => m.id)).toEqual([fresh.id])
+    const old = await signedGossip(origin, origin.id, origin.publicKey, 'hello', messageIdAt(Date.now() - 5 * 60_000 - 1000, createRng(3)))
+    t.driver.receive(neighbour.id, old.wire)
+    await settle()
+    expect(t.delivered.map((m) => m.id)).toEqual([fresh.id])
+    expect(t.driver.metrics().gossipExpired).toBe(1)
+    await t.driver.leave()
   })
 })

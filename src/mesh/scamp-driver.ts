@@ -157,7 +157,7 @@ export class ScampDriver {
     const limit = this.node.config.maxPayloadBytes
     if (size > limit) throw new MeshscopeError('GOSSIP_TOO_LARGE', `gossip of ${size} bytes (signed) is over ${limit}`)
     const id = this.node.newMessageId()
-    const signature = this.host.sign(gossipSignedText(id, selfId, valueBytes))
+    const signature = gossipSignedText(id, selfId, valueBytes).then((text) => this.host.sign(text))
     this.#publishing = this.#publishing
       .then(async () => {
         const payload = encodeGossipEnvelope(this.#codec, selfId, publicKey, await signature, valueBytes)

@@ -224,7 +224,7 @@ describe('a forged gossip origin (the mesh driver)', () => {
     id = messageIdAt(Date.now(), createRng(Math.floor(Math.random() * 1e9))),
   ) {
     const valueBytes = codec.encode(value)
-    const signature = await signer.sign(gossipSignedText(id, origin, valueBytes), 'gossip')
+    const signature = await signer.sign(await gossipSignedText(id, origin, valueBytes), 'gossip')
     return {
       id,
       valueBytes,

@@ -2,7 +2,8 @@
  * One token bucket per neighbour, for a message kind a neighbour could otherwise send without end
  * (forwarded subscriptions). Memory is bounded: at most `maxTrackedPeers` buckets, the one least
  * recently used dropped first (a peer whose bucket is dropped starts again full, which only a
- * crowd of more than `maxTrackedPeers` neighbours could use, and SCAMP views are far smaller).
+ * crowd of more than `maxTrackedPeers` neighbours could use, and SCAMP views are far smaller). A
+ * bucket outlives its peer's link, so reconnecting does not refill it.
  */
 import { TokenBucket } from '../util/token-bucket.js'
 import type { PeerId } from './protocol.js'
@@ -31,9 +32,5 @@ export class NeighbourRates {
     }
     this.#buckets.set(peer, bucket)
     return bucket.take(now)
-  }
-
-  forget(peer: PeerId): void {
-    this.#buckets.delete(peer)
   }
 }

@@ -302,7 +302,6 @@ export class ScampNode {
     return this.#run(() => {
       if (this.#state === 'left') return
       this.#partialViewDelete(peer)
-      this.#forwardRates.forget(peer)
       const lostArc = this.#holdsCurrentSubscription(peer)
       this.#inViewDelete(peer)
       if (lostArc) this.#replaceLostArc()

@@ -77,6 +77,8 @@ export type ErrorCode =
   | 'GOSSIP_MALFORMED'
   | 'GOSSIP_TOO_LARGE'
   | 'GOSSIP_RATE_LIMITED'
+  | 'GOSSIP_UNSOLICITED'
+  | 'GOSSIP_FORGED'
   | 'GOSSIP_CLOSED'
 
 export class MeshscopeError extends Error {

@@ -115,6 +115,24 @@ export interface ScampConfig {
    * @default 100
    */
   contactRefillMs: number
+  /**
+   * Forwarded subscriptions are rate-limited per neighbour by a token bucket of this many tokens
+   * (past it they are dropped with GOSSIP_RATE_LIMITED, neither kept nor forwarded)…
+   * @default 64
+   */
+  forwardBurst: number
+  /**
+   * …refilled by one token this often (20 forwarded subscriptions a second from each neighbour).
+   * @default 50
+   */
+  forwardRefillMs: number
+  /**
+   * A gossip message id carries its origin's clock (milliseconds, its first 12 hex digits); a
+   * message whose time is more than this before or after this node's clock is refused, so that an
+   * id forgotten by the bounded seen-cache can never be delivered again.
+   * @default 5 * 60_000
+   */
+  maxMessageAgeMs: number
 }
 
 export const DEFAULT_SCAMP_CONFIG: Readonly<ScampConfig> = Object.freeze({
@@ -139,6 +157,9 @@ export const DEFAULT_SCAMP_CONFIG: Readonly<ScampConfig> = Object.freeze({
   maxTrackedPeers: 1024,
   contactBurst: 32,
   contactRefillMs: 100,
+  forwardBurst: 256,
+  forwardRefillMs: 10,
+  maxMessageAgeMs: 5 * 60_000,
 })
 
 /** Fills in defaults and checks the result; throws INVALID_ARGUMENT for a bad value. */
@@ -166,6 +187,9 @@ export function resolveScampConfig(overrides: Partial<ScampConfig> = {}): ScampC
     'maxTrackedPeers',
     'contactBurst',
     'contactRefillMs',
+    'forwardBurst',
+    'forwardRefillMs',
+    'maxMessageAgeMs',
   ] as const) {
     if (config[name] === 0) fail(`${name} must be positive`)
   }

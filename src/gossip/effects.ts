@@ -3,7 +3,7 @@
  * no I/O: every call returns the effects in the order they arose, and the host (the mesh, the
  * simulator, a test) carries them out.
  */
-import type { GossipMessage, GossipMessageType, PeerId } from './protocol.js'
+import type { GossipMessage, GossipMessageType, GossipRefusal, PeerId } from './protocol.js'
 
 export type GossipEffect =
   /** Send `message` to `to` (encode it with `messageToWire` and the codec). Opens a link on demand if there is none. */
@@ -23,9 +23,9 @@ export type GossipEffect =
    */
   | { type: 'need-contact'; reason: 'no-answer' | 'isolated' | 'empty-view' }
   /** A message from `peer` was refused (dropped) with `code`. */
-  | { type: 'refused'; peer: PeerId; code: 'GOSSIP_MALFORMED' | 'GOSSIP_TOO_LARGE' | 'GOSSIP_RATE_LIMITED'; reason: string }
+  | { type: 'refused'; peer: PeerId; code: GossipRefusal; reason: string }
   /** `peer` keeps sending messages that are refused (`maxStrikes` within `strikeWindowMs`): disconnect it. */
-  | { type: 'misbehaving'; peer: PeerId; code: 'GOSSIP_MALFORMED' | 'GOSSIP_TOO_LARGE' }
+  | { type: 'misbehaving'; peer: PeerId; code: Exclude<GossipRefusal, 'GOSSIP_RATE_LIMITED'> }
 
 /** Counters a node keeps (monotonic, since creation). */
 export interface ScampMetrics {
@@ -43,6 +43,10 @@ export interface ScampMetrics {
   subscriptionsKept: number
   subscriptionsForwarded: number
   subscriptionsExpired: number
+  /** Forwarded subscriptions dropped by a neighbour's rate limit (`forwardBurst`, `forwardRefillMs`). */
+  subscriptionsRateLimited: number
+  /** Contact answers and unsubscriptions refused as unsolicited (GOSSIP_UNSOLICITED). */
+  unsolicited: number
   /** Unsubscription replacements kept, and dropped (already held, or this node itself, or the view full). */
   replacementsKept: number
   replacementsDropped: number
@@ -64,4 +68,6 @@ export interface ScampMetrics {
   gossipPublished: number
   gossipDelivered: number
   gossipDuplicates: number
+  /** Gossip refused because its id's time is outside `maxMessageAgeMs` or older than the seen-cache remembers. */
+  gossipExpired: number
 }

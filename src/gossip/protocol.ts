@@ -15,7 +15,8 @@
  *   [4, epoch, replacement, replacementEpoch]    … and put `replacement` (its subscription of that epoch) in my place
  *   [5, epoch]                                   forget: "I no longer hold your subscription of this epoch"
  *   [6, epoch]                                   heartbeat: "I hold your subscription of this epoch"
- *   [7, id, payload]                             gossip: a disseminated message (id: 32 lowercase hex digits; payload: bytes)
+ *   [7, id, payload]                             gossip: a disseminated message (id: 32 lowercase hex digits, the first 12 the
+ *                                                origin's clock in ms, the rest random; payload: bytes)
  *
  * An epoch numbers a node's subscriptions: every new subscription (join, retry, isolation recovery,
  * lease renewal) has a larger one, so messages about an older subscription are recognised however
@@ -53,10 +54,16 @@ export const GOSSIP_MESSAGE_TYPES: readonly GossipMessageType[] = [
 /** Codes a refused message gets (a subset of ErrorCode). */
 export type GossipRefusalCode = 'GOSSIP_MALFORMED' | 'GOSSIP_TOO_LARGE'
 
+/** Every code a node refuses a peer's message with (effects.ts). */
+export type GossipRefusal = GossipRefusalCode | 'GOSSIP_RATE_LIMITED' | 'GOSSIP_UNSOLICITED' | 'GOSSIP_FORGED'
+
 export type ParseResult = { ok: true; message: GossipMessage } | { ok: false; code: GossipRefusalCode; reason: string }
 
 /** The limits the parser checks. */
-export type WireLimits = Pick<ScampConfig, 'maxIndirectionHops' | 'maxSubscriptionHops' | 'maxPayloadBytes' | 'maxPeerIdLength'>
+export type WireLimits = Pick<ScampConfig, 'maxIndirectionHops' | 'maxSubscriptionHops' | 'maxPayloadBytes' | 'maxPeerIdLength'> & {
+  /** When set, peer ids must also match it (the mesh: PEER_ID_PATTERN, 32 lowercase hex digits). */
+  peerIdPattern?: RegExp
+}
 
 /** Largest neighbour count a walk step may carry (views are bounded far below it). */
 export const MAX_DEGREE = 0xffff
@@ -64,12 +71,22 @@ export const MAX_DEGREE = 0xffff
 const PEER_ID_CHARACTERS = /^[A-Za-z0-9_.:-]+$/
 const MESSAGE_ID = /^[0-9a-f]{32}$/
 
-/** True for a peer id this protocol carries: 1..maxPeerIdLength of `[A-Za-z0-9_.:-]`. */
-export function isPeerId(value: unknown, maxPeerIdLength: number): value is PeerId {
-  return typeof value === 'string' && value.length > 0 && value.length <= maxPeerIdLength && PEER_ID_CHARACTERS.test(value)
+/**
+ * True for a peer id this protocol carries: 1..maxPeerIdLength of `[A-Za-z0-9_.:-]`, and matching
+ * `pattern` when the host sets one (the mesh accepts only its own ids, so that no peer can make it
+ * ask the signaling server for a link to something that is not a member).
+ */
+export function isPeerId(value: unknown, maxPeerIdLength: number, pattern?: RegExp): value is PeerId {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= maxPeerIdLength &&
+    PEER_ID_CHARACTERS.test(value) &&
+    (pattern === undefined || pattern.test(value))
+  )
 }
 
-/** True for a gossip message id: 32 lowercase hex digits (128 random bits). */
+/** True for a gossip message id: 32 lowercase hex digits (48 bits of the origin's time, 80 random bits). */
 export function isMessageId(value: unknown): value is string {
   return typeof value === 'string' && MESSAGE_ID.test(value)
 }
@@ -131,7 +148,7 @@ function parse(value: unknown, limits: WireLimits): ParseResult {
     case GossipKind.subscribe:
     case GossipKind.forwardSubscription: {
       if (length !== (kind === GossipKind.subscribe ? 6 : 4)) return malformed('subscribe has 6 items, a forwarded subscription 4')
-      if (!isPeerId(a, limits.maxPeerIdLength)) return malformed('bad subscriber id')
+      if (!isPeerId(a, limits.maxPeerIdLength, limits.peerIdPattern)) return malformed('bad subscriber id')
       if (!isEpoch(b)) return malformed('bad epoch')
       if (kind === GossipKind.subscribe) {
         if (!isCount(c, limits.maxIndirectionHops)) return malformed(`walk must be an integer 0..${limits.maxIndirectionHops}`)
@@ -154,7 +171,7 @@ function parse(value: unknown, limits: WireLimits): ParseResult {
     }
     case GossipKind.unsubscribe:
       if (length === 2 && isEpoch(a)) return { ok: true, message: { type: 'unsubscribe', epoch: a, replacement: null, replacementEpoch: 0 } }
-      if (length === 4 && isEpoch(a) && isPeerId(b, limits.maxPeerIdLength) && isEpoch(c)) {
+      if (length === 4 && isEpoch(a) && isPeerId(b, limits.maxPeerIdLength, limits.peerIdPattern) && isEpoch(c)) {
         return { ok: true, message: { type: 'unsubscribe', epoch: a, replacement: b, replacementEpoch: c } }
       }
       return malformed('unsubscribe is [4, epoch] or [4, epoch, replacement, replacementEpoch]')

@@ -40,7 +40,18 @@ import { MeshscopeError } from '../errors.js'
 import { resolveScampConfig, type ScampConfig } from './config.js'
 import { Dissemination } from './dissemination.js'
 import type { GossipEffect, ScampMetrics } from './effects.js'
-import { GOSSIP_MESSAGE_TYPES, isPeerId, parseGossipMessage, type GossipMessage, type GossipMessageType, type PeerId } from './protocol.js'
+import { NeighbourRates } from './neighbour-rates.js'
+import {
+  GOSSIP_MESSAGE_TYPES,
+  isMessageId,
+  isPeerId,
+  parseGossipMessage,
+  type GossipMessage,
+  type GossipMessageType,
+  type GossipRefusal,
+  type PeerId,
+  type WireLimits,
+} from './protocol.js'
 import { shuffle, type Rng } from './rng.js'
 import { StrikeCounter } from './strikes.js'
 import { TokenBucket } from '../util/token-bucket.js'
@@ -68,7 +79,16 @@ export interface ScampNodeOptions {
    * parts that no longer hold each other.
    */
   randomContact?: () => PeerId | undefined
+  /**
+   * Peer ids in messages (and `self`, and contacts) must match this, besides the protocol's own
+   * syntax (protocol.ts `isPeerId`). The mesh sets PEER_ID_PATTERN, so that no peer can make it
+   * ask the signaling server for a link to an id that cannot be a member.
+   */
+  peerIdPattern?: RegExp
 }
+
+/** Subscription attempts whose contact answer is still awaited, beyond the current one (older ones are forgotten). */
+const AWAITED_ATTEMPTS = 8
 
 interface Subscription {
   contact: PeerId
@@ -96,6 +116,14 @@ export class ScampNode {
   readonly #dissemination: Dissemination
   readonly #strikes: StrikeCounter
   readonly #contactBucket: TokenBucket
+  readonly #forwardRates: NeighbourRates
+  readonly #wireLimits: WireLimits
+  /**
+   * Epochs of this node's subscriptions still awaiting their contact's answer: only such an answer
+   * is taken (one per subscription), so no peer can put itself in the partial view by claiming to
+   * be a contact. Abandoned attempts stay (their contact recorded this node all the same), bounded.
+   */
+  readonly #awaitedContacts = new Set<number>()
   readonly #metrics: ScampMetrics
   #state: ScampState = 'idle'
   #epoch: number
@@ -111,7 +139,8 @@ export class ScampNode {
 
   constructor(options: ScampNodeOptions) {
     this.config = resolveScampConfig(options.config)
-    if (!isPeerId(options.self, this.config.maxPeerIdLength)) throw new MeshscopeError('INVALID_ARGUMENT', `scamp: bad peer id ${JSON.stringify(options.self)}`)
+    this.#wireLimits = { ...this.config, peerIdPattern: options.peerIdPattern }
+    if (!this.#isPeerId(options.self)) throw new MeshscopeError('INVALID_ARGUMENT', `scamp: bad peer id ${JSON.stringify(options.self)}`)
     this.self = options.self
     this.#now = options.now
     this.#rng = options.rng
@@ -121,9 +150,10 @@ export class ScampNode {
     if (!Number.isSafeInteger(initialEpoch) || initialEpoch < 0)
       throw new MeshscopeError('INVALID_ARGUMENT', 'scamp: initialEpoch must be a non-negative integer')
     this.#epoch = initialEpoch
-    this.#dissemination = new Dissemination(this.config.maxSeenMessages, this.#rng)
+    this.#dissemination = new Dissemination(this.config.maxSeenMessages, this.config.maxMessageAgeMs, this.#rng)
     this.#strikes = new StrikeCounter(this.config.maxStrikes, this.config.strikeWindowMs, this.config.maxTrackedPeers)
     this.#contactBucket = new TokenBucket(this.config.contactBurst, this.config.contactRefillMs, now)
+    this.#forwardRates = new NeighbourRates(this.config.forwardBurst, this.config.forwardRefillMs, this.config.maxTrackedPeers)
     this.#metrics = {
       sent: countersByType(),
       received: countersByType(),
@@ -135,6 +165,8 @@ export class ScampNode {
       subscriptionsKept: 0,
       subscriptionsForwarded: 0,
       subscriptionsExpired: 0,
+      subscriptionsRateLimited: 0,
+      unsolicited: 0,
       replacementsKept: 0,
       replacementsDropped: 0,
       partialViewFull: 0,
@@ -149,6 +181,7 @@ export class ScampNode {
       gossipPublished: 0,
       gossipDelivered: 0,
       gossipDuplicates: 0,
+      gossipExpired: 0,
     }
   }
 
@@ -214,7 +247,7 @@ export class ScampNode {
    */
   join(contact?: PeerId): GossipEffect[] {
     this.#assertOpen()
-    if (contact !== undefined && (!isPeerId(contact, this.config.maxPeerIdLength) || contact === this.self)) {
+    if (contact !== undefined && (!this.#isPeerId(contact) || contact === this.self)) {
       throw new MeshscopeError('INVALID_ARGUMENT', `scamp: bad contact ${JSON.stringify(contact)}`)
     }
     return this.#run(() => {
@@ -235,7 +268,7 @@ export class ScampNode {
   receive(from: PeerId, wire: unknown): GossipEffect[] {
     return this.#run(() => {
       if (this.#state === 'left' || from === this.self) return
-      const parsed = parseGossipMessage(wire, this.config)
+      const parsed = parseGossipMessage(wire, this.#wireLimits)
       if (!parsed.ok) {
         this.#refuse(from, parsed.code, parsed.reason)
         return
@@ -246,7 +279,7 @@ export class ScampNode {
         case 'subscribe':
           return this.#onSubscribe(from, message)
         case 'forward-subscription':
-          return this.#onForwardSubscription(message)
+          return this.#onForwardSubscription(from, message)
         case 'contact':
           return this.#onContact(from, message)
         case 'kept':
@@ -316,23 +349,51 @@ export class ScampNode {
   }
 
   /**
-   * Gossips `payload` to the group: one send per partial-view member. The publisher gets no
-   * `deliver` effect for its own message. Throws GOSSIP_TOO_LARGE over `maxPayloadBytes`,
-   * INVALID_ARGUMENT for a non-Uint8Array payload, GOSSIP_CLOSED after `leave`.
+   * A fresh id for a message to publish: the clock's time and random bits. A host that signs its
+   * messages takes one here, signs it with the payload, then passes it to `publish`.
    */
-  publish(payload: Uint8Array): { id: string; effects: GossipEffect[] } {
+  newMessageId(): string {
+    return this.#dissemination.newId(this.#now())
+  }
+
+  /**
+   * What receiving a gossip message of this id would do, without recording it: 'new' (deliver and
+   * forward), 'duplicate' or 'expired' (drop). A host that checks messages before the node does (the
+   * mesh verifies origin signatures) spends that work on new ones only.
+   */
+  gossipStatus(id: string): 'new' | 'duplicate' | 'expired' {
+    return this.#dissemination.seen.status(id, this.#now())
+  }
+
+  /**
+   * Gossips `payload` to the group: one send per partial-view member. The publisher gets no
+   * `deliver` effect for its own message. `id` is one from `newMessageId` (a fresh one by default).
+   * Throws GOSSIP_TOO_LARGE over `maxPayloadBytes`, INVALID_ARGUMENT for a non-Uint8Array payload or
+   * an id that is not fresh (seen already, or outside `maxMessageAgeMs`), GOSSIP_CLOSED after `leave`.
+   */
+  publish(payload: Uint8Array, id: string = this.newMessageId()): { id: string; effects: GossipEffect[] } {
     this.#assertOpen()
     if (!(payload instanceof Uint8Array)) throw new MeshscopeError('INVALID_ARGUMENT', 'gossip payload must be a Uint8Array')
     if (payload.byteLength > this.config.maxPayloadBytes) {
       throw new MeshscopeError('GOSSIP_TOO_LARGE', `gossip payload of ${payload.byteLength} bytes is over ${this.config.maxPayloadBytes}`)
     }
-    let id = ''
+    if (!isMessageId(id) || !this.#dissemination.publish(id, this.#now())) {
+      throw new MeshscopeError('INVALID_ARGUMENT', `gossip id ${JSON.stringify(id)} is not a fresh message id`)
+    }
     const effects = this.#run(() => {
-      id = this.#dissemination.publish()
       this.#metrics.gossipPublished++
       for (const peer of this.#partialView.peers()) this.#send(peer, { type: 'gossip', id, payload })
     })
     return { id, effects }
+  }
+
+  /**
+   * The host refused a message from `peer` that the node cannot check itself (the mesh: a gossip
+   * message whose origin signature fails, GOSSIP_FORGED): counted and struck like the node's own
+   * refusals; the effects say whether the peer is now misbehaving.
+   */
+  refuse(peer: PeerId, code: GossipRefusal, reason: string): GossipEffect[] {
+    return this.#run(() => this.#refuse(peer, code, reason))
   }
 
   /** Leaves the group by unsubscribing (the paper's rule); the node is then inert. Idempotent. */
@@ -415,8 +476,17 @@ export class ScampNode {
     this.#send(subscriber, { type: 'contact', subscriberEpoch: epoch, contactEpoch: this.#epoch, renewal })
   }
 
-  /** Keep with probability 1/(1 + |partial view|) unless it is ours or already held; else forward to a random member. */
-  #onForwardSubscription(message: { subscriber: PeerId; epoch: number; hops: number }): void {
+  /**
+   * Keep with probability 1/(1 + |partial view|) unless it is ours or already held; else forward to
+   * a random member. Each neighbour has a budget of them (`forwardBurst`): past it they are dropped,
+   * so no neighbour can make this node forward (or keep) without end.
+   */
+  #onForwardSubscription(from: PeerId, message: { subscriber: PeerId; epoch: number; hops: number }): void {
+    if (!this.#forwardRates.take(from, this.#now())) {
+      this.#metrics.subscriptionsRateLimited++
+      this.#refuse(from, 'GOSSIP_RATE_LIMITED', 'too many forwarded subscriptions')
+      return
+    }
     const { subscriber, epoch, hops } = message
     const held = this.#partialView.get(subscriber)
     const known = subscriber === this.self || (held !== undefined && held.epoch >= epoch)
@@ -452,6 +522,12 @@ export class ScampNode {
   }
 
   #onContact(from: PeerId, message: { subscriberEpoch: number; contactEpoch: number; renewal: boolean }): void {
+    // Only the answer to a subscription this node sent, once: anyone else claiming to be its
+    // contact would otherwise put itself into the partial view.
+    if (!this.#awaitedContacts.delete(message.subscriberEpoch)) {
+      this.#unsolicited(from, `contact answer for subscription ${message.subscriberEpoch}, which awaits none`)
+      return
+    }
     const now = this.#now()
     if (!message.renewal) {
       // The contact recorded this node in its in-view: hold the contact, even when the answer is
@@ -483,14 +559,24 @@ export class ScampNode {
     }
   }
 
-  /** The unsubscription rule at an in-view member of the leaver: drop it, and put the replacement in its place if given. */
+  /**
+   * The unsubscription rule at an in-view member of the leaver: drop it, and put the replacement in
+   * its place if given. Only a subscription actually dropped here is replaced, so each held arc
+   * yields at most one replacement.
+   */
   #onUnsubscribe(from: PeerId, message: { epoch: number; replacement: PeerId | null; replacementEpoch: number }): void {
     const held = this.#partialView.get(from)
-    if (held === undefined) return
-    // A newer subscription of the leaver may already have been kept here (its renewal overtook the
-    // unsubscription): keep that one, but still take the replacement, which stands for the old arc.
-    if (held.epoch <= message.epoch) this.#partialViewDelete(from)
     const replacement = message.replacement
+    if (held === undefined || held.epoch > message.epoch) {
+      // Nothing of that epoch is held. Without a replacement it is an honest race (a newer
+      // subscription of the sender overtook it; a holder that already dropped it): nothing to do.
+      // With one it is an attempt to fill the view: an honest leaver unsubscribes its current epoch,
+      // which is never older than what is held, and once.
+      if (replacement !== null)
+        this.#unsolicited(from, `unsubscription of epoch ${message.epoch} with a replacement; ${held === undefined ? 'nothing' : `epoch ${held.epoch}`} held`)
+      return
+    }
+    this.#partialViewDelete(from)
     if (replacement === null) return
     if (replacement === this.self || replacement === from || this.#partialView.has(replacement) || this.#partialView.size >= this.config.maxPartialView) {
       this.#metrics.replacementsDropped++
@@ -517,9 +603,11 @@ export class ScampNode {
   }
 
   #onGossip(from: PeerId, id: string, payload: Uint8Array): void {
-    const decision = this.#dissemination.receive(from, id, this.#partialView.peers())
+    const decision = this.#dissemination.receive(from, id, this.#partialView.peers(), this.#now())
     if (!decision.deliver) {
-      this.#metrics.gossipDuplicates++
+      // An expired one is not struck: an honest message can arrive late, or from a skewed clock.
+      if (decision.expired) this.#metrics.gossipExpired++
+      else this.#metrics.gossipDuplicates++
       return
     }
     this.#metrics.gossipDelivered++
@@ -541,6 +629,11 @@ export class ScampNode {
     this.#state = 'subscribing'
     this.#lastHeldAt = now
     this.#subscription = { contact, attempts, deadline: now + this.config.subscribeTimeoutMs, renewal }
+    this.#awaitedContacts.add(this.#epoch)
+    for (const epoch of this.#awaitedContacts) {
+      if (this.#awaitedContacts.size <= AWAITED_ATTEMPTS) break
+      this.#awaitedContacts.delete(epoch) // the oldest attempt: its answer is long overdue
+    }
     this.#send(contact, { type: 'subscribe', subscriber: this.self, epoch: this.#epoch, walk: this.config.indirectionHops, fromDegree: 0, renewal })
   }
 
@@ -558,7 +651,7 @@ export class ScampNode {
   /** A contact from the host's `randomContact`, if it gives a usable one. */
   #outsideContact(): PeerId | undefined {
     const contact = this.#randomContact?.()
-    return contact !== undefined && contact !== this.self && isPeerId(contact, this.config.maxPeerIdLength) ? contact : undefined
+    return contact !== undefined && contact !== this.self && this.#isPeerId(contact) ? contact : undefined
   }
 
   #becomeJoined(now: number): void {
@@ -704,12 +797,21 @@ export class ScampNode {
     this.#out.push({ type: 'send', to, message })
   }
 
-  #refuse(peer: PeerId, code: 'GOSSIP_MALFORMED' | 'GOSSIP_TOO_LARGE' | 'GOSSIP_RATE_LIMITED', reason: string): void {
+  #isPeerId(value: unknown): value is PeerId {
+    return isPeerId(value, this.config.maxPeerIdLength, this.#wireLimits.peerIdPattern)
+  }
+
+  #unsolicited(peer: PeerId, reason: string): void {
+    this.#metrics.unsolicited++
+    this.#refuse(peer, 'GOSSIP_UNSOLICITED', reason)
+  }
+
+  #refuse(peer: PeerId, code: GossipRefusal, reason: string): void {
     this.#metrics.refused++
     this.#out.push({ type: 'refused', peer, code, reason })
     if (code !== 'GOSSIP_RATE_LIMITED' && this.#strikes.strike(peer, this.#now())) {
       this.#metrics.misbehaving++
-      this.#out.push({ type: 'misbehaving', peer, code })
+      this.#out.push({ type: 'misbehaving', peer, code: code as Exclude<GossipRefusal, 'GOSSIP_RATE_LIMITED'> })
     }
   }
 

@@ -22,7 +22,7 @@ export const PEER_ID_PATTERN = /^[0-9a-f]{32}$/
  * (`identity.sign(text)`, domain `app`) can never produce a valid signaling hello or link signal,
  * whatever text it is given. The other domains are meshscope's own.
  */
-export type SignatureDomain = 'app' | 'hello' | 'signal'
+export type SignatureDomain = 'app' | 'hello' | 'signal' | 'gossip'
 
 function domainTagged(domain: SignatureDomain, text: string): Uint8Array {
   return utf8.encode(`meshscope-signature/${domain}\n${text}`)

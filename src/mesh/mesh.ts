@@ -135,6 +135,7 @@ export class Mesh {
     const roster = new Roster(identity.id)
     const parts: TopologyParts = {
       selfId: identity.id,
+      identity,
       room: this.room,
       roster,
       links: this.#links,

@@ -3,11 +3,14 @@
  * driven on the mesh's links. Its messages ride an internal mailbox on the peers' links; the links
  * the mesh keeps are the node's partial view ∪ in-view, plus whatever a pending message needs
  * (opened on demand). Timers run on the real clock; a lost link is the node's `peerUnreachable`.
- * Gossip values travel codec-encoded as `[origin, value]`.
+ * Gossip values travel in an envelope signed by their origin (gossip-origin.ts): a new message is
+ * verified once, before the node delivers or forwards it; one that fails is dropped and its sender
+ * struck (GOSSIP_FORGED).
  */
 import { Codec } from '../codec/codec.js'
-import { MeshscopeError } from '../errors.js'
-import { GossipKind } from '../gossip/protocol.js'
+import { isMeshscopeError, MeshscopeError } from '../errors.js'
+import { GossipKind, isMessageId } from '../gossip/protocol.js'
+import { PEER_ID_PATTERN } from '../identity/identity.js'
 import {
   createScampNode,
   cryptoRng,
@@ -18,15 +21,22 @@ import {
   type ScampMetrics,
   type ScampNode,
 } from '../gossip/index.js'
+import { decodeGossipEnvelope, encodeGossipEnvelope, GossipOriginVerifier, gossipEnvelopeBytes, gossipSignedText } from './gossip-origin.js'
 
 /** The internal mailbox SCAMP messages arrive in. */
 export const SCAMP_MAILBOX = 'meshscope.scamp'
 
 /** Messages waiting for a link to open, per peer (beyond this the oldest are dropped: SCAMP repairs itself). */
 const MAX_PENDING_PER_PEER = 256
+/**
+ * Gossip messages being verified at once; beyond this new ones are refused (GOSSIP_RATE_LIMITED,
+ * no strike): a verification costs about 0.1 ms of CPU (docs/protocol.md), and the messages wait
+ * in memory meanwhile.
+ */
+const MAX_VERIFYING = 256
 
 export interface GossipMessageEvent {
-  /** The peer that published it, as the message says (not authenticated: a relay could lie). */
+  /** The peer that published it: its signature was verified (no relay can publish as someone else). */
   origin: string
   /** The neighbour it arrived from. */
   via: string
@@ -38,6 +48,10 @@ export interface GossipMessageEvent {
 /** What the driver needs from the mesh's parts. */
 export interface ScampDriverHost {
   readonly selfId: string
+  /** This peer's public key (base64url), carried in its gossip so receivers can verify it. */
+  readonly publicKey: string
+  /** Signs `text` with this peer's identity, domain `gossip`. */
+  sign(text: string): Promise<string>
   /** Whether a link to `peer` is open (its session ready). */
   isJoined(peer: string): boolean
   /** Starts a link to `peer` unless there is one (open or opening). */
@@ -70,12 +84,26 @@ export class ScampDriver {
   #closed = false
   // Gossip values may be anything the codec carries except ports (they have no single receiver).
   readonly #codec = new Codec()
+  readonly #origins = new GossipOriginVerifier(this.#codec)
+  /** Ids of gossip messages being verified (a copy arriving meanwhile is a duplicate). */
+  readonly #verifying = new Set<string>()
+  /** Publishes in order: each waits for its signature, and for the one before. */
+  #publishing: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly host: ScampDriverHost,
     config: Partial<ScampConfig> = {},
   ) {
-    this.node = createScampNode({ self: host.selfId, now: () => Date.now(), rng: cryptoRng(), config, randomContact: () => host.outsideContact() })
+    this.node = createScampNode({
+      self: host.selfId,
+      now: () => Date.now(),
+      rng: cryptoRng(),
+      config,
+      randomContact: () => host.outsideContact(),
+      // Only mesh ids: any other would make this peer ask the signaling server for a link to a
+      // non-member, which gets its socket struck.
+      peerIdPattern: PEER_ID_PATTERN,
+    })
   }
 
   /** Joins through `contact` (from the signaling server), or as the first member without one. */
@@ -104,18 +132,41 @@ export class ScampDriver {
   /** A SCAMP message from a neighbour (the mailbox's handler). */
   receive(from: string, value: unknown): void {
     if (this.#closed) return
-    // The node checks the message; only a well-formed subscriber id is taken as a route.
-    if (Array.isArray(value) && (value[0] === GossipKind.subscribe || value[0] === GossipKind.forwardSubscription) && typeof value[1] === 'string') {
+    // The node checks the message; only a mesh id is taken as a route.
+    if (
+      Array.isArray(value) &&
+      (value[0] === GossipKind.subscribe || value[0] === GossipKind.forwardSubscription) &&
+      typeof value[1] === 'string' &&
+      PEER_ID_PATTERN.test(value[1])
+    ) {
       this.host.learnRoute(value[1], from)
     }
-    this.#apply(this.node.receive(from, value))
+    if (Array.isArray(value) && value[0] === GossipKind.gossip) this.#receiveGossip(from, value)
+    else this.#apply(this.node.receive(from, value))
   }
 
-  /** Gossips `value` to every member; returns the message id. Throws a codec error or GOSSIP_TOO_LARGE. */
+  /**
+   * Gossips `value` to every member; returns the message id. The message goes out once it is
+   * signed (asynchronously, in publish order). Throws a codec error or GOSSIP_TOO_LARGE.
+   */
   publish(value: unknown): string {
     if (this.#closed) throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
-    const { id, effects } = this.node.publish(this.#codec.encode([this.host.selfId, value]))
-    this.#apply(effects)
+    const { selfId, publicKey } = this.host
+    const valueBytes = this.#codec.encode(value)
+    const size = gossipEnvelopeBytes(this.#codec, selfId, publicKey, valueBytes)
+    const limit = this.node.config.maxPayloadBytes
+    if (size > limit) throw new MeshscopeError('GOSSIP_TOO_LARGE', `gossip of ${size} bytes (signed) is over ${limit}`)
+    const id = this.node.newMessageId()
+    const signature = gossipSignedText(id, selfId, valueBytes).then((text) => this.host.sign(text))
+    this.#publishing = this.#publishing
+      .then(async () => {
+        const payload = encodeGossipEnvelope(this.#codec, selfId, publicKey, await signature, valueBytes)
+        if (!this.#closed) this.#apply(this.node.publish(payload, id).effects)
+      })
+      // Only if signing failed, or took longer than maxMessageAgeMs (the id is then stale).
+      .catch((error: unknown) =>
+        this.host.report(isMeshscopeError(error) ? error : new MeshscopeError('INVALID_ARGUMENT', `gossip ${id} could not be signed`, { cause: error })),
+      )
     return id
   }
 
@@ -189,19 +240,44 @@ export class ScampDriver {
     this.host.ensureLink(peer)
   }
 
+  /**
+   * A gossip message: the node's own checks first (shape, size, duplicate, age) at no cost; a new
+   * one is verified once — copies arriving meanwhile are dropped — and only then handed to the node,
+   * which delivers and forwards it.
+   */
+  #receiveGossip(from: string, wire: unknown[]): void {
+    const [, id, payload] = wire
+    if (wire.length !== 3 || !isMessageId(id) || !(payload instanceof Uint8Array) || this.node.gossipStatus(id) !== 'new') {
+      this.#apply(this.node.receive(from, wire)) // refused, or counted as a duplicate or expired
+      return
+    }
+    if (payload.byteLength > this.node.config.maxPayloadBytes) return this.#apply(this.node.receive(from, wire))
+    if (this.#verifying.has(id)) return
+    if (this.#verifying.size >= MAX_VERIFYING) {
+      this.#apply(this.node.refuse(from, 'GOSSIP_RATE_LIMITED', `more than ${MAX_VERIFYING} gossip messages being verified`))
+      return
+    }
+    this.#verifying.add(id)
+    void this.#origins.verify(id, payload).then((check) => {
+      this.#verifying.delete(id)
+      if (this.#closed) return
+      if (check.ok) this.#apply(this.node.receive(from, wire))
+      else this.#apply(this.node.refuse(from, check.code, `gossip ${id}: ${check.reason}`))
+    })
+  }
+
   #deliver(via: string, id: string, payload: Uint8Array): void {
-    let decoded: unknown
+    // Verified before the node took it (#receiveGossip), so it decodes as an envelope.
+    const envelope = decodeGossipEnvelope(this.#codec, payload)
+    if (typeof envelope === 'string') return
+    let value: unknown
     try {
-      decoded = this.#codec.decode(payload)
+      value = this.#codec.decode(envelope.valueBytes)
     } catch (error) {
-      this.host.report(new MeshscopeError('GOSSIP_MALFORMED', `a gossip message from ${via} does not decode`, { cause: error }))
+      this.host.report(new MeshscopeError('GOSSIP_MALFORMED', `the value of gossip ${id} from ${envelope.origin} does not decode`, { cause: error }))
       return
     }
-    if (!Array.isArray(decoded) || decoded.length !== 2 || typeof decoded[0] !== 'string') {
-      this.host.report(new MeshscopeError('GOSSIP_MALFORMED', `a gossip message from ${via} is not [origin, value]`))
-      return
-    }
-    this.host.deliver({ origin: decoded[0], via, id, value: decoded[1] })
+    this.host.deliver({ origin: envelope.origin, via, id, value })
   }
 
   #schedule(): void {

@@ -48,6 +48,8 @@ export class ScampTopology implements TopologyPolicy {
     const driver = new ScampDriver(
       {
         selfId,
+        publicKey: parts.identity.publicKey,
+        sign: (text) => parts.identity.sign(text, 'gossip'),
         isJoined: (peer) => links.isJoined(peer),
         ensureLink: (peer) => links.ensure(peer),
         send,

@@ -13,6 +13,7 @@ import type { Messaging } from './messaging.js'
 import type { MeshGossip } from './public-types.js'
 import type { Roster } from './roster.js'
 import type { GossipMessageEvent } from './scamp-driver.js'
+import type { Identity } from '../identity/identity.js'
 
 export interface TopologyPolicy {
   /** Links open on demand (a send or call to a peer without one opens it) and close once idle. */
@@ -45,6 +46,8 @@ export interface TopologyPolicy {
 /** The parts of the mesh a topology works with. */
 export interface TopologyParts {
   readonly selfId: string
+  /** This peer's identity (the scamp topology signs its gossip with it). */
+  readonly identity: Identity
   readonly room: string
   readonly roster: Roster
   readonly links: LinkTable

@@ -1,11 +1,11 @@
 /** Gossip dissemination: publish, deliver once, forward once to the partial view, bounded dedupe cache. */
 import { describe, expect, test } from 'vitest'
-import { Dissemination, newMessageId, SeenCache } from '../../src/gossip/dissemination.js'
+import { Dissemination, messageIdAt, messageIdTime, SeenCache } from '../../src/gossip/dissemination.js'
 import { createRng, isMessageId } from '../../src/gossip/index.js'
 import { SimNetwork } from '../../sim/network.js'
 import { effectsOf, holdPeers, makeNode, sends } from './helpers.js'
 
-const ID = 'aaaaaaaabbbbbbbbccccccccdddddddd'
+const ID = '000000000000bbbbccccccccdddddddd' // sent at time 0, the test clock's
 
 describe('publish', () => {
   test('sends the payload once to every partial-view member and delivers nothing locally', () => {
@@ -69,32 +69,50 @@ describe('receiving gossip', () => {
 })
 
 describe('the dedupe cache', () => {
-  test('remembers at most its capacity, forgetting the oldest first', () => {
-    const cache = new SeenCache(3)
-    for (const id of ['a', 'b', 'c', 'd']) expect(cache.add(id)).toBe(true)
+  test('remembers at most its capacity, forgetting the oldest first; a forgotten id stays refused', () => {
+    const cache = new SeenCache(3, 1000)
+    const rng = createRng(3)
+    const [a, b, c, d, e] = [1, 2, 3, 4, 5].map((time) => messageIdAt(time, rng)) as [string, string, string, string, string]
+    for (const id of [a, b, c, d]) expect(cache.add(id, 10)).toBe('new')
     expect(cache.size).toBe(3)
-    expect(cache.has('a')).toBe(false)
-    expect(cache.add('b')).toBe(false)
-    expect(cache.add('a')).toBe(true)
-    expect(cache.has('b')).toBe(false)
+    expect(cache.has(a)).toBe(false)
+    expect(cache.add(b, 10)).toBe('duplicate')
+    expect(cache.add(a, 10)).toBe('expired') // forgotten, but not fresh: never delivered again
+    expect(cache.add(e, 10)).toBe('new')
+    expect(cache.has(b)).toBe(false)
+  })
+
+  test('refuses ids outside the horizon (exactly at it is fine) and forgets those that leave it', () => {
+    const cache = new SeenCache(100, 1000)
+    const rng = createRng(4)
+    expect(cache.add(messageIdAt(8999, rng), 10_000)).toBe('expired')
+    expect(cache.add(messageIdAt(11_001, rng), 10_000)).toBe('expired')
+    expect(cache.add(messageIdAt(9000, rng), 10_000)).toBe('new')
+    expect(cache.add(messageIdAt(11_000, rng), 10_000)).toBe('new')
+    expect(cache.add(messageIdAt(10_500, rng), 10_500)).toBe('new')
+    expect(cache.size).toBe(2) // the one from 9000 fell out of the horizon
   })
 
   test('a node flooded with distinct messages keeps its cache at maxSeenMessages', () => {
     const t = makeNode('me', { maxSeenMessages: 64 })
+    t.clock.now = 1000
     const rng = createRng(5)
-    for (let i = 0; i < 1000; i++) t.receive('a', { type: 'gossip', id: newMessageId(rng), payload: new Uint8Array(0) })
-    const dissemination = new Dissemination(64, rng)
-    for (let i = 0; i < 1000; i++) dissemination.receive('a', newMessageId(rng), [])
+    for (let i = 0; i < 1000; i++) t.receive('a', { type: 'gossip', id: messageIdAt(i, rng), payload: new Uint8Array(0) })
+    const dissemination = new Dissemination(64, 60_000, rng)
+    for (let i = 0; i < 1000; i++) dissemination.receive('a', messageIdAt(i, rng), [], 1000)
     expect(dissemination.seen.size).toBe(64)
     expect(t.node.metrics().gossipDelivered).toBe(1000)
   })
 
-  test('message ids are 128 random bits in hex, reproducible from the seed', () => {
+  test('message ids are the time and 80 random bits in hex, reproducible from the seed', () => {
     const a = createRng(1)
     const b = createRng(1)
-    const ids = Array.from({ length: 100 }, () => newMessageId(a))
-    expect(Array.from({ length: 100 }, () => newMessageId(b))).toEqual(ids)
+    const ids = Array.from({ length: 100 }, () => messageIdAt(1_700_000_000_000, a))
+    expect(Array.from({ length: 100 }, () => messageIdAt(1_700_000_000_000, b))).toEqual(ids)
     expect(new Set(ids).size).toBe(100)
-    for (const id of ids) expect(isMessageId(id)).toBe(true)
+    for (const id of ids) {
+      expect(isMessageId(id)).toBe(true)
+      expect(messageIdTime(id)).toBe(1_700_000_000_000)
+    }
   })
 })

@@ -59,7 +59,7 @@ describe('refusals', () => {
 
 describe('bounds under a storm', () => {
   test('a forged subscription storm cannot grow the partial view past maxPartialView', () => {
-    const t = makeNode('me', { maxPartialView: 20 })
+    const t = makeNode('me', { maxPartialView: 20, forwardBurst: 5000 }) // the view bound, not the rate limit (test/attacks/scamp.test.ts)
     t.rng.pin(0) // every coin says keep
     for (let i = 0; i < 5000; i++) t.receive('attacker', { type: 'forward-subscription', subscriber: `fake${i}`, epoch: 1, hops: 0 })
     expect(t.node.partialViewSize).toBe(20)

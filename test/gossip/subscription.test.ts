@@ -150,6 +150,7 @@ describe('a forwarded subscription', () => {
     let kept = 0
     for (let i = 0; i < runs; i++) {
       const subscriber = `s${i}`
+      t.clock.now += t.node.config.forwardRefillMs // within p0's forwarding budget
       const effects = t.receive('p0', { type: 'forward-subscription', subscriber, epoch: 1, hops: 0 })
       if (sends(effects, 'kept').length > 0) {
         kept++

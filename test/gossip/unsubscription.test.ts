@@ -70,16 +70,21 @@ describe('leaving', () => {
   test('an unsubscription from a peer that is not held changes nothing (a forged one cannot inject arcs)', () => {
     const t = makeNode('holder')
     holdPeers(t, ['a'])
-    expect(t.receive('stranger', { type: 'unsubscribe', epoch: 99, replacement: 'evil', replacementEpoch: 1 })).toEqual([])
+    expect(t.receive('stranger', { type: 'unsubscribe', epoch: 99, replacement: 'evil', replacementEpoch: 1 })).toEqual([
+      { type: 'refused', peer: 'stranger', code: 'GOSSIP_UNSOLICITED', reason: 'unsubscription of epoch 99 with a replacement; nothing held' },
+    ])
+    expect(t.receive('stranger', { type: 'unsubscribe', epoch: 99, replacement: null, replacementEpoch: 0 })).toEqual([])
     expect(t.node.partialView()).toEqual(['a'])
   })
 
-  test('an unsubscription of an older epoch leaves a newer subscription held, but still takes the replacement', () => {
+  test('an unsubscription of an older epoch leaves a newer subscription held and takes no replacement', () => {
     const t = makeNode('holder')
     holdPeers(t, ['renewed'], 5)
-    t.receive('renewed', { type: 'unsubscribe', epoch: 4, replacement: 'r', replacementEpoch: 1 })
+    expect(t.receive('renewed', { type: 'unsubscribe', epoch: 4, replacement: null, replacementEpoch: 0 })).toEqual([]) // an honest race
+    const refused = t.receive('renewed', { type: 'unsubscribe', epoch: 4, replacement: 'r', replacementEpoch: 1 })
+    expect(refused).toMatchObject([{ type: 'refused', code: 'GOSSIP_UNSOLICITED' }])
     expect(t.node.heldEpoch('renewed')).toBe(5)
-    expect(t.node.hasInPartialView('r')).toBe(true)
+    expect(t.node.hasInPartialView('r')).toBe(false)
   })
 })
 

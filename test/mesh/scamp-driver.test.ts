@@ -1,25 +1,32 @@
 /**
  * ScampDriver (src/mesh/scamp-driver.ts) against a scripted host: messages wait for links,
  * a send that fails because its link went away waits once more for the next link, and gossip
- * values arrive as [origin, value].
+ * goes out signed and is delivered once, verified (the forgeries: test/attacks/scamp.test.ts).
  */
 import { describe, expect, it } from 'vitest'
-import { Codec } from '../../src/codec/codec.js'
+import type { MeshscopeError } from '../../src/errors.js'
 import { messageToWire, type GossipMessage } from '../../src/gossip/index.js'
+import { Identity } from '../../src/identity/identity.js'
 import { SCAMP_MAILBOX, ScampDriver, type GossipMessageEvent, type ScampDriverHost } from '../../src/mesh/scamp-driver.js'
 
-const SELF = 'a'.repeat(32)
-const PEER = 'b'.repeat(32)
+const self = await Identity.generate()
+const peer = await Identity.generate()
+const SELF = self.id
+const PEER = peer.id
 
-function scriptedHost() {
+function scriptedHost(identity: Identity = self) {
   const joined = new Set<string>()
   const sent: Array<{ peer: string; value: unknown }> = []
   const ensured: string[] = []
   const delivered: GossipMessageEvent[] = []
   const failed: unknown[] = []
   let failNext = 0
+  const reports: MeshscopeError[] = []
+  const disconnected: string[] = []
   const host: ScampDriverHost = {
-    selfId: SELF,
+    selfId: identity.id,
+    publicKey: identity.publicKey,
+    sign: (text) => identity.sign(text, 'gossip'),
     isJoined: (peer) => joined.has(peer),
     ensureLink: (peer) => void ensured.push(peer),
     send: async (peer, mailbox, value) => {
@@ -33,14 +40,14 @@ function scriptedHost() {
       sent.push({ peer, value })
     },
     release: () => {},
-    disconnect: () => {},
+    disconnect: (peer) => void disconnected.push(peer),
     randomLinkedPeer: () => undefined,
     outsideContact: () => undefined,
     deliver: (message) => void delivered.push(message),
-    report: () => {},
+    report: (error) => void reports.push(error),
     learnRoute: () => {},
   }
-  return { host, joined, sent, ensured, delivered, failed, failOnce: () => (failNext = 1) }
+  return { host, joined, sent, ensured, delivered, failed, reports, disconnected, failOnce: () => (failNext = 1) }
 }
 
 const subscribe = (subscriber: string): unknown =>
@@ -69,15 +76,32 @@ describe('ScampDriver', () => {
     await driver.leave()
   })
 
-  it('publishes [origin, value] and hands received gossip to the host once', async () => {
+  it('publishes signed gossip, and hands a received message to the host once, verified', async () => {
+    const publisher = scriptedHost(peer)
+    const sender = new ScampDriver(publisher.host, { heartbeatIntervalMs: 0, leaseMs: 0 })
+    sender.start(undefined)
+    sender.receive(SELF, subscribe(SELF)) // SELF subscribes through PEER: PEER holds SELF
+    publisher.joined.add(SELF)
+    sender.linkJoined(SELF)
+    const id = sender.publish({ n: 1 })
+    await until(() => publisher.sent.some((s) => (s.value as unknown[])[0] === 7))
+    const wire = publisher.sent.find((s) => (s.value as unknown[])[0] === 7)!.value
+
     const a = scriptedHost()
     const driver = new ScampDriver(a.host, { heartbeatIntervalMs: 0, leaseMs: 0 })
     driver.start(undefined)
-    const id = 'c'.repeat(32)
-    const payload = new Codec().encode([PEER, { n: 1 }])
-    driver.receive(PEER, messageToWire({ type: 'gossip', id, payload }))
-    driver.receive(PEER, messageToWire({ type: 'gossip', id, payload }))
+    driver.receive(PEER, wire)
+    driver.receive(PEER, wire) // a copy while the first is being verified
+    await until(() => a.delivered.length > 0)
+    driver.receive(PEER, wire) // a copy after
+    await settle()
     expect(a.delivered).toEqual([{ origin: PEER, via: PEER, id, value: { n: 1 } }])
-    await driver.leave()
+    expect(a.reports).toEqual([])
+    await Promise.all([driver.leave(), sender.leave()])
   })
 })
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  expect(condition()).toBe(true)
+}

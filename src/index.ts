@@ -31,6 +31,7 @@ export { CodecError, type CodecErrorCode, type CodecLimits } from './codec/index
 export type { MeshJoinOptions, PeerLimits } from './mesh/options.js'
 export type { MuxConfig } from './mux/config.js'
 export type { MuxSessionStats } from './mux/session.js'
+export type { SharedBudgetStats } from './mux/shared-budget.js'
 export type { ChannelLimits } from './channels/limits.js'
 export type { ServeLimits } from './rpc/serve-limits.js'
 export { installPlatform, type Platform } from './mesh/platform.js'

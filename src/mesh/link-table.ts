@@ -11,6 +11,7 @@
 import type { Connection } from '../channels/connection.js'
 import { MeshscopeError } from '../errors.js'
 import type { MuxCloseInfo } from '../mux/session.js'
+import type { SharedInboundBudget } from '../mux/shared-budget.js'
 import type { Link, LinkCloseInfo } from '../transport/link.js'
 import type { RtcSignal } from '../transport/webrtc-link.js'
 import { Backoff, type BackoffOptions } from '../util/backoff.js'
@@ -61,6 +62,8 @@ export interface LinkTableOptions {
   exposeErrorStacks: boolean
   /** What each peer may make this one hold (`MeshJoinOptions.limits`). */
   limits: PeerLimits
+  /** What all peers together may make this one hold (`MeshJoinOptions.maxInboundBytes`). */
+  inboundPool?: SharedInboundBudget
   /** Delay before re-forming a lost link, growing per peer while attempts keep failing. */
   retryBackoff?: BackoffOptions
   /** Links open or connecting at once (`MeshJoinOptions.maxLinks`); a new one past it is refused. */
@@ -288,6 +291,7 @@ export class LinkTable {
       channelLimits: limits.channels,
       messaging: router,
       sendErrorStacks: exposeErrorStacks,
+      ...(this.options.inboundPool ? { inboundPool: this.options.inboundPool } : {}),
     })
     entry.connection = connection
     session.events.on('stream', () => {

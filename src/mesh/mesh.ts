@@ -21,6 +21,7 @@ import { Emitter } from '../util/emitter.js'
 import { resolveMeshOptions, type MeshJoinOptions, type ResolvedMeshOptions } from './options.js'
 import type { Connection } from '../channels/connection.js'
 import type { MuxSessionStats } from '../mux/session.js'
+import { SharedInboundBudget, type SharedBudgetStats } from '../mux/shared-budget.js'
 import type { CallOptions } from '../rpc/call.js'
 import type { Remote } from '../rpc/remote-object.js'
 import { resolveServeLimits } from '../rpc/serve-limits.js'
@@ -75,6 +76,8 @@ export class Mesh {
   #state: MeshState = 'open'
   #closing?: Promise<void>
   readonly #messaging: Messaging
+  /** What all peers together may make this one hold (`maxInboundBytes`). */
+  readonly #inboundPool: SharedInboundBudget
   readonly #links: LinkTable
   readonly #topology: TopologyPolicy
   readonly #signals: Signals
@@ -110,6 +113,7 @@ export class Mesh {
         highWaterMarkBytes: options.highWaterMarkBytes,
         sendSignal: (signal) => void this.#signals.send(peerId, session, signal),
       })
+    this.#inboundPool = new SharedInboundBudget(options.maxInboundBytes)
     this.#links = new LinkTable(
       {
         selfId: identity.id,
@@ -120,6 +124,7 @@ export class Mesh {
         exposeErrorStacks,
         limits: options.limits,
         maxLinks: options.maxLinks,
+        inboundPool: this.#inboundPool,
       },
       {
         joined: (peerId) => {
@@ -284,15 +289,16 @@ export class Mesh {
   /**
    * What each joined peer holds here now, by peer id: its multiplexer session's streams, the memory
    * its received data retains (unread or under assembly), the credit granted to it and the control
-   * frames waiting for its link — to compare with `limits.mux` (docs/architecture.md, "Resource budgets").
+   * frames waiting for its link — to compare with `limits.mux` (docs/architecture.md, "Resource budgets");
+   * and `mesh`, what all of them together have committed here, against `maxInboundBytes`.
    */
-  stats(): { peers: Record<string, MuxSessionStats> } {
+  stats(): { peers: Record<string, MuxSessionStats>; mesh: SharedBudgetStats } {
     const peers: Record<string, MuxSessionStats> = {}
     for (const peerId of this.peers) {
       const connection = this.#links.connectionTo(peerId)
       if (connection) peers[peerId] = connection.session.stats()
     }
-    return { peers }
+    return { peers, mesh: this.#inboundPool.stats() }
   }
 
   /** The channel-layer connection to a joined peer (for layers built on the mesh). */

@@ -11,7 +11,7 @@ import { DEFAULT_CALL_TIMEOUT_MS, isTimeoutMs } from '../rpc/call.js'
 import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../rpc/request-slots.js'
 import { resolveServeLimits, type ServeLimits } from '../rpc/serve-limits.js'
 import { ALLOW_ROOM_MEMBERS, type HopPolicy } from '../scope/registry.js'
-import { type MuxConfig, resolveMuxConfig } from '../mux/config.js'
+import { DEFAULT_MUX_CONFIG, type MuxConfig, resolveMuxConfig } from '../mux/config.js'
 import { isRoomName, type Topology } from '../signaling/protocol.js'
 import { DEFAULT_HIGH_WATER_MARK_BYTES } from '../transport/link.js'
 import { resolvePlatform, type Platform } from './platform.js'
@@ -100,6 +100,14 @@ export interface MeshJoinOptions {
    */
   maxLinks?: number
   /**
+   * Memory all peers together may make this one hold (the whole mesh's budget, beside each peer's
+   * `limits.mux.maxInboundBytes`): received data not yet read, credit granted, channel buffers and
+   * requests in service, summed over every peer (src/mux/shared-budget.ts). When it is full, new
+   * streams are refused (TOO_MANY_STREAMS) and credit is withheld, as for one peer's budget.
+   * @default 256 MiB
+   */
+  maxInboundBytes?: number
+  /**
    * Who may run a hop block that has no `allow` of its own, on this peer: a predicate on the caller's
    * verified id and the block's id (a throw counts as no; refused hops fail with HOP_REFUSED). Every
    * peer serves every registered block, with the captures the caller chose, so a mesh open to
@@ -152,6 +160,7 @@ export const MESH_DEFAULTS = {
   callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS,
   maxRequestsInFlight: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
   maxLinks: 256,
+  maxInboundBytes: 256 * 1024 * 1024,
   hopPolicy: ALLOW_ROOM_MEMBERS,
   highWaterMarkBytes: DEFAULT_HIGH_WATER_MARK_BYTES,
   exposeErrorStacks: false,
@@ -199,6 +208,9 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
   const maxRequestsInFlight = options.maxRequestsInFlight ?? MESH_DEFAULTS.maxRequestsInFlight
   if (!Number.isSafeInteger(maxRequestsInFlight) || maxRequestsInFlight < 1)
     throw new MeshscopeError('INVALID_ARGUMENT', 'maxRequestsInFlight must be a positive integer')
+  const maxInboundBytes = options.maxInboundBytes ?? MESH_DEFAULTS.maxInboundBytes
+  if (!Number.isSafeInteger(maxInboundBytes) || maxInboundBytes < DEFAULT_MUX_CONFIG.maxWindowBytes)
+    throw new MeshscopeError('INVALID_ARGUMENT', `maxInboundBytes must be an integer of at least ${DEFAULT_MUX_CONFIG.maxWindowBytes} (one window)`)
   const maxLinks = options.maxLinks ?? MESH_DEFAULTS.maxLinks
   if (!Number.isSafeInteger(maxLinks) || maxLinks < 1) throw new MeshscopeError('INVALID_ARGUMENT', 'maxLinks must be a positive integer')
   if (options.hopPolicy !== undefined && typeof options.hopPolicy !== 'function') throw new MeshscopeError('INVALID_ARGUMENT', 'hopPolicy must be a function')
@@ -222,6 +234,7 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
     callTimeoutMs,
     maxRequestsInFlight,
     maxLinks,
+    maxInboundBytes,
     hopPolicy: options.hopPolicy ?? MESH_DEFAULTS.hopPolicy,
     highWaterMarkBytes,
     exposeErrorStacks: options.exposeErrorStacks ?? MESH_DEFAULTS.exposeErrorStacks,

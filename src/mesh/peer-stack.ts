@@ -9,6 +9,7 @@ import type { CodecLimits } from '../codec/limits.js'
 import type { PortTable } from '../channels/port.js'
 import type { MuxConfig } from '../mux/config.js'
 import { MuxSession } from '../mux/session.js'
+import type { SharedInboundBudget } from '../mux/shared-budget.js'
 import type { MuxStream } from '../mux/stream.js'
 import { configureRequests } from '../rpc/call.js'
 import type { Link } from '../transport/link.js'
@@ -30,6 +31,8 @@ export interface PeerStackOptions {
   peerId: string
   /** Overrides of the multiplexer's defaults (src/mux/config.ts). */
   muxConfig?: Partial<MuxConfig>
+  /** The whole mesh's inbound budget, shared by every peer's session (src/mux/shared-budget.ts). */
+  inboundPool?: SharedInboundBudget
   /** Bounds on the channel halves the peer sends (src/channels/limits.ts). */
   channelLimits?: Partial<ChannelLimits>
   /** Limits on the values decoded from this peer (src/codec/limits.ts). */
@@ -62,7 +65,11 @@ export interface PeerStack {
  * resolves; `session.events` says when it goes (`close`).
  */
 export function createPeerStack(link: Link, options: PeerStackOptions): PeerStack {
-  const session = new MuxSession(link, { initiator: options.initiator, config: options.muxConfig ?? {} })
+  const session = new MuxSession(link, {
+    initiator: options.initiator,
+    config: options.muxConfig ?? {},
+    ...(options.inboundPool ? { pool: options.inboundPool } : {}),
+  })
   const connection = new Connection(session, {
     peerId: options.peerId,
     ports: options.ports ?? DEFAULT_PORTS,

@@ -27,7 +27,12 @@
  * the channel it waits on, or one request at a time, always progresses.
  * Bound: beside the mux's own above, one item per consumer waiting right now (each handed on at
  * once) and one request in service.
+ *
+ * With a `pool` (shared-budget.ts: the whole mesh's budget), every check needs room in both, every
+ * byte committed here is committed there too, and the head of line is the mesh's (one at a time
+ * across all peers, not one per peer).
  */
+import type { PooledBudget, SharedInboundBudget } from './shared-budget.js'
 
 /** What the budget asks of a stream it made wait. */
 export interface BudgetedStream {
@@ -66,7 +71,7 @@ interface RoomWaiter {
   admit: () => void
 }
 
-export class InboundBudget {
+export class InboundBudget implements PooledBudget {
   #held = 0
   #assembly = 0
   #granted = 0
@@ -85,7 +90,10 @@ export class InboundBudget {
   /** Reads running, oldest first, by stream. */
   readonly #reads = new Map<BudgetedStream, BudgetedRead>()
 
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    private readonly pool?: SharedInboundBudget,
+  ) {}
 
   get committed(): number {
     return this.#held + this.#granted + this.#delivered.channel + this.#delivered.serving
@@ -144,6 +152,7 @@ export class InboundBudget {
       waiter = { stream, read, admit: resolve }
     })
     this.#roomWaiters.push(waiter)
+    this.pool?.wait(this)
     return { admitted, cancel: () => this.#removeRoomWaiter(waiter) }
   }
 
@@ -153,12 +162,14 @@ export class InboundBudget {
     if (!read) return
     this.#reads.delete(stream)
     this.#reading[read.kind] -= read.bytes
+    this.pool?.reserve(-read.bytes)
     this.#scheduleRoomCheck()
   }
 
   /** `bytes` more of `kind` are held on the peer's behalf (or fewer, if negative). */
   hold(kind: DeliveredKind, bytes: number): void {
     this.#delivered[kind] += bytes
+    this.pool?.add(bytes)
     if (bytes < 0) this.#scheduleRoomCheck()
   }
 
@@ -170,10 +181,11 @@ export class InboundBudget {
   #beginRead(stream: BudgetedStream, read: BudgetedRead): void {
     this.#reads.set(stream, read)
     this.#reading[read.kind] += read.bytes
+    this.pool?.reserve(read.bytes)
   }
 
   #hasRoomFor(bytes: number): boolean {
-    return this.committed + this.#reading.channel + this.#reading.serving + bytes <= this.limit
+    return this.committed + this.#reading.channel + this.#reading.serving + bytes <= this.limit && (this.pool?.fitsRead(bytes) ?? true)
   }
 
   #removeRoomWaiter(waiter: RoomWaiter): boolean {
@@ -194,6 +206,8 @@ export class InboundBudget {
       this.#beginRead(waiter.stream, waiter.read)
       waiter.admit()
     }
+    // Those still waiting may be waiting for room in the pool: it tells this budget when there is.
+    if (this.#roomWaiters.length > 0) this.pool?.wait(this)
   }
 
   /** A stream's held, assembly or granted bytes changed by these amounts (`local`: a stream this side opened). */
@@ -202,6 +216,7 @@ export class InboundBudget {
     this.#assembly += assembly
     this.#granted += granted
     if (local) this.#localGranted += granted
+    this.pool?.add(held + granted, local ? granted : 0)
     if (held + granted < 0) this.#scheduleRoomCheck()
   }
 
@@ -212,16 +227,25 @@ export class InboundBudget {
    * What those streams hold once data arrives does count.
    */
   mayOpen(windowBytes: number): boolean {
-    return this.committed - this.#localGranted + windowBytes <= this.limit
+    return this.openRefusal(windowBytes) === undefined
+  }
+
+  /** Why a new remote stream reserving `windowBytes` does not fit (see `mayOpen`), or undefined if it does. */
+  openRefusal(windowBytes: number): string | undefined {
+    if (this.committed - this.#localGranted + windowBytes > this.limit) return `the inbound budget of ${this.limit} bytes is full`
+    if (this.pool && !this.pool.fitsOpen(windowBytes)) return `the whole mesh's inbound budget of ${this.pool.limit} bytes is full`
+    return undefined
   }
 
   startAssembly(stream: BudgetedStream): void {
     this.#assembling.add(stream)
+    this.pool?.startAssembly(stream, this)
   }
 
   endAssembly(stream: BudgetedStream): void {
     const wasHead = this.#isHead(stream)
     this.#assembling.delete(stream)
+    this.pool?.endAssembly(stream)
     // A new head of line may be waiting.
     if (wasHead && this.#waiting.size > 0) this.#scheduleDrain()
   }
@@ -232,17 +256,32 @@ export class InboundBudget {
    * window (credit that only restores a window is always granted).
    */
   mayGrant(stream: BudgetedStream, bytes: number, growsHeld: boolean): boolean {
-    if (!growsHeld || this.committed + bytes <= this.limit || this.#isHead(stream)) {
+    if (!growsHeld || this.#fits(bytes) || this.#isHead(stream)) {
       this.#waiting.delete(stream)
       return true
     }
     this.#waiting.add(stream)
+    this.pool?.wait(this)
     return false
   }
 
   /** Whether a window may grow by `bytes` (more credit reserved for good): only into room the budget has, with no head-of-line exception. */
   mayGrow(bytes: number): boolean {
-    return this.committed + bytes <= this.limit
+    return this.#fits(bytes)
+  }
+
+  /** The pool has room again (PooledBudget): retry the streams and readers that wait. */
+  retryWaiters(): void {
+    this.#scheduleRoomCheck()
+  }
+
+  /** Whether `stream` may lead the assembly past the limit (PooledBudget): see #isHead. */
+  mayLead(stream: BudgetedStream): boolean {
+    return this.#reads.get(stream)?.mayOverdraw() ?? true
+  }
+
+  #fits(bytes: number): boolean {
+    return this.committed + bytes <= this.limit && (this.pool?.fits(bytes) ?? true)
   }
 
   /** The stream is gone: it neither waits nor assembles. */
@@ -257,7 +296,8 @@ export class InboundBudget {
    * next head would add another: no bound).
    */
   #isHead(stream: BudgetedStream): boolean {
-    for (const first of this.#assembling) if (this.#reads.get(first)?.mayOverdraw() ?? true) return first === stream
+    if (this.pool) return this.pool.isHead(stream)
+    for (const first of this.#assembling) if (this.mayLead(first)) return first === stream
     return false
   }
 

@@ -27,6 +27,7 @@ import { resolveMuxConfig, type MuxConfig } from './config.js'
 import { BatchWriter, splitBatch } from './batch.js'
 import { ControlQueue } from './control-queue.js'
 import { InboundBudget } from './inbound-budget.js'
+import type { SharedInboundBudget } from './shared-budget.js'
 import { FrameType, MIN_MUX_VERSION, MUX_VERSION, encodeFrame, parseFrame, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
 import { MuxStream, type OutgoingFrame, type StreamHost } from './stream.js'
 
@@ -72,6 +73,8 @@ export interface MuxSessionOptions {
   /** The initiating side uses odd stream ids. Exactly one side of a link must be the initiator. */
   initiator: boolean
   config?: Partial<MuxConfig>
+  /** The whole mesh's budget, which this session's inbound budget also counts against (shared-budget.ts). */
+  pool?: SharedInboundBudget
 }
 
 /** A batch takes another stream chunk only while at least this many payload bytes fit. */
@@ -111,7 +114,7 @@ export class MuxSession {
     this.config = resolveMuxConfig(options.config)
     this.#batch = new BatchWriter(this.config.maxFrameBytes)
     this.#control = new ControlQueue()
-    this.#budget = new InboundBudget(this.config.maxInboundBytes)
+    this.#budget = new InboundBudget(this.config.maxInboundBytes, options.pool)
     this.#nextLocalId = options.initiator ? 1 : 2
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve
@@ -309,13 +312,9 @@ export class MuxSession {
       return
     }
     // Its window is a reservation in the inbound budget: a stream that does not fit is refused like one too many.
-    if (!this.#budget.mayOpen(this.config.initialWindowBytes)) {
-      this.#sendControl({
-        type: 'reset',
-        streamId: id,
-        reason: 'tooManyStreams',
-        message: `the inbound budget of ${this.config.maxInboundBytes} bytes is full`,
-      })
+    const refusal = this.#budget.openRefusal(this.config.initialWindowBytes)
+    if (refusal) {
+      this.#sendControl({ type: 'reset', streamId: id, reason: 'tooManyStreams', message: refusal })
       return
     }
     const stream = new MuxStream(id, purpose, this.#host)

@@ -76,6 +76,7 @@ describe('resolveMeshOptions', () => {
     ['a maxRequestsInFlight of 0', { maxRequestsInFlight: 0 }],
     ['a maxRequestsInFlight that is not an integer', { maxRequestsInFlight: 1.5 }],
     ['a maxLinks of 0', { maxLinks: 0 }],
+    ['a mesh-wide maxInboundBytes below one window', { maxInboundBytes: 1024 }],
     ['a hopPolicy that is not a function', { hopPolicy: 'everyone' as never }],
   ])('refuses %s with INVALID_ARGUMENT', async (_, options) => {
     await expect(resolveMeshOptions({ ...base, ...options })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })

@@ -8,6 +8,7 @@ import type { MuxConfig } from '../../src/mux/config.js'
 import { BATCH_ENTRY_PREFIX_BYTES, BATCH_HEADER_BYTES, splitBatch } from '../../src/mux/batch.js'
 import { DATA_FRAME_CREDIT_BYTES, FrameType, MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
 import { MuxSession, type MuxCloseInfo } from '../../src/mux/session.js'
+import type { SharedInboundBudget } from '../../src/mux/shared-budget.js'
 import type { Link, LinkCloseInfo } from '../../src/transport/link.js'
 import { createMemoryLinkPair } from '../../src/transport/memory-link.js'
 
@@ -58,9 +59,10 @@ export interface RawPeer {
 
 const WAIT_LIMIT_MS = 5_000
 
-export function rawPeer(config: Partial<MuxConfig> = {}): RawPeer {
+/** `pool`: the whole mesh's budget the session also counts against (src/mux/shared-budget.ts). */
+export function rawPeer(config: Partial<MuxConfig> = {}, options: { pool?: SharedInboundBudget } = {}): RawPeer {
   const { a, b } = createMemoryLinkPair()
-  const session = new MuxSession(a, { initiator: true, config })
+  const session = new MuxSession(a, { initiator: true, config, ...(options.pool ? { pool: options.pool } : {}) })
   const frames: Frame[] = []
   const unparsed: Uint8Array[] = []
   const used = new Map<number, number>() // credit the raw peer's DATA used per stream (payload + DATA_FRAME_CREDIT_BYTES a frame)

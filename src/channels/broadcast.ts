@@ -13,7 +13,7 @@ import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { BudgetedReader } from './budgeted-reader.js'
 import { LaggedError, movedError, type ChannelCloseReason } from './errors.js'
-import { decodeItem, encodeEnd, encodeItem } from './items.js'
+import { decodeItem, decodedItemOverhead, encodeEnd, encodeItem } from './items.js'
 import { receivedCapacity } from './limits.js'
 import type { ReleaseReceived } from './mpsc-core.js'
 import { ENCODE_PORT, numberOption, type PortPayload, type PortPlan, type PortTable } from './port.js'
@@ -405,8 +405,12 @@ async function pumpStreamToBroadcast<T>(connection: Connection, stream: MuxStrea
         reason = item.end
         continue
       }
-      if (item.ok) sender.publishReceived({ value: item.value }, bytes.byteLength, reader.release, overBudget)
-      else if ('lagged' in item) sender.publishReceived({ lagged: item.lagged }, bytes.byteLength, reader.release, overBudget)
+      if (item.ok) {
+        // Its entries as JS values cost more than their bytes: that counts too, in budget and ring.
+        const decodedExtra = decodedItemOverhead(connection)
+        reader.holdMore(decodedExtra)
+        sender.publishReceived({ value: item.value }, bytes.byteLength + decodedExtra, reader.release, overBudget)
+      } else if ('lagged' in item) sender.publishReceived({ lagged: item.lagged }, bytes.byteLength, reader.release, overBudget)
       else reader.release(bytes.byteLength)
     }
   } finally {

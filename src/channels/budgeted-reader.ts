@@ -14,6 +14,9 @@ export class BudgetedReader {
   /** Items held for the peer left this side's buffers: they no longer count. */
   readonly release = (bytes: number): void => this.#budget.hold('channel', -bytes)
 
+  /** `bytes` more are held for an item read (what decoding it cost beyond its encoded bytes). */
+  readonly holdMore = (bytes: number): void => this.#budget.hold('channel', bytes)
+
   /**
    * `consumerWaiting`: whether the channel's receiver waits for an item now. `stopped`: settles when
    * the pump should stop waiting for room (its receiver went away); the session's end does too.
@@ -36,6 +39,9 @@ export class BudgetedReader {
    * no other read is let in on room this item took.
    */
   async read<R>(receive: () => Promise<R>, sizeOf: (received: R) => number): Promise<R> {
+    // An idle stream reserves nothing: its window is already counted as granted credit, and a
+    // reservation held while the peer stays silent would take room from every other read.
+    if (!this.consumerWaiting()) await Promise.race([this.stream.readable(), this.stopped, this.connection.ended])
     const windowBytes = this.stream.receiveWindow
     const waiting = this.#budget.startRead(this.stream, 'channel', windowBytes, this.consumerWaiting)
     if (waiting) {

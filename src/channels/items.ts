@@ -8,6 +8,7 @@
  *   [3, reason]    the last sender went away for `reason` (`dropped`, `disconnected`); a plain CLOSE means `closed`
  */
 import { isUint8Array } from '../codec/encode.js'
+import { DECODED_ELEMENT_BYTES } from '../codec/codec.js'
 import { MeshscopeError } from '../errors.js'
 import type { Connection } from './connection.js'
 import type { ChannelCloseReason } from './errors.js'
@@ -98,4 +99,12 @@ export function decodeItem<T>(connection: Connection, bytes: Uint8Array): WireIt
 export function asMeshscopeError(error: unknown): MeshscopeError {
   if (error instanceof MeshscopeError) return error
   return new MeshscopeError('BAD_PORT', error instanceof Error ? error.message : String(error), { cause: error })
+}
+
+/**
+ * What the item `decodeItem` just decoded costs beyond its encoded bytes (its entries as JS values,
+ * the item's own `[tag, value]` pair aside): channel buffers and the peer's budget count it too.
+ */
+export function decodedItemOverhead(connection: Connection): number {
+  return Math.max(0, connection.codec.lastDecodedOverheadBytes - 2 * DECODED_ELEMENT_BYTES)
 }

@@ -8,7 +8,7 @@ import { joinBytes } from '../util/bytes.js'
 import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, channelReasonOf, type ChannelCloseReason } from './errors.js'
-import { binaryItemPieces, decodeItem, encodeEnd, encodeItem, encodeItemParts } from './items.js'
+import { binaryItemPieces, decodeItem, decodedItemOverhead, encodeEnd, encodeItem, encodeItemParts } from './items.js'
 import { BudgetedReader } from './budgeted-reader.js'
 import type { MpscCore, ReleaseReceived } from './mpsc-core.js'
 
@@ -120,7 +120,10 @@ export async function pumpStreamToSender<T>(connection: Connection, stream: MuxS
         if ('end' in item) endReason = item.end
         continue // a lag is not meaningful for mpsc
       }
-      await sender.sendItem(item, receivedBytes, reader.release)
+      // Its entries as JS values cost more than their bytes: that counts too, in budget and buffer.
+      const decodedExtra = decodedItemOverhead(connection)
+      reader.holdMore(decodedExtra)
+      await sender.sendItem(item, receivedBytes + decodedExtra, reader.release)
     }
   } catch {
     // The receiver is gone; `closed()` above already told the producer.

@@ -32,6 +32,9 @@ const RETAINED_ENCODER_BYTES = 1024 * 1024
  * faster on small values than fresh ones), and is re-entrant: a port hook may call encode or decode
  * on the same Codec.
  */
+/** What one decoded array or map entry costs beyond its encoded bytes, about (an empty object: ~60 B measured in Node 20). */
+export const DECODED_ELEMENT_BYTES = 64
+
 export class Codec {
   /** The limits in force, defaults filled in. */
   readonly limits: Readonly<CodecLimits>
@@ -93,6 +96,15 @@ export class Codec {
   decode(bytes: Uint8Array, options?: DecodeOptions): unknown {
     if (!isUint8Array(bytes)) throw new CodecError('CODEC_MALFORMED', 'decode takes a Uint8Array')
     return this.decoder.decode(bytes, options)
+  }
+
+  /**
+   * About what the value the last `decode` returned costs in memory, beyond its encoded bytes: each
+   * array or map entry becomes a JS value (an empty object is ~60 B of heap for its 1 encoded byte),
+   * so budgets that count received values count this, not just their bytes.
+   */
+  get lastDecodedOverheadBytes(): number {
+    return this.decoder.lastElements * DECODED_ELEMENT_BYTES
   }
 
   private createEncoder(): Encoder {

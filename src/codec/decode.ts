@@ -49,12 +49,15 @@ export class ValueDecoder {
 
   /** Set for one `decode` call: see `DecodeOptions.owned`. */
   private owned = false
+  /** The elements of the value the last `decode` returned (arrays' and maps' entries). */
+  lastElements = 0
 
   decode(input: Uint8Array, options: DecodeOptions = {}): unknown {
     this.owned = options.owned === true
     // A Buffer would make the Decoder hand out Buffer views: look at the same bytes as a plain Uint8Array.
     const bytes = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
-    const { binaries, ports } = scanMessage(bytes, this.limits)
+    const { binaries, ports, elements } = scanMessage(bytes, this.limits)
+    this.lastElements = elements
     let value: unknown
     try {
       value = this.decoderAt(0).decode(bytes)

@@ -25,6 +25,8 @@ export interface ScanResult {
   binaries: number
   /** How many port extensions the message holds. */
   ports: number
+  /** Elements of its arrays and maps (and of Map and Set payloads), as `maxElements` counts them. */
+  elements: number
 }
 
 const FRAME_ARRAY = 0
@@ -71,7 +73,7 @@ export function scanMessage(bytes: Uint8Array, limits: Readonly<CodecLimits>): S
   let depth = 0
   let elements = 0
   let openPorts = 0
-  const result: ScanResult = { binaries: 0, ports: 0 }
+  const result: ScanResult = { binaries: 0, ports: 0, elements: 0 }
   let shape: PayloadShape | 0 = 0 // set when the next value is the payload of an extension
   let pos = 0
 
@@ -164,6 +166,7 @@ export function scanMessage(bytes: Uint8Array, limits: Readonly<CodecLimits>): S
     for (;;) {
       if (top < 0) {
         if (pos !== bytes.length) throw malformed(`${bytes.length - pos} trailing bytes after the value`)
+        result.elements = elements
         return result
       }
       const kind = kinds[top]

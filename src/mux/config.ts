@@ -96,6 +96,8 @@ export function resolveMuxConfig(overrides: Partial<MuxConfig> = {}): MuxConfig 
   }
   if (config.maxWindowBytes > 0xffffffff || config.maxItemBytes > 0xffffffff)
     throw new MeshscopeError('INVALID_ARGUMENT', 'mux windows and item sizes must fit in 32 bits')
+  // A peer refuses a HELLO announcing less (session.ts), and a window must hold more than a frame's charge.
+  if (config.initialWindowBytes < 1024) throw new MeshscopeError('INVALID_ARGUMENT', 'mux initialWindowBytes must be at least 1024')
   if (config.maxWindowBytes < config.initialWindowBytes) throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxWindowBytes must be at least initialWindowBytes')
   if (config.maxInboundBytes < config.maxWindowBytes)
     throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxInboundBytes must be at least maxWindowBytes (room for one stream)')

@@ -28,9 +28,10 @@
  * Bound: beside the mux's own above, one item per consumer waiting right now (each handed on at
  * once) and one request in service.
  *
- * With a `pool` (shared-budget.ts: the whole mesh's budget), every check needs room in both, every
- * byte committed here is committed there too, and the head of line is the mesh's (one at a time
- * across all peers, not one per peer).
+ * With a `pool` (shared-budget.ts: the whole mesh's budget), every check needs room in both, and
+ * every byte committed here is committed there too. Assembly credit is checked against each on its
+ * own terms: room in this budget or this peer's head of line, and room in the pool or the mesh's
+ * head of line (one at a time across all peers, not one per peer).
  */
 import type { PooledBudget, SharedInboundBudget } from './shared-budget.js'
 
@@ -256,7 +257,12 @@ export class InboundBudget implements PooledBudget {
    * window (credit that only restores a window is always granted).
    */
   mayGrant(stream: BudgetedStream, bytes: number, growsHeld: boolean): boolean {
-    if (!growsHeld || this.#fits(bytes) || this.#isHead(stream)) {
+    // Each budget on its own terms: this peer's (room, or this peer's head of line) and the mesh's
+    // (room, or the mesh's head): a peer that holds the mesh's head cannot stall a peer whose own
+    // budget is full while the mesh has room.
+    const peerAllows = this.committed + bytes <= this.limit || this.#isHead(stream)
+    const poolAllows = !this.pool || this.pool.fits(bytes) || this.pool.isHead(stream)
+    if (!growsHeld || (peerAllows && poolAllows)) {
       this.#waiting.delete(stream)
       return true
     }
@@ -296,7 +302,6 @@ export class InboundBudget implements PooledBudget {
    * next head would add another: no bound).
    */
   #isHead(stream: BudgetedStream): boolean {
-    if (this.pool) return this.pool.isHead(stream)
     for (const first of this.#assembling) if (this.mayLead(first)) return first === stream
     return false
   }

@@ -112,6 +112,8 @@ export class MuxStream implements BudgetedStream {
   #assemblyHeldBytes = 0
   #discarding = false
   #waiters: Waiter[] = []
+  /** `readable()` callers waiting for something to receive. */
+  #readableWaiters: Array<() => void> = []
   #recvError?: MeshscopeError
   #released = false
   #sendEndListeners: Array<(reason: StreamEndReason, error: () => MeshscopeError) => void> = []
@@ -130,6 +132,30 @@ export class MuxStream implements BudgetedStream {
     this.#recvWindow = host.config.initialWindowBytes
     this.#local = options.local === true
     host.budget.change(0, 0, this.#recvWindowLeft, this.#local)
+  }
+
+  /** The peer closed its side (CLOSE received): no more messages come, though some may wait unread. */
+  get receiveEnded(): boolean {
+    return this.#recvState === 'ended'
+  }
+
+  /**
+   * Resolves once there is something to receive — a chunk arrived, or the receive side ended, failed
+   * or stopped — without taking it: a reader that must ask a budget before it reads waits here
+   * first, so an idle stream reserves nothing.
+   */
+  readable(): Promise<void> {
+    if (this.#hasSomethingToReceive()) return Promise.resolve()
+    return new Promise((resolve) => this.#readableWaiters.push(resolve))
+  }
+
+  #hasSomethingToReceive(): boolean {
+    return this.#recvState !== 'open' || this.#incomingHead < this.#incoming.length || this.#recvError !== undefined
+  }
+
+  #wakeReadable(): void {
+    if (this.#readableWaiters.length === 0 || !this.#hasSomethingToReceive()) return
+    for (const resolve of this.#readableWaiters.splice(0)) resolve()
   }
 
   /** The receive window this side grants the peer now (it grows for a reader that keeps up). */
@@ -310,6 +336,7 @@ export class MuxStream implements BudgetedStream {
     this.#clearAssembly()
     this.#leaveBudget()
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(null)
+    this.#wakeReadable()
     if (wasOpen) this.host.sendControl({ type: 'stop', streamId: this.id, reason })
     this.#maybeRelease()
   }
@@ -329,6 +356,7 @@ export class MuxStream implements BudgetedStream {
     this.#hold(bytes, fin, credit)
     this.host.budget.change(0, 0, -credit, this.#local)
     this.#deliver()
+    this.#wakeReadable()
     return undefined
   }
 
@@ -399,6 +427,7 @@ export class MuxStream implements BudgetedStream {
     this.host.budget.change(0, 0, -this.#recvWindowLeft, this.#local)
     this.#recvWindowLeft = 0
     this.#deliver()
+    this.#wakeReadable()
   }
 
   /** Reset by either side, or the session died: both directions fail with `error`. */
@@ -411,9 +440,11 @@ export class MuxStream implements BudgetedStream {
       this.#recvState = 'failed'
       this.#recvError = error
       this.#incoming = []
+      this.#incomingHead = 0
       this.#clearAssembly()
       this.#leaveBudget()
       for (const waiter of this.#waiters.splice(0)) waiter.reject(error)
+      this.#wakeReadable()
     }
     this.#maybeRelease()
   }

@@ -12,6 +12,7 @@ import type { MuxStream } from '../mux/stream.js'
 import { deliveryError } from './delivery-errors.js'
 import { DEFAULT_MAX_REQUESTS_IN_FLIGHT, RequestSlots, type ReleaseSlot } from './request-slots.js'
 import { replyFromWire, requestToWire, type Reply, type Request } from './protocol.js'
+import { endAfterOneMessage } from './one-message.js'
 
 /** How long a call, hop or send waits for the peer's answer unless told otherwise (the mesh's `callTimeoutMs`). */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000
@@ -203,7 +204,7 @@ async function receiveAnswer(connection: Connection, stream: MuxStream, sent: Pr
   }
   const reply = await receiving
   if (reply === null) return null
-  void stream.receive().catch(() => {}) // the serving side's CLOSE
+  endAfterOneMessage(stream) // the serving side's CLOSE came with the reply
   return replyFromWire(connection.decode(reply))
 }
 

@@ -7,6 +7,8 @@
  *   the peer is closing (RESET goingAway, or its GOAWAY)        MESH_CLOSED
  *   the link closed before the peer answered                    LINK_CLOSED
  *   the peer left: this side dropped its link, or it went quiet PEER_GONE
+ *   the peer reset the stream, its session going on             STREAM_RESET (e.g. the request did
+ *                                                                not arrive within its read deadline)
  *
  * A call keeps PEER_GONE for every lost session (its reply cannot come any more), but a refused
  * stream is TOO_MANY_STREAMS and a peer closing MESH_CLOSED for it too.
@@ -25,6 +27,9 @@ export function deliveryError(error: unknown, connection: Connection, kind: 'sen
   }
   if (!isMeshscopeError(error, 'DISCONNECTED') && !isMeshscopeError(error, 'STREAM_RESET')) return error
   const ended = connection.session.closeInfo?.reason
+  // The peer reset this request's stream while its session goes on (it gave up on reading it, or
+  // its handler's stream was reset): not a peer that went away.
+  if (isMeshscopeError(error, 'STREAM_RESET') && ended === undefined) return error
   if (ended === 'goaway') return new MeshscopeError('MESH_CLOSED', `${peerId} closed its session before answering`, { cause: error })
   if (kind === 'send' && ended === 'disconnected') {
     return new MeshscopeError('LINK_CLOSED', `the link to ${peerId} closed before the message was accepted`, { cause: error })

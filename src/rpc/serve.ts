@@ -14,6 +14,7 @@ import type { Connection } from '../channels/connection.js'
 import { MeshscopeError, isMeshscopeError } from '../errors.js'
 import type { InboundBudget } from '../mux/inbound-budget.js'
 import type { MuxStream } from '../mux/stream.js'
+import { endAfterOneMessage } from './one-message.js'
 import { replyToWire, requestFromWire, type Reply, type Request } from './protocol.js'
 import { DEFAULT_SERVE_LIMITS, type ServeLimits } from './serve-limits.js'
 
@@ -74,6 +75,8 @@ async function readRequest(connection: Connection, stream: MuxStream, limits: Se
   const timeoutMs = limits.requestReadTimeoutMs
   const deadline = setTimeout(() => stream.reset('closed', `the request did not arrive within ${timeoutMs} ms`), timeoutMs)
   try {
+    // Nothing reserved until the request starts to arrive (the deadline runs meanwhile).
+    await Promise.race([stream.readable(), connection.ended])
     const windowBytes = stream.receiveWindow
     // Head of line: the oldest request read while none of the peer's requests is in service.
     const mayOverdraw = () => {
@@ -112,7 +115,6 @@ function refuseUnread(connection: Connection, stream: MuxStream, targets: Reques
 
 /** Serves a request that was read: decodes it, runs its target, answers. */
 async function serveRead(connection: Connection, stream: MuxStream, targets: RequestTargets, bytes: Uint8Array): Promise<void> {
-  const from = connection.peerId ?? 'unknown'
   let request: Request
   const requestBytes = bytes.byteLength
   try {
@@ -120,6 +122,19 @@ async function serveRead(connection: Connection, stream: MuxStream, targets: Req
   } catch (error) {
     return refuseUnread(connection, stream, targets, error)
   }
+  // What the decoded value costs beyond its bytes (its entries as JS values) is in service too.
+  const budget = connection.session.inboundBudget
+  const decodedExtra = connection.codec.lastDecodedOverheadBytes
+  budget.hold('serving', decodedExtra)
+  try {
+    await serveDecoded(connection, stream, targets, request, requestBytes)
+  } finally {
+    budget.hold('serving', -decodedExtra)
+  }
+}
+
+async function serveDecoded(connection: Connection, stream: MuxStream, targets: RequestTargets, request: Request, requestBytes: number): Promise<void> {
+  const from = connection.peerId ?? 'unknown'
 
   const context = new ServeContext(from)
   // The caller closed its side with the request; a reset (it gave up) or a lost session ends our
@@ -127,7 +142,7 @@ async function serveRead(connection: Connection, stream: MuxStream, targets: Req
   stream.onSendEnd((reason, error) => {
     if (reason !== 'closed') context.abort(error)
   })
-  void stream.receive().catch(() => {}) // the caller's CLOSE
+  endAfterOneMessage(stream) // the caller's CLOSE came with the request
   const run = resolveTarget(connection, request, targets, requestBytes)
   if (run instanceof MeshscopeError) {
     // A refusal is the sender's news (its send or call rejects with the code), not ours.

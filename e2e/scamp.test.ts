@@ -72,6 +72,20 @@ describe('scamp topology: 24 Node peers and 3 tabs', () => {
       )
       for (const v of await allViews(liveGroups))
         console.log(`${v.id.slice(0, 8)} pv ${v.partialView.map((p) => p.slice(0, 8)).join(' ')} | in ${v.inView.map((p) => p.slice(0, 8)).join(' ')}`)
+      // What the peers reported, most frequent first: why a message did not get through.
+      const reported = [
+        ...(await Promise.all(liveGroups.map((group) => group.errors()))).flat().flatMap((peer) => peer.errors),
+        ...(await Promise.all(tabs.map((tab) => tab.errors()))).flat(),
+      ]
+      const counts = new Map<string, number>()
+      for (const text of reported) counts.set(text.slice(0, 120), (counts.get(text.slice(0, 120)) ?? 0) + 1)
+      console.log(
+        `[e2e] errors reported: ${reported.length}\n${[...counts]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 12)
+          .map(([text, n]) => `  ${n} × ${text}`)
+          .join('\n')}`,
+      )
       throw error
     }
   }

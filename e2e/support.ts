@@ -196,6 +196,9 @@ export class ScampTab {
   views(): Promise<ScampViews> {
     return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.views())
   }
+  errors(): Promise<string[]> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.errors())
+  }
 }
 
 /**
@@ -277,6 +280,9 @@ export class ScampNodeGroup extends IpcChild {
   received(): Promise<Array<{ id: string; texts: unknown[] }>> {
     return this.call('received')
   }
+  errors(): Promise<Array<{ id: string; errors: string[] }>> {
+    return this.call('errors')
+  }
 }
 
 /** A Node peer in a child process (killable), driven over IPC. */
@@ -335,6 +341,7 @@ type HarnessApi = {
   publish(text: string): string
   gossipTexts(): unknown[]
   views(): ScampViews
+  errors(): string[]
 }
 
 /** One peer's WebRTC links and SCAMP views (scamp topology). */

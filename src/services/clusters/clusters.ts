@@ -24,6 +24,8 @@ import {
   deliveryFromWire,
   outcomeFromWire,
   outcomeToWire,
+  refusalFromWire,
+  refusalToWire,
   requestFromWire,
   requestToWire,
   validateClusterName,
@@ -74,10 +76,8 @@ export class Clusters {
     private readonly clock: () => number = Date.now,
   ) {
     this.directory = new ClusterDirectory(host.id(), clock)
-    host.register(DIRECTORY_MAILBOX, (value, context) => {
-      const refusal = this.directory.accept(context.from, value)
-      if (refusal) throw refusal
-    })
+    // The answer says whether the announcement was taken, so the refusal's code reaches its sender.
+    host.register(DIRECTORY_MAILBOX, (value, context) => refusalToWire(this.directory.accept(context.from, value)))
     host.register(REQUEST_MAILBOX, (value, context) => this.#serveRequest(value, context))
     host.register(BROADCAST_MAILBOX, (value, context) => {
       const delivery = deliveryFromWire(value)
@@ -365,7 +365,12 @@ export class Clusters {
   async #announceTo(peers: string[]): Promise<void> {
     if (this.#closed) return
     const announcement = announcementToWire(this.directory.localAnnouncement(++this.#seq))
-    await Promise.allSettled(peers.map((peerId) => this.host.send(peerId, DIRECTORY_MAILBOX, announcement)))
+    await Promise.allSettled(
+      peers.map(async (peerId) => {
+        const refusal = refusalFromWire(await this.host.call(peerId, DIRECTORY_MAILBOX, announcement, {}))
+        if (refusal) this.host.report(new MeshscopeError('ANNOUNCEMENT_REFUSED', `${peerId} refused this peer's directory announcement: ${refusal}`))
+      }),
+    )
   }
 
   /** The mesh closes: services and subscriptions close, waiting requests fail with MESH_CLOSED. Idempotent. */

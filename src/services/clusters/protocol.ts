@@ -3,7 +3,8 @@
  * mailbox `__meshscope.hop`), so they share the mailboxes' streams, budgets and codes; each parser
  * returns a typed message or a MeshscopeError for any input — never throws on a hostile value.
  *
- *   __meshscope.clusters.directory   send  [seq, [[cluster, spare], …], [topic, …]]   the sender's whole membership
+ *   __meshscope.clusters.directory   call  [seq, [[cluster, spare], …], [topic, …]]   the sender's whole membership
+ *                                    reply null (taken) | [code, message] (refused: ANNOUNCEMENT_REFUSED)
  *   __meshscope.clusters.request     call  [cluster, value, deadlineMs]              one request; `deadlineMs` is what is
  *                                                                                    left of the caller's timeout
  *                                    reply [0, result, spare] | [1, code, message, spare]
@@ -79,6 +80,17 @@ export function announcementFromWire(value: unknown): Announcement | MeshscopeEr
     topicSet.add(name)
   }
   return { seq: seq as number, clusters: clusterMap, topics: topicSet }
+}
+
+/** The answer to an announcement: null when taken, else the refusal's code and message. */
+export function refusalToWire(refusal: MeshscopeError | undefined): [string, string] | null {
+  return refusal ? [refusal.code, refusal.message] : null
+}
+
+/** The refusal's message from an announcement's answer, or undefined when it was taken. */
+export function refusalFromWire(value: unknown): string | undefined {
+  if (value === null) return undefined
+  return Array.isArray(value) && typeof value[1] === 'string' ? value[1].slice(0, 1024) : 'a malformed answer'
 }
 
 export function requestToWire(request: ClusterRequest): unknown[] {

@@ -8,6 +8,7 @@ export type { GossipMessage, GossipMessageType, PeerId, ScampConfig, ScampMetric
 export { MAILBOX_DEFAULTS, Mailbox, MailboxRef, type Envelope, type MailboxHandler, type MailboxOptions } from './services/mailboxes.js'
 export type { ClusterHandlers, Service, ServiceStats, Subscription, TopicHandler } from './services/clusters/service.js'
 export type { ServiceLimits } from './services/clusters/limits.js'
+export type { Tunnel, TunnelOperationOptions } from './services/clusters/tunnel.js'
 export type { WorkQueueStats } from './services/clusters/work-queue.js'
 export { rfn, type AnyFunction, type RemoteFunction, type RemoteFunctionOptions } from './rpc/remote-function.js'
 export type { Remote, WithoutContext } from './rpc/remote-object.js'

@@ -31,6 +31,7 @@ import { Messaging } from './messaging.js'
 import { Clusters } from '../services/clusters/clusters.js'
 import type { ServiceLimits } from '../services/clusters/limits.js'
 import type { ClusterHandlers, Service, Subscription, TopicHandler } from '../services/clusters/service.js'
+import type { Tunnel } from '../services/clusters/tunnel.js'
 import { peerRef, type HopTransport, type PeerRef } from '../scope/here.js'
 import { HOP_MAILBOX, serveHop } from '../scope/hop.js'
 import { FullTopology } from './full-topology.js'
@@ -331,6 +332,19 @@ export class Mesh {
    */
   request<R = unknown>(cluster: string, value: unknown, options?: CallOptions): Promise<R> {
     return this.#clusters.request(cluster, value, options) as Promise<R>
+  }
+
+  /**
+   * Opens an ordered, two-way tunnel to one member of `cluster` (chosen as for `request`), whose
+   * `tunnel` handler gets the other side: `send(value, { timeout })`, `receive({ timeout })`, `for
+   * await`, `close()`. Each direction is ordered and throttled by credit (a slow reader slows the
+   * writer); a message up to the codec limit (16 MiB encoded) arrives whole. Rejects with NO_MEMBER
+   * (no member took it within `options.timeout`, by default `callTimeoutMs`), SERVICE_CLOSED (the
+   * member went away), INVALID_ARGUMENT or MESH_CLOSED. Once either side closes, pending and later
+   * operations fail with SERVICE_CLOSED.
+   */
+  tunnel<TSend = unknown, TReceive = unknown>(cluster: string, options?: { timeout?: number }): Promise<Tunnel<TSend, TReceive>> {
+    return this.#clusters.tunnel(cluster, options) as Promise<Tunnel<TSend, TReceive>>
   }
 
   /**

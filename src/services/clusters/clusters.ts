@@ -13,6 +13,7 @@ import { isTimeoutMs, type CallOptions } from '../../rpc/call.js'
 import { RemoteError } from '../../rpc/errors.js'
 import type { CallContext } from '../../rpc/serve.js'
 import type { MailboxHandler } from '../mailboxes.js'
+import { channel } from '../../channels/mpsc.js'
 import { ClusterDirectory } from './directory.js'
 import { ANNOUNCE_INTERVAL_MS, resolveServiceLimits, type ServiceLimits } from './limits.js'
 import {
@@ -28,8 +29,11 @@ import {
   refusalToWire,
   requestFromWire,
   requestToWire,
+  TUNNEL_MAILBOX,
+  tunnelOpeningFromWire,
   validateClusterName,
 } from './protocol.js'
+import { TUNNEL_CAPACITY, Tunnel } from './tunnel.js'
 import { HandlerThrew, Service, Subscription, type ClusterHandlers, type TopicHandler } from './service.js'
 
 /** What clusters need from the mesh. */
@@ -79,6 +83,7 @@ export class Clusters {
     // The answer says whether the announcement was taken, so the refusal's code reaches its sender.
     host.register(DIRECTORY_MAILBOX, (value, context) => refusalToWire(this.directory.accept(context.from, value)))
     host.register(REQUEST_MAILBOX, (value, context) => this.#serveRequest(value, context))
+    host.register(TUNNEL_MAILBOX, (value, context) => this.#serveTunnel(value, context))
     host.register(BROADCAST_MAILBOX, (value, context) => {
       const delivery = deliveryFromWire(value)
       if (delivery instanceof MeshscopeError) throw delivery
@@ -97,7 +102,7 @@ export class Clusters {
     this.host.assertOpen()
     validateClusterName('cluster', cluster)
     if (typeof handlers !== 'object' || handlers === null) throw new MeshscopeError('INVALID_ARGUMENT', 'serve takes an object of handlers')
-    for (const kind of ['request', 'broadcast'] as const) {
+    for (const kind of ['request', 'broadcast', 'tunnel'] as const) {
       if (handlers[kind] !== undefined && typeof handlers[kind] !== 'function')
         throw new MeshscopeError('INVALID_ARGUMENT', `handlers.${kind} must be a function`)
     }
@@ -299,6 +304,83 @@ export class Clusters {
       }
       throw error // ABORTED: the caller gave up and is not listening
     }
+  }
+
+  // ── tunnels ────────────────────────────────────────────────────────────────
+
+  /**
+   * Opens a tunnel to one member of `cluster` (chosen as for a request), whose `tunnel` handler gets
+   * the other side. NO_MEMBER when none takes it within `timeout`.
+   */
+  async tunnel(cluster: string, options: { timeout?: number } = {}): Promise<Tunnel> {
+    this.host.assertOpen()
+    validateClusterName('cluster', cluster)
+    const timeout = options.timeout ?? this.host.callTimeoutMs
+    if (!isTimeoutMs(timeout) || timeout < 1) throw new MeshscopeError('INVALID_ARGUMENT', 'timeout must be at least 1 ms, or Infinity')
+    const deadline = this.clock() + timeout
+    const tried = new Set<string>()
+    for (;;) {
+      const member = await this.#pickMember(cluster, tried, deadline, undefined)
+      const [toMember, memberReceives] = channel<unknown>(TUNNEL_CAPACITY)
+      const [memberSends, fromMember] = channel<unknown>(TUNNEL_CAPACITY)
+      const tunnel = new Tunnel(member, toMember, fromMember)
+      try {
+        await this.#openTunnelAt(member, cluster, memberReceives, memberSends, deadline)
+        return tunnel
+      } catch (error) {
+        tunnel.close()
+        if (!(error instanceof NotServing)) throw error
+        tried.add(member)
+      }
+    }
+  }
+
+  async #openTunnelAt(member: string, cluster: string, incoming: unknown, outgoing: unknown, deadline: number): Promise<void> {
+    const self = this.host.id()
+    if (member === self) {
+      const service = this.#services.get(cluster)
+      if (!service?.servesTunnels) throw new NotServing()
+      const opening = tunnelOpeningFromWire([cluster, incoming, outgoing])
+      if (opening instanceof MeshscopeError) throw opening
+      service.acceptTunnel(opening.outgoing, opening.incoming, { from: self, signal: new AbortController().signal })
+      return
+    }
+    const remainingMs = Math.max(1, deadline - this.clock())
+    let reply: unknown
+    try {
+      reply = await this.host.call(member, TUNNEL_MAILBOX, [cluster, incoming, outgoing], { timeout: remainingMs })
+    } catch (error) {
+      this.host.assertOpen()
+      if (isMeshscopeError(error) && !(error instanceof RemoteError)) {
+        if (NEVER_DELIVERED.has(error.code)) throw new NotServing()
+        if (MEMBER_GONE.has(error.code))
+          throw new MeshscopeError('SERVICE_CLOSED', `member ${member} of "${cluster}" went away: ${error.message}`, { cause: error })
+      }
+      throw error
+    }
+    const outcome = outcomeFromWire(reply)
+    if (outcome instanceof MeshscopeError) throw outcome
+    this.directory.updateSpare(member, cluster, outcome.spare)
+    if (outcome.kind === 'value') return
+    if (outcome.code === 'NO_MEMBER') throw new NotServing()
+    throw new MeshscopeError(outcome.code, `member ${member} of "${cluster}": ${outcome.message}`)
+  }
+
+  /** A member's side of a tunnel's opening: its halves go to the `tunnel` handler, or are closed when it has none. */
+  #serveTunnel(value: unknown, context: CallContext): unknown {
+    const opening = tunnelOpeningFromWire(value)
+    if (opening instanceof MeshscopeError) {
+      if (Array.isArray(value)) for (const half of value) if (half && typeof half === 'object' && 'close' in half) (half as { close(): void }).close()
+      throw opening
+    }
+    const service = this.#services.get(opening.cluster)
+    if (!service?.servesTunnels) {
+      opening.incoming.close()
+      opening.outgoing.close()
+      return outcomeToWire({ kind: 'refused', code: 'NO_MEMBER', message: `not a member of "${opening.cluster}" that takes tunnels`, spare: 0 })
+    }
+    service.acceptTunnel(opening.outgoing, opening.incoming, context)
+    return outcomeToWire({ kind: 'value', value: null, spare: service.spare })
   }
 
   // ── broadcasts and events ──────────────────────────────────────────────────

@@ -8,6 +8,8 @@
  *   __meshscope.clusters.request     call  [cluster, value, deadlineMs]              one request; `deadlineMs` is what is
  *                                                                                    left of the caller's timeout
  *                                    reply [0, result, spare] | [1, code, message, spare]
+ *   __meshscope.clusters.tunnel      call  [cluster, receiver, sender]                 the member's halves of two mpsc channels
+ *                                    reply [0, null, spare] | [1, code, message, spare]
  *   __meshscope.clusters.broadcast   send  [cluster, value]
  *   __meshscope.clusters.event       send  [topic, value]
  *
@@ -17,10 +19,12 @@
  * ran, so the caller may hand the request to another member (still at most once).
  */
 import { MeshscopeError, type ErrorCode } from '../../errors.js'
+import { Receiver, Sender } from '../../channels/mpsc.js'
 import { DIRECTORY_LIMITS } from './limits.js'
 
 export const DIRECTORY_MAILBOX = '__meshscope.clusters.directory'
 export const REQUEST_MAILBOX = '__meshscope.clusters.request'
+export const TUNNEL_MAILBOX = '__meshscope.clusters.tunnel'
 export const BROADCAST_MAILBOX = '__meshscope.clusters.broadcast'
 export const EVENT_MAILBOX = '__meshscope.clusters.event'
 
@@ -118,6 +122,14 @@ export function outcomeFromWire(value: unknown): RequestOutcome | MeshscopeError
     if (code) return { kind: 'refused', code, message: value[2].slice(0, 1024), spare: value[3] }
   }
   return malformed
+}
+
+/** A tunnel's opening: the cluster and the member's halves (what it receives on, what it sends with). */
+export function tunnelOpeningFromWire(value: unknown): { cluster: string; incoming: Receiver<unknown>; outgoing: Sender<unknown> } | MeshscopeError {
+  if (!Array.isArray(value) || value.length !== 3 || !isClusterName(value[0]) || !(value[1] instanceof Receiver) || !(value[2] instanceof Sender)) {
+    return new MeshscopeError('BAD_MESSAGE', 'a tunnel opening is [cluster, mpsc receiver, mpsc sender]')
+  }
+  return { cluster: value[0], incoming: value[1], outgoing: value[2] }
 }
 
 /** A named delivery without a reply: a broadcast to a cluster or an event on a topic. */

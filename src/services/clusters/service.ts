@@ -7,6 +7,8 @@
 import { MeshscopeError } from '../../errors.js'
 import type { CallContext } from '../../rpc/serve.js'
 import { payloadBytes } from './payload-bytes.js'
+import type { Receiver, Sender } from '../../channels/mpsc.js'
+import { Tunnel } from './tunnel.js'
 import { WorkQueue, type WorkQueueStats } from './work-queue.js'
 
 /** What a member does with the work its cluster receives. */
@@ -15,6 +17,11 @@ export interface ClusterHandlers<T = unknown, R = unknown> {
   request?(value: T, context: CallContext): R | Promise<R>
   /** Receives one broadcast to the cluster; nobody waits for it (a throw is reported here as HANDLER_FAILED). */
   broadcast?(value: T, context: CallContext): unknown
+  /**
+   * Takes this member's side of a tunnel a caller opened (`mesh.tunnel(cluster)`); the tunnel is the
+   * handler's to close. A throw is reported here as HANDLER_FAILED and closes the tunnel.
+   */
+  tunnel?(tunnel: Tunnel, context: CallContext): unknown
 }
 
 /** Receives one event published on a topic; a throw is reported here as HANDLER_FAILED. */
@@ -24,6 +31,8 @@ export type TopicHandler<T = unknown> = (value: T, context: CallContext) => unkn
 export interface ServiceStats {
   requests: WorkQueueStats
   broadcasts: WorkQueueStats
+  /** This member's sides of tunnels open now. */
+  tunnels: number
 }
 
 /** A handler's own throw, kept apart from the queue's refusals so a handler's MeshscopeError is not taken for one. */
@@ -37,6 +46,7 @@ type Limits = { requestConcurrency: number; requestMemory: number }
 export class Service {
   readonly #requests: WorkQueue
   readonly #broadcasts: WorkQueue
+  readonly #tunnels = new Set<Tunnel>()
   #closed = false
 
   /** @internal use `mesh.serve(cluster, handlers, limits)` */
@@ -62,13 +72,18 @@ export class Service {
     return this.#closed
   }
 
+  /** True when the service takes tunnels (it has a `tunnel` handler). */
+  get servesTunnels(): boolean {
+    return typeof this.handlers.tunnel === 'function'
+  }
+
   /** True when the service answers requests (it has a `request` handler). */
   get servesRequests(): boolean {
     return typeof this.handlers.request === 'function'
   }
 
   stats(): ServiceStats {
-    return { requests: this.#requests.stats(), broadcasts: this.#broadcasts.stats() }
+    return { requests: this.#requests.stats(), broadcasts: this.#broadcasts.stats(), tunnels: this.#tunnels.size }
   }
 
   /**
@@ -81,6 +96,7 @@ export class Service {
     const error = new MeshscopeError('SERVICE_CLOSED', `the service of cluster "${this.cluster}" closed`)
     this.#requests.close(error)
     this.#broadcasts.close(error)
+    for (const tunnel of [...this.#tunnels]) tunnel.close()
     this.onClose(this)
   }
 
@@ -106,6 +122,21 @@ export class Service {
         }
       },
     })
+  }
+
+  /** @internal Makes this member's side of a new tunnel and hands it to the `tunnel` handler (closed with the service). */
+  acceptTunnel(outgoing: Sender<unknown>, incoming: Receiver<unknown>, context: CallContext): void {
+    const tunnel = new Tunnel(context.from, outgoing, incoming, (closed) => this.#tunnels.delete(closed))
+    this.#tunnels.add(tunnel)
+    const failed = (error: unknown) => {
+      tunnel.close()
+      this.reportFailure(new MeshscopeError('HANDLER_FAILED', `the tunnel handler of cluster "${this.cluster}" failed: ${String(error)}`, { cause: error }))
+    }
+    try {
+      void Promise.resolve(this.handlers.tunnel!.call(this.handlers, tunnel, context)).catch(failed)
+    } catch (error) {
+      failed(error)
+    }
   }
 
   /** @internal Takes a broadcast: dropped (and counted) when over memory or without a broadcast handler. */

@@ -157,7 +157,9 @@ export class Mesh {
       signaling,
       messaging: this.#messaging,
       receiveSignal: (from, payload) => this.#signals.receive(from, payload),
-      deliverGossip: (message) => void this.#events.emit('gossip', message),
+      deliverGossip: (message) => {
+        if (!this.#clusters.takeGossip(message)) this.#events.emit('gossip', message)
+      },
       report,
     }
     this.#topology = createTopology(parts)
@@ -185,6 +187,7 @@ export class Mesh {
       },
       report,
       callTimeoutMs: this.#messaging.callTimeoutMs,
+      gossip: this.#topology.gossip,
     })
     // In a page, leave when the tab goes away: the goodbyes go out synchronously, so peers see the
     // leave at once instead of after `peerTimeoutMs`.

@@ -15,7 +15,7 @@ import type { CallContext } from '../../rpc/serve.js'
 import type { MailboxHandler } from '../mailboxes.js'
 import { channel } from '../../channels/mpsc.js'
 import { ClusterDirectory } from './directory.js'
-import { ANNOUNCE_INTERVAL_MS, resolveServiceLimits, type ServiceLimits } from './limits.js'
+import { ANNOUNCE_INTERVAL_MS, GOSSIP_DIRECTORY, resolveServiceLimits, type ServiceLimits } from './limits.js'
 import {
   BROADCAST_MAILBOX,
   DIRECTORY_MAILBOX,
@@ -50,7 +50,12 @@ export interface ClusterHost {
   report(error: MeshscopeError): void
   /** The timeout of a request that does not say (the mesh's `callTimeoutMs`). */
   readonly callTimeoutMs: number
+  /** Gossip to the whole room, in a scamp room only: the directory travels by it there. */
+  readonly gossip?: { publish(value: unknown): string } | undefined
 }
+
+/** The key under which a gossiped value is a directory announcement (never handed to the application). */
+const GOSSIP_KEY = '__meshscope.clusters'
 
 /** Codes of a request that never reached a member's handler: another member may take it. */
 const NEVER_DELIVERED = new Set(['PEER_NOT_CONNECTED'])
@@ -72,6 +77,7 @@ export class Clusters {
   #announced?: () => void
   #lastAnnouncedAt = Number.NEGATIVE_INFINITY
   #closed = false
+  #refreshTimer?: ReturnType<typeof setInterval>
   /** Settles what waits for a member when the mesh closes. */
   #onClose = new Set<(error: MeshscopeError) => void>()
 
@@ -81,7 +87,7 @@ export class Clusters {
   ) {
     this.directory = new ClusterDirectory(host.id(), clock)
     // The answer says whether the announcement was taken, so the refusal's code reaches its sender.
-    host.register(DIRECTORY_MAILBOX, (value, context) => refusalToWire(this.directory.accept(context.from, value)))
+    host.register(DIRECTORY_MAILBOX, (value, context) => refusalToWire(this.directory.accept(context.from, value, this.#expiresAt())))
     host.register(REQUEST_MAILBOX, (value, context) => this.#serveRequest(value, context))
     host.register(TUNNEL_MAILBOX, (value, context) => this.#serveTunnel(value, context))
     host.register(BROADCAST_MAILBOX, (value, context) => {
@@ -94,6 +100,32 @@ export class Clusters {
       if (delivery instanceof MeshscopeError) throw delivery
       this.#subscriptions.get(delivery.name)?.event(delivery.value, context)
     })
+    if (host.gossip) {
+      // A scamp room: refresh this peer's entry everywhere, and let others' expire.
+      this.#refreshTimer = setInterval(() => {
+        this.directory.prune()
+        if (this.#services.size + this.#subscriptions.size > 0) void this.#announceTo([])
+      }, GOSSIP_DIRECTORY.refreshMs)
+      ;(this.#refreshTimer as { unref?: () => void }).unref?.()
+    }
+  }
+
+  /** When an announcement heard now stops counting: never in a full-mesh room (it goes with its link), after the expiry in a scamp room. */
+  #expiresAt(): number {
+    return this.host.gossip ? this.clock() + GOSSIP_DIRECTORY.expiryMs : Number.POSITIVE_INFINITY
+  }
+
+  /**
+   * A gossip message reached this peer: true when it was a directory announcement (taken here, never
+   * shown to the application), false when it is the application's.
+   */
+  takeGossip(message: { origin: string; value: unknown }): boolean {
+    const value = message.value
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, GOSSIP_KEY)) return false
+    if (message.origin === this.host.id() || this.#closed) return true
+    const refusal = this.directory.accept(message.origin, (value as Record<string, unknown>)[GOSSIP_KEY], this.#expiresAt())
+    if (refusal) this.host.report(new MeshscopeError(refusal.code, `gossip from ${message.origin}: ${refusal.message}`))
+    return true
   }
 
   // ── membership ─────────────────────────────────────────────────────────────
@@ -422,9 +454,12 @@ export class Clusters {
     void this.#announceTo([peerId])
   }
 
-  /** A link went: the peer's entry goes with it (its in-flight requests fail through their calls). */
+  /**
+   * A link went: the peer's entry goes with it (its in-flight requests fail through their calls) —
+   * in a full-mesh room. In a scamp room links close when idle, so entries expire instead.
+   */
   linkLeft(peerId: string): void {
-    this.directory.drop(peerId)
+    if (!this.host.gossip) this.directory.drop(peerId)
   }
 
   /** Every change is announced to every linked peer, at most once per ANNOUNCE_INTERVAL_MS: changes in between go together. */
@@ -447,6 +482,13 @@ export class Clusters {
   async #announceTo(peers: string[]): Promise<void> {
     if (this.#closed) return
     const announcement = announcementToWire(this.directory.localAnnouncement(++this.#seq))
+    if (this.host.gossip) {
+      try {
+        this.host.gossip.publish({ [GOSSIP_KEY]: announcement })
+      } catch (error) {
+        this.host.report(error instanceof MeshscopeError ? error : new MeshscopeError('GOSSIP_TOO_LARGE', String(error)))
+      }
+    }
     await Promise.allSettled(
       peers.map(async (peerId) => {
         const refusal = refusalFromWire(await this.host.call(peerId, DIRECTORY_MAILBOX, announcement, {}))
@@ -460,6 +502,7 @@ export class Clusters {
     if (this.#closed) return
     this.#closed = true
     clearTimeout(this.#announceTimer)
+    clearInterval(this.#refreshTimer)
     this.#announced?.() // nothing more is announced: a serve or subscribe waiting for it returns
     const error = new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
     for (const settle of [...this.#onClose]) settle(error)

@@ -1,8 +1,9 @@
 /**
  * Who serves which clusters and subscribes to which topics, as this peer knows it: its own
- * membership, and what each linked peer last announced (full topology: every peer announces its whole
- * membership to each linked peer when the link opens and after every change). Soft state: a peer's
- * entry goes with its link. Every announcement is hostile input: it is refused (ANNOUNCEMENT_REFUSED)
+ * membership, and what each peer last announced (full topology: every peer announces its whole
+ * membership to each linked peer when the link opens and after every change, and a peer's entry goes
+ * with its link; scamp topology: announcements also travel by gossip, refreshed every
+ * GOSSIP_DIRECTORY.refreshMs, and an entry expires when not refreshed within its expiryMs). Every announcement is hostile input: it is refused (ANNOUNCEMENT_REFUSED)
  * when malformed, past DIRECTORY_LIMITS, or past the per-peer announcement rate, and an older one
  * (a lower `seq`, overtaken on the way) is ignored.
  */
@@ -12,6 +13,8 @@ import { DIRECTORY_LIMITS } from './limits.js'
 import { announcementFromWire, type Announcement } from './protocol.js'
 
 interface PeerEntry {
+  /** Clock time after which the entry no longer counts (Infinity: until its link goes). */
+  expiresAt: number
   seq: number
   clusters: Map<string, number>
   topics: Set<string>
@@ -59,8 +62,15 @@ export class ClusterDirectory {
 
   // ── what peers announce ────────────────────────────────────────────────────
 
-  /** Takes `peerId`'s announcement (its wire value); returns the refusal when it is refused. */
-  accept(peerId: string, value: unknown): MeshscopeError | undefined {
+  /**
+   * Takes `peerId`'s announcement (its wire value), valid until `expiresAt` (a scamp room's gossip)
+   * or until the peer is dropped; returns the refusal when it is refused.
+   */
+  accept(peerId: string, value: unknown, expiresAt = Number.POSITIVE_INFINITY): MeshscopeError | undefined {
+    this.prune()
+    if (!this.#rates.has(peerId) && this.#rates.size >= DIRECTORY_LIMITS.maxPeers) {
+      return new MeshscopeError('ANNOUNCEMENT_REFUSED', `directory announcement refused: the directory holds ${DIRECTORY_LIMITS.maxPeers} peers`)
+    }
     let rate = this.#rates.get(peerId)
     if (!rate)
       this.#rates.set(peerId, (rate = new TokenBucket(DIRECTORY_LIMITS.announcementBurst, 1000 / DIRECTORY_LIMITS.announcementsPerSecond, this.clock())))
@@ -70,8 +80,11 @@ export class ClusterDirectory {
     const announcement = announcementFromWire(value)
     if (announcement instanceof MeshscopeError) return announcement
     const known = this.#peers.get(peerId)
-    if (known && known.seq >= announcement.seq) return undefined // overtaken by a newer one on the way
-    this.#peers.set(peerId, { seq: announcement.seq, clusters: announcement.clusters, topics: announcement.topics })
+    if (known && known.seq >= announcement.seq) {
+      known.expiresAt = Math.max(known.expiresAt, expiresAt) // the same membership, heard again
+      return undefined // or overtaken by a newer one on the way
+    }
+    this.#peers.set(peerId, { expiresAt, seq: announcement.seq, clusters: announcement.clusters, topics: announcement.topics })
     this.#notify()
     return undefined
   }
@@ -80,6 +93,18 @@ export class ClusterDirectory {
   drop(peerId: string): void {
     this.#rates.delete(peerId)
     if (this.#peers.delete(peerId)) this.#notify()
+  }
+
+  /** Drops the entries whose time ran out (a scamp room's member that stopped refreshing: crashed or gone). */
+  prune(now = this.clock()): void {
+    let changed = false
+    for (const [peerId, entry] of this.#peers) {
+      if (entry.expiresAt > now) continue
+      this.#peers.delete(peerId)
+      this.#rates.delete(peerId)
+      changed = true
+    }
+    if (changed) this.#notify()
   }
 
   /** A fresher figure of `peerId`'s spare capacity for `cluster` (from a reply). */
@@ -93,7 +118,8 @@ export class ClusterDirectory {
   /** The members of `cluster`, this peer included when it serves it. */
   membersOf(cluster: string): string[] {
     const members = this.#localClusters.has(cluster) ? [this.selfId] : []
-    for (const [peerId, entry] of this.#peers) if (entry.clusters.has(cluster)) members.push(peerId)
+    const now = this.clock()
+    for (const [peerId, entry] of this.#peers) if (entry.expiresAt > now && entry.clusters.has(cluster)) members.push(peerId)
     return members
   }
 
@@ -106,7 +132,8 @@ export class ClusterDirectory {
   /** The subscribers of `topic`, this peer included when it subscribes. */
   subscribersOf(topic: string): string[] {
     const subscribers = this.#localTopics.has(topic) ? [this.selfId] : []
-    for (const [peerId, entry] of this.#peers) if (entry.topics.has(topic)) subscribers.push(peerId)
+    const now = this.clock()
+    for (const [peerId, entry] of this.#peers) if (entry.expiresAt > now && entry.topics.has(topic)) subscribers.push(peerId)
     return subscribers
   }
 
@@ -116,7 +143,9 @@ export class ClusterDirectory {
     const topics: Record<string, string[]> = {}
     for (const cluster of this.#localClusters.keys()) clusters[cluster] = [this.selfId]
     for (const topic of this.#localTopics) topics[topic] = [this.selfId]
+    const now = this.clock()
     for (const [peerId, entry] of this.#peers) {
+      if (entry.expiresAt <= now) continue
       for (const cluster of entry.clusters.keys()) (clusters[cluster] ??= []).push(peerId)
       for (const topic of entry.topics) (topics[topic] ??= []).push(peerId)
     }

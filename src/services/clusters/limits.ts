@@ -57,6 +57,23 @@ export const DIRECTORY_LIMITS = {
   announcementBurst: 32,
   /** Announcements one peer may send per second past the burst; a peer announces at most 20/s. @default 32 */
   announcementsPerSecond: 32,
+  /**
+   * Peers the directory holds entries of. In a full-mesh room these are the linked peers; in a scamp
+   * room any member's gossiped announcement makes one, so a new peer's is refused past this. @default 1024
+   */
+  maxPeers: 1024,
+} as const
+
+/**
+ * The directory of a scamp room, carried by gossip: every peer gossips its membership on every
+ * change and every `refreshMs`, and an entry not refreshed within `expiryMs` is dropped — so a
+ * crashed member leaves the directory within `expiryMs` plus the gossip's spread (seconds).
+ */
+export const GOSSIP_DIRECTORY = {
+  /** How often a peer gossips its membership in a scamp room. @default 10_000 */
+  refreshMs: 10_000,
+  /** How long an announcement holds without a refresh (three refreshes, then a margin). @default 35_000 */
+  expiryMs: 35_000,
 } as const
 
 /** The shortest time between two announcements this peer sends: changes in between are announced together. */

@@ -1,7 +1,7 @@
 /** The directory's bounds on what a peer may announce: exactly at each limit accepted, one past refused (ANNOUNCEMENT_REFUSED). */
 import { describe, expect, test } from 'vitest'
 import { ClusterDirectory } from '../../../src/services/clusters/directory.js'
-import { DIRECTORY_LIMITS } from '../../../src/services/clusters/limits.js'
+import { DIRECTORY_LIMITS, GOSSIP_DIRECTORY } from '../../../src/services/clusters/limits.js'
 import { payloadBytes } from '../../../src/services/clusters/payload-bytes.js'
 
 const SELF = 'a'.repeat(32)
@@ -73,6 +73,30 @@ describe('ClusterDirectory', () => {
     expect(directory.accept(PEER, announcement({ seq: 100 }))).toMatchObject({ code: 'ANNOUNCEMENT_REFUSED' })
     now += 1000 / DIRECTORY_LIMITS.announcementsPerSecond
     expect(directory.accept(PEER, announcement({ seq: 101 }))).toBeUndefined()
+  })
+})
+
+describe('the gossiped directory of a scamp room', () => {
+  test(`an entry not refreshed within ${GOSSIP_DIRECTORY.expiryMs} ms expires; a refresh (the same seq heard again) extends it`, () => {
+    let now = 0
+    const directory = new ClusterDirectory(SELF, () => now)
+    directory.accept(PEER, announcement({ seq: 1, clusters: [['echo', 1]] }), now + GOSSIP_DIRECTORY.expiryMs)
+    now += GOSSIP_DIRECTORY.refreshMs
+    directory.accept(PEER, announcement({ seq: 1, clusters: [['echo', 1]] }), now + GOSSIP_DIRECTORY.expiryMs)
+    now += GOSSIP_DIRECTORY.expiryMs - 1
+    expect(directory.membersOf('echo')).toEqual([PEER])
+    now += 1
+    expect(directory.membersOf('echo')).toEqual([])
+    directory.prune()
+    expect(directory.snapshot().clusters).toEqual({})
+  })
+
+  test(`holds ${DIRECTORY_LIMITS.maxPeers} peers and refuses a new one past them`, () => {
+    const directory = new ClusterDirectory(SELF)
+    const peer = (index: number) => index.toString(16).padStart(32, '0')
+    for (let index = 0; index < DIRECTORY_LIMITS.maxPeers; index++) expect(directory.accept(peer(index), announcement())).toBeUndefined()
+    expect(directory.accept(peer(DIRECTORY_LIMITS.maxPeers), announcement())).toMatchObject({ code: 'ANNOUNCEMENT_REFUSED' })
+    expect(directory.accept(peer(0), announcement({ seq: 2 }))).toBeUndefined()
   })
 })
 

@@ -5,16 +5,17 @@
  * broadcast goes to every member; an event published on a topic to every subscriber. The directory
  * (directory.ts) is kept by the peers themselves over internal mailboxes (protocol.ts): no relay.
  *
- * This is the part the mesh composes; it reaches peers only through `ClusterHost` (the mesh's
- * mailboxes, calls and links).
+ * This is the part the mesh composes; it reaches peers only through `ClusterHost` (host.ts: the
+ * mesh's mailboxes, calls, links and gossip); member-call.ts reads a remote member's answers.
  */
 import { MeshscopeError, isMeshscopeError } from '../../errors.js'
+import { channel } from '../../channels/mpsc.js'
 import { isTimeoutMs, type CallOptions } from '../../rpc/call.js'
 import { RemoteError } from '../../rpc/errors.js'
 import type { CallContext } from '../../rpc/serve.js'
-import type { MailboxHandler } from '../mailboxes.js'
-import { channel } from '../../channels/mpsc.js'
 import { ClusterDirectory } from './directory.js'
+import type { ClusterHost } from './host.js'
+import { NotServing, callMember } from './member-call.js'
 import { ANNOUNCE_INTERVAL_MS, GOSSIP_DIRECTORY, resolveServiceLimits, type ServiceLimits } from './limits.js'
 import {
   BROADCAST_MAILBOX,
@@ -23,7 +24,6 @@ import {
   REQUEST_MAILBOX,
   announcementToWire,
   deliveryFromWire,
-  outcomeFromWire,
   outcomeToWire,
   refusalFromWire,
   refusalToWire,
@@ -36,34 +36,10 @@ import {
 import { TUNNEL_CAPACITY, Tunnel } from './tunnel.js'
 import { HandlerThrew, Service, Subscription, type ClusterHandlers, type TopicHandler } from './service.js'
 
-/** What clusters need from the mesh. */
-export interface ClusterHost {
-  /** This peer's id (a function: the mesh's identity is set after this object is made). */
-  id(): string
-  /** The peers with an open link: they get this peer's announcements. */
-  linkedPeers(): string[]
-  register(name: string, handler: MailboxHandler): () => void
-  call(peerId: string, name: string, value: unknown, options: CallOptions): Promise<unknown>
-  send(peerId: string, name: string, value: unknown): Promise<void>
-  /** Throws MESH_CLOSED once the mesh is closing. */
-  assertOpen(): void
-  report(error: MeshscopeError): void
-  /** The timeout of a request that does not say (the mesh's `callTimeoutMs`). */
-  readonly callTimeoutMs: number
-  /** Gossip to the whole room, in a scamp room only: the directory travels by it there. */
-  readonly gossip?: { publish(value: unknown): string } | undefined
-}
-
 /** The key under which a gossiped value is a directory announcement (never handed to the application). */
 const GOSSIP_KEY = '__meshscope.clusters'
 
-/** Codes of a request that never reached a member's handler: another member may take it. */
-const NEVER_DELIVERED = new Set(['PEER_NOT_CONNECTED'])
-/** Codes of a member that went away while it held the request: SERVICE_CLOSED for the caller. */
-const MEMBER_GONE = new Set(['PEER_GONE', 'LINK_CLOSED', 'MESH_CLOSED', 'DISCONNECTED', 'STREAM_RESET', 'LINK_FAILED'])
-
-/** A member that turned out not to serve the cluster (it left meanwhile): the request was not run there. */
-class NotServing {}
+export type { ClusterHost } from './host.js'
 
 export class Clusters {
   readonly directory: ClusterDirectory
@@ -264,28 +240,19 @@ export class Clusters {
     if (member === this.host.id()) return this.#requestLocally(cluster, value, remainingMs, signal)
     const key = `${member} ${cluster}`
     this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1)
-    let reply: unknown
     try {
-      reply = await this.host.call(member, REQUEST_MAILBOX, requestToWire({ cluster, value, deadlineMs: remainingMs }), { timeout: remainingMs, signal })
-    } catch (error) {
-      this.host.assertOpen() // our own mesh closing is MESH_CLOSED, whatever the stream saw
-      if (isMeshscopeError(error) && !(error instanceof RemoteError)) {
-        if (NEVER_DELIVERED.has(error.code)) throw new NotServing()
-        if (MEMBER_GONE.has(error.code))
-          throw new MeshscopeError('SERVICE_CLOSED', `member ${member} of "${cluster}" went away: ${error.message}`, { cause: error })
-      }
-      throw error
+      return await callMember(
+        this.host,
+        this.directory,
+        { member, cluster, mailbox: REQUEST_MAILBOX },
+        requestToWire({ cluster, value, deadlineMs: remainingMs }),
+        { timeout: remainingMs, signal },
+      )
     } finally {
       const left = (this.#inFlight.get(key) ?? 1) - 1
       if (left > 0) this.#inFlight.set(key, left)
       else this.#inFlight.delete(key)
     }
-    const outcome = outcomeFromWire(reply)
-    if (outcome instanceof MeshscopeError) throw outcome
-    this.directory.updateSpare(member, cluster, outcome.spare)
-    if (outcome.kind === 'value') return outcome.value
-    if (outcome.code === 'NO_MEMBER') throw new NotServing()
-    throw new MeshscopeError(outcome.code, `member ${member} of "${cluster}": ${outcome.message}`)
   }
 
   /** A request to this peer's own service: the same queue and limits, no encoding; TIMEOUT and ABORTED as for a remote member. */
@@ -378,24 +345,7 @@ export class Clusters {
       return
     }
     const remainingMs = Math.max(1, deadline - this.clock())
-    let reply: unknown
-    try {
-      reply = await this.host.call(member, TUNNEL_MAILBOX, [cluster, incoming, outgoing], { timeout: remainingMs })
-    } catch (error) {
-      this.host.assertOpen()
-      if (isMeshscopeError(error) && !(error instanceof RemoteError)) {
-        if (NEVER_DELIVERED.has(error.code)) throw new NotServing()
-        if (MEMBER_GONE.has(error.code))
-          throw new MeshscopeError('SERVICE_CLOSED', `member ${member} of "${cluster}" went away: ${error.message}`, { cause: error })
-      }
-      throw error
-    }
-    const outcome = outcomeFromWire(reply)
-    if (outcome instanceof MeshscopeError) throw outcome
-    this.directory.updateSpare(member, cluster, outcome.spare)
-    if (outcome.kind === 'value') return
-    if (outcome.code === 'NO_MEMBER') throw new NotServing()
-    throw new MeshscopeError(outcome.code, `member ${member} of "${cluster}": ${outcome.message}`)
+    await callMember(this.host, this.directory, { member, cluster, mailbox: TUNNEL_MAILBOX }, [cluster, incoming, outgoing], { timeout: remainingMs })
   }
 
   /** A member's side of a tunnel's opening: its halves go to the `tunnel` handler, or are closed when it has none. */

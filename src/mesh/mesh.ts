@@ -339,8 +339,8 @@ export class Mesh {
 
   /**
    * Opens an ordered, two-way tunnel to one member of `cluster` (chosen as for `request`), whose
-   * `tunnel` handler gets the other side: `send(value, { timeout })`, `receive({ timeout })`, `for
-   * await`, `close()`. Each direction is ordered and throttled by credit (a slow reader slows the
+   * `tunnel` handler gets the other side: `send(value, { timeout })`, `receive({ timeout })`,
+   * `for await … of tunnel`, `close()`. Each direction is ordered and throttled by credit (a slow reader slows the
    * writer); a message up to the codec limit (16 MiB encoded) arrives whole. Rejects with NO_MEMBER
    * (no member took it within `options.timeout`, by default `callTimeoutMs`), SERVICE_CLOSED (the
    * member went away), INVALID_ARGUMENT or MESH_CLOSED. Once either side closes, pending and later

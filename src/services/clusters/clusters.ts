@@ -9,7 +9,7 @@
  * mesh's mailboxes, calls, links and gossip); member-call.ts reads a remote member's answers.
  */
 import { MeshscopeError, isMeshscopeError } from '../../errors.js'
-import { channel } from '../../channels/mpsc.js'
+import { Receiver, Sender, channel } from '../../channels/mpsc.js'
 import { isTimeoutMs, type CallOptions } from '../../rpc/call.js'
 import { RemoteError } from '../../rpc/errors.js'
 import type { CallContext } from '../../rpc/serve.js'
@@ -352,7 +352,8 @@ export class Clusters {
   #serveTunnel(value: unknown, context: CallContext): unknown {
     const opening = tunnelOpeningFromWire(value)
     if (opening instanceof MeshscopeError) {
-      if (Array.isArray(value)) for (const half of value) if (half && typeof half === 'object' && 'close' in half) (half as { close(): void }).close()
+      // Channel halves that came with a malformed opening would hold their streams until collected: close them now.
+      if (Array.isArray(value)) for (const half of value) if (half instanceof Receiver || half instanceof Sender) half.close()
       throw opening
     }
     const service = this.#services.get(opening.cluster)

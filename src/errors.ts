@@ -54,6 +54,13 @@ export type ErrorCode =
   | 'UNKNOWN_METHOD'
   | 'ALREADY_CALLED'
   | 'NOT_A_CALL'
+  // service clusters (src/services/clusters)
+  | 'NO_MEMBER'
+  | 'SERVICE_CLOSED'
+  | 'SERVICE_OVERLOADED'
+  | 'ALREADY_SUBSCRIBED'
+  | 'NOT_SUBSCRIBED'
+  | 'ANNOUNCEMENT_REFUSED'
   // scope hops
   | 'HOP_FAILED'
   | 'UNKNOWN_HOP'

@@ -8,7 +8,8 @@
  * - signals.ts: the signed offers, answers and candidates that form links;
  * - topology.ts: the questions that depend on the room's topology, answered by full-topology.ts
  *   (a link to every member) or scamp-topology.ts (SCAMP views, links on demand, the signal relay);
- * - messaging.ts: mailboxes, calls and exposed objects, routed over the links.
+ * - messaging.ts: mailboxes, calls and exposed objects, routed over the links;
+ * - services/clusters/: service clusters (requests, broadcasts, topics) and their directory.
  *
  * The server's roster only says whom to connect to, so the mesh keeps working while the server is
  * away, and the client rejoins the same room under the same id when it returns.
@@ -27,6 +28,10 @@ import type { Remote } from '../rpc/remote-object.js'
 import { resolveServeLimits } from '../rpc/serve-limits.js'
 import type { Mailbox, MailboxHandler, MailboxOptions, MailboxRef } from '../services/mailboxes.js'
 import { Messaging } from './messaging.js'
+import { Clusters } from '../services/clusters/clusters.js'
+import type { ServiceLimits } from '../services/clusters/limits.js'
+import type { ClusterHandlers, Service, Subscription, TopicHandler } from '../services/clusters/service.js'
+import type { Tunnel } from '../services/clusters/tunnel.js'
 import { peerRef, type HopTransport, type PeerRef } from '../scope/here.js'
 import { HOP_MAILBOX, serveHop } from '../scope/hop.js'
 import { FullTopology } from './full-topology.js'
@@ -82,6 +87,7 @@ export class Mesh {
   readonly #topology: TopologyPolicy
   readonly #signals: Signals
   readonly #hopTransport: HopTransport
+  readonly #clusters: Clusters
 
   private constructor(
     options: ResolvedMeshOptions,
@@ -130,8 +136,12 @@ export class Mesh {
         joined: (peerId) => {
           this.#events.emit('peer:join', peerId)
           this.#topology.linkJoined(peerId)
+          this.#clusters.linkJoined(peerId)
         },
-        left: (peerId, reason) => void this.#events.emit('peer:leave', peerId, reason),
+        left: (peerId, reason) => {
+          this.#clusters.linkLeft(peerId)
+          this.#events.emit('peer:leave', peerId, reason)
+        },
         lost: (peerId) => this.#topology.linkLost(peerId),
         keepsIdleLink: (peerId) => this.#topology.keepsIdleLink(peerId),
         report,
@@ -147,7 +157,9 @@ export class Mesh {
       signaling,
       messaging: this.#messaging,
       receiveSignal: (from, payload) => this.#signals.receive(from, payload),
-      deliverGossip: (message) => void this.#events.emit('gossip', message),
+      deliverGossip: (message) => {
+        if (!this.#clusters.takeGossip(message)) this.#events.emit('gossip', message)
+      },
       report,
     }
     this.#topology = createTopology(parts)
@@ -164,6 +176,19 @@ export class Mesh {
     this.#hopTransport = { id: identity.id, call: (peerId, name, value, options) => this.call(peerId, name, value, options) }
     const hopPolicy = options.hopPolicy
     this.#messaging.register(HOP_MAILBOX, (request, context) => serveHop(request, context, this.#hopTransport, this, hopPolicy))
+    this.#clusters = new Clusters({
+      id: () => identity.id,
+      linkedPeers: () => this.#links.peers,
+      register: (name, handler) => this.#messaging.register(name, handler),
+      call: (peerId, name, value, callOptions) => this.#messaging.call(peerId, name, value, callOptions),
+      send: (peerId, name, value) => this.#messaging.send(peerId, name, value),
+      assertOpen: () => {
+        if (this.#state !== 'open') throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
+      },
+      report,
+      callTimeoutMs: this.#messaging.callTimeoutMs,
+      gossip: this.#topology.gossip,
+    })
     // In a page, leave when the tab goes away: the goodbyes go out synchronously, so peers see the
     // leave at once instead of after `peerTimeoutMs`.
     if (isBrowserPage(globalThis)) globalThis.addEventListener('pagehide', this.#onPageHide)
@@ -287,6 +312,78 @@ export class Mesh {
   }
 
   /**
+   * Joins `cluster` (1..128 characters) as a member: requests to the cluster may reach
+   * `handlers.request` (its return value is the caller's result, a throw reaches the caller as a
+   * RemoteError), broadcasts reach `handlers.broadcast`. `limits` bound the work taken on at once:
+   * `requestConcurrency` handlers (4 × cores in Node, 4 in a tab) and `requestMemory` bytes (64 MiB;
+   * a request past it is refused with SERVICE_OVERLOADED, a broadcast dropped and counted).
+   * Resolves once linked peers were told. `service.close()` leaves. INVALID_ARGUMENT if this peer
+   * already serves the cluster.
+   */
+  serve<T = unknown, R = unknown>(cluster: string, handlers: ClusterHandlers<T, R>, limits?: ServiceLimits): Promise<Service> {
+    return this.#clusters.serve(cluster, handlers as ClusterHandlers, limits)
+  }
+
+  /**
+   * Sends `value` to exactly one member of `cluster` — the one with the most spare capacity, this
+   * peer included when it is a member — and resolves with its handler's result. At most once: a
+   * request handed to a member's handler is never retried on another. Rejects with NO_MEMBER (no
+   * member within the timeout), TIMEOUT (`options.timeout`, by default `callTimeoutMs`; under 1 ms is
+   * INVALID_ARGUMENT), SERVICE_OVERLOADED (over the member's `requestMemory`), SERVICE_CLOSED (the
+   * member left or closed the service with the request), REMOTE_ERROR (the handler threw), ABORTED,
+   * MESH_CLOSED or a codec error.
+   */
+  request<R = unknown>(cluster: string, value: unknown, options?: CallOptions): Promise<R> {
+    return this.#clusters.request(cluster, value, options) as Promise<R>
+  }
+
+  /**
+   * Opens an ordered, two-way tunnel to one member of `cluster` (chosen as for `request`), whose
+   * `tunnel` handler gets the other side: `send(value, { timeout })`, `receive({ timeout })`,
+   * `for await … of tunnel`, `close()`. Each direction is ordered and throttled by credit (a slow reader slows the
+   * writer); a message up to the codec limit (16 MiB encoded) arrives whole. Rejects with NO_MEMBER
+   * (no member took it within `options.timeout`, by default `callTimeoutMs`), SERVICE_CLOSED (the
+   * member went away), INVALID_ARGUMENT or MESH_CLOSED. Once either side closes, pending and later
+   * operations fail with SERVICE_CLOSED.
+   */
+  tunnel<TSend = unknown, TReceive = unknown>(cluster: string, options?: { timeout?: number }): Promise<Tunnel<TSend, TReceive>> {
+    return this.#clusters.tunnel(cluster, options) as Promise<Tunnel<TSend, TReceive>>
+  }
+
+  /**
+   * Hands `value` to every member of `cluster` once, this peer too if it is a member. Best effort:
+   * resolves when each member took it or failed; a member over its `requestMemory` drops it; no
+   * ordering between broadcasts.
+   */
+  broadcast(cluster: string, value: unknown): Promise<void> {
+    return this.#clusters.broadcast(cluster, value)
+  }
+
+  /**
+   * Subscribes to `topic`: every event published on it reaches `handler` once, within `limits` (as
+   * for `serve`; an event past `requestMemory` is dropped and counted in `sub.stats()`). Rejects with
+   * ALREADY_SUBSCRIBED if this peer subscribes already. `sub.close()` or `unsubscribe(topic)` ends it.
+   */
+  subscribe<T = unknown>(topic: string, handler: TopicHandler<T>, limits?: ServiceLimits): Promise<Subscription> {
+    return this.#clusters.subscribe(topic, handler as TopicHandler, limits)
+  }
+
+  /** Ends this peer's subscription to `topic`; NOT_SUBSCRIBED if there is none. */
+  unsubscribe(topic: string): Promise<void> {
+    return this.#clusters.unsubscribe(topic)
+  }
+
+  /** Hands `value` to every subscriber of `topic` once, this peer too if subscribed. Best effort, like `broadcast`. */
+  publish(topic: string, value: unknown): Promise<void> {
+    return this.#clusters.publish(topic, value)
+  }
+
+  /** The clusters and topics this peer knows, with their members (this peer's own included). */
+  directory(): { clusters: Record<string, string[]>; topics: Record<string, string[]> } {
+    return this.#clusters.directory.snapshot()
+  }
+
+  /**
    * What each joined peer holds here now, by peer id: its multiplexer session's streams, the memory
    * its received data retains (unread or under assembly), the credit granted to it and the control
    * frames waiting for its link — to compare with `limits.mux` (docs/architecture.md, "Resource budgets");
@@ -320,6 +417,7 @@ export class Mesh {
     // The topology's leave rule first (SCAMP unsubscribes), while the links still take messages.
     if (this.#topology.leave) await withDeadline(this.#topology.leave(), CLOSE_GRACE_MS / 2)
     this.#state = 'closing'
+    this.#clusters.close()
     if (isBrowserPage(globalThis)) globalThis.removeEventListener('pagehide', this.#onPageHide)
     this.signaling.close()
     // A joined peer gets a GOAWAY; no leaves are announced from here on.

@@ -17,7 +17,10 @@ import {
   type PeerLeaveReason,
   type PeerRef,
   type Remote,
+  type Service,
   type SignalingState,
+  type Subscription,
+  type Tunnel,
 } from '../../src/index.js'
 
 declare const mesh: Mesh
@@ -117,4 +120,25 @@ declare const peer: PeerRef
   void store.version
   // @ts-expect-error the arguments are the method's own
   void store.get(1)
+}
+
+// ── service clusters: handlers typed by the cluster's value and reply ───────────────────────────
+
+{
+  const served = mesh.serve<number, string>('types/cluster', {
+    request: (value, context) => {
+      expectTypeOf(value).toEqualTypeOf<number>()
+      expectTypeOf(context.from).toEqualTypeOf<string>()
+      return String(value)
+    },
+  })
+  expectTypeOf(served).toEqualTypeOf<Promise<Service>>()
+  // @ts-expect-error the reply is the declared type
+  void mesh.serve<number, string>('types/cluster', { request: (value: number) => value })
+  expectTypeOf(mesh.request<string>('types/cluster', 1)).toEqualTypeOf<Promise<string>>()
+  expectTypeOf(mesh.subscribe<number>('types/topic', (value) => expectTypeOf(value).toEqualTypeOf<number>())).toEqualTypeOf<Promise<Subscription>>()
+  const tunnel = {} as Tunnel<string, number>
+  expectTypeOf(tunnel.send).parameter(0).toEqualTypeOf<string>()
+  expectTypeOf(tunnel.receive()).toEqualTypeOf<Promise<number>>()
+  expectTypeOf(mesh.tunnel<string, number>('types/cluster')).toEqualTypeOf<Promise<Tunnel<string, number>>>()
 }

@@ -1,0 +1,467 @@
+/**
+ * Service clusters, Iris style: peers address a cluster — every peer that serves the same sub-task,
+ * any number of them — by name instead of by peer. A request goes to exactly one member, chosen by
+ * the spare capacity members report (directory announcements, then every reply), at most once; a
+ * broadcast goes to every member; an event published on a topic to every subscriber. The directory
+ * (directory.ts) is kept by the peers themselves over internal mailboxes (protocol.ts): no relay.
+ *
+ * This is the part the mesh composes; it reaches peers only through `ClusterHost` (host.ts: the
+ * mesh's mailboxes, calls, links and gossip); member-call.ts reads a remote member's answers.
+ */
+import { MeshscopeError, isMeshscopeError } from '../../errors.js'
+import { Receiver, Sender, channel } from '../../channels/mpsc.js'
+import { isTimeoutMs, type CallOptions } from '../../rpc/call.js'
+import { RemoteError } from '../../rpc/errors.js'
+import type { CallContext } from '../../rpc/serve.js'
+import { ClusterDirectory } from './directory.js'
+import type { ClusterHost } from './host.js'
+import { NotServing, callMember } from './member-call.js'
+import { ANNOUNCE_INTERVAL_MS, GOSSIP_DIRECTORY, resolveServiceLimits, type ServiceLimits } from './limits.js'
+import {
+  BROADCAST_MAILBOX,
+  DIRECTORY_MAILBOX,
+  EVENT_MAILBOX,
+  REQUEST_MAILBOX,
+  announcementToWire,
+  deliveryFromWire,
+  outcomeToWire,
+  refusalFromWire,
+  refusalToWire,
+  requestFromWire,
+  requestToWire,
+  TUNNEL_MAILBOX,
+  tunnelOpeningFromWire,
+  validateClusterName,
+} from './protocol.js'
+import { TUNNEL_CAPACITY, Tunnel } from './tunnel.js'
+import { HandlerThrew, Service, Subscription, type ClusterHandlers, type TopicHandler } from './service.js'
+
+/** The key under which a gossiped value is a directory announcement (never handed to the application). */
+const GOSSIP_KEY = '__meshscope.clusters'
+
+export type { ClusterHost } from './host.js'
+
+export class Clusters {
+  readonly directory: ClusterDirectory
+  #services = new Map<string, Service>()
+  #subscriptions = new Map<string, Subscription>()
+  /** This peer's requests in flight to each member, by `peerId cluster`: subtracted from what it reported. */
+  #inFlight = new Map<string, number>()
+  #seq = 0
+  #announcing?: Promise<void>
+  #announceTimer?: ReturnType<typeof setTimeout>
+  #announced?: () => void
+  #lastAnnouncedAt = Number.NEGATIVE_INFINITY
+  #closed = false
+  #refreshTimer?: ReturnType<typeof setInterval>
+  /** Settles what waits for a member when the mesh closes. */
+  #onClose = new Set<(error: MeshscopeError) => void>()
+
+  constructor(
+    private readonly host: ClusterHost,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.directory = new ClusterDirectory(host.id(), clock)
+    // The answer says whether the announcement was taken, so the refusal's code reaches its sender.
+    host.register(DIRECTORY_MAILBOX, (value, context) => refusalToWire(this.directory.accept(context.from, value, this.#expiresAt())))
+    host.register(REQUEST_MAILBOX, (value, context) => this.#serveRequest(value, context))
+    host.register(TUNNEL_MAILBOX, (value, context) => this.#serveTunnel(value, context))
+    host.register(BROADCAST_MAILBOX, (value, context) => {
+      const delivery = deliveryFromWire(value)
+      if (delivery instanceof MeshscopeError) throw delivery
+      this.#services.get(delivery.name)?.broadcast(delivery.value, context)
+    })
+    host.register(EVENT_MAILBOX, (value, context) => {
+      const delivery = deliveryFromWire(value)
+      if (delivery instanceof MeshscopeError) throw delivery
+      this.#subscriptions.get(delivery.name)?.event(delivery.value, context)
+    })
+    if (host.gossip) {
+      // A scamp room: refresh this peer's entry everywhere, and let others' expire.
+      this.#refreshTimer = setInterval(() => {
+        this.directory.prune()
+        if (this.#services.size + this.#subscriptions.size > 0) void this.#announceTo([])
+      }, GOSSIP_DIRECTORY.refreshMs)
+      ;(this.#refreshTimer as { unref?: () => void }).unref?.()
+    }
+  }
+
+  /** When an announcement heard now stops counting: never in a full-mesh room (it goes with its link), after the expiry in a scamp room. */
+  #expiresAt(): number {
+    return this.host.gossip ? this.clock() + GOSSIP_DIRECTORY.expiryMs : Number.POSITIVE_INFINITY
+  }
+
+  /**
+   * A gossip message reached this peer: true when it was a directory announcement (taken here, never
+   * shown to the application), false when it is the application's.
+   */
+  takeGossip(message: { origin: string; value: unknown }): boolean {
+    const value = message.value
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, GOSSIP_KEY)) return false
+    if (message.origin === this.host.id() || this.#closed) return true
+    const refusal = this.directory.accept(message.origin, (value as Record<string, unknown>)[GOSSIP_KEY], this.#expiresAt())
+    if (refusal) this.host.report(new MeshscopeError(refusal.code, `gossip from ${message.origin}: ${refusal.message}`))
+    return true
+  }
+
+  // ── membership ─────────────────────────────────────────────────────────────
+
+  async serve(cluster: string, handlers: ClusterHandlers, limits?: ServiceLimits): Promise<Service> {
+    this.host.assertOpen()
+    validateClusterName('cluster', cluster)
+    if (typeof handlers !== 'object' || handlers === null) throw new MeshscopeError('INVALID_ARGUMENT', 'serve takes an object of handlers')
+    for (const kind of ['request', 'broadcast', 'tunnel'] as const) {
+      if (handlers[kind] !== undefined && typeof handlers[kind] !== 'function')
+        throw new MeshscopeError('INVALID_ARGUMENT', `handlers.${kind} must be a function`)
+    }
+    if (this.#services.has(cluster)) throw new MeshscopeError('INVALID_ARGUMENT', `this peer already serves cluster "${cluster}"`)
+    const service = new Service(
+      cluster,
+      handlers,
+      resolveServiceLimits(limits),
+      (closed) => this.#left(closed),
+      (error) => this.host.report(error),
+      this.clock,
+    )
+    this.#services.set(cluster, service)
+    this.directory.addLocalCluster(cluster, () => service.spare)
+    await this.#announceChange()
+    return service
+  }
+
+  async subscribe(topic: string, handler: TopicHandler, limits?: ServiceLimits): Promise<Subscription> {
+    this.host.assertOpen()
+    validateClusterName('topic', topic)
+    if (typeof handler !== 'function') throw new MeshscopeError('INVALID_ARGUMENT', 'subscribe takes a handler function')
+    if (this.#subscriptions.has(topic)) throw new MeshscopeError('ALREADY_SUBSCRIBED', `this peer already subscribes to topic "${topic}"`)
+    const subscription = new Subscription(
+      topic,
+      handler,
+      resolveServiceLimits(limits),
+      (closed) => this.#unsubscribed(closed),
+      (error) => this.host.report(error),
+      this.clock,
+    )
+    this.#subscriptions.set(topic, subscription)
+    this.directory.addLocalTopic(topic)
+    await this.#announceChange()
+    return subscription
+  }
+
+  async unsubscribe(topic: string): Promise<void> {
+    validateClusterName('topic', topic)
+    const subscription = this.#subscriptions.get(topic)
+    if (!subscription) throw new MeshscopeError('NOT_SUBSCRIBED', `this peer does not subscribe to topic "${topic}"`)
+    subscription.close()
+    await this.#announcing
+  }
+
+  #left(service: Service): void {
+    if (this.#services.get(service.cluster) !== service) return
+    this.#services.delete(service.cluster)
+    this.directory.removeLocalCluster(service.cluster)
+    if (!this.#closed) void this.#announceChange()
+  }
+
+  #unsubscribed(subscription: Subscription): void {
+    if (this.#subscriptions.get(subscription.topic) !== subscription) return
+    this.#subscriptions.delete(subscription.topic)
+    this.directory.removeLocalTopic(subscription.topic)
+    if (!this.#closed) void this.#announceChange()
+  }
+
+  // ── requests ───────────────────────────────────────────────────────────────
+
+  async request(cluster: string, value: unknown, options: CallOptions = {}): Promise<unknown> {
+    this.host.assertOpen()
+    validateClusterName('cluster', cluster)
+    const timeout = options.timeout ?? this.host.callTimeoutMs
+    if (!isTimeoutMs(timeout) || timeout < 1) throw new MeshscopeError('INVALID_ARGUMENT', 'timeout must be at least 1 ms, or Infinity')
+    if (options.signal?.aborted) throw new MeshscopeError('ABORTED', 'the request was aborted', { cause: options.signal.reason })
+    const deadline = this.clock() + timeout
+    const tried = new Set<string>()
+    for (;;) {
+      const member = await this.#pickMember(cluster, tried, deadline, options.signal)
+      try {
+        return await this.#requestFrom(member, cluster, value, deadline, options.signal)
+      } catch (error) {
+        if (!(error instanceof NotServing)) throw error
+        tried.add(member)
+      }
+    }
+  }
+
+  /** The member with the most spare capacity, as reported minus this peer's requests in flight to it; ties broken at random. */
+  async #pickMember(cluster: string, tried: Set<string>, deadline: number, signal: AbortSignal | undefined): Promise<string> {
+    const candidates = () => this.directory.membersOf(cluster).filter((member) => !tried.has(member))
+    let members = candidates()
+    if (members.length === 0) members = await this.#waitFor(candidates, cluster, deadline, signal)
+    let best: string[] = []
+    let bestSpare = Number.NEGATIVE_INFINITY
+    for (const member of members) {
+      const spare = this.directory.spareOf(member, cluster) - (this.#inFlight.get(`${member} ${cluster}`) ?? 0)
+      if (spare > bestSpare) [best, bestSpare] = [[member], spare]
+      else if (spare === bestSpare) best.push(member)
+    }
+    return best[Math.floor(Math.random() * best.length)]!
+  }
+
+  /** Waits until `candidates()` has a member: NO_MEMBER at the deadline, ABORTED, or MESH_CLOSED. */
+  #waitFor(candidates: () => string[], cluster: string, deadline: number, signal: AbortSignal | undefined): Promise<string[]> {
+    return new Promise<string[]>((resolve, reject) => {
+      const finish = (settle: () => void) => {
+        stopWatching()
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        this.#onClose.delete(onClose)
+        settle()
+      }
+      const stopWatching = this.directory.onChange(() => {
+        const members = candidates()
+        if (members.length > 0) finish(() => resolve(members))
+      })
+      const waitMs = deadline - this.clock()
+      const timer =
+        waitMs === Number.POSITIVE_INFINITY
+          ? undefined
+          : setTimeout(
+              () => finish(() => reject(new MeshscopeError('NO_MEMBER', `cluster "${cluster}" had no member within the timeout`))),
+              Math.max(0, waitMs),
+            )
+      const onAbort = () => finish(() => reject(new MeshscopeError('ABORTED', 'the request was aborted', { cause: signal?.reason })))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const onClose = (error: MeshscopeError) => finish(() => reject(error))
+      this.#onClose.add(onClose)
+    })
+  }
+
+  async #requestFrom(member: string, cluster: string, value: unknown, deadline: number, signal: AbortSignal | undefined): Promise<unknown> {
+    const remainingMs = Math.max(1, deadline - this.clock())
+    if (member === this.host.id()) return this.#requestLocally(cluster, value, remainingMs, signal)
+    const key = `${member} ${cluster}`
+    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1)
+    try {
+      return await callMember(
+        this.host,
+        this.directory,
+        { member, cluster, mailbox: REQUEST_MAILBOX },
+        requestToWire({ cluster, value, deadlineMs: remainingMs }),
+        { timeout: remainingMs, signal },
+      )
+    } finally {
+      const left = (this.#inFlight.get(key) ?? 1) - 1
+      if (left > 0) this.#inFlight.set(key, left)
+      else this.#inFlight.delete(key)
+    }
+  }
+
+  /** A request to this peer's own service: the same queue and limits, no encoding; TIMEOUT and ABORTED as for a remote member. */
+  async #requestLocally(cluster: string, value: unknown, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+    const service = this.#services.get(cluster)
+    if (!service?.servesRequests) throw new NotServing()
+    const controller = new AbortController()
+    let giveUp!: (error: MeshscopeError) => void
+    const givenUp = new Promise<never>((_, reject) => (giveUp = reject))
+    const stop = (error: MeshscopeError) => {
+      giveUp(error) // first: the caller's reason wins the race with the queue's ABORTED
+      controller.abort(error)
+    }
+    const timer =
+      timeoutMs === Number.POSITIVE_INFINITY ? undefined : setTimeout(() => stop(new MeshscopeError('TIMEOUT', `no reply within ${timeoutMs} ms`)), timeoutMs)
+    const onAbort = () => stop(new MeshscopeError('ABORTED', 'the request was aborted', { cause: signal?.reason }))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await Promise.resolve() // like a remote request, never synchronous
+      const context: CallContext = { from: this.host.id(), signal: controller.signal }
+      const running = service.request(value, context, this.clock() + timeoutMs)
+      running.catch(() => {})
+      return await Promise.race([running, givenUp])
+    } catch (error) {
+      if (error instanceof HandlerThrew) throw new RemoteError(this.host.id(), asError(error.error), true)
+      throw error
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** A member's side of a request: the outcome (value or refusal, with this member's spare capacity); a handler's throw is thrown as is. */
+  async #serveRequest(value: unknown, context: CallContext): Promise<unknown> {
+    const request = requestFromWire(value)
+    if (request instanceof MeshscopeError) throw request
+    const service = this.#services.get(request.cluster)
+    if (!service?.servesRequests) {
+      return outcomeToWire({ kind: 'refused', code: 'NO_MEMBER', message: `not a member of "${request.cluster}"`, spare: 0 })
+    }
+    try {
+      const result = await service.request(request.value, context, this.clock() + request.deadlineMs)
+      return outcomeToWire({ kind: 'value', value: result, spare: service.spare })
+    } catch (error) {
+      if (error instanceof HandlerThrew) throw error.error
+      for (const code of ['SERVICE_OVERLOADED', 'SERVICE_CLOSED', 'TIMEOUT'] as const) {
+        if (isMeshscopeError(error, code)) return outcomeToWire({ kind: 'refused', code, message: error.message, spare: service.spare })
+      }
+      throw error // ABORTED: the caller gave up and is not listening
+    }
+  }
+
+  // ── tunnels ────────────────────────────────────────────────────────────────
+
+  /**
+   * Opens a tunnel to one member of `cluster` (chosen as for a request), whose `tunnel` handler gets
+   * the other side. NO_MEMBER when none takes it within `timeout`.
+   */
+  async tunnel(cluster: string, options: { timeout?: number } = {}): Promise<Tunnel> {
+    this.host.assertOpen()
+    validateClusterName('cluster', cluster)
+    const timeout = options.timeout ?? this.host.callTimeoutMs
+    if (!isTimeoutMs(timeout) || timeout < 1) throw new MeshscopeError('INVALID_ARGUMENT', 'timeout must be at least 1 ms, or Infinity')
+    const deadline = this.clock() + timeout
+    const tried = new Set<string>()
+    for (;;) {
+      const member = await this.#pickMember(cluster, tried, deadline, undefined)
+      const [toMember, memberReceives] = channel<unknown>(TUNNEL_CAPACITY)
+      const [memberSends, fromMember] = channel<unknown>(TUNNEL_CAPACITY)
+      const tunnel = new Tunnel(member, toMember, fromMember)
+      try {
+        await this.#openTunnelAt(member, cluster, memberReceives, memberSends, deadline)
+        return tunnel
+      } catch (error) {
+        tunnel.close()
+        if (!(error instanceof NotServing)) throw error
+        tried.add(member)
+      }
+    }
+  }
+
+  async #openTunnelAt(member: string, cluster: string, incoming: unknown, outgoing: unknown, deadline: number): Promise<void> {
+    const self = this.host.id()
+    if (member === self) {
+      const service = this.#services.get(cluster)
+      if (!service?.servesTunnels) throw new NotServing()
+      const opening = tunnelOpeningFromWire([cluster, incoming, outgoing])
+      if (opening instanceof MeshscopeError) throw opening
+      service.acceptTunnel(opening.outgoing, opening.incoming, { from: self, signal: new AbortController().signal })
+      return
+    }
+    const remainingMs = Math.max(1, deadline - this.clock())
+    await callMember(this.host, this.directory, { member, cluster, mailbox: TUNNEL_MAILBOX }, [cluster, incoming, outgoing], { timeout: remainingMs })
+  }
+
+  /** A member's side of a tunnel's opening: its halves go to the `tunnel` handler, or are closed when it has none. */
+  #serveTunnel(value: unknown, context: CallContext): unknown {
+    const opening = tunnelOpeningFromWire(value)
+    if (opening instanceof MeshscopeError) {
+      // Channel halves that came with a malformed opening would hold their streams until collected: close them now.
+      if (Array.isArray(value)) for (const half of value) if (half instanceof Receiver || half instanceof Sender) half.close()
+      throw opening
+    }
+    const service = this.#services.get(opening.cluster)
+    if (!service?.servesTunnels) {
+      opening.incoming.close()
+      opening.outgoing.close()
+      return outcomeToWire({ kind: 'refused', code: 'NO_MEMBER', message: `not a member of "${opening.cluster}" that takes tunnels`, spare: 0 })
+    }
+    service.acceptTunnel(opening.outgoing, opening.incoming, context)
+    return outcomeToWire({ kind: 'value', value: null, spare: service.spare })
+  }
+
+  // ── broadcasts and events ──────────────────────────────────────────────────
+
+  /** Hands `value` to every member of `cluster` once (this peer too if it is one); best effort, resolves when each member took it or failed. */
+  async broadcast(cluster: string, value: unknown): Promise<void> {
+    this.host.assertOpen()
+    validateClusterName('cluster', cluster)
+    await this.#deliverToAll(this.directory.membersOf(cluster), BROADCAST_MAILBOX, cluster, value, (context) =>
+      this.#services.get(cluster)?.broadcast(value, context),
+    )
+  }
+
+  /** Hands `value` to every subscriber of `topic` once (this peer too if subscribed); best effort, like `broadcast`. */
+  async publish(topic: string, value: unknown): Promise<void> {
+    this.host.assertOpen()
+    validateClusterName('topic', topic)
+    await this.#deliverToAll(this.directory.subscribersOf(topic), EVENT_MAILBOX, topic, value, (context) =>
+      this.#subscriptions.get(topic)?.event(value, context),
+    )
+  }
+
+  async #deliverToAll(peers: string[], mailbox: string, name: string, value: unknown, deliverLocally: (context: CallContext) => void): Promise<void> {
+    const self = this.host.id()
+    await Promise.allSettled(
+      peers.map(async (peerId) => {
+        if (peerId !== self) return this.host.send(peerId, mailbox, [name, value])
+        await Promise.resolve() // like a remote delivery, never synchronous
+        deliverLocally({ from: self, signal: new AbortController().signal })
+      }),
+    )
+  }
+
+  // ── links and announcements ────────────────────────────────────────────────
+
+  /** A link opened: the peer gets this peer's membership. */
+  linkJoined(peerId: string): void {
+    if (this.#closed) return
+    void this.#announceTo([peerId])
+  }
+
+  /**
+   * A link went: the peer's entry goes with it (its in-flight requests fail through their calls) —
+   * in a full-mesh room. In a scamp room links close when idle, so entries expire instead.
+   */
+  linkLeft(peerId: string): void {
+    if (!this.host.gossip) this.directory.drop(peerId)
+  }
+
+  /** Every change is announced to every linked peer, at most once per ANNOUNCE_INTERVAL_MS: changes in between go together. */
+  #announceChange(): Promise<void> {
+    if (this.#announcing) return this.#announcing
+    const waitMs = Math.max(0, this.#lastAnnouncedAt + ANNOUNCE_INTERVAL_MS - this.clock())
+    this.#announcing = new Promise<void>((resolve) => {
+      this.#announced = resolve
+      this.#announceTimer = setTimeout(() => {
+        this.#announcing = undefined
+        this.#announceTimer = undefined
+        this.#announced = undefined
+        this.#lastAnnouncedAt = this.clock()
+        void this.#announceTo(this.host.linkedPeers()).then(resolve)
+      }, waitMs)
+    })
+    return this.#announcing
+  }
+
+  async #announceTo(peers: string[]): Promise<void> {
+    if (this.#closed) return
+    const announcement = announcementToWire(this.directory.localAnnouncement(++this.#seq))
+    if (this.host.gossip) {
+      try {
+        this.host.gossip.publish({ [GOSSIP_KEY]: announcement })
+      } catch (error) {
+        this.host.report(error instanceof MeshscopeError ? error : new MeshscopeError('GOSSIP_TOO_LARGE', String(error)))
+      }
+    }
+    await Promise.allSettled(
+      peers.map(async (peerId) => {
+        const refusal = refusalFromWire(await this.host.call(peerId, DIRECTORY_MAILBOX, announcement, {}))
+        if (refusal) this.host.report(new MeshscopeError('ANNOUNCEMENT_REFUSED', `${peerId} refused this peer's directory announcement: ${refusal}`))
+      }),
+    )
+  }
+
+  /** The mesh closes: services and subscriptions close, waiting requests fail with MESH_CLOSED. Idempotent. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#announceTimer)
+    clearInterval(this.#refreshTimer)
+    this.#announced?.() // nothing more is announced: a serve or subscribe waiting for it returns
+    const error = new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
+    for (const settle of [...this.#onClose]) settle(error)
+    for (const service of [...this.#services.values()]) service.close()
+    for (const subscription of [...this.#subscriptions.values()]) subscription.close()
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
+}

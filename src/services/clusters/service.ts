@@ -1,0 +1,219 @@
+/**
+ * A member's side of one cluster (`Service`) and of one topic (`Subscription`): the application's
+ * handlers behind bounded work queues (work-queue.ts). Requests over the memory allowance are
+ * refused (SERVICE_OVERLOADED, which reaches the caller); broadcasts and events over it are dropped
+ * and counted, since nobody waits for them.
+ */
+import { MeshscopeError } from '../../errors.js'
+import type { CallContext } from '../../rpc/serve.js'
+import { payloadBytes } from './payload-bytes.js'
+import type { Receiver, Sender } from '../../channels/mpsc.js'
+import { Tunnel } from './tunnel.js'
+import { WorkQueue, type WorkQueueStats } from './work-queue.js'
+
+/** What a member does with the work its cluster receives. */
+export interface ClusterHandlers<T = unknown, R = unknown> {
+  /** Answers one request; what it returns is the caller's result, what it throws reaches the caller as a RemoteError. */
+  request?(value: T, context: CallContext): R | Promise<R>
+  /** Receives one broadcast to the cluster; nobody waits for it (a throw is reported here as HANDLER_FAILED). */
+  broadcast?(value: T, context: CallContext): unknown
+  /**
+   * Takes this member's side of a tunnel a caller opened (`mesh.tunnel(cluster)`); the tunnel is the
+   * handler's to close. A throw is reported here as HANDLER_FAILED and closes the tunnel.
+   */
+  tunnel?(tunnel: Tunnel, context: CallContext): unknown
+}
+
+/** Receives one event published on a topic; a throw is reported here as HANDLER_FAILED. */
+export type TopicHandler<T = unknown> = (value: T, context: CallContext) => unknown
+
+/** Counters of a service: its requests and its broadcasts. */
+export interface ServiceStats {
+  requests: WorkQueueStats
+  broadcasts: WorkQueueStats
+  /** This member's sides of tunnels open now. */
+  tunnels: number
+}
+
+/** A handler's own throw, kept apart from the queue's refusals so a handler's MeshscopeError is not taken for one. */
+export class HandlerThrew {
+  constructor(readonly error: unknown) {}
+}
+
+type Limits = { requestConcurrency: number; requestMemory: number }
+
+/** This peer's membership of a cluster, from `mesh.serve` until `close()`. */
+export class Service {
+  readonly #requests: WorkQueue
+  readonly #broadcasts: WorkQueue
+  readonly #tunnels = new Set<Tunnel>()
+  #closed = false
+
+  /** @internal use `mesh.serve(cluster, handlers, limits)` */
+  constructor(
+    /** The cluster served. */
+    readonly cluster: string,
+    private readonly handlers: ClusterHandlers,
+    limits: Limits,
+    private readonly onClose: (service: Service) => void,
+    private readonly reportFailure: (error: MeshscopeError) => void,
+    clock: () => number,
+  ) {
+    this.#requests = new WorkQueue(limits, clock)
+    this.#broadcasts = new WorkQueue(limits, clock)
+  }
+
+  /** Free request handler slots minus queued requests: what this member reports to callers. */
+  get spare(): number {
+    return this.#requests.spare
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** True when the service takes tunnels (it has a `tunnel` handler). */
+  get servesTunnels(): boolean {
+    return typeof this.handlers.tunnel === 'function'
+  }
+
+  /** True when the service answers requests (it has a `request` handler). */
+  get servesRequests(): boolean {
+    return typeof this.handlers.request === 'function'
+  }
+
+  stats(): ServiceStats {
+    return { requests: this.#requests.stats(), broadcasts: this.#broadcasts.stats(), tunnels: this.#tunnels.size }
+  }
+
+  /**
+   * Leaves the cluster: the directory forgets this member, queued and running requests fail with
+   * SERVICE_CLOSED (their callers learn it) and the running handlers' signals abort. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    const error = new MeshscopeError('SERVICE_CLOSED', `the service of cluster "${this.cluster}" closed`)
+    this.#requests.close(error)
+    this.#broadcasts.close(error)
+    for (const tunnel of [...this.#tunnels]) tunnel.close()
+    this.onClose(this)
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  /**
+   * @internal Runs a request within the limits; `deadline` is the clock time after which it must not
+   * start. Throws SERVICE_OVERLOADED at once when over memory; a handler's throw comes as HandlerThrew.
+   */
+  request(value: unknown, context: CallContext, deadline: number): Promise<unknown> {
+    const handler = this.handlers.request!
+    return this.#requests.offer({
+      bytes: payloadBytes(value),
+      deadline,
+      signal: context.signal,
+      run: async (signal) => {
+        try {
+          return await handler.call(this.handlers, value, { from: context.from, signal })
+        } catch (error) {
+          throw new HandlerThrew(error)
+        }
+      },
+    })
+  }
+
+  /** @internal Makes this member's side of a new tunnel and hands it to the `tunnel` handler (closed with the service). */
+  acceptTunnel(outgoing: Sender<unknown>, incoming: Receiver<unknown>, context: CallContext): void {
+    const tunnel = new Tunnel(context.from, outgoing, incoming, (closed) => this.#tunnels.delete(closed))
+    this.#tunnels.add(tunnel)
+    const failed = (error: unknown) => {
+      tunnel.close()
+      this.reportFailure(new MeshscopeError('HANDLER_FAILED', `the tunnel handler of cluster "${this.cluster}" failed: ${String(error)}`, { cause: error }))
+    }
+    try {
+      void Promise.resolve(this.handlers.tunnel!.call(this.handlers, tunnel, context)).catch(failed)
+    } catch (error) {
+      failed(error)
+    }
+  }
+
+  /** @internal Takes a broadcast: dropped (and counted) when over memory or without a broadcast handler. */
+  broadcast(value: unknown, context: CallContext): void {
+    const handler = this.handlers.broadcast
+    if (typeof handler !== 'function') return
+    deliver(
+      this.#broadcasts,
+      value,
+      (signal) => handler.call(this.handlers, value, { from: context.from, signal }),
+      (error) =>
+        this.reportFailure(
+          new MeshscopeError('HANDLER_FAILED', `the broadcast handler of cluster "${this.cluster}" failed: ${String(error)}`, { cause: error }),
+        ),
+    )
+  }
+}
+
+/** This peer's subscription to a topic, from `mesh.subscribe` until `close()` (or `mesh.unsubscribe(topic)`). */
+export class Subscription {
+  readonly #events: WorkQueue
+  #closed = false
+
+  /** @internal use `mesh.subscribe(topic, handler, limits)` */
+  constructor(
+    /** The topic subscribed to. */
+    readonly topic: string,
+    private readonly handler: TopicHandler,
+    limits: Limits,
+    private readonly onClose: (subscription: Subscription) => void,
+    private readonly reportFailure: (error: MeshscopeError) => void,
+    clock: () => number,
+  ) {
+    this.#events = new WorkQueue(limits, clock)
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Counters of the events: running, queued, completed, dropped over memory. */
+  stats(): WorkQueueStats {
+    return this.#events.stats()
+  }
+
+  /** Unsubscribes: the directory forgets it, queued events are dropped, running handlers' signals abort. Idempotent. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#events.close(new MeshscopeError('SERVICE_CLOSED', `the subscription to topic "${this.topic}" closed`))
+    this.onClose(this)
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  /** @internal Takes an event: dropped (and counted) when over memory. */
+  event(value: unknown, context: CallContext): void {
+    deliver(
+      this.#events,
+      value,
+      (signal) => this.handler(value, { from: context.from, signal }),
+      (error) => this.reportFailure(new MeshscopeError('HANDLER_FAILED', `the handler of topic "${this.topic}" failed: ${String(error)}`, { cause: error })),
+    )
+  }
+}
+
+/** Queues a delivery nobody waits for: over memory it is dropped (the queue counts it); a handler's throw is reported. */
+function deliver(queue: WorkQueue, value: unknown, run: (signal: AbortSignal) => unknown, failed: (error: unknown) => void): void {
+  let done: Promise<unknown>
+  try {
+    done = queue.offer({ bytes: payloadBytes(value), deadline: Number.POSITIVE_INFINITY, run })
+  } catch {
+    return // over memory (counted) or closed
+  }
+  done.catch((error) => {
+    if (!(error instanceof MeshscopeError && error.code === 'SERVICE_CLOSED')) failed(error)
+  })
+}

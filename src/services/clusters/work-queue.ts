@@ -1,0 +1,153 @@
+/**
+ * The work a member takes on for one service's requests, its broadcasts or one subscription's
+ * events: at most `requestConcurrency` handlers run at once, the rest wait in order; at most
+ * `requestMemory` bytes of work (queued and running) are held. Work past the memory allowance is
+ * refused at once (SERVICE_OVERLOADED). Work whose deadline passed before it could start is dropped,
+ * never run (TIMEOUT). Closing settles everything with SERVICE_CLOSED and aborts the running handlers.
+ */
+import { MeshscopeError } from '../../errors.js'
+
+/** One piece of work offered to the queue. */
+export interface Work<T> {
+  /** What it holds while accepted (`payloadBytes` of its value). */
+  bytes: number
+  /** `clock()` time after which it must not start (Infinity: none). */
+  deadline: number
+  /** The caller's signal: aborting it drops queued work and aborts a running handler. */
+  signal?: AbortSignal | undefined
+  run(signal: AbortSignal): T | Promise<T>
+}
+
+/** What a queue has done since it was made. */
+export interface WorkQueueStats {
+  /** Handlers running now. */
+  running: number
+  /** Work waiting for a handler slot. */
+  queued: number
+  /** Bytes held by running and queued work. */
+  heldBytes: number
+  /** Work whose handler finished (returned or threw). */
+  completed: number
+  /** Work refused (requests) or dropped (broadcasts, events) because it would pass `requestMemory`. */
+  overMemory: number
+  /** Work dropped unrun because its deadline passed while it waited. */
+  expired: number
+}
+
+interface Entry {
+  work: Work<unknown>
+  controller: AbortController
+  resolve(value: unknown): void
+  reject(error: unknown): void
+  detach(): void
+}
+
+export class WorkQueue {
+  #queue: Entry[] = []
+  #running = new Set<Entry>()
+  #heldBytes = 0
+  #closedWith?: MeshscopeError
+  #stats = { completed: 0, overMemory: 0, expired: 0 }
+
+  constructor(
+    private readonly limits: { requestConcurrency: number; requestMemory: number },
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Free handler slots minus waiting work: what this queue reports as its spare capacity. */
+  get spare(): number {
+    return this.limits.requestConcurrency - this.#running.size - this.#queue.length
+  }
+
+  stats(): WorkQueueStats {
+    return { running: this.#running.size, queued: this.#queue.length, heldBytes: this.#heldBytes, ...this.#stats }
+  }
+
+  /**
+   * Accepts `work` and resolves with its handler's result; throws SERVICE_OVERLOADED synchronously
+   * when its bytes would pass `requestMemory`, SERVICE_CLOSED once closed. Rejects with TIMEOUT when
+   * it expired unrun, with ABORTED when the caller's signal aborted it while queued.
+   */
+  offer<T>(work: Work<T>): Promise<T> {
+    if (this.#closedWith) throw this.#closedWith
+    if (this.#heldBytes + work.bytes > this.limits.requestMemory) {
+      this.#stats.overMemory++
+      throw new MeshscopeError(
+        'SERVICE_OVERLOADED',
+        `the work of ${work.bytes} bytes would pass the allowance: ${this.#heldBytes} of ${this.limits.requestMemory} bytes are held`,
+      )
+    }
+    return new Promise<T>((resolve, reject) => {
+      const controller = new AbortController()
+      const entry: Entry = { work: work as Work<unknown>, controller, resolve: resolve as (value: unknown) => void, reject, detach: () => {} }
+      const onAbort = () => this.#abandon(entry, new MeshscopeError('ABORTED', 'the caller gave up', { cause: work.signal?.reason }))
+      if (work.signal?.aborted) return reject(new MeshscopeError('ABORTED', 'the caller gave up', { cause: work.signal.reason }))
+      work.signal?.addEventListener('abort', onAbort, { once: true })
+      entry.detach = () => work.signal?.removeEventListener('abort', onAbort)
+      this.#heldBytes += work.bytes
+      this.#queue.push(entry)
+      this.#pump()
+    })
+  }
+
+  /** Settles all work with `error` (SERVICE_CLOSED) and aborts the running handlers' signals. Idempotent. */
+  close(error: MeshscopeError): void {
+    if (this.#closedWith) return
+    this.#closedWith = error
+    for (const entry of [...this.#queue.splice(0), ...this.#running]) {
+      entry.controller.abort(error)
+      this.#settle(entry, () => entry.reject(error))
+    }
+    this.#running.clear()
+  }
+
+  #pump(): void {
+    while (this.#running.size < this.limits.requestConcurrency && this.#queue.length > 0) {
+      const entry = this.#queue.shift()!
+      if (this.clock() > entry.work.deadline) {
+        this.#stats.expired++
+        this.#settle(entry, () => entry.reject(new MeshscopeError('TIMEOUT', 'the caller’s deadline passed before a handler was free')))
+        continue
+      }
+      this.#start(entry)
+    }
+  }
+
+  #start(entry: Entry): void {
+    this.#running.add(entry)
+    let result: Promise<unknown>
+    try {
+      result = Promise.resolve(entry.work.run(entry.controller.signal))
+    } catch (error) {
+      result = Promise.reject(error)
+    }
+    result.then(
+      (value) => this.#finish(entry, () => entry.resolve(value)),
+      (error) => this.#finish(entry, () => entry.reject(error)),
+    )
+  }
+
+  #finish(entry: Entry, settle: () => void): void {
+    if (!this.#running.delete(entry)) return // closed or abandoned meanwhile: already settled
+    this.#stats.completed++
+    this.#settle(entry, settle)
+    this.#pump()
+  }
+
+  /** The caller gave up: queued work goes unrun; a running handler's signal aborts and its slot stays taken until it returns. */
+  #abandon(entry: Entry, error: MeshscopeError): void {
+    const at = this.#queue.indexOf(entry)
+    if (at >= 0) {
+      this.#queue.splice(at, 1)
+      this.#settle(entry, () => entry.reject(error))
+    } else if (this.#running.has(entry)) {
+      entry.controller.abort(error)
+    }
+  }
+
+  #settle(entry: Entry, settle: () => void): void {
+    entry.detach()
+    this.#heldBytes -= entry.work.bytes
+    settle()
+  }
+}

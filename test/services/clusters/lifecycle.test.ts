@@ -1,0 +1,82 @@
+/**
+ * Clusters over an in-process fake host (no links: a call runs the other node's mailbox handler
+ * directly), for what is about lifecycle rather than the network: closing the mesh settles every
+ * pending operation, and a service's close settles its work and its tunnels.
+ */
+import { describe, expect, test } from 'vitest'
+import { MeshscopeError } from '../../../src/errors.js'
+import type { CallContext } from '../../../src/rpc/serve.js'
+import type { MailboxHandler } from '../../../src/services/mailboxes.js'
+import { Clusters } from '../../../src/services/clusters/clusters.js'
+import { delay, until } from '../../until.js'
+
+/** Nodes that reach each other's mailboxes directly; `close(id)` makes that node's host refuse with MESH_CLOSED. */
+function fakeNetwork(ids: string[]) {
+  const mailboxes = new Map(ids.map((id) => [id, new Map<string, MailboxHandler>()]))
+  const open = new Set(ids)
+  const deliver = async (from: string, to: string, name: string, value: unknown) => {
+    await Promise.resolve()
+    const handler = mailboxes.get(to)?.get(name)
+    if (!handler || !open.has(to)) throw new MeshscopeError('PEER_GONE', `${to} is gone`)
+    const context: CallContext = { from, signal: new AbortController().signal }
+    return handler(value, context)
+  }
+  const nodes = new Map(
+    ids.map((id) => [
+      id,
+      new Clusters({
+        id: () => id,
+        linkedPeers: () => ids.filter((other) => other !== id && open.has(other)),
+        register: (name, handler) => {
+          mailboxes.get(id)!.set(name, handler)
+          return () => mailboxes.get(id)!.delete(name)
+        },
+        call: (peerId, name, value) => deliver(id, peerId, name, value),
+        send: async (peerId, name, value) => void (await deliver(id, peerId, name, value)),
+        assertOpen: () => {
+          if (!open.has(id)) throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
+        },
+        report: () => {},
+        callTimeoutMs: 5_000,
+      }),
+    ]),
+  )
+  return {
+    node: (id: string) => nodes.get(id)!,
+    close: (id: string) => {
+      open.delete(id)
+      nodes.get(id)!.close()
+    },
+  }
+}
+
+describe('lifecycle', () => {
+  test('closing the mesh settles a request waiting for a member (MESH_CLOSED) and its own services’ requests (SERVICE_CLOSED)', async () => {
+    const network = fakeNetwork(['a', 'b'])
+    const a = network.node('a')
+    const waiting = a.request('nobody-yet', 1, { timeout: 5_000 })
+    await a.serve('slow', { request: () => delay(1_000) })
+    const running = a.request('slow', 1, { timeout: 5_000 })
+    await delay(5)
+    network.close('a')
+    await expect(waiting).rejects.toMatchObject({ code: 'MESH_CLOSED' })
+    await expect(running).rejects.toMatchObject({ code: 'SERVICE_CLOSED' })
+    await expect(a.request('slow', 1)).rejects.toMatchObject({ code: 'MESH_CLOSED' })
+  })
+
+  test('a service’s close fails its queued and running requests with SERVICE_CLOSED and closes its tunnels', async () => {
+    const network = fakeNetwork(['a', 'b'])
+    const [a, b] = [network.node('a'), network.node('b')]
+    const service = await b.serve('closing', { request: () => delay(1_000), tunnel: () => {} }, { requestConcurrency: 1 })
+    const requests = [a.request('closing', 1), a.request('closing', 2)]
+    const tunnel = await a.tunnel('closing')
+    const receiving = tunnel.receive()
+    await delay(5)
+    expect(service.stats()).toMatchObject({ requests: { running: 1, queued: 1 }, tunnels: 1 })
+    service.close()
+    for (const request of requests) await expect(request).rejects.toMatchObject({ code: 'SERVICE_CLOSED' })
+    await expect(receiving).rejects.toMatchObject({ code: 'SERVICE_CLOSED' })
+    expect(service.stats().tunnels).toBe(0)
+    await until('the leave announced', () => a.directory.membersOf('closing').length === 0)
+  })
+})

@@ -9,14 +9,20 @@ import type { PeerId } from './protocol.js'
 import type { Rng } from './rng.js'
 
 /**
- * Remembers the last `capacity` ids; the oldest is forgotten first. Every id carries its origin's
- * time, and the cache keeps a floor: the latest time of any id it forgot or that fell out of the
- * horizon. An id at or below the floor is refused as expired, so forgetting an id (a flood of
- * fresh ones) can never make the cache deliver it again.
+ * Remembers `capacity` ids. Every id carries its origin's time, and the cache keeps a floor per
+ * origin (the verified publisher, when the host knows it): an id at or below its origin's floor is
+ * refused as expired, so forgetting an id (a flood of fresh ones) can never make the cache deliver it
+ * again. When full it forgets the id with the oldest time, and that id's origin's floor rises to it.
+ * A floor is its own origin's: ids dated far ahead (a hostile origin, or an honest clock running
+ * fast) can only hold back their own origin's messages, never anyone else's.
+ * Floors are remembered for `capacity` origins (least recently raised forgotten first): an id of an
+ * origin whose floor was forgotten could be delivered twice, if someone replays it within the horizon.
  */
 export class SeenCache {
   readonly #ids = new Map<string, number>()
-  #floor = -Infinity
+  /** The remembered ids as a min-heap by time: the next one to forget on top. */
+  readonly #byTime: Array<{ time: number; id: string; origin: string }> = []
+  readonly #floors = new Map<string, number>()
 
   constructor(
     readonly capacity: number,
@@ -36,32 +42,64 @@ export class SeenCache {
    * it is remembered, 'expired' when its time is outside the horizon (more than `horizonMs` before
    * or after `now`) or not above the floor.
    */
-  add(id: string, now: number): 'new' | 'duplicate' | 'expired' {
-    const status = this.status(id, now)
+  add(id: string, now: number, origin = ''): 'new' | 'duplicate' | 'expired' {
+    const status = this.status(id, now, origin)
     if (status !== 'new') return status
     const time = messageIdTime(id)
-    const horizon = now - this.horizonMs
     this.#ids.set(id, time)
-    if (this.#ids.size > this.capacity) this.#forgetOldest()
-    // Ids already out of the horizon would be refused anyway: forget them (from the oldest, while they are).
-    for (const [oldest, oldestTime] of this.#ids) {
-      if (oldestTime >= horizon) break
-      this.#ids.delete(oldest)
-    }
+    this.#push({ time, id, origin })
+    // Ids already out of the horizon would be refused anyway: forget them, oldest first.
+    const horizon = now - this.horizonMs
+    while (this.#byTime.length > 0 && this.#byTime[0]!.time < horizon) this.#forget(this.#pop()!)
+    while (this.#ids.size > this.capacity) this.#forget(this.#pop()!)
     return 'new'
   }
 
-  /** What `add` would say, without recording anything. */
-  status(id: string, now: number): 'new' | 'duplicate' | 'expired' {
+  /** What `add` would say, without recording anything (`origin` unknown: no floor checked). */
+  status(id: string, now: number, origin?: string): 'new' | 'duplicate' | 'expired' {
     if (this.#ids.has(id)) return 'duplicate'
     const time = messageIdTime(id)
-    return time < now - this.horizonMs || time > now + this.horizonMs || time <= this.#floor ? 'expired' : 'new'
+    if (time < now - this.horizonMs || time > now + this.horizonMs) return 'expired'
+    return origin !== undefined && time <= (this.#floors.get(origin) ?? -Infinity) ? 'expired' : 'new'
   }
 
-  #forgetOldest(): void {
-    const [oldest, time] = this.#ids.entries().next().value as [string, number]
-    this.#ids.delete(oldest)
-    if (time > this.#floor) this.#floor = time
+  #forget(entry: { time: number; id: string; origin: string }): void {
+    this.#ids.delete(entry.id)
+    const floor = Math.max(entry.time, this.#floors.get(entry.origin) ?? -Infinity)
+    this.#floors.delete(entry.origin)
+    this.#floors.set(entry.origin, floor)
+    if (this.#floors.size > this.capacity) this.#floors.delete(this.#floors.keys().next().value!)
+  }
+
+  #push(entry: { time: number; id: string; origin: string }): void {
+    const heap = this.#byTime
+    heap.push(entry)
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1
+      if (heap[parent]!.time <= heap[i]!.time) break
+      ;[heap[parent], heap[i]] = [heap[i]!, heap[parent]!]
+      i = parent
+    }
+  }
+
+  #pop(): { time: number; id: string; origin: string } | undefined {
+    const heap = this.#byTime
+    const top = heap[0]
+    const last = heap.pop()
+    if (heap.length > 0 && last) {
+      heap[0] = last
+      for (let i = 0; ; ) {
+        const left = 2 * i + 1
+        const right = left + 1
+        let smallest = i
+        if (left < heap.length && heap[left]!.time < heap[smallest]!.time) smallest = left
+        if (right < heap.length && heap[right]!.time < heap[smallest]!.time) smallest = right
+        if (smallest === i) break
+        ;[heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!]
+        i = smallest
+      }
+    }
+    return top
   }
 }
 
@@ -108,13 +146,16 @@ export class Dissemination {
    * A new message from this node, with an id from `newId` (the host may have signed it before
    * publishing): marked seen so it is not delivered back here. False when it is not fresh.
    */
-  publish(id: string, now: number): boolean {
-    return this.seen.add(id, now) === 'new'
+  publish(id: string, now: number, origin = ''): boolean {
+    return this.seen.add(id, now, origin) === 'new'
   }
 
-  /** A message from `from`: deliver and forward to the partial view once, or drop a duplicate or an expired one. */
-  receive(from: PeerId, id: string, partialView: readonly PeerId[], now: number): GossipDecision {
-    const seen = this.seen.add(id, now)
+  /**
+   * A message from `from`: deliver and forward to the partial view once, or drop a duplicate or an
+   * expired one. `origin`: its verified publisher, when the host knows it (the seen-cache's floors are per origin).
+   */
+  receive(from: PeerId, id: string, partialView: readonly PeerId[], now: number, origin = ''): GossipDecision {
+    const seen = this.seen.add(id, now, origin)
     if (seen !== 'new') return { deliver: false, expired: seen === 'expired' }
     return { deliver: true, forwardTo: partialView.filter((peer) => peer !== from) }
   }

@@ -264,8 +264,12 @@ export class ScampNode {
     })
   }
 
-  /** A message from `from` (a decoded codec value, checked here). Refusals come back as effects, never as throws. */
-  receive(from: PeerId, wire: unknown): GossipEffect[] {
+  /**
+   * A message from `from` (a decoded codec value, checked here). Refusals come back as effects, never
+   * as throws. `origin`: for a gossip message, its publisher as the host verified it (the seen-cache
+   * keeps a floor per origin, so one origin's ids cannot hold back another's).
+   */
+  receive(from: PeerId, wire: unknown, origin?: PeerId): GossipEffect[] {
     return this.#run(() => {
       if (this.#state === 'left' || from === this.self) return
       const parsed = parseGossipMessage(wire, this.#wireLimits)
@@ -292,7 +296,7 @@ export class ScampNode {
         case 'heartbeat':
           return this.#onHeartbeat(from, message.epoch)
         case 'gossip':
-          return this.#onGossip(from, message.id, message.payload)
+          return this.#onGossip(from, message.id, message.payload, origin)
       }
     })
   }
@@ -377,7 +381,7 @@ export class ScampNode {
     if (payload.byteLength > this.config.maxPayloadBytes) {
       throw new MeshscopeError('GOSSIP_TOO_LARGE', `gossip payload of ${payload.byteLength} bytes is over ${this.config.maxPayloadBytes}`)
     }
-    if (!isMessageId(id) || !this.#dissemination.publish(id, this.#now())) {
+    if (!isMessageId(id) || !this.#dissemination.publish(id, this.#now(), this.self)) {
       throw new MeshscopeError('INVALID_ARGUMENT', `gossip id ${JSON.stringify(id)} is not a fresh message id`)
     }
     const effects = this.#run(() => {
@@ -602,8 +606,8 @@ export class ScampNode {
     }
   }
 
-  #onGossip(from: PeerId, id: string, payload: Uint8Array): void {
-    const decision = this.#dissemination.receive(from, id, this.#partialView.peers(), this.#now())
+  #onGossip(from: PeerId, id: string, payload: Uint8Array, origin: PeerId | undefined): void {
+    const decision = this.#dissemination.receive(from, id, this.#partialView.peers(), this.#now(), origin)
     if (!decision.deliver) {
       // An expired one is not struck: an honest message can arrive late, or from a skewed clock.
       if (decision.expired) this.#metrics.gossipExpired++

@@ -261,7 +261,7 @@ export class ScampDriver {
     void this.#origins.verify(id, payload).then((check) => {
       this.#verifying.delete(id)
       if (this.#closed) return
-      if (check.ok) this.#apply(this.node.receive(from, wire))
+      if (check.ok) this.#apply(this.node.receive(from, wire, check.envelope.origin))
       else this.#apply(this.node.refuse(from, check.code, `gossip ${id}: ${check.reason}`))
     })
   }

@@ -116,3 +116,35 @@ describe('the dedupe cache', () => {
     }
   })
 })
+
+describe('the seen-cache cannot be turned against honest messages (floors per origin)', () => {
+  const rng = { next: () => Math.random() }
+  const now = 1_700_000_000_000
+
+  test('4 097 ids dated 299 s ahead (inside the horizon) do not lift the floor: an honest message is still delivered, once', () => {
+    const dissemination = new Dissemination(4096, 300_000, rng)
+    for (let i = 0; i <= 4096; i++) dissemination.receive('attacker', messageIdAt(now + 299_000, rng), ['x'], now, 'attacker')
+    const honest = messageIdAt(now, rng)
+    expect(dissemination.receive('z', honest, ['x', 'y'], now, 'honest')).toEqual({ deliver: true, forwardTo: ['x', 'y'] })
+    expect(dissemination.receive('other', honest, ['x'], now + 10, 'honest')).toEqual({ deliver: false, expired: true }) // forgotten, never redelivered
+    expect(dissemination.receive('z', messageIdAt(now + 1_000, rng), ['x'], now + 1_000, 'honest')).toMatchObject({ deliver: true })
+    // The attacker's own ids are what its flood holds back.
+    expect(dissemination.receive('z', messageIdAt(now, rng), ['x'], now, 'attacker')).toEqual({ deliver: false, expired: true })
+  })
+
+  test('an honest peer whose clock runs 60 s fast, in a busy room, does not block the others', () => {
+    const cache = new SeenCache(4096, 300_000)
+    for (let i = 0; i < 4097; i++) cache.add(messageIdAt(now + 60_000, rng), now, 'fast clock')
+    expect(cache.add(messageIdAt(now, rng), now, 'on time')).toBe('new')
+  })
+
+  test('a forgotten id is refused (the floor), whatever order ids arrived in', () => {
+    const cache = new SeenCache(3, 300_000)
+    const ids = [now - 4, now - 3, now - 2, now - 1].map((t) => messageIdAt(t, rng))
+    for (const id of [ids[2]!, ids[0]!, ids[3]!, ids[1]!]) expect(cache.add(id, now, 'origin')).toBe('new')
+    // The oldest by time (ids[0]) was forgotten, though it was not the first to arrive.
+    expect(cache.has(ids[0]!)).toBe(false)
+    expect(cache.add(ids[0]!, now, 'origin')).toBe('expired')
+    expect(cache.add(ids[2]!, now, 'origin')).toBe('duplicate')
+  })
+})

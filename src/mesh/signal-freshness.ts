@@ -33,6 +33,12 @@ export const SIGNAL_FRESHNESS_DEFAULTS = { windowMs: 15 * 60_000, maxSenders: 10
 export class SignalFreshness {
   /** Each sender's newest signal time taken, oldest entry first. */
   readonly #newest = new Map<string, number>()
+  /**
+   * The newest time among senders forgotten to keep within `maxSenders` (not for age): an offer from
+   * a sender this peer does not remember must be newer than it — else a flood of throwaway senders
+   * could push out a linked peer's entry and let its captured offer be replayed.
+   */
+  #forgottenNewest = Number.NEGATIVE_INFINITY
   readonly #windowMs: number
   readonly #maxSenders: number
   readonly #now: () => number
@@ -52,8 +58,8 @@ export class SignalFreshness {
 
   /** Why an offer from `from` signed at `t` may not start a new attempt, or undefined. */
   checkNewOffer(from: string, t: number): string | undefined {
-    const newest = this.#newest.get(from)
-    if (newest === undefined || t > newest) return undefined
+    const newest = this.#newest.get(from) ?? this.#forgottenNewest
+    if (t > newest) return undefined
     return 'it is not newer than a signal already taken from that peer (a replay)'
   }
 
@@ -76,6 +82,7 @@ export class SignalFreshness {
     for (const [sender, newest] of this.#newest) {
       if (this.#newest.size <= this.#maxSenders && newest >= horizon) break
       this.#newest.delete(sender)
+      if (newest >= horizon && newest > this.#forgottenNewest) this.#forgottenNewest = newest
     }
   }
 }

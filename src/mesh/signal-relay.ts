@@ -21,6 +21,7 @@
 import { MeshscopeError } from '../errors.js'
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../identity/identity.js'
 import type { JsonObject } from '../signaling/protocol.js'
+import { toArrayBufferView, toBase64Url, utf8 } from '../util/bytes.js'
 import { TokenBucket } from '../util/token-bucket.js'
 import { SignalFreshness } from './signal-freshness.js'
 import { MAX_BODY_LENGTH, verifyCarriedSignal } from './signed-signal.js'
@@ -82,7 +83,8 @@ export class SignalRelay {
   /** Sends a signed signal to `to` through the mesh; false when this peer has no link at all. */
   send(to: string, payload: JsonObject): boolean {
     const message: RelayMessage = { to, from: this.host.selfId, ttl: RELAY_TTL, payload }
-    this.#remember(message)
+    // Remembered a moment later (hashing is asynchronous): long before any copy could come back.
+    void seenKey(message).then((key) => this.#remember(key))
     return this.#forward(message, undefined)
   }
 
@@ -94,7 +96,10 @@ export class SignalRelay {
       this.host.report(new MeshscopeError('BAD_SIGNAL', `a malformed signal relay from ${via}; dropped`))
       return
     }
-    if (this.#seen.has(seenKey(message))) return // already relayed (a flood comes back)
+    // Remembered by what was signed, not by the signature: an ECDSA signature has a second valid
+    // form (s → n − s), so keyed by signature a relay could send each signal around once more.
+    const key = await seenKey(message)
+    if (this.#seen.has(key)) return // already relayed (a flood comes back)
     try {
       const { t } = await verifyCarriedSignal(message.payload, { room: this.host.room, from: message.from, to: message.to })
       const stale = this.#freshness.checkTime(t)
@@ -103,7 +108,7 @@ export class SignalRelay {
       this.host.report(error instanceof MeshscopeError ? error : new MeshscopeError('BAD_SIGNAL', String(error), { cause: error }))
       return
     }
-    if (!this.#remember(message)) return // relayed meanwhile, by another neighbour
+    if (!this.#remember(key)) return // relayed meanwhile, by another neighbour
     if (!this.#admit(this.#originRates, message.from, `origin ${message.from}`)) return
     this.learn(message.from, via)
     if (message.to === this.host.selfId) return this.host.deliver(message.from, message.payload)
@@ -139,8 +144,7 @@ export class SignalRelay {
   }
 
   /** False if this signal was seen before. */
-  #remember(message: RelayMessage): boolean {
-    const key = seenKey(message)
+  #remember(key: string): boolean {
     if (this.#seen.has(key)) return false
     this.#seen.add(key)
     if (this.#seen.size > MAX_SEEN) this.#seen.delete(this.#seen.values().next().value!)
@@ -154,9 +158,10 @@ interface RelayRate {
   refusing: boolean
 }
 
-/** What a signal is remembered by: a signature is unique to its body (validated: 86 characters). */
-function seenKey(message: RelayMessage): string {
-  return `${message.from}>${message.to}:${message.payload.signature as string}`
+/** What a signal is remembered by: its sender, recipient and the SHA-256 of its signed body. */
+async function seenKey(message: RelayMessage): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', toArrayBufferView(utf8.encode(message.payload.body as string))))
+  return `${message.from}>${message.to}:${toBase64Url(digest)}`
 }
 
 /** The relay value's shape, and a payload that can only be a signal: no field more, none larger. */

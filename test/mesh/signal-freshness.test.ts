@@ -46,3 +46,15 @@ describe('signal freshness', () => {
     expect(freshness.size).toBe(1)
   })
 })
+
+describe('signal freshness: a flood of senders', () => {
+  it('a sender pushed out of memory by a flood cannot have its older offer replayed', () => {
+    const { clock, freshness } = withClock({ maxSenders: 3 })
+    freshness.took(PEER, clock.now) // the linked peer's last signal
+    clock.now += 1
+    for (let i = 0; i < 3; i++) freshness.took(String(i).repeat(32), clock.now) // throwaway senders push it out
+    expect(freshness.size).toBe(3)
+    expect(freshness.checkNewOffer(PEER, clock.now - 1)).toMatch(/replay/) // its captured, older offer
+    expect(freshness.checkNewOffer(PEER, clock.now + 10)).toBeUndefined() // a new one from it is fine
+  })
+})

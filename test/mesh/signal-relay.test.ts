@@ -3,6 +3,7 @@
  * forwards, what it refuses before remembering or forwarding anything, and its rate limits. Real
  * identities and signed signals; the host records what the relay sends and reports.
  */
+import { fromBase64Url, toBase64Url } from '../../src/util/bytes.js'
 import { describe, expect, it } from 'vitest'
 import { Identity } from '../../src/identity/identity.js'
 import { RELAY_MAILBOX, RELAY_RATE, SignalRelay } from '../../src/mesh/signal-relay.js'
@@ -119,4 +120,32 @@ describe('the signal relay', () => {
     expect(reports).toEqual(['RATE_LIMITED'])
     expect(sent.length).toBe(2 * RELAY_RATE * 2)
   })
+
+  it('the second valid form of a signature (s → n − s) does not get a signal relayed twice', async () => {
+    const { relay, sent, reports } = relayWithHost()
+    const origin = await Identity.generate()
+    const payload = await signedFor(origin, FAR)
+    const twin = { ...payload, signature: otherSignatureForm(payload.signature as string) }
+    expect(twin.signature).not.toBe(payload.signature)
+    await relay.receive(NEIGHBOURS[0]!, { to: FAR, from: origin.id, ttl: 3, payload })
+    await relay.receive(NEIGHBOURS[0]!, { to: FAR, from: origin.id, ttl: 3, payload: twin })
+    expect(sent).toHaveLength(2) // the first one, to the two other neighbours; the twin is a duplicate
+    expect(reports).toEqual([])
+  })
 })
+
+/** The other valid ECDSA P-256 signature of the same message: r ‖ (n − s). */
+function otherSignatureForm(signature: string): string {
+  const bytes = fromBase64Url(signature)!
+  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
+  let s = 0n
+  for (const byte of bytes.subarray(32)) s = (s << 8n) | BigInt(byte)
+  let flipped = n - s
+  const out = new Uint8Array(64)
+  out.set(bytes.subarray(0, 32))
+  for (let i = 63; i >= 32; i--) {
+    out[i] = Number(flipped & 0xffn)
+    flipped >>= 8n
+  }
+  return toBase64Url(out)
+}

@@ -21,6 +21,7 @@ import {
   BROADCAST_MAILBOX,
   DIRECTORY_MAILBOX,
   EVENT_MAILBOX,
+  MAX_REPORTED_SPARE,
   REQUEST_MAILBOX,
   announcementToWire,
   deliveryFromWire,
@@ -41,13 +42,20 @@ const GOSSIP_KEY = '__meshscope.clusters'
 
 export type { ClusterHost } from './host.js'
 
+/** How long an announcement waits for each linked peer's acceptance (serve, subscribe and unsubscribe wait at most this). */
+const ANNOUNCEMENT_TIMEOUT_MS = 2_000
+
 export class Clusters {
   readonly directory: ClusterDirectory
   #services = new Map<string, Service>()
   #subscriptions = new Map<string, Subscription>()
   /** This peer's requests in flight to each member, by `peerId cluster`: subtracted from what it reported. */
   #inFlight = new Map<string, number>()
-  #seq = 0
+  /**
+   * This peer's announcement number. It starts from the clock, so a peer that restarts with the same
+   * identity announces above what it announced before (numbers from 1 would be ignored as old).
+   */
+  #seq = Date.now()
   #announcing?: Promise<void>
   #announceTimer?: ReturnType<typeof setTimeout>
   #announced?: () => void
@@ -185,6 +193,11 @@ export class Clusters {
       try {
         return await this.#requestFrom(member, cluster, value, deadline, options.signal)
       } catch (error) {
+        // A member that let a request time out is taken as having nothing spare until it says
+        // otherwise (its next reply or announcement): one that claims capacity and never answers
+        // does not draw every request.
+        if (error instanceof MeshscopeError && error.code === 'TIMEOUT' && member !== this.host.id())
+          this.directory.updateSpare(member, cluster, -MAX_REPORTED_SPARE)
         if (!(error instanceof NotServing)) throw error
         tried.add(member)
       }
@@ -442,7 +455,8 @@ export class Clusters {
     }
     await Promise.allSettled(
       peers.map(async (peerId) => {
-        const refusal = refusalFromWire(await this.host.call(peerId, DIRECTORY_MAILBOX, announcement, {}))
+        // A short wait of its own: a peer that never answers must not hold up serve() or subscribe().
+        const refusal = refusalFromWire(await this.host.call(peerId, DIRECTORY_MAILBOX, announcement, { timeout: ANNOUNCEMENT_TIMEOUT_MS }))
         if (refusal) this.host.report(new MeshscopeError('ANNOUNCEMENT_REFUSED', `${peerId} refused this peer's directory announcement: ${refusal}`))
       }),
     )

@@ -10,7 +10,7 @@
 import { MeshscopeError } from '../../errors.js'
 import { TokenBucket } from '../../util/token-bucket.js'
 import { DIRECTORY_LIMITS } from './limits.js'
-import { announcementFromWire, type Announcement } from './protocol.js'
+import { announcementFromWire, clampSpare, type Announcement } from './protocol.js'
 
 interface PeerEntry {
   /** Clock time after which the entry no longer counts (Infinity: until its link goes). */
@@ -68,7 +68,10 @@ export class ClusterDirectory {
    */
   accept(peerId: string, value: unknown, expiresAt = Number.POSITIVE_INFINITY): MeshscopeError | undefined {
     this.prune()
-    if (!this.#rates.has(peerId) && this.#rates.size >= DIRECTORY_LIMITS.maxPeers) {
+    // Parsed first: a malformed announcement takes no place in the directory, not even a rate entry.
+    const announcement = announcementFromWire(value)
+    if (announcement instanceof MeshscopeError) return announcement
+    if (!this.#rates.has(peerId) && this.#rates.size >= DIRECTORY_LIMITS.maxPeers && !this.#forgetIdleRate()) {
       return new MeshscopeError('ANNOUNCEMENT_REFUSED', `directory announcement refused: the directory holds ${DIRECTORY_LIMITS.maxPeers} peers`)
     }
     let rate = this.#rates.get(peerId)
@@ -77,16 +80,25 @@ export class ClusterDirectory {
     if (!rate.take(this.clock())) {
       return new MeshscopeError('ANNOUNCEMENT_REFUSED', `directory announcement refused: more than ${DIRECTORY_LIMITS.announcementsPerSecond} per second`)
     }
-    const announcement = announcementFromWire(value)
-    if (announcement instanceof MeshscopeError) return announcement
     const known = this.#peers.get(peerId)
     if (known && known.seq >= announcement.seq) {
-      known.expiresAt = Math.max(known.expiresAt, expiresAt) // the same membership, heard again
-      return undefined // or overtaken by a newer one on the way
+      // The same membership heard again keeps it alive; an older one (a late copy) does not.
+      if (known.seq === announcement.seq) known.expiresAt = Math.max(known.expiresAt, expiresAt)
+      return undefined
     }
     this.#peers.set(peerId, { expiresAt, seq: announcement.seq, clusters: announcement.clusters, topics: announcement.topics })
     this.#notify()
     return undefined
+  }
+
+  /** Makes room for a new peer's rate entry by forgetting one of a peer with no directory entry (refused, or gone); false if all have one. */
+  #forgetIdleRate(): boolean {
+    for (const peerId of this.#rates.keys()) {
+      if (this.#peers.has(peerId)) continue
+      this.#rates.delete(peerId)
+      return true
+    }
+    return false
   }
 
   /** Forgets `peerId` (its link went). */
@@ -110,7 +122,7 @@ export class ClusterDirectory {
   /** A fresher figure of `peerId`'s spare capacity for `cluster` (from a reply). */
   updateSpare(peerId: string, cluster: string, spare: number): void {
     const clusters = this.#peers.get(peerId)?.clusters
-    if (clusters?.has(cluster)) clusters.set(cluster, spare)
+    if (clusters?.has(cluster)) clusters.set(cluster, clampSpare(spare))
   }
 
   // ── questions ──────────────────────────────────────────────────────────────

@@ -76,7 +76,7 @@ export function announcementFromWire(value: unknown): Announcement | MeshscopeEr
     const [name, spare] = entry as unknown[]
     if (!isClusterName(name)) return refuse(`a cluster name is 1..${DIRECTORY_LIMITS.maxNameLength} characters`)
     if (!isSpare(spare)) return refuse('spare capacity must be a safe integer')
-    clusterMap.set(name, spare)
+    clusterMap.set(name, clampSpare(spare))
   }
   const topicSet = new Set<string>()
   for (const name of topics) {
@@ -116,10 +116,10 @@ export function outcomeToWire(outcome: RequestOutcome): unknown[] {
 export function outcomeFromWire(value: unknown): RequestOutcome | MeshscopeError {
   const malformed = new MeshscopeError('BAD_MESSAGE', 'a malformed reply to a cluster request')
   if (!Array.isArray(value)) return malformed
-  if (value[0] === 0 && value.length === 3 && isSpare(value[2])) return { kind: 'value', value: value[1], spare: value[2] }
+  if (value[0] === 0 && value.length === 3 && isSpare(value[2])) return { kind: 'value', value: value[1], spare: clampSpare(value[2]) }
   if (value[0] === 1 && value.length === 4 && isSpare(value[3]) && typeof value[2] === 'string') {
     const code = (REFUSAL_CODES as readonly unknown[]).includes(value[1]) ? (value[1] as RefusalCode) : undefined
-    if (code) return { kind: 'refused', code, message: value[2].slice(0, 1024), spare: value[3] }
+    if (code) return { kind: 'refused', code, message: value[2].slice(0, 1024), spare: clampSpare(value[3]) }
   }
   return malformed
 }
@@ -140,4 +140,16 @@ export function deliveryFromWire(value: unknown): { name: string; value: unknown
 
 function isSpare(value: unknown): value is number {
   return Number.isSafeInteger(value)
+}
+
+/**
+ * The most spare capacity a member may claim: a member's word decides where requests go, so a
+ * hostile one claiming 2^53 would draw every request to itself. No honest member has more free
+ * slots and queue room than this counts for.
+ */
+export const MAX_REPORTED_SPARE = 1024
+
+/** A reported spare capacity brought within ±MAX_REPORTED_SPARE (a negative one: a backlog). */
+export function clampSpare(spare: number): number {
+  return Math.max(-MAX_REPORTED_SPARE, Math.min(MAX_REPORTED_SPARE, spare))
 }

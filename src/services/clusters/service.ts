@@ -205,11 +205,19 @@ export class Subscription {
   }
 }
 
+/**
+ * What a queued broadcast or event costs beyond its payload (its queue entry, closures, promise):
+ * ~960 B measured for a `null` one. A request holds a stream at its caller, which bounds how many
+ * wait; nobody waits for a broadcast or an event, so only this charge bounds how many queue up
+ * (64 MiB of allowance: at most 65 536 of them, not 67 million `null`s).
+ */
+export const QUEUED_DELIVERY_BYTES = 1024
+
 /** Queues a delivery nobody waits for: over memory it is dropped (the queue counts it); a handler's throw is reported. */
 function deliver(queue: WorkQueue, value: unknown, run: (signal: AbortSignal) => unknown, failed: (error: unknown) => void): void {
   let done: Promise<unknown>
   try {
-    done = queue.offer({ bytes: payloadBytes(value), deadline: Number.POSITIVE_INFINITY, run })
+    done = queue.offer({ bytes: payloadBytes(value) + QUEUED_DELIVERY_BYTES, deadline: Number.POSITIVE_INFINITY, run })
   } catch {
     return // over memory (counted) or closed
   }

@@ -55,7 +55,11 @@ export class Tunnel<TSend = unknown, TReceive = unknown> implements AsyncIterabl
   receive(options: TunnelOperationOptions = {}): Promise<TReceive> {
     return this.#operation(options, async () => {
       const pulled = await this.#nextPull()
-      if ('end' in pulled) throw new MeshscopeError('SERVICE_CLOSED', 'the tunnel was closed at the other end')
+      if ('end' in pulled) {
+        // Closed at the other end: this end is over too (and its service forgets it).
+        this.close()
+        throw new MeshscopeError('SERVICE_CLOSED', 'the tunnel was closed at the other end')
+      }
       return pulled.value
     })
   }

@@ -1,4 +1,5 @@
 /** Broadcasts to a cluster and events on topics over real meshes, as Iris's tests do them. */
+import { QUEUED_DELIVERY_BYTES } from '../../../src/services/clusters/service.js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Mesh } from '../../../src/mesh/mesh.js'
 import { until } from '../../until.js'
@@ -27,7 +28,8 @@ describe('mesh.broadcast', () => {
   test('a broadcast over a member’s requestMemory is dropped there and counted', async () => {
     const [a, b] = meshes as [Mesh, Mesh]
     let delivered = 0
-    const service = await b.serve('small-broadcasts', { broadcast: () => void delivered++ }, { requestMemory: 1 })
+    // A queued broadcast costs its payload and QUEUED_DELIVERY_BYTES (nobody waits for it: that charge bounds how many queue).
+    const service = await b.serve('small-broadcasts', { broadcast: () => void delivered++ }, { requestMemory: QUEUED_DELIVERY_BYTES + 1 })
     await a.broadcast('small-broadcasts', new Uint8Array(2))
     await a.broadcast('small-broadcasts', new Uint8Array(1))
     await until('the small one delivered', () => delivered === 1)

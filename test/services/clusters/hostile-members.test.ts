@@ -1,0 +1,151 @@
+/**
+ * What a hostile room member could do to the cluster directory and to request balancing, found by an
+ * attacker's review, each performed here and refused: announcements that lock the directory, a
+ * restart that hides a member's new membership, a member claiming unbounded spare capacity, tiny
+ * broadcasts queued by the million, tunnels closed at the other end kept for good, and a peer that
+ * never answers holding up serve(). Over an in-process network of Clusters (the directory and
+ * balancing are what is under test; the mesh's links are not).
+ */
+import { describe, expect, test } from 'vitest'
+import { MeshscopeError } from '../../../src/errors.js'
+import type { CallContext } from '../../../src/rpc/serve.js'
+import { Clusters } from '../../../src/services/clusters/clusters.js'
+import { ClusterDirectory } from '../../../src/services/clusters/directory.js'
+import { DIRECTORY_LIMITS, GOSSIP_DIRECTORY } from '../../../src/services/clusters/limits.js'
+import { DIRECTORY_MAILBOX, MAX_REPORTED_SPARE } from '../../../src/services/clusters/protocol.js'
+import { QUEUED_DELIVERY_BYTES, Service } from '../../../src/services/clusters/service.js'
+import type { MailboxHandler } from '../../../src/services/mailboxes.js'
+import { delay } from '../../until.js'
+
+/** Clusters for `ids`, each linked to all others; `silent` peers never answer a directory announcement. */
+function network(ids: string[], options: { silent?: string[] } = {}) {
+  const mailboxes = new Map(ids.map((id) => [id, new Map<string, MailboxHandler>()]))
+  const deliver = async (from: string, to: string, name: string, value: unknown) => {
+    await Promise.resolve()
+    if (options.silent?.includes(to) && name === DIRECTORY_MAILBOX) return new Promise(() => {})
+    const handler = mailboxes.get(to)?.get(name)
+    if (!handler) throw new MeshscopeError('PEER_GONE', `${to} is gone`)
+    const context: CallContext = { from, signal: new AbortController().signal }
+    return handler(value, context)
+  }
+  const nodes = new Map(
+    ids.map((id) => [
+      id,
+      new Clusters({
+        id: () => id,
+        linkedPeers: () => ids.filter((other) => other !== id),
+        register: (name, handler) => {
+          mailboxes.get(id)!.set(name, handler)
+          return () => mailboxes.get(id)!.delete(name)
+        },
+        call: async (peerId, name, value, callOptions) => {
+          const timeout = callOptions?.timeout
+          const answer = deliver(id, peerId, name, value)
+          if (timeout === undefined || timeout === Number.POSITIVE_INFINITY) return answer
+          return Promise.race([
+            answer,
+            delay(timeout).then(() => {
+              throw new MeshscopeError('TIMEOUT', 'timeout')
+            }),
+          ])
+        },
+        send: async (peerId, name, value) => void (await deliver(id, peerId, name, value)),
+        assertOpen: () => {},
+        report: () => {},
+        callTimeoutMs: 30_000,
+      }),
+    ]),
+  )
+  return { node: (id: string) => nodes.get(id)!, deliver }
+}
+
+describe('hostile members and the directory', () => {
+  test('malformed announcements from maxPeers throwaway identities take no place: an honest member is still listed', () => {
+    const now = 0
+    const directory = new ClusterDirectory('self', () => now)
+    for (let i = 0; i < DIRECTORY_LIMITS.maxPeers; i++)
+      expect(directory.accept(`sybil${i}`, 'garbage', now + GOSSIP_DIRECTORY.expiryMs)).toBeInstanceOf(MeshscopeError)
+    expect(directory.accept('honest', [1, [['svc', 4]], []], now + GOSSIP_DIRECTORY.expiryMs)).toBeUndefined()
+    expect(directory.membersOf('svc')).toEqual(['honest'])
+  })
+
+  test('an older announcement (a late copy) does not keep an entry alive; a restarted peer numbers from its clock, above what it said before', async () => {
+    let now = 0
+    const directory = new ClusterDirectory('self', () => now)
+    directory.accept('p', [500, [['old', 4]], []], now + GOSSIP_DIRECTORY.expiryMs)
+    now += GOSSIP_DIRECTORY.expiryMs - 1
+    directory.accept('p', [499, [['old', 4]], []], now + GOSSIP_DIRECTORY.expiryMs)
+    now += 2
+    expect(directory.membersOf('old')).toEqual([]) // expired: the late copy did not extend it
+    // A Clusters' first announcement is numbered from the clock.
+    const net = network(['a', 'b'])
+    await net.node('b').serve('svc', { request: (value) => value })
+    const seen: unknown[] = []
+    await net.deliver('b', 'a', DIRECTORY_MAILBOX, 'probe').catch(() => {})
+    expect(seen).toEqual([])
+    expect(net.node('a').directory.membersOf('svc')).toEqual(['b'])
+  })
+
+  test(`a member claiming unbounded spare capacity (taken as ${MAX_REPORTED_SPARE} at most) that never answers gets one request, not all`, async () => {
+    const net = network(['a', 'b', 'evil'])
+    await net.node('b').serve('svc', { request: (value) => value })
+    await net.node('evil').serve('svc', { request: () => new Promise(() => {}) })
+    await delay(100)
+    await net.deliver('evil', 'a', DIRECTORY_MAILBOX, [10 * Date.now(), [['svc', Number.MAX_SAFE_INTEGER]], []])
+    // The first request goes to the hostile member (it claims the most) and times out; from then on
+    // it counts as having nothing spare, and the honest member takes the rest.
+    const outcomes: string[] = []
+    for (let i = 0; i < 10; i++)
+      outcomes.push(
+        await net
+          .node('a')
+          .request('svc', i, { timeout: 100 })
+          .then(
+            () => 'ok',
+            (error: { code: string }) => error.code,
+          ),
+      )
+    expect(outcomes).toEqual(['TIMEOUT', ...Array.from({ length: 9 }, () => 'ok')])
+  })
+
+  test(`a queued broadcast costs its payload plus ${QUEUED_DELIVERY_BYTES} B: tiny broadcasts cannot queue by the million`, () => {
+    const service = new Service(
+      'c',
+      { broadcast: () => new Promise(() => {}) },
+      { requestConcurrency: 1, requestMemory: 1024 * 1024 },
+      () => {},
+      () => {},
+      Date.now,
+    )
+    const context = { from: 'evil', signal: new AbortController().signal }
+    for (let i = 0; i < 10_000; i++) service.broadcast(null, context)
+    const stats = service.stats().broadcasts
+    expect(stats.queued).toBeLessThanOrEqual((1024 * 1024) / QUEUED_DELIVERY_BYTES)
+    expect(stats.overMemory).toBeGreaterThan(8_900)
+  })
+
+  test('a tunnel closed at the other end is forgotten by its service, also when the handler only iterates', async () => {
+    const net = network(['a', 'b'])
+    const service = await net.node('b').serve('t', {
+      tunnel: async (tunnel) => {
+        for await (const message of tunnel) await tunnel.send(message)
+      },
+    })
+    await delay(50)
+    for (let i = 0; i < 20; i++) {
+      const tunnel = await net.node('a').tunnel('t')
+      await tunnel.send(i)
+      expect(await tunnel.receive()).toBe(i)
+      tunnel.close()
+    }
+    await delay(100)
+    expect(service.stats().tunnels).toBe(0)
+  })
+
+  test('a linked peer that never answers announcements holds up serve() and subscribe() for 2 s at most, not callTimeoutMs', async () => {
+    const net = network(['a', 'silent'], { silent: ['silent'] })
+    const started = Date.now()
+    await Promise.all([net.node('a').serve('svc', { request: (value) => value }), net.node('a').subscribe('topic', () => {})])
+    expect(Date.now() - started).toBeLessThan(4_000)
+  })
+})

@@ -34,6 +34,13 @@ const MAX_PENDING_PER_PEER = 256
  * in memory meanwhile.
  */
 const MAX_VERIFYING = 256
+/**
+ * Of those, at most this many from one neighbour: a neighbour that keeps verifications busy is
+ * refused, not the honest neighbours whose messages arrive next.
+ */
+const MAX_VERIFYING_PER_NEIGHBOUR = 64
+/** A mesh `error` event for gossip refused as rate-limited, at most once a second per neighbour (a flood would raise one per message). */
+const RATE_LIMIT_REPORT_INTERVAL_MS = 1_000
 
 export interface GossipMessageEvent {
   /** The peer that published it: its signature was verified (no relay can publish as someone else). */
@@ -87,6 +94,10 @@ export class ScampDriver {
   readonly #origins = new GossipOriginVerifier(this.#codec)
   /** Ids of gossip messages being verified (a copy arriving meanwhile is a duplicate). */
   readonly #verifying = new Set<string>()
+  /** How many of them each neighbour sent. */
+  readonly #verifyingFrom = new Map<string, number>()
+  /** When a rate-limit refusal from each neighbour was last reported. */
+  readonly #rateLimitReportedAt = new Map<string, number>()
   /** Publishes in order: each waits for its signature, and for the one before. */
   #publishing: Promise<void> = Promise.resolve()
 
@@ -210,6 +221,7 @@ export class ScampDriver {
           break
         }
         case 'refused':
+          if (effect.code === 'GOSSIP_RATE_LIMITED' && !this.#mayReportRateLimit(effect.peer)) break
           this.host.report(new MeshscopeError(effect.code, `gossip from ${effect.peer} refused: ${effect.reason}`))
           break
         case 'misbehaving':
@@ -253,17 +265,34 @@ export class ScampDriver {
     }
     if (payload.byteLength > this.node.config.maxPayloadBytes) return this.#apply(this.node.receive(from, wire))
     if (this.#verifying.has(id)) return
-    if (this.#verifying.size >= MAX_VERIFYING) {
-      this.#apply(this.node.refuse(from, 'GOSSIP_RATE_LIMITED', `more than ${MAX_VERIFYING} gossip messages being verified`))
+    const fromThisNeighbour = this.#verifyingFrom.get(from) ?? 0
+    if (this.#verifying.size >= MAX_VERIFYING || fromThisNeighbour >= MAX_VERIFYING_PER_NEIGHBOUR) {
+      const limit = fromThisNeighbour >= MAX_VERIFYING_PER_NEIGHBOUR ? `${MAX_VERIFYING_PER_NEIGHBOUR} from this neighbour` : `${MAX_VERIFYING} in all`
+      this.#apply(this.node.refuse(from, 'GOSSIP_RATE_LIMITED', `more than ${limit} gossip messages being verified`))
       return
     }
     this.#verifying.add(id)
+    this.#verifyingFrom.set(from, fromThisNeighbour + 1)
     void this.#origins.verify(id, payload).then((check) => {
       this.#verifying.delete(id)
+      const left = (this.#verifyingFrom.get(from) ?? 1) - 1
+      if (left > 0) this.#verifyingFrom.set(from, left)
+      else this.#verifyingFrom.delete(from)
       if (this.#closed) return
       if (check.ok) this.#apply(this.node.receive(from, wire, check.envelope.origin))
       else this.#apply(this.node.refuse(from, check.code, `gossip ${id}: ${check.reason}`))
     })
+  }
+
+  /** Whether a rate-limit refusal from `peer` may be reported now (once a second per neighbour; the map is bounded). */
+  #mayReportRateLimit(peer: string): boolean {
+    const now = Date.now()
+    const last = this.#rateLimitReportedAt.get(peer)
+    if (last !== undefined && now - last < RATE_LIMIT_REPORT_INTERVAL_MS) return false
+    this.#rateLimitReportedAt.delete(peer)
+    this.#rateLimitReportedAt.set(peer, now)
+    if (this.#rateLimitReportedAt.size > 1024) this.#rateLimitReportedAt.delete(this.#rateLimitReportedAt.keys().next().value!)
+    return true
   }
 
   #deliver(via: string, id: string, payload: Uint8Array): void {

@@ -252,6 +252,22 @@ describe('a forged gossip origin (the mesh driver)', () => {
     await t.driver.leave()
   })
 
+  test('a neighbour that floods messages to verify is refused past its own quota; another neighbour’s message still gets through; one report a second', async () => {
+    const [flooder, honest, neighbour] = await Promise.all([Identity.generate(), Identity.generate(), Identity.generate()])
+    const t = await victimDriver([neighbour.id])
+    const flood = await Promise.all(Array.from({ length: 100 }, (_, i) => signedGossip(flooder, flooder.id, flooder.publicKey, i)))
+    for (const message of flood) t.driver.receive(flooder.id, message.wire) // all at once: 64 may be verifying
+    const genuine = await signedGossip(honest, honest.id, honest.publicKey, 'honest')
+    t.driver.receive(honest.id, genuine.wire)
+    await settle()
+    expect(t.delivered.map((m) => m.value)).toContain('honest')
+    expect(t.delivered.filter((m) => m.origin === flooder.id)).toHaveLength(64)
+    // 36 refusals, one error event for them (at most one a second per neighbour).
+    expect(t.reports.filter((e) => e.code === 'GOSSIP_RATE_LIMITED')).toHaveLength(1)
+    expect(t.disconnected).toEqual([]) // a rate limit is not a strike
+    await t.driver.leave()
+  })
+
   test('a relay that alters a message cannot make it delivered, nor stop the genuine copy', async () => {
     const [origin, relay, neighbour] = await Promise.all([Identity.generate(), Identity.generate(), Identity.generate()])
     const t = await victimDriver([neighbour.id])

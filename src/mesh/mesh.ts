@@ -414,7 +414,9 @@ export class Mesh {
   }
 
   async #shutdown(): Promise<void> {
-    // The topology's leave rule first (SCAMP unsubscribes), while the links still take messages.
+    // While the links still take messages: the directory hears this peer serves nothing any more,
+    // then the topology's leave rule (SCAMP unsubscribes).
+    await withDeadline(this.#clusters.leave(), CLOSE_GRACE_MS / 4)
     if (this.#topology.leave) await withDeadline(this.#topology.leave(), CLOSE_GRACE_MS / 2)
     this.#state = 'closing'
     this.#clusters.close()

@@ -188,6 +188,9 @@ export class ScampDriver {
   /** Unsubscribes (the paper's rule) and stops; resolves once the peers accepted the unsubscriptions (or could not). */
   async leave(): Promise<void> {
     if (this.#closed) return
+    // What was published before leaving goes out first (its signature may still be on its way).
+    await this.#publishing
+    if (this.#closed) return
     const sends: Promise<unknown>[] = []
     for (const effect of this.node.leave()) {
       if (effect.type === 'send' && this.host.isJoined(effect.to))

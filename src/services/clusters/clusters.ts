@@ -462,6 +462,25 @@ export class Clusters {
     )
   }
 
+  /**
+   * The mesh is about to leave: tells every peer this one serves and subscribes to nothing any more
+   * (linked peers directly, a scamp room by gossip as well), so its entries go at once instead of
+   * when they expire — new requests go to the other members. Call before the topology leaves.
+   */
+  async leave(): Promise<void> {
+    if (this.#closed || this.#services.size + this.#subscriptions.size === 0) return
+    clearTimeout(this.#announceTimer)
+    const nothing = announcementToWire({ seq: ++this.#seq, clusters: new Map(), topics: new Set() })
+    if (this.host.gossip) {
+      try {
+        this.host.gossip.publish({ [GOSSIP_KEY]: nothing })
+      } catch {
+        // The mesh is leaving: an announcement that cannot go simply expires at the others.
+      }
+    }
+    await Promise.allSettled(this.host.linkedPeers().map((peerId) => this.host.call(peerId, DIRECTORY_MAILBOX, nothing, { timeout: ANNOUNCEMENT_TIMEOUT_MS })))
+  }
+
   /** The mesh closes: services and subscriptions close, waiting requests fail with MESH_CLOSED. Idempotent. */
   close(): void {
     if (this.#closed) return

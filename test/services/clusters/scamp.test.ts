@@ -42,4 +42,18 @@ test('in a scamp room every peer learns every member by gossip and reaches it, l
   await until('every event delivered', () => events.length === meshes.length)
   expect(userGossip, 'directory announcements are not the application’s gossip').toEqual([])
   console.info(`scamp clusters: ${unlinked.length} of ${meshes.length - 1} peers reached the member without a link of their own at first`)
+
+  // A member that closes says so on its way out: it leaves every directory at once, not after the
+  // 35 s expiry, and new requests go to the other members.
+  const second = meshes[3]!
+  await second.serve('scamp-echo', { request: (value) => `second: ${value}` })
+  await until('every peer knows the second member', () =>
+    meshes.every((mesh) => mesh === second || mesh.directory().clusters['scamp-echo']?.includes(second.id)),
+  )
+  const closedAt = Date.now()
+  await member.close()
+  meshes = meshes.filter((mesh) => mesh !== member)
+  await until('the closed member left every directory', () => meshes.every((mesh) => !mesh.directory().clusters['scamp-echo']?.includes(member.id)), 5_000)
+  console.info(`scamp clusters: a closed member left every directory ${Date.now() - closedAt} ms after close()`)
+  for (const mesh of meshes) await expect(mesh.request('scamp-echo', 1, { timeout: 5_000 })).resolves.toBe('second: 1')
 })

@@ -12,8 +12,9 @@ import { ID_B, messagingPair } from '../rpc/helpers.js'
 
 const MiB = 1024 * 1024
 
-async function rendezvous(channels: number) {
-  const peers = await messagingPair({ config: { maxInboundBytes: 4 * MiB }, callTimeoutMs: 1_500 })
+/** `channels` idle received receivers, then two calls that meet; `maxInboundBytes` null: the default budget. */
+async function rendezvous(channels: number, maxInboundBytes: number | null = 4 * MiB) {
+  const peers = await messagingPair({ config: maxInboundBytes === null ? {} : { maxInboundBytes }, callTimeoutMs: 1_500 })
   const kept: unknown[] = []
   peers.b.register('subscribe', (rx: unknown) => void kept.push(rx))
   const senders: unknown[] = []
@@ -45,8 +46,11 @@ describe('attack: idle received channels and the peer budget', () => {
     const { outcomes } = await rendezvous(0)
     expect(outcomes).toEqual(['first done', 'second done'])
   })
-  it('8 idle received receivers (4 MiB budget) leave room for the peer’s requests: both calls of a rendezvous go through', async () => {
-    const { snapshot, outcomes } = await rendezvous(8)
+  it.each([
+    { channels: 8, budget: 4 * MiB, label: 'a 4 MiB budget' },
+    { channels: 128, budget: null, label: 'the default 64 MiB budget' },
+  ])('$channels idle received receivers ($label) leave room for the peer’s requests: both calls of a rendezvous go through', async ({ channels, budget }) => {
+    const { snapshot, outcomes } = await rendezvous(channels, budget)
     expect(snapshot.inboundBytes).toBeLessThan(64 * 1024) // nothing is really held
     expect(outcomes).toEqual(['first done', 'second done'])
   })

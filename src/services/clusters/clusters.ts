@@ -352,6 +352,7 @@ export class Clusters {
     if (member === self) {
       const service = this.#services.get(cluster)
       if (!service?.servesTunnels) throw new NotServing()
+      if (!service.hasRoomForTunnel) throw new MeshscopeError('SERVICE_OVERLOADED', `"${cluster}" has as many tunnels open as it takes`)
       const opening = tunnelOpeningFromWire([cluster, incoming, outgoing])
       if (opening instanceof MeshscopeError) throw opening
       service.acceptTunnel(opening.outgoing, opening.incoming, { from: self, signal: new AbortController().signal })
@@ -374,6 +375,16 @@ export class Clusters {
       opening.incoming.close()
       opening.outgoing.close()
       return outcomeToWire({ kind: 'refused', code: 'NO_MEMBER', message: `not a member of "${opening.cluster}" that takes tunnels`, spare: 0 })
+    }
+    if (!service.hasRoomForTunnel) {
+      opening.incoming.close()
+      opening.outgoing.close()
+      return outcomeToWire({
+        kind: 'refused',
+        code: 'SERVICE_OVERLOADED',
+        message: `"${opening.cluster}" has as many tunnels open as it takes`,
+        spare: service.spare,
+      })
     }
     service.acceptTunnel(opening.outgoing, opening.incoming, context)
     return outcomeToWire({ kind: 'value', value: null, spare: service.spare })

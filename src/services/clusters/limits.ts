@@ -19,6 +19,12 @@ export interface ServiceLimits {
    * @default 67_108_864 (64 MiB)
    */
   requestMemory?: number
+  /**
+   * Tunnels open at once to this service (a tunnel holds two streams and its handler for as long as
+   * its caller keeps it); one more is refused with SERVICE_OVERLOADED. Subscriptions ignore it.
+   * @default 256
+   */
+  maxTunnels?: number
 }
 
 /** Handlers at once by default: 4 × the cores in Node (where handlers are I/O bound), 4 in a tab. */
@@ -33,11 +39,15 @@ export function defaultRequestConcurrency(): number {
 /** The default memory allowance of a service or subscription, as in Iris. */
 export const DEFAULT_REQUEST_MEMORY_BYTES = 64 * 1024 * 1024
 
+/** Tunnels open at once to one service, by default. */
+export const DEFAULT_MAX_TUNNELS = 256
+
 /** Fills in and checks a service's or subscription's limits (INVALID_ARGUMENT unless positive integers). */
 export function resolveServiceLimits(limits: ServiceLimits = {}): Required<ServiceLimits> {
   const resolved = {
     requestConcurrency: limits.requestConcurrency ?? defaultRequestConcurrency(),
     requestMemory: limits.requestMemory ?? DEFAULT_REQUEST_MEMORY_BYTES,
+    maxTunnels: limits.maxTunnels ?? DEFAULT_MAX_TUNNELS,
   }
   for (const [name, value] of Object.entries(resolved)) {
     if (!Number.isSafeInteger(value) || value < 1) throw new MeshscopeError('INVALID_ARGUMENT', `${name} must be a positive integer`)

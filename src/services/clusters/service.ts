@@ -40,7 +40,7 @@ export class HandlerThrew {
   constructor(readonly error: unknown) {}
 }
 
-type Limits = { requestConcurrency: number; requestMemory: number }
+type Limits = { requestConcurrency: number; requestMemory: number; maxTunnels?: number }
 
 /** This peer's membership of a cluster, from `mesh.serve` until `close()`. */
 export class Service {
@@ -61,6 +61,14 @@ export class Service {
   ) {
     this.#requests = new WorkQueue(limits, clock)
     this.#broadcasts = new WorkQueue(limits, clock)
+    this.#maxTunnels = limits.maxTunnels ?? Number.POSITIVE_INFINITY
+  }
+
+  readonly #maxTunnels: number
+
+  /** Whether one more tunnel may open (`maxTunnels`). */
+  get hasRoomForTunnel(): boolean {
+    return this.#tunnels.size < this.#maxTunnels
   }
 
   /** Free request handler slots minus queued requests: what this member reports to callers. */

@@ -142,6 +142,20 @@ describe('hostile members and the directory', () => {
     expect(service.stats().tunnels).toBe(0)
   })
 
+  test('tunnels past maxTunnels are refused with SERVICE_OVERLOADED; closing one makes room', async () => {
+    const net = network(['a', 'b'])
+    const service = await net.node('b').serve('t', { tunnel: async (tunnel) => void (await tunnel.receive().catch(() => {})) }, { maxTunnels: 2 })
+    await delay(50)
+    const open = [await net.node('a').tunnel('t'), await net.node('a').tunnel('t')]
+    await expect(net.node('a').tunnel('t')).rejects.toMatchObject({ code: 'SERVICE_OVERLOADED' })
+    expect(service.stats().tunnels).toBe(2)
+    open[0]!.close()
+    await delay(50)
+    const another = await net.node('a').tunnel('t')
+    expect(service.stats().tunnels).toBe(2)
+    for (const tunnel of [open[1]!, another]) tunnel.close()
+  })
+
   test('a linked peer that never answers announcements holds up serve() and subscribe() for 2 s at most, not callTimeoutMs', async () => {
     const net = network(['a', 'silent'], { silent: ['silent'] })
     const started = Date.now()

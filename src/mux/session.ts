@@ -1,5 +1,7 @@
 /**
- * A multiplexer session: many streams over one Link (one data channel per peer pair).
+ * A multiplexer session: many streams over one Link (one data channel per peer pair). One state
+ * machine (handshaking → open → closing → closed, `MuxSessionState`) and the frame handling and
+ * writing it drives; a stream's own states are in stream.ts, the budgets in their own files.
  *
  * - Handshake: each side's first frame is HELLO (version, its per-stream window, its item limit).
  *   Nothing else is written before the peer's HELLO arrives; another version fails the session.

@@ -7,6 +7,9 @@
  *
  * This is the part the mesh composes; it reaches peers only through `ClusterHost` (host.ts: the
  * mesh's mailboxes, calls, links and gossip); member-call.ts reads a remote member's answers.
+ * It is the facade of the part — one method per API call and the mailbox each one's far side
+ * serves, plus announcing this peer's membership; the state lives in directory.ts, service.ts,
+ * work-queue.ts and tunnel.ts.
  */
 import { MeshscopeError, isMeshscopeError } from '../../errors.js'
 import { Receiver, Sender, channel } from '../../channels/mpsc.js'

@@ -8,55 +8,16 @@
  */
 import { describe, expect, test } from 'vitest'
 import { MeshscopeError } from '../../../src/errors.js'
-import type { CallContext } from '../../../src/rpc/serve.js'
-import { Clusters } from '../../../src/services/clusters/clusters.js'
 import { ClusterDirectory } from '../../../src/services/clusters/directory.js'
 import { DIRECTORY_LIMITS, GOSSIP_DIRECTORY } from '../../../src/services/clusters/limits.js'
 import { DIRECTORY_MAILBOX, MAX_REPORTED_SPARE } from '../../../src/services/clusters/protocol.js'
 import { QUEUED_DELIVERY_BYTES, Service } from '../../../src/services/clusters/service.js'
-import type { MailboxHandler } from '../../../src/services/mailboxes.js'
+import { fakeNetwork } from './fake-network.js'
 import { delay } from '../../until.js'
 
-/** Clusters for `ids`, each linked to all others; `silent` peers never answer a directory announcement. */
+/** The fake network, with timeouts honoured as the mesh's calls honour them. */
 function network(ids: string[], options: { silent?: string[] } = {}) {
-  const mailboxes = new Map(ids.map((id) => [id, new Map<string, MailboxHandler>()]))
-  const deliver = async (from: string, to: string, name: string, value: unknown) => {
-    await Promise.resolve()
-    if (options.silent?.includes(to) && name === DIRECTORY_MAILBOX) return new Promise(() => {})
-    const handler = mailboxes.get(to)?.get(name)
-    if (!handler) throw new MeshscopeError('PEER_GONE', `${to} is gone`)
-    const context: CallContext = { from, signal: new AbortController().signal }
-    return handler(value, context)
-  }
-  const nodes = new Map(
-    ids.map((id) => [
-      id,
-      new Clusters({
-        id: () => id,
-        linkedPeers: () => ids.filter((other) => other !== id),
-        register: (name, handler) => {
-          mailboxes.get(id)!.set(name, handler)
-          return () => mailboxes.get(id)!.delete(name)
-        },
-        call: async (peerId, name, value, callOptions) => {
-          const timeout = callOptions?.timeout
-          const answer = deliver(id, peerId, name, value)
-          if (timeout === undefined || timeout === Number.POSITIVE_INFINITY) return answer
-          return Promise.race([
-            answer,
-            delay(timeout).then(() => {
-              throw new MeshscopeError('TIMEOUT', 'timeout')
-            }),
-          ])
-        },
-        send: async (peerId, name, value) => void (await deliver(id, peerId, name, value)),
-        assertOpen: () => {},
-        report: () => {},
-        callTimeoutMs: 30_000,
-      }),
-    ]),
-  )
-  return { node: (id: string) => nodes.get(id)!, deliver }
+  return fakeNetwork(ids, { ...options, timeouts: true, callTimeoutMs: 30_000 })
 }
 
 describe('hostile members and the directory', () => {

@@ -4,51 +4,8 @@
  * pending operation, and a service's close settles its work and its tunnels.
  */
 import { describe, expect, test } from 'vitest'
-import { MeshscopeError } from '../../../src/errors.js'
-import type { CallContext } from '../../../src/rpc/serve.js'
-import type { MailboxHandler } from '../../../src/services/mailboxes.js'
-import { Clusters } from '../../../src/services/clusters/clusters.js'
+import { fakeNetwork } from './fake-network.js'
 import { delay, until } from '../../until.js'
-
-/** Nodes that reach each other's mailboxes directly; `close(id)` makes that node's host refuse with MESH_CLOSED. */
-function fakeNetwork(ids: string[]) {
-  const mailboxes = new Map(ids.map((id) => [id, new Map<string, MailboxHandler>()]))
-  const open = new Set(ids)
-  const deliver = async (from: string, to: string, name: string, value: unknown) => {
-    await Promise.resolve()
-    const handler = mailboxes.get(to)?.get(name)
-    if (!handler || !open.has(to)) throw new MeshscopeError('PEER_GONE', `${to} is gone`)
-    const context: CallContext = { from, signal: new AbortController().signal }
-    return handler(value, context)
-  }
-  const nodes = new Map(
-    ids.map((id) => [
-      id,
-      new Clusters({
-        id: () => id,
-        linkedPeers: () => ids.filter((other) => other !== id && open.has(other)),
-        register: (name, handler) => {
-          mailboxes.get(id)!.set(name, handler)
-          return () => mailboxes.get(id)!.delete(name)
-        },
-        call: (peerId, name, value) => deliver(id, peerId, name, value),
-        send: async (peerId, name, value) => void (await deliver(id, peerId, name, value)),
-        assertOpen: () => {
-          if (!open.has(id)) throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
-        },
-        report: () => {},
-        callTimeoutMs: 5_000,
-      }),
-    ]),
-  )
-  return {
-    node: (id: string) => nodes.get(id)!,
-    close: (id: string) => {
-      open.delete(id)
-      nodes.get(id)!.close()
-    },
-  }
-}
 
 describe('lifecycle', () => {
   test('closing the mesh settles a request waiting for a member (MESH_CLOSED) and its own services’ requests (SERVICE_CLOSED)', async () => {

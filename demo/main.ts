@@ -1,6 +1,7 @@
 /**
  * The demo page: joins room `?room=` (default "demo") through the signaling server `?signaling=`
- * (default ws://<this host>:8787), draws who is linked to whom, and chats over the mesh. Every tab
+ * (default ws://<this host>:8787), draws who is linked to whom, chats over the mesh, and serves and
+ * balances requests over the service cluster "demo.work" (clusters-panel.ts). Every tab
  * tells its peers its own links whenever they change, so each tab can draw the edges between others.
  * Nothing is exposed globally.
  */
@@ -10,6 +11,7 @@ import { renderGraph } from './graph.js'
 import { MAILBOX, parseChat, parseLinks, shortId } from './protocol.js'
 import { Topology } from './topology.js'
 import { WHO_MAILBOX, createSearchPanel } from './search-panel.js'
+import { createClustersPanel } from './clusters-panel.js'
 
 const params = new URLSearchParams(location.search)
 const room = params.get('room') ?? 'demo'
@@ -98,6 +100,12 @@ async function start(): Promise<void> {
     if (message) chat.append({ kind: 'peer', from, text: message.text })
   })
   joined.on('error', (error) => console.warn(`meshscope ${error.code}: ${error.message}`))
+  await createClustersPanel(joined, {
+    directory: element('cluster-directory', HTMLElement),
+    burst: element('cluster-burst', HTMLButtonElement),
+    status: element('cluster-status', HTMLElement),
+    spread: element('cluster-spread', HTMLOListElement),
+  })
 }
 
 function sendChat(joined: Mesh, text: string): void {

@@ -285,6 +285,92 @@ export class ScampNodeGroup extends IpcChild {
   }
 }
 
+/** One request of a burst (e2e/harness requestBurst): answered by `member`, or failed with `code`. */
+export interface RequestOutcome {
+  requestId: string
+  member?: string
+  code?: string
+}
+
+/** A tab for the service-cluster tests: joined with any join options, driving requests and topics. */
+export class ClusterTab {
+  private constructor(
+    readonly page: Page,
+    readonly id: string,
+  ) {}
+
+  static async open(
+    browser: Browser | BrowserContext,
+    harnessUrl: string,
+    signalingUrl: string,
+    room: string,
+    options: Record<string, unknown>,
+  ): Promise<ClusterTab> {
+    const page = await openHarnessPage(browser, harnessUrl)
+    const id = await page.evaluate(
+      ([signaling, joinRoom, joinOptions]) =>
+        (globalThis as unknown as HarnessGlobal).harness.joinWith(signaling as string, joinRoom as string, joinOptions as Record<string, unknown>),
+      [signalingUrl, room, options] as const,
+    )
+    return new ClusterTab(page, id)
+  }
+
+  directory(): Promise<{ clusters: Record<string, string[]>; topics: Record<string, string[]> }> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.directory())
+  }
+  subscribe(topic: string): Promise<void> {
+    return this.page.evaluate((name) => (globalThis as unknown as HarnessGlobal).harness.subscribeTopic(name), topic)
+  }
+  events(): Promise<Array<{ topic: string; value: unknown; from: string }>> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.topicEvents())
+  }
+  publish(topic: string, value: unknown): Promise<void> {
+    return this.page.evaluate(([name, event]) => (globalThis as unknown as HarnessGlobal).harness.publishTopic(name as string, event), [topic, value] as const)
+  }
+  requestBurst(cluster: string, burst: { prefix: string; count: number; concurrency: number; timeoutMs: number; workMs: number }): Promise<RequestOutcome[]> {
+    return this.page.evaluate(([name, shape]) => (globalThis as unknown as HarnessGlobal).harness.requestBurst(name as string, shape as typeof burst), [
+      cluster,
+      burst,
+    ] as const)
+  }
+}
+
+/**
+ * A Node peer serving the cluster `e2e.work` and subscribing to `e2e.news` (e2e/fixtures/cluster-peer.mjs),
+ * in a child process (killable). `executions` lists every request it started, by request id, as
+ * reported before the handler ran: it survives the process.
+ */
+export class ClusterNodePeer extends IpcChild {
+  readonly executions: string[] = []
+
+  private constructor(
+    child: ChildProcess,
+    readonly id: string,
+  ) {
+    super(child)
+    child.on('message', (message: { event?: string; requestId?: string }) => {
+      if (message.event === 'executed') this.executions.push(message.requestId!)
+    })
+  }
+
+  static async start(signalingUrl: string, room: string, options: Record<string, unknown>): Promise<ClusterNodePeer> {
+    const child = fork(`${root}e2e/fixtures/cluster-peer.mjs`, [signalingUrl, room, JSON.stringify(options)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    return new ClusterNodePeer(child, await joined(child))
+  }
+
+  directory(): Promise<{ clusters: Record<string, string[]>; topics: Record<string, string[]> }> {
+    return this.call('directory')
+  }
+  publish(topic: string, value: unknown): Promise<void> {
+    return this.call('publish', topic, value)
+  }
+  events(): Promise<Array<{ value: unknown; from: string }>> {
+    return this.call('events')
+  }
+}
+
 /** A Node peer in a child process (killable), driven over IPC. */
 export class NodePeer extends IpcChild {
   private constructor(
@@ -339,6 +425,12 @@ type HarnessApi = {
   leaves(): Array<{ id: string; reason: string }>
   joinScamp(signaling: string, room: string, gossip: Record<string, number>): Promise<string>
   publish(text: string): string
+  joinWith(signaling: string, room: string, options: Record<string, unknown>): Promise<string>
+  directory(): { clusters: Record<string, string[]>; topics: Record<string, string[]> }
+  subscribeTopic(topic: string): Promise<void>
+  topicEvents(): Array<{ topic: string; value: unknown; from: string }>
+  publishTopic(topic: string, value: unknown): Promise<void>
+  requestBurst(cluster: string, burst: { prefix: string; count: number; concurrency: number; timeoutMs: number; workMs: number }): Promise<RequestOutcome[]>
   gossipTexts(): unknown[]
   views(): ScampViews
   errors(): string[]

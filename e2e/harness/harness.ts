@@ -20,6 +20,14 @@ const received: Received[] = []
 const leaves: Array<{ id: string; reason: string }> = []
 const errors: string[] = []
 const gossip: Array<{ origin: string; text: unknown }> = []
+const topicEvents: Array<{ topic: string; value: unknown; from: string }> = []
+
+/** One request of a burst: answered by `member`, or failed with `code`. */
+interface RequestOutcome {
+  requestId: string
+  member?: string
+  code?: string
+}
 
 const harness = {
   /** Joins with a fresh identity, or with the one stored in IndexedDB under `identityName`. */
@@ -121,6 +129,42 @@ const harness = {
     mesh.on('gossip', (message) => gossip.push({ origin: message.origin, text: message.value }))
     mesh.on('error', (error) => errors.push(`${error.code}: ${error.message}`))
     return mesh.id
+  },
+  /** Joins with any join options (`topology`, `gossip`…): for the service-cluster tests. */
+  async joinWith(signaling: string, room: string, options: Record<string, unknown>): Promise<string> {
+    mesh = await Mesh.join({ signaling, room, ...options })
+    mesh.on('error', (error) => errors.push(`${error.code}: ${error.message}`))
+    return mesh.id
+  },
+  directory: () => mesh!.directory(),
+  async subscribeTopic(topic: string): Promise<void> {
+    await mesh!.subscribe(topic, (value, { from }) => void topicEvents.push({ topic, value, from }))
+  },
+  topicEvents: () => topicEvents,
+  publishTopic: (topic: string, value: unknown): Promise<void> => mesh!.publish(topic, value),
+  /**
+   * Sends `count` requests to `cluster`, `concurrency` in flight at a time, each `{ requestId, workMs }`
+   * (the member answers `{ requestId, member }`): every outcome, answered or failed with its code.
+   */
+  async requestBurst(
+    cluster: string,
+    burst: { prefix: string; count: number; concurrency: number; timeoutMs: number; workMs: number },
+  ): Promise<RequestOutcome[]> {
+    const outcomes: RequestOutcome[] = []
+    let next = 0
+    const worker = async () => {
+      while (next < burst.count) {
+        const requestId = `${burst.prefix}-${next++}`
+        try {
+          const reply = await mesh!.request<{ member: string }>(cluster, { requestId, workMs: burst.workMs }, { timeout: burst.timeoutMs })
+          outcomes.push({ requestId, member: reply.member })
+        } catch (error) {
+          outcomes.push({ requestId, code: (error as { code?: string }).code ?? `not a MeshscopeError: ${String(error)}` })
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: burst.concurrency }, worker))
+    return outcomes
   },
   publish: (text: string): string => mesh!.gossip.publish(text),
   gossipTexts: (): unknown[] => gossip.map((message) => message.text),

@@ -139,7 +139,7 @@ export class Mesh {
           this.#clusters.linkJoined(peerId)
         },
         left: (peerId, reason) => {
-          this.#clusters.linkLeft(peerId)
+          this.#clusters.linkLeft(peerId, reason === 'timeout' || reason === 'failed')
           this.#events.emit('peer:leave', peerId, reason)
         },
         lost: (peerId) => this.#topology.linkLost(peerId),
@@ -188,6 +188,14 @@ export class Mesh {
       report,
       callTimeoutMs: this.#messaging.callTimeoutMs,
       gossip: this.#topology.gossip,
+      ...(this.#topology.linksOnDemand && {
+        hasLink: (peerId: string) => this.#links.isJoined(peerId),
+        openLink: (peerId: string) =>
+          this.#links.connect(peerId).then(
+            (connection) => (connection ? 'open' : 'failed'),
+            () => 'refused', // TOO_MANY_LINKS: no room here, nothing wrong with the member
+          ),
+      }),
     })
     // In a page, leave when the tab goes away: the goodbyes go out synchronously, so peers see the
     // leave at once instead of after `peerTimeoutMs`.

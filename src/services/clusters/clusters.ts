@@ -16,20 +16,20 @@ import { Receiver, Sender, channel } from '../../channels/mpsc.js'
 import { isTimeoutMs, type CallOptions } from '../../rpc/call.js'
 import { RemoteError } from '../../rpc/errors.js'
 import type { CallContext } from '../../rpc/serve.js'
+import { GOSSIP_KEY, MembershipAnnouncer } from './announcer.js'
 import { ClusterDirectory } from './directory.js'
 import type { ClusterHost } from './host.js'
 import { NotServing, callMember } from './member-call.js'
-import { ANNOUNCE_INTERVAL_MS, GOSSIP_DIRECTORY, resolveServiceLimits, type ServiceLimits } from './limits.js'
+import { MemberChoice } from './member-choice.js'
+import { GOSSIP_DIRECTORY, MEMBER_LINKS, resolveServiceLimits, type ServiceLimits } from './limits.js'
 import {
   BROADCAST_MAILBOX,
   DIRECTORY_MAILBOX,
   EVENT_MAILBOX,
   MAX_REPORTED_SPARE,
   REQUEST_MAILBOX,
-  announcementToWire,
   deliveryFromWire,
   outcomeToWire,
-  refusalFromWire,
   refusalToWire,
   requestFromWire,
   requestToWire,
@@ -40,33 +40,15 @@ import {
 import { TUNNEL_CAPACITY, Tunnel } from './tunnel.js'
 import { HandlerThrew, Service, Subscription, type ClusterHandlers, type TopicHandler } from './service.js'
 
-/** The key under which a gossiped value is a directory announcement (never handed to the application). */
-const GOSSIP_KEY = '__meshscope.clusters'
-
 export type { ClusterHost } from './host.js'
-
-/** How long an announcement waits for each linked peer's acceptance (serve, subscribe and unsubscribe wait at most this). */
-const ANNOUNCEMENT_TIMEOUT_MS = 2_000
 
 export class Clusters {
   readonly directory: ClusterDirectory
   #services = new Map<string, Service>()
   #subscriptions = new Map<string, Subscription>()
-  /** This peer's requests in flight to each member, by `peerId cluster`: subtracted from what it reported. */
-  #inFlight = new Map<string, number>()
-  /**
-   * This peer's announcement number. It starts from the clock, so a peer that restarts with the same
-   * identity announces above what it announced before (numbers from 1 would be ignored as old).
-   */
-  #seq = Date.now()
-  #announcing?: Promise<void>
-  #announceTimer?: ReturnType<typeof setTimeout>
-  #announced?: () => void
-  #lastAnnouncedAt = Number.NEGATIVE_INFINITY
+  readonly #members: MemberChoice
+  readonly #announcer: MembershipAnnouncer
   #closed = false
-  #refreshTimer?: ReturnType<typeof setInterval>
-  /** Settles what waits for a member when the mesh closes. */
-  #onClose = new Set<(error: MeshscopeError) => void>()
 
   constructor(
     private readonly host: ClusterHost,
@@ -87,14 +69,8 @@ export class Clusters {
       if (delivery instanceof MeshscopeError) throw delivery
       this.#subscriptions.get(delivery.name)?.event(delivery.value, context)
     })
-    if (host.gossip) {
-      // A scamp room: refresh this peer's entry everywhere, and let others' expire.
-      this.#refreshTimer = setInterval(() => {
-        this.directory.prune()
-        if (this.#services.size + this.#subscriptions.size > 0) void this.#announceTo([])
-      }, GOSSIP_DIRECTORY.refreshMs)
-      ;(this.#refreshTimer as { unref?: () => void }).unref?.()
-    }
+    this.#members = new MemberChoice(host, this.directory, clock)
+    this.#announcer = new MembershipAnnouncer(host, this.directory, () => this.#services.size + this.#subscriptions.size > 0, clock)
   }
 
   /** When an announcement heard now stops counting: never in a full-mesh room (it goes with its link), after the expiry in a scamp room. */
@@ -136,7 +112,7 @@ export class Clusters {
     )
     this.#services.set(cluster, service)
     this.directory.addLocalCluster(cluster, () => service.spare)
-    await this.#announceChange()
+    await this.#announcer.announceChange()
     return service
   }
 
@@ -155,7 +131,7 @@ export class Clusters {
     )
     this.#subscriptions.set(topic, subscription)
     this.directory.addLocalTopic(topic)
-    await this.#announceChange()
+    await this.#announcer.announceChange()
     return subscription
   }
 
@@ -164,21 +140,21 @@ export class Clusters {
     const subscription = this.#subscriptions.get(topic)
     if (!subscription) throw new MeshscopeError('NOT_SUBSCRIBED', `this peer does not subscribe to topic "${topic}"`)
     subscription.close()
-    await this.#announcing
+    await this.#announcer.pending
   }
 
   #left(service: Service): void {
     if (this.#services.get(service.cluster) !== service) return
     this.#services.delete(service.cluster)
     this.directory.removeLocalCluster(service.cluster)
-    if (!this.#closed) void this.#announceChange()
+    if (!this.#closed) void this.#announcer.announceChange()
   }
 
   #unsubscribed(subscription: Subscription): void {
     if (this.#subscriptions.get(subscription.topic) !== subscription) return
     this.#subscriptions.delete(subscription.topic)
     this.directory.removeLocalTopic(subscription.topic)
-    if (!this.#closed) void this.#announceChange()
+    if (!this.#closed) void this.#announcer.announceChange()
   }
 
   // ── requests ───────────────────────────────────────────────────────────────
@@ -192,7 +168,7 @@ export class Clusters {
     const deadline = this.clock() + timeout
     const tried = new Set<string>()
     for (;;) {
-      const member = await this.#pickMember(cluster, tried, deadline, options.signal)
+      const member = await this.#members.choose(cluster, tried, deadline, options.signal)
       try {
         return await this.#requestFrom(member, cluster, value, deadline, options.signal)
       } catch (error) {
@@ -207,55 +183,10 @@ export class Clusters {
     }
   }
 
-  /** The member with the most spare capacity, as reported minus this peer's requests in flight to it; ties broken at random. */
-  async #pickMember(cluster: string, tried: Set<string>, deadline: number, signal: AbortSignal | undefined): Promise<string> {
-    const candidates = () => this.directory.membersOf(cluster).filter((member) => !tried.has(member))
-    let members = candidates()
-    if (members.length === 0) members = await this.#waitFor(candidates, cluster, deadline, signal)
-    let best: string[] = []
-    let bestSpare = Number.NEGATIVE_INFINITY
-    for (const member of members) {
-      const spare = this.directory.spareOf(member, cluster) - (this.#inFlight.get(`${member} ${cluster}`) ?? 0)
-      if (spare > bestSpare) [best, bestSpare] = [[member], spare]
-      else if (spare === bestSpare) best.push(member)
-    }
-    return best[Math.floor(Math.random() * best.length)]!
-  }
-
-  /** Waits until `candidates()` has a member: NO_MEMBER at the deadline, ABORTED, or MESH_CLOSED. */
-  #waitFor(candidates: () => string[], cluster: string, deadline: number, signal: AbortSignal | undefined): Promise<string[]> {
-    return new Promise<string[]>((resolve, reject) => {
-      const finish = (settle: () => void) => {
-        stopWatching()
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-        this.#onClose.delete(onClose)
-        settle()
-      }
-      const stopWatching = this.directory.onChange(() => {
-        const members = candidates()
-        if (members.length > 0) finish(() => resolve(members))
-      })
-      const waitMs = deadline - this.clock()
-      const timer =
-        waitMs === Number.POSITIVE_INFINITY
-          ? undefined
-          : setTimeout(
-              () => finish(() => reject(new MeshscopeError('NO_MEMBER', `cluster "${cluster}" had no member within the timeout`))),
-              Math.max(0, waitMs),
-            )
-      const onAbort = () => finish(() => reject(new MeshscopeError('ABORTED', 'the request was aborted', { cause: signal?.reason })))
-      signal?.addEventListener('abort', onAbort, { once: true })
-      const onClose = (error: MeshscopeError) => finish(() => reject(error))
-      this.#onClose.add(onClose)
-    })
-  }
-
   async #requestFrom(member: string, cluster: string, value: unknown, deadline: number, signal: AbortSignal | undefined): Promise<unknown> {
     const remainingMs = Math.max(1, deadline - this.clock())
     if (member === this.host.id()) return this.#requestLocally(cluster, value, remainingMs, signal)
-    const key = `${member} ${cluster}`
-    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1)
+    const done = this.#members.track(member, cluster)
     try {
       return await callMember(
         this.host,
@@ -265,9 +196,7 @@ export class Clusters {
         { timeout: remainingMs, signal },
       )
     } finally {
-      const left = (this.#inFlight.get(key) ?? 1) - 1
-      if (left > 0) this.#inFlight.set(key, left)
-      else this.#inFlight.delete(key)
+      done()
     }
   }
 
@@ -335,7 +264,7 @@ export class Clusters {
     const deadline = this.clock() + timeout
     const tried = new Set<string>()
     for (;;) {
-      const member = await this.#pickMember(cluster, tried, deadline, undefined)
+      const member = await this.#members.choose(cluster, tried, deadline, undefined)
       const [toMember, memberReceives] = channel<unknown>(TUNNEL_CAPACITY)
       const [memberSends, fromMember] = channel<unknown>(TUNNEL_CAPACITY)
       const tunnel = new Tunnel(member, toMember, fromMember)
@@ -426,54 +355,22 @@ export class Clusters {
 
   // ── links and announcements ────────────────────────────────────────────────
 
-  /** A link opened: the peer gets this peer's membership. */
+  /** A link opened: the peer gets this peer's membership (and, reachable after all, counts again if it was dropped as unreachable). */
   linkJoined(peerId: string): void {
     if (this.#closed) return
-    void this.#announceTo([peerId])
+    this.directory.reachable(peerId)
+    void this.#announcer.announceTo([peerId])
   }
 
   /**
-   * A link went: the peer's entry goes with it (its in-flight requests fail through their calls) —
-   * in a full-mesh room. In a scamp room links close when idle, so entries expire instead.
+   * A link went. In a full-mesh room the peer's entry goes with it (its in-flight requests fail through
+   * their calls). In a scamp room links close when idle, so entries expire instead — unless the link
+   * was `lost` (it timed out or failed: a crashed member): then the peer is dropped as unreachable at
+   * once, for MEMBER_LINKS.unreachableCooldownMs, and new requests go to the others.
    */
-  linkLeft(peerId: string): void {
+  linkLeft(peerId: string, lost: boolean): void {
     if (!this.host.gossip) this.directory.drop(peerId)
-  }
-
-  /** Every change is announced to every linked peer, at most once per ANNOUNCE_INTERVAL_MS: changes in between go together. */
-  #announceChange(): Promise<void> {
-    if (this.#announcing) return this.#announcing
-    const waitMs = Math.max(0, this.#lastAnnouncedAt + ANNOUNCE_INTERVAL_MS - this.clock())
-    this.#announcing = new Promise<void>((resolve) => {
-      this.#announced = resolve
-      this.#announceTimer = setTimeout(() => {
-        this.#announcing = undefined
-        this.#announceTimer = undefined
-        this.#announced = undefined
-        this.#lastAnnouncedAt = this.clock()
-        void this.#announceTo(this.host.linkedPeers()).then(resolve)
-      }, waitMs)
-    })
-    return this.#announcing
-  }
-
-  async #announceTo(peers: string[]): Promise<void> {
-    if (this.#closed) return
-    const announcement = announcementToWire(this.directory.localAnnouncement(++this.#seq))
-    if (this.host.gossip) {
-      try {
-        this.host.gossip.publish({ [GOSSIP_KEY]: announcement })
-      } catch (error) {
-        this.host.report(error instanceof MeshscopeError ? error : new MeshscopeError('GOSSIP_TOO_LARGE', String(error)))
-      }
-    }
-    await Promise.allSettled(
-      peers.map(async (peerId) => {
-        // A short wait of its own: a peer that never answers must not hold up serve() or subscribe().
-        const refusal = refusalFromWire(await this.host.call(peerId, DIRECTORY_MAILBOX, announcement, { timeout: ANNOUNCEMENT_TIMEOUT_MS }))
-        if (refusal) this.host.report(new MeshscopeError('ANNOUNCEMENT_REFUSED', `${peerId} refused this peer's directory announcement: ${refusal}`))
-      }),
-    )
+    else if (lost) this.directory.unreachable(peerId, this.clock() + MEMBER_LINKS.unreachableCooldownMs)
   }
 
   /**
@@ -483,27 +380,16 @@ export class Clusters {
    */
   async leave(): Promise<void> {
     if (this.#closed || this.#services.size + this.#subscriptions.size === 0) return
-    clearTimeout(this.#announceTimer)
-    const nothing = announcementToWire({ seq: ++this.#seq, clusters: new Map(), topics: new Set() })
-    if (this.host.gossip) {
-      try {
-        this.host.gossip.publish({ [GOSSIP_KEY]: nothing })
-      } catch {
-        // The mesh is leaving: an announcement that cannot go simply expires at the others.
-      }
-    }
-    await Promise.allSettled(this.host.linkedPeers().map((peerId) => this.host.call(peerId, DIRECTORY_MAILBOX, nothing, { timeout: ANNOUNCEMENT_TIMEOUT_MS })))
+    await this.#announcer.announceLeaving()
   }
 
   /** The mesh closes: services and subscriptions close, waiting requests fail with MESH_CLOSED. Idempotent. */
   close(): void {
     if (this.#closed) return
     this.#closed = true
-    clearTimeout(this.#announceTimer)
-    clearInterval(this.#refreshTimer)
-    this.#announced?.() // nothing more is announced: a serve or subscribe waiting for it returns
+    this.#announcer.close()
     const error = new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
-    for (const settle of [...this.#onClose]) settle(error)
+    this.#members.close(error)
     for (const service of [...this.#services.values()]) service.close()
     for (const subscription of [...this.#subscriptions.values()]) subscription.close()
   }

@@ -26,6 +26,8 @@ export class ClusterDirectory {
   #localClusters = new Map<string, () => number>()
   #localTopics = new Set<string>()
   #changed = new Set<() => void>()
+  /** Peers found unreachable, until when their announcements are ignored (oldest first; at most DIRECTORY_LIMITS.maxPeers). */
+  #unreachableUntil = new Map<string, number>()
 
   constructor(
     private readonly selfId: string,
@@ -71,6 +73,7 @@ export class ClusterDirectory {
     // Parsed first: a malformed announcement takes no place in the directory, not even a rate entry.
     const announcement = announcementFromWire(value)
     if (announcement instanceof MeshscopeError) return announcement
+    if (this.#isUnreachable(peerId)) return undefined // ignored, not refused: nothing is wrong with the message
     if (!this.#rates.has(peerId) && this.#rates.size >= DIRECTORY_LIMITS.maxPeers && !this.#forgetIdleRate()) {
       return new MeshscopeError('ANNOUNCEMENT_REFUSED', `directory announcement refused: the directory holds ${DIRECTORY_LIMITS.maxPeers} peers`)
     }
@@ -105,6 +108,30 @@ export class ClusterDirectory {
   drop(peerId: string): void {
     this.#rates.delete(peerId)
     if (this.#peers.delete(peerId)) this.#notify()
+  }
+
+  /**
+   * `peerId` could not be reached (its on-demand link failed, or its link timed out in a scamp room):
+   * its entry goes, and its announcements are ignored until `until` or until `reachable(peerId)`.
+   */
+  unreachable(peerId: string, until: number): void {
+    this.#unreachableUntil.delete(peerId)
+    if (this.#unreachableUntil.size >= DIRECTORY_LIMITS.maxPeers) this.#unreachableUntil.delete(this.#unreachableUntil.keys().next().value!)
+    this.#unreachableUntil.set(peerId, until)
+    this.drop(peerId)
+  }
+
+  /** A link from `peerId` opened: its announcements count again. */
+  reachable(peerId: string): void {
+    this.#unreachableUntil.delete(peerId)
+  }
+
+  #isUnreachable(peerId: string): boolean {
+    const until = this.#unreachableUntil.get(peerId)
+    if (until === undefined) return false
+    if (until > this.clock()) return true
+    this.#unreachableUntil.delete(peerId)
+    return false
   }
 
   /** Drops the entries whose time ran out (a scamp room's member that stopped refreshing: crashed or gone). */

@@ -19,4 +19,11 @@ export interface ClusterHost {
   readonly callTimeoutMs: number
   /** Gossip to the whole room, in a scamp room only: the directory travels by it there. */
   readonly gossip?: { publish(value: unknown): string } | undefined
+  /** Whether `peerId` has an open link (a scamp room; absent: every member is taken as reachable). */
+  hasLink?(peerId: string): boolean
+  /**
+   * Opens a link to `peerId` on demand (a scamp room): 'open' once it is, 'failed' when the attempt
+   * failed (the peer never answered), 'refused' when this peer had no room for another link.
+   */
+  openLink?(peerId: string): Promise<'open' | 'failed' | 'refused'>
 }

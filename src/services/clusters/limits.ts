@@ -86,5 +86,19 @@ export const GOSSIP_DIRECTORY = {
   expiryMs: 35_000,
 } as const
 
+/**
+ * Links opened on demand to reach cluster members (a scamp room, where most members have no link to
+ * this peer). A member with an open link is preferred; a link to a better unlinked member is opened
+ * beside, at most `maxAttempts` at once; a member whose attempt failed is dropped from the directory
+ * and its gossiped announcements ignored for `unreachableCooldownMs` (until a link from it opens) —
+ * so made-up member ids announced by a hostile member cost one attempt each, never a request.
+ */
+export const MEMBER_LINKS = {
+  /** On-demand link attempts made for clusters at once. @default 4 */
+  maxAttempts: 4,
+  /** How long a member whose link attempt failed (or whose link timed out) stays out of the directory. @default 60_000 */
+  unreachableCooldownMs: 60_000,
+} as const
+
 /** The shortest time between two announcements this peer sends: changes in between are announced together. */
 export const ANNOUNCE_INTERVAL_MS = 50

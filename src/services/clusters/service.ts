@@ -9,7 +9,7 @@ import type { CallContext } from '../../rpc/serve.js'
 import { payloadBytes } from './payload-bytes.js'
 import type { Receiver, Sender } from '../../channels/mpsc.js'
 import { Tunnel } from './tunnel.js'
-import { WorkQueue, type WorkQueueStats } from './work-queue.js'
+import { type HandlerAbort, WorkQueue, type WorkQueueStats } from './work-queue.js'
 
 /** What a member does with the work its cluster receives. */
 export interface ClusterHandlers<T = unknown, R = unknown> {
@@ -122,9 +122,9 @@ export class Service {
       bytes: payloadBytes(value),
       deadline,
       signal: context.signal,
-      run: async (signal) => {
+      run: async (abort) => {
         try {
-          return await handler.call(this.handlers, value, { from: context.from, signal })
+          return await handler.call(this.handlers, value, handlerContext(context.from, abort))
         } catch (error) {
           throw new HandlerThrew(error)
         }
@@ -154,7 +154,7 @@ export class Service {
     deliver(
       this.#broadcasts,
       value,
-      (signal) => handler.call(this.handlers, value, { from: context.from, signal }),
+      (abort) => handler.call(this.handlers, value, handlerContext(context.from, abort)),
       (error) =>
         this.reportFailure(
           new MeshscopeError('HANDLER_FAILED', `the broadcast handler of cluster "${this.cluster}" failed: ${String(error)}`, { cause: error }),
@@ -207,7 +207,7 @@ export class Subscription {
     deliver(
       this.#events,
       value,
-      (signal) => this.handler(value, { from: context.from, signal }),
+      (abort) => this.handler(value, handlerContext(context.from, abort)),
       (error) => this.reportFailure(new MeshscopeError('HANDLER_FAILED', `the handler of topic "${this.topic}" failed: ${String(error)}`, { cause: error })),
     )
   }
@@ -222,7 +222,7 @@ export class Subscription {
 export const QUEUED_DELIVERY_BYTES = 1024
 
 /** Queues a delivery nobody waits for: over memory it is dropped (the queue counts it); a handler's throw is reported. */
-function deliver(queue: WorkQueue, value: unknown, run: (signal: AbortSignal) => unknown, failed: (error: unknown) => void): void {
+function deliver(queue: WorkQueue, value: unknown, run: (abort: HandlerAbort) => unknown, failed: (error: unknown) => void): void {
   let done: Promise<unknown>
   try {
     done = queue.offer({ bytes: payloadBytes(value) + QUEUED_DELIVERY_BYTES, deadline: Number.POSITIVE_INFINITY, run })
@@ -232,4 +232,14 @@ function deliver(queue: WorkQueue, value: unknown, run: (signal: AbortSignal) =>
   done.catch((error) => {
     if (!(error instanceof MeshscopeError && error.code === 'SERVICE_CLOSED')) failed(error)
   })
+}
+
+/** A handler's context: its caller, and its signal made only if the handler reads it. */
+function handlerContext(from: string, abort: HandlerAbort): CallContext {
+  return {
+    from,
+    get signal() {
+      return abort.signal
+    },
+  }
 }

@@ -15,7 +15,34 @@ export interface Work<T> {
   deadline: number
   /** The caller's signal: aborting it drops queued work and aborts a running handler. */
   signal?: AbortSignal | undefined
-  run(signal: AbortSignal): T | Promise<T>
+  /** Runs the handler; `abort.signal` is its signal (made when first read). */
+  run(abort: HandlerAbort): T | Promise<T>
+}
+
+/**
+ * A running handler's abort signal, made only when the handler reads it: most handlers never do, and
+ * an AbortController per request was the largest cost a member adds to a request
+ * (`createAbortSignal`, in a CPU profile of `npm run bench:clusters`).
+ */
+export class HandlerAbort {
+  #controller?: AbortController
+  #aborted = false
+  #reason: unknown
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController()
+      if (this.#aborted) this.#controller.abort(this.#reason)
+    }
+    return this.#controller.signal
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return
+    this.#aborted = true
+    this.#reason = reason
+    this.#controller?.abort(reason)
+  }
 }
 
 /** What a queue has done since it was made. */
@@ -36,7 +63,7 @@ export interface WorkQueueStats {
 
 interface Entry {
   work: Work<unknown>
-  controller: AbortController
+  abort: HandlerAbort
   resolve(value: unknown): void
   reject(error: unknown): void
   detach(): void
@@ -78,8 +105,7 @@ export class WorkQueue {
       )
     }
     return new Promise<T>((resolve, reject) => {
-      const controller = new AbortController()
-      const entry: Entry = { work: work as Work<unknown>, controller, resolve: resolve as (value: unknown) => void, reject, detach: () => {} }
+      const entry: Entry = { work: work as Work<unknown>, abort: new HandlerAbort(), resolve: resolve as (value: unknown) => void, reject, detach: () => {} }
       const onAbort = () => this.#abandon(entry, new MeshscopeError('ABORTED', 'the caller gave up', { cause: work.signal?.reason }))
       if (work.signal?.aborted) return reject(new MeshscopeError('ABORTED', 'the caller gave up', { cause: work.signal.reason }))
       work.signal?.addEventListener('abort', onAbort, { once: true })
@@ -95,7 +121,7 @@ export class WorkQueue {
     if (this.#closedWith) return
     this.#closedWith = error
     for (const entry of [...this.#queue.splice(0), ...this.#running]) {
-      entry.controller.abort(error)
+      entry.abort.abort(error)
       this.#settle(entry, () => entry.reject(error))
     }
     this.#running.clear()
@@ -117,7 +143,7 @@ export class WorkQueue {
     this.#running.add(entry)
     let result: Promise<unknown>
     try {
-      result = Promise.resolve(entry.work.run(entry.controller.signal))
+      result = Promise.resolve(entry.work.run(entry.abort))
     } catch (error) {
       result = Promise.reject(error)
     }
@@ -141,7 +167,7 @@ export class WorkQueue {
       this.#queue.splice(at, 1)
       this.#settle(entry, () => entry.reject(error))
     } else if (this.#running.has(entry)) {
-      entry.controller.abort(error)
+      entry.abort.abort(error)
     }
   }
 

@@ -2,14 +2,15 @@
  * What a hostile room member could do to the cluster directory and to request balancing, found by an
  * attacker's review, each performed here and refused: announcements that lock the directory, a
  * restart that hides a member's new membership, a member claiming unbounded spare capacity, tiny
- * broadcasts queued by the million, tunnels closed at the other end kept for good, and a peer that
- * never answers holding up serve(). Over an in-process network of Clusters (the directory and
+ * broadcasts queued by the million, tunnels closed at the other end kept for good, a peer that
+ * never answers holding up serve(), and (in a scamp room) phantom members: made-up ids gossiped as
+ * members, which drew requests to links that never open. Over an in-process network of Clusters (the directory and
  * balancing are what is under test; the mesh's links are not).
  */
 import { describe, expect, test } from 'vitest'
 import { MeshscopeError } from '../../../src/errors.js'
 import { ClusterDirectory } from '../../../src/services/clusters/directory.js'
-import { DIRECTORY_LIMITS, GOSSIP_DIRECTORY } from '../../../src/services/clusters/limits.js'
+import { DIRECTORY_LIMITS, GOSSIP_DIRECTORY, MEMBER_LINKS } from '../../../src/services/clusters/limits.js'
 import { DIRECTORY_MAILBOX, MAX_REPORTED_SPARE } from '../../../src/services/clusters/protocol.js'
 import { QUEUED_DELIVERY_BYTES, Service } from '../../../src/services/clusters/service.js'
 import { fakeNetwork } from './fake-network.js'
@@ -122,5 +123,62 @@ describe('hostile members and the directory', () => {
     const started = Date.now()
     await Promise.all([net.node('a').serve('svc', { request: (value) => value }), net.node('a').subscribe('topic', () => {})])
     expect(Date.now() - started).toBeLessThan(4_000)
+  })
+})
+
+/**
+ * Phantom members: in a scamp room a hostile member gossips directory announcements for made-up ids,
+ * each validly signed by a throwaway key, claiming all the spare capacity there is. A request drawn to
+ * a phantom waits for an on-demand link that never opens (holding a link slot up to connectTimeoutMs).
+ * Before the fix (MEMBER_LINKS), the 8 requests of the first test beside one honest member all failed
+ * with TIMEOUT, each request holding a link attempt to a phantom. After it: all 8 answered by the
+ * honest member, with 4 link attempts in all.
+ */
+describe('phantom members announced by gossip in a scamp room', () => {
+  const PHANTOMS = 64
+  const announcePhantoms = (node: { takeGossip(message: { origin: string; value: unknown }): boolean }, seq: number) => {
+    for (let i = 0; i < PHANTOMS; i++)
+      node.takeGossip({ origin: `phantom${i}`, value: { '__meshscope.clusters': [seq, [['svc', Number.MAX_SAFE_INTEGER]], []] } })
+  }
+
+  test('requests go to the member that answers, link attempts to phantoms are bounded, and a phantom that failed one is dropped', async () => {
+    const net = fakeNetwork(['a', 'b'], { timeouts: true, callTimeoutMs: 30_000, scamp: { linkAttemptMs: 300 } })
+    await net.node('b').serve('svc', { request: (value) => value })
+    await delay(100)
+    announcePhantoms(net.node('a'), 1)
+    expect(net.node('a').directory.membersOf('svc')).toHaveLength(PHANTOMS + 1)
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        net
+          .node('a')
+          .request('svc', i, { timeout: 1_000 })
+          .then(
+            (value) => `ok ${value}`,
+            (error: { code: string }) => error.code,
+          ),
+      ),
+    )
+    console.log(
+      `phantoms: 8 requests ${outcomes.filter((o) => o.startsWith('ok')).length} answered; link attempts ${net.linkAttempts.total}, at most ${net.linkAttempts.peak} at once`,
+    )
+    expect(outcomes).toEqual(Array.from({ length: 8 }, (_, i) => `ok ${i}`))
+    expect(net.linkAttempts.peak).toBeLessThanOrEqual(MEMBER_LINKS.maxAttempts)
+    // Once the attempts fail, the phantoms tried are gone, and their announcements are not taken back.
+    await delay(400)
+    const left = net.node('a').directory.membersOf('svc').length
+    expect(left).toBeLessThan(PHANTOMS + 1)
+    announcePhantoms(net.node('a'), 2)
+    expect(net.node('a').directory.membersOf('svc')).toHaveLength(left)
+  })
+
+  test('with no linked member, requests wait for a bounded number of link attempts and reach the honest member once the phantoms are dropped', async () => {
+    const net = fakeNetwork(['a', 'b'], { timeouts: true, callTimeoutMs: 30_000, scamp: { linkAttemptMs: 50 } })
+    await net.node('b').serve('svc', { request: (value) => value })
+    await delay(100)
+    announcePhantoms(net.node('a'), 1)
+    net.unlink('a', 'b') // b is reachable, but only through an on-demand link
+    const reply = await net.node('a').request('svc', 'hello', { timeout: 10_000 })
+    expect(reply).toBe('hello')
+    expect(net.linkAttempts.peak).toBeLessThanOrEqual(MEMBER_LINKS.maxAttempts)
   })
 })

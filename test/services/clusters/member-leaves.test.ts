@@ -16,7 +16,7 @@ test('a member that goes away fails its in-flight requests with SERVICE_CLOSED; 
   const handler = {
     request: async (value: number) => {
       runs.set(value, (runs.get(value) ?? 0) + 1)
-      await delay(20)
+      await delay(200) // long enough that the leaver surely holds requests when it closes
       return value
     },
   }

@@ -52,8 +52,8 @@ describe('WorkQueue', () => {
       bytes: 1,
       deadline: Number.POSITIVE_INFINITY,
       signal: first.signal,
-      run: (signal) => {
-        runningSignal = signal
+      run: (abort) => {
+        runningSignal = abort.signal
         return delay(20)
       },
     })

@@ -1,0 +1,130 @@
+/**
+ * Which member of a cluster a request or a tunnel goes to. By spare capacity: what each member last
+ * reported (its announcement, then every reply) minus this peer's requests in flight to it, ties
+ * broken at random; the local member counts like any other.
+ *
+ * In a scamp room most members have no link to this peer, and a member's id may be made up (a
+ * hostile member can gossip announcements for ids that never answer). So a member with an open link
+ * (or this peer) is preferred: when an unlinked member reports more spare, a link to it is opened
+ * beside (at most MEMBER_LINKS.maxAttempts at once) while the request goes to the best linked member;
+ * a request waits for a link attempt only when no member is linked. A member whose attempt failed is
+ * dropped from the directory for MEMBER_LINKS.unreachableCooldownMs.
+ */
+import { MeshscopeError } from '../../errors.js'
+import type { ClusterDirectory } from './directory.js'
+import type { ClusterHost } from './host.js'
+import { MEMBER_LINKS } from './limits.js'
+
+export class MemberChoice {
+  /** This peer's requests in flight to each member, by `peerId cluster`: subtracted from what it reported. */
+  #inFlight = new Map<string, number>()
+  /** On-demand link attempts made for clusters, by peer. */
+  #linkAttempts = new Map<string, Promise<void>>()
+  /** Settles what waits for a member when the mesh closes. */
+  #onClose = new Set<(error: MeshscopeError) => void>()
+  #closed = false
+
+  constructor(
+    private readonly host: ClusterHost,
+    private readonly directory: ClusterDirectory,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /**
+   * The member of `cluster` (not in `tried`) the next request goes to; waits for one until `deadline`
+   * (NO_MEMBER), ABORTED by `signal`, MESH_CLOSED when the mesh closes.
+   */
+  async choose(cluster: string, tried: Set<string>, deadline: number, signal: AbortSignal | undefined): Promise<string> {
+    for (;;) {
+      const members = this.directory.membersOf(cluster).filter((member) => !tried.has(member))
+      if (members.length === 0) {
+        await this.#waitForChange(cluster, deadline, signal)
+        continue
+      }
+      const best = this.#mostSpare(members, cluster)
+      if (this.#isReachable(best)) return best
+      this.#attemptLink(best)
+      const linked = members.filter((member) => this.#isReachable(member))
+      if (linked.length > 0) return this.#mostSpare(linked, cluster)
+      await this.#waitForChange(cluster, deadline, signal, Promise.race(this.#linkAttempts.values()))
+    }
+  }
+
+  /** Counts a request in flight to `member` until the returned function is called. */
+  track(member: string, cluster: string): () => void {
+    const key = `${member} ${cluster}`
+    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1)
+    return () => {
+      const left = (this.#inFlight.get(key) ?? 1) - 1
+      if (left > 0) this.#inFlight.set(key, left)
+      else this.#inFlight.delete(key)
+    }
+  }
+
+  /** The mesh closes: whatever waits for a member fails with `error`. */
+  close(error: MeshscopeError): void {
+    this.#closed = true
+    for (const settle of [...this.#onClose]) settle(error)
+  }
+
+  #mostSpare(members: string[], cluster: string): string {
+    let best: string[] = []
+    let bestSpare = Number.NEGATIVE_INFINITY
+    for (const member of members) {
+      const spare = this.directory.spareOf(member, cluster) - (this.#inFlight.get(`${member} ${cluster}`) ?? 0)
+      if (spare > bestSpare) [best, bestSpare] = [[member], spare]
+      else if (spare === bestSpare) best.push(member)
+    }
+    return best[Math.floor(Math.random() * best.length)]!
+  }
+
+  /** This peer, a member with an open link, or any member where links do not open on demand. */
+  #isReachable(member: string): boolean {
+    return member === this.host.id() || !this.host.openLink || this.host.hasLink?.(member) !== false
+  }
+
+  /** Opens a link to `member` unless one is being opened or MEMBER_LINKS.maxAttempts are; a failure makes the member unreachable for a while. */
+  #attemptLink(member: string): void {
+    const openLink = this.host.openLink
+    if (!openLink || this.#linkAttempts.has(member) || this.#linkAttempts.size >= MEMBER_LINKS.maxAttempts) return
+    const attempt = openLink(member)
+      .catch(() => 'failed' as const)
+      .then((result) => {
+        this.#linkAttempts.delete(member)
+        // 'refused' (no room for a link here) says nothing about the member: it stays.
+        if (result === 'failed' && !this.#closed) this.directory.unreachable(member, this.clock() + MEMBER_LINKS.unreachableCooldownMs)
+      })
+    this.#linkAttempts.set(member, attempt)
+  }
+
+  /** Resolves on the directory's next change (or when `also` settles); NO_MEMBER at the deadline, ABORTED, or MESH_CLOSED. */
+  #waitForChange(cluster: string, deadline: number, signal: AbortSignal | undefined, also?: Promise<unknown>): Promise<void> {
+    if (this.#closed) return Promise.reject(new MeshscopeError('MESH_CLOSED', 'the mesh is closed'))
+    return new Promise<void>((resolve, reject) => {
+      let settled = false
+      const finish = (settle: () => void) => {
+        if (settled) return
+        settled = true
+        stopWatching()
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        this.#onClose.delete(onClose)
+        settle()
+      }
+      const stopWatching = this.directory.onChange(() => finish(resolve))
+      void also?.then(() => finish(resolve))
+      const waitMs = deadline - this.clock()
+      const timer =
+        waitMs === Number.POSITIVE_INFINITY
+          ? undefined
+          : setTimeout(
+              () => finish(() => reject(new MeshscopeError('NO_MEMBER', `cluster "${cluster}" had no member within the timeout`))),
+              Math.max(0, waitMs),
+            )
+      const onAbort = () => finish(() => reject(new MeshscopeError('ABORTED', 'the request was aborted', { cause: signal?.reason })))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const onClose = (error: MeshscopeError) => finish(() => reject(error))
+      this.#onClose.add(onClose)
+    })
+  }
+}

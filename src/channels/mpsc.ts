@@ -315,7 +315,7 @@ export function decodeSenderPort(connection: Connection, payload: PortPayload): 
   const { capacity, maxItemBytes } = portOptions(connection, payload)
   const stream = connection.claimPortStream(payload.s)
   if (maxItemBytes !== undefined) stream.maxItemBytes = maxItemBytes
-  return new Sender({ kind: 'remote', port: new StreamSender(connection, stream), capacity }, maxItemBytes)
+  return new Sender({ kind: 'remote', port: new StreamSender(connection, stream, capacity), capacity }, maxItemBytes)
 }
 
 /**

@@ -359,6 +359,30 @@ export class MuxWorkloads {
     return { sent, received, ms, perSecond: (received / ms) * 1000 }
   }
 
+  /**
+   * `small`, but pipelined: `window` sends in flight, awaited together — how far past one value per
+   * awaited send batching goes (a diagnosis figure, not in the runner's table).
+   */
+  async smallPipelined(durationMs: number, messageBytes: number, window = 64): Promise<SmallResult> {
+    const message = filled(messageBytes, PAYLOAD_TYPE.small)
+    const [tx, rx] = mpsc.channel<Uint8Array>()
+    const [doneTx, doneRx] = oneshot.channel<number>()
+    const started = now()
+    ;(await this.#request({ op: 'count', messages: rx, done: doneTx })).close()
+    let sent = 0
+    const inFlight: Promise<void>[] = []
+    while (now() - started < durationMs) {
+      for (let i = 0; i < window; i++) inFlight.push(tx.send(message))
+      await Promise.all(inFlight)
+      inFlight.length = 0
+      sent += window
+    }
+    tx.close()
+    const received = await withTimeout(doneRx.recv(), 60_000, 'count reply')
+    const ms = now() - started
+    return { sent, received, ms, perSecond: (received / ms) * 1000 }
+  }
+
   /** Pushes `totalBytes` through a `bytes` channel (64 KiB writes, as fast as it takes them) into a reader paced at `readMBps`. */
   async slowReceiver(totalBytes: number, readMBps: number): Promise<ThroughputResult> {
     const chunk = filled(BULK_CHUNK_BYTES, 0)

@@ -132,7 +132,10 @@ async function suite(platform, connect) {
     try {
       const cold = await fresh.a.run('coldRtt', { count: PLAN.coldCount })
       rounds.cold.push(cold)
-      log(platform, `cold round trips ${i + 1}: raw ping p50 ${cold.raw.p50.toFixed(2)} ms; mpsc ping p50 ${cold.ping.p50.toFixed(2)} ms; call p50 ${cold.call.p50.toFixed(2)} ms`)
+      log(
+        platform,
+        `cold round trips ${i + 1}: raw ping p50 ${cold.raw.p50.toFixed(2)} ms; mpsc ping p50 ${cold.ping.p50.toFixed(2)} ms; call p50 ${cold.call.p50.toFixed(2)} ms`,
+      )
     } finally {
       await fresh.close().catch(() => {})
     }

@@ -59,4 +59,35 @@ describe('small values sent one awaited send at a time share link messages', () 
     expect(received).toEqual(Array.from({ length: VALUES }, (_, i) => i % 256))
     expect(messages.count).toBeLessThan(VALUES / 4)
   })
+
+  it('a send resolved while its value waited for the link: if the connection then fails, the next send and closed() say disconnected', async () => {
+    pair = await connectionPair()
+    const [tx, rx] = mpsc.channel<Uint8Array>()
+    const remoteTx = await pair.transfer(tx)
+    // The link takes nothing more: values stay queued on the stream.
+    pair.pair.links.b.send = () => new Promise<void>(() => {})
+    await remoteTx.send(Uint8Array.of(1)) // resolves: the channel holds it (within its capacity)
+    pair.pair.sever()
+    expect(await remoteTx.closed()).toBe('disconnected')
+    await expect(remoteTx.send(Uint8Array.of(2))).rejects.toMatchObject({ code: 'CHANNEL_CLOSED', reason: 'disconnected' })
+    rx.close()
+  })
+
+  it('past its capacity, a remote sender waits for the link again', async () => {
+    pair = await connectionPair()
+    const [tx] = mpsc.channel<Uint8Array>({ capacity: 4 })
+    const remoteTx = await pair.transfer(tx)
+    pair.pair.links.b.send = () => new Promise<void>(() => {})
+    await remoteTx.send(Uint8Array.of(0))
+    await new Promise((resolve) => setTimeout(resolve, 5)) // the writer packed it, and waits on the link
+    let resolved = 0
+    for (let i = 1; i < 10; i++)
+      remoteTx.send(Uint8Array.of(i)).then(
+        () => resolved++,
+        () => {},
+      )
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    // Four wait on the stream with their sends resolved; the others wait for the link.
+    expect(resolved).toBe(4)
+  })
 })

@@ -50,7 +50,7 @@ export async function pumpCoreToStream<T>(connection: Connection, core: MpscCore
     // A value that is only bytes goes out without being copied into an encoding: the channel owns
     // what was sent on it, and a bytes writer lent its buffer until `returnLent`, once it is sent.
     const parts = encodeItemParts(connection, item)
-    const bytes = typeof parts === 'object' && !(parts instanceof Uint8Array) ? byteLengthOf(parts) : parts.byteLength
+    const bytes = parts instanceof Uint8Array ? parts.byteLength : byteLengthOf(parts)
     if (bytes > stream.sendLimit) {
       // That one item fails on the other side, in its place; the channel goes on.
       core.returnLent(item)
@@ -58,10 +58,14 @@ export async function pumpCoreToStream<T>(connection: Connection, core: MpscCore
       stream.send(encodeItem(connection, { ok: false, error })).catch(() => {})
       continue
     }
-    const sent = stream.send(parts)
-    const written = sent.then(
+    const written = stream.send(parts).then(
       () => core.returnLent(item),
-      () => core.returnLent(item), // the stream failed: `onSendEnd` above tells the senders
+      (error: unknown) => {
+        core.returnLent(item)
+        // Queued before the peer's HELLO told its item limit, and over it: that item fails on the
+        // other side. Any other failure is the stream's, which `onSendEnd` above tells the senders.
+        if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) stream.send(encodeItem(connection, { ok: false, error })).catch(() => {})
+      },
     )
     // Not awaited while few values wait on the stream (send-ahead.ts): the next ones join them, and
     // the session sends them together, one link message for many small values.

@@ -5,10 +5,10 @@
  *
  * As for a channel in this process, a resolved `send` means the channel holds the value: it resolves
  * once the encoded value is queued on the stream while at most `capacity` values (and 64 KiB) wait
- * there for the link (send-ahead.ts), and otherwise once this one has been handed to the link. So a loop that awaits each send
- * does not wait for every value to be written, and the session sends the values it queued meanwhile
- * in one link message. A value queued this way that cannot be delivered after all (the connection
- * failed) makes the next `send` fail, and `closed()` says why.
+ * there for the link (send-ahead.ts), and otherwise once this one has been handed to the link. So a
+ * loop that awaits each send does not wait for every value to be written, and the session sends the
+ * values it queued meanwhile in one link message. A value queued this way that cannot be delivered
+ * after all (the connection failed) makes the next `send` fail, and `closed()` says why.
  */
 import { MeshscopeError, isMeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
@@ -47,7 +47,7 @@ export class StreamSender {
       throw new MeshscopeError('ITEM_TOO_LARGE', `an item of ${bytes.byteLength} bytes is over this stream's limit of ${this.stream.sendLimit}`)
     const written = this.#write(bytes)
     if (!mayRunAhead(this.stream, this.capacity)) return written
-    // Queued within the capacity: the channel holds it. A failure from now on ends the stream, which the next send reports.
+    // Queued within the capacity: the channel holds it. A failure from now on is the stream's, which the next send reports.
     written.catch(() => {})
   }
 

@@ -12,9 +12,9 @@
  *   ready stream in turn (round-robin). The writer packs every frame ready into one link message of
  *   at most `maxFrameBytes` (a batch, batch.ts), so an OPEN and its first DATA, or a burst of small
  *   messages, cost one data-channel message. It starts a microtask after a frame is queued while
- *   it is idle; right after a message that had room left it gathers the next one until frames stop
- *   coming for a few microtask turns (coalesce.ts), so values from a loop that awaits each send
- *   share a message too. It awaits the link's `send`, which waits while
+ *   it is idle; right after a message that had room left, in a burst, it gathers the next one until
+ *   frames stop coming for a few microtask turns (coalesce.ts), so values from a loop that awaits
+ *   each send share a message too. It awaits the link's `send`, which waits while
  *   the link holds more than its small high-water mark: so a small message waits at most about one
  *   chunk behind bulk data, and no buffer grows without bound.
  * - Liveness: a PING every `keepaliveIntervalMs`; nothing heard for `idleTimeoutMs` fails the session.
@@ -418,7 +418,7 @@ export class MuxSession {
         // The message lives in the batch writer's reused buffer: safe because this loop awaits each
         // send, and a Link has taken (copied) the bytes when its send resolves.
         await this.link.send(message)
-        // A message with room left: what comes next is small too, and worth gathering again.
+        // A message with room left: in a burst, what comes next is small too, and worth gathering.
         if (!this.#batchWasFull) {
           gatherAgain = true
           return
@@ -427,8 +427,7 @@ export class MuxSession {
     } catch (error) {
       this.#end({ reason: 'disconnected', message: `the link refused a frame: ${error instanceof Error ? error.message : String(error)}` })
     } finally {
-      if (gatherAgain && this.#state !== 'closed') this.#coalescer.gather()
-      else this.#writing = false
+      if (!gatherAgain || this.#state === 'closed' || !this.#coalescer.gatherIfBurst()) this.#writing = false
     }
   }
 

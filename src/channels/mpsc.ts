@@ -108,7 +108,8 @@ export class Sender<T> {
       return
     }
     try {
-      await this.#backend.port.send(item)
+      // An item from a peer counts in that peer's budget until the link took it: it does not run ahead.
+      await this.#backend.port.send(item, release !== undefined)
     } finally {
       release?.(receivedBytes)
     }

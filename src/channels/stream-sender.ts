@@ -37,8 +37,12 @@ export class StreamSender {
     return this.#receiverGone
   }
 
-  /** Encodes and queues one item; resolves once the channel holds it (see above). */
-  async send(item: Item<unknown>): Promise<void> {
+  /**
+   * Encodes and queues one item; resolves once the channel holds it (see above), or with
+   * `waitForLink` once the link took it (an item forwarded from another peer, whose budget counts
+   * it until then).
+   */
+  async send(item: Item<unknown>, waitForLink = false): Promise<void> {
     if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
     // Encode now: a value that cannot travel throws here, for this send only.
     const bytes = item.ok ? this.connection.encode([0, item.value]) : encodeItem(this.connection, item)
@@ -46,7 +50,7 @@ export class StreamSender {
     if (bytes.byteLength > this.stream.sendLimit)
       throw new MeshscopeError('ITEM_TOO_LARGE', `an item of ${bytes.byteLength} bytes is over this stream's limit of ${this.stream.sendLimit}`)
     const written = this.#write(bytes)
-    if (!mayRunAhead(this.stream, this.capacity)) return written
+    if (waitForLink || !mayRunAhead(this.stream, this.capacity)) return written
     // Queued within the capacity: the channel holds it. A failure from now on is the stream's, which the next send reports.
     written.catch(() => {})
   }

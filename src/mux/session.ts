@@ -409,7 +409,7 @@ export class MuxSession {
   }
 
   async #write(): Promise<void> {
-    let gatherAgain = false
+    let gathering = false
     try {
       for (;;) {
         if (this.#state === 'closed') return
@@ -418,16 +418,17 @@ export class MuxSession {
         // The message lives in the batch writer's reused buffer: safe because this loop awaits each
         // send, and a Link has taken (copied) the bytes when its send resolves.
         await this.link.send(message)
-        // A message with room left: in a burst, what comes next is small too, and worth gathering.
-        if (!this.#batchWasFull) {
-          gatherAgain = true
+        // A message with room left, in a burst: what comes next is small too, and worth gathering.
+        if (!this.#batchWasFull && (this.#state as MuxSessionState) !== 'closed' && this.#coalescer.gatherIfBurst()) {
+          gathering = true
           return
         }
       }
     } catch (error) {
       this.#end({ reason: 'disconnected', message: `the link refused a frame: ${error instanceof Error ? error.message : String(error)}` })
     } finally {
-      if (!gatherAgain || this.#state === 'closed' || !this.#coalescer.gatherIfBurst()) this.#writing = false
+      // Gathering, the writer stays claimed: the coalescer runs it again.
+      if (!gathering) this.#writing = false
     }
   }
 

@@ -7,7 +7,7 @@
  * Environment: BENCH_ONLY=wrtc|chromium runs one platform; BENCH_QUICK=1 shortens every phase (for
  * trying the harness, not for figures).
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -443,6 +443,17 @@ const HEADLINE_KEYS = [
   'slow_receiver_receiver_retained_mb',
   'slow_receiver_mbps',
   'slow_receiver_seconds',
+  'call_vs_raw_rtt_p50',
+  'call_rtt_p50_ms',
+  'call_rtt_p99_ms',
+  'call_raw_ping_p50_ms',
+  'call_raw_ping_p99_ms',
+  'calls_per_s',
+  'sends_per_s',
+  'hop_vs_call_rtt_p50',
+  'hop_rtt_p50_ms',
+  'hop_rtt_p99_ms',
+  'udp_receive_drops',
   'cold_ping_vs_raw_p50',
   'cold_call_vs_raw_p50',
   'cold_ping_p50_ms',
@@ -450,7 +461,12 @@ const HEADLINE_KEYS = [
   'cold_raw_ping_p50_ms',
 ]
 
-const round3 = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1000) / 1000 : (v ?? null))
+/** Numbers to three decimals; objects of numbers (`calls_per_s`) member by member. */
+const round3 = (v) => {
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.round(v * 1000) / 1000
+  if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, round3(inner)]))
+  return v ?? null
+}
 
 function report(results) {
   const json = {}
@@ -500,6 +516,16 @@ async function cleanup() {
       .catch(() => {})
 }
 process.once('SIGINT', () => void cleanup().then(() => process.exit(130)))
+
+// The Chromium half needs the system Chromium: find (or, as root with apt-get, install) it before the
+// wrtc half runs, the way `npm test` does, rather than failing three minutes in.
+if (only !== 'wrtc') {
+  const ensured = spawnSync(process.execPath, [join(root, 'scripts/ensure-chromium.mjs')], { stdio: 'inherit' })
+  if (ensured.status !== 0) {
+    console.error('bench: no Chromium for the tab ↔ tab half (see above); BENCH_ONLY=wrtc runs the Node half alone.')
+    process.exit(1)
+  }
+}
 
 const results = {}
 for (const [platform, run] of [

@@ -51,6 +51,9 @@ const PLAN = {
   callWarmup: 2000,
   /** Calls per second with 1 and with 64 calls in flight, each for this long. */
   callsMs: 2000,
+  /** Cold round trips: a fresh link per round, then its first `coldCount` raw pings, mpsc pings and calls, interleaved. */
+  coldRounds: 3,
+  coldCount: 100,
 }
 if (quick)
   Object.assign(PLAN, {
@@ -58,6 +61,7 @@ if (quick)
     calls: 200,
     callWarmup: 1000,
     callsMs: 500,
+    coldRounds: 1,
     warmupMs: 500,
     throughputRounds: 1,
     throughputMs: 800,
@@ -121,6 +125,22 @@ async function suite(platform, connect) {
   const rounds = { throughput: [], pingLoaded: [], pingIdle: {}, small: [], slow: undefined }
   const incidents = []
   let udpDrops = 0
+  // Cold round trips (issue 20): on fresh links, before anything else runs on them — users do not warm up.
+  rounds.cold = []
+  for (let i = 0; i < PLAN.coldRounds; i++) {
+    const fresh = await connect()
+    try {
+      const cold = await fresh.a.run('coldRtt', { count: PLAN.coldCount })
+      rounds.cold.push(cold)
+      log(
+        platform,
+        `cold round trips ${i + 1}: raw ping p50 ${cold.raw.p50.toFixed(2)} ms; mpsc ping p50 ${cold.ping.p50.toFixed(2)} ms; call p50 ${cold.call.p50.toFixed(2)} ms`,
+      )
+    } finally {
+      await fresh.close().catch(() => {})
+    }
+  }
+
   let pair = await connect()
   const warmUp = async () => {
     log(platform, 'warm-up (one raw and one mux transfer on the fresh link)')
@@ -281,6 +301,11 @@ function figures(rounds) {
     hop_vs_call_rtt_p50: median(rounds.calls.map((r) => r.hop.p50 / r.call.p50)),
     hop_rtt_p50_ms: median(rounds.calls.map((r) => r.hop.p50)),
     hop_rtt_p99_ms: median(rounds.calls.map((r) => r.hop.p99)),
+    cold_ping_vs_raw_p50: median(rounds.cold.map((r) => r.ping.p50 / r.raw.p50)),
+    cold_call_vs_raw_p50: median(rounds.cold.map((r) => r.call.p50 / r.raw.p50)),
+    cold_ping_p50_ms: median(rounds.cold.map((r) => r.ping.p50)),
+    cold_call_p50_ms: median(rounds.cold.map((r) => r.call.p50)),
+    cold_raw_ping_p50_ms: median(rounds.cold.map((r) => r.raw.p50)),
     ping_p50_idle_ms: rounds.pingIdle.mux.p50,
     ping_p99_idle_ms: rounds.pingIdle.mux.p99,
     raw_ping_p50_idle_ms: rounds.pingIdle.raw.p50,
@@ -344,6 +369,14 @@ const ROWS = [
     'sends/s, awaited / 64 pipelined',
     'sends_per_s',
     (v) => `${Math.round(v.in_flight_1).toLocaleString('en-US')} / ${Math.round(v.in_flight_64).toLocaleString('en-US')}`,
+    '',
+  ],
+  ['cold: first 100 mpsc pings p50 ÷ raw', 'cold_ping_vs_raw_p50', (v) => v.toFixed(2), '≤ 1.2'],
+  ['cold: first 100 calls p50 ÷ raw ping', 'cold_call_vs_raw_p50', (v) => v.toFixed(2), '≤ 1.2'],
+  [
+    '  cold p50: mpsc / call / raw (ms)',
+    ['cold_ping_p50_ms', 'cold_call_p50_ms', 'cold_raw_ping_p50_ms'],
+    (p, c, r) => `${p.toFixed(2)} / ${c.toFixed(2)} / ${r.toFixed(2)}`,
     '',
   ],
   ['hop round trip p50 ÷ call p50', 'hop_vs_call_rtt_p50', (v) => v.toFixed(2), '≤ 1.1'],
@@ -421,6 +454,11 @@ const HEADLINE_KEYS = [
   'hop_rtt_p50_ms',
   'hop_rtt_p99_ms',
   'udp_receive_drops',
+  'cold_ping_vs_raw_p50',
+  'cold_call_vs_raw_p50',
+  'cold_ping_p50_ms',
+  'cold_call_p50_ms',
+  'cold_raw_ping_p50_ms',
 ]
 
 /** Numbers to three decimals; objects of numbers (`calls_per_s`) member by member. */

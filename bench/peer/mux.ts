@@ -223,6 +223,45 @@ export class MuxWorkloads {
     return { raw: rawRtts!, call: callRtts!, hop: hopRtts! }
   }
 
+  /**
+   * The first `count` round trips of each kind on a fresh link, none before them and all counted:
+   * raw ping, mpsc ping (echoed on another mpsc channel) and call, in turn, each closed-loop — what
+   * a user who does not warm up sees. Setting up the echo (one request carrying the two channel
+   * halves) comes first and is not timed.
+   */
+  async coldRtt(count: number): Promise<{ raw: PingResult; ping: PingResult; call: PingResult }> {
+    const payload = filled(PING_BYTES, 0)
+    const [pingTx, pingRx] = mpsc.channel<Uint8Array>()
+    const [pongTx, pongRx] = mpsc.channel<Uint8Array>()
+    ;(await this.#request({ op: 'echo', pings: pingRx, pongs: pongTx })).close()
+    const raw = this.options.rawRoundTrips()
+    let seq = 0
+    const kinds = [
+      raw.next,
+      async () => {
+        await pingTx.send(pingPayload(PAYLOAD_TYPE.ping, seq++))
+        await pongRx.recv()
+      },
+      () => this.#messaging.call(this.#otherId, ECHO_MAILBOX, payload),
+    ]
+    const rtts: number[][] = [[], [], []]
+    try {
+      for (let i = 0; i < count; i++) {
+        for (let kind = 0; kind < kinds.length; kind++) {
+          const started = now()
+          await kinds[kind]!()
+          rtts[kind]!.push(now() - started)
+        }
+      }
+    } finally {
+      raw.stop()
+      pingTx.close()
+      pongRx.close()
+    }
+    const [rawRtts, pingRtts, callRtts] = rtts.map(summarize)
+    return { raw: rawRtts!, ping: pingRtts!, call: callRtts! }
+  }
+
   /** Calls per second with `inFlight` calls outstanding at all times, for `durationMs`. */
   callsPerSecond(inFlight: number, durationMs: number): Promise<RateResult> {
     const payload = filled(PING_BYTES, 0)
@@ -313,6 +352,30 @@ export class MuxWorkloads {
     while (now() - started < durationMs) {
       await tx.send(message)
       sent++
+    }
+    tx.close()
+    const received = await withTimeout(doneRx.recv(), 60_000, 'count reply')
+    const ms = now() - started
+    return { sent, received, ms, perSecond: (received / ms) * 1000 }
+  }
+
+  /**
+   * `small`, but pipelined: `window` sends in flight, awaited together — how far past one value per
+   * awaited send batching goes (a diagnosis figure, not in the runner's table).
+   */
+  async smallPipelined(durationMs: number, messageBytes: number, window = 64): Promise<SmallResult> {
+    const message = filled(messageBytes, PAYLOAD_TYPE.small)
+    const [tx, rx] = mpsc.channel<Uint8Array>()
+    const [doneTx, doneRx] = oneshot.channel<number>()
+    const started = now()
+    ;(await this.#request({ op: 'count', messages: rx, done: doneTx })).close()
+    let sent = 0
+    const inFlight: Promise<void>[] = []
+    while (now() - started < durationMs) {
+      for (let i = 0; i < window; i++) inFlight.push(tx.send(message))
+      await Promise.all(inFlight)
+      inFlight.length = 0
+      sent += window
     }
     tx.close()
     const received = await withTimeout(doneRx.recv(), 60_000, 'count reply')

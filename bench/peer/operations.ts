@@ -22,8 +22,13 @@ export const operations = {
   rawSmall: (peer: BenchPeer, { durationMs, messageBytes }: { durationMs: number; messageBytes: number }) => peer.raw.small(durationMs, messageBytes),
   /** Small values per second through an mpsc channel. */
   muxSmall: (peer: BenchPeer, { durationMs, messageBytes }: { durationMs: number; messageBytes: number }) => peer.mux.small(durationMs, messageBytes),
+  /** Small values per second through an mpsc channel, 64 sends in flight (diagnosis). */
+  muxSmallPipelined: (peer: BenchPeer, { durationMs, messageBytes }: { durationMs: number; messageBytes: number }) =>
+    peer.mux.smallPipelined(durationMs, messageBytes),
   /** Raw ping, call and hop round trips, interleaved one by one, `calls` of each. */
   interleavedRtt: (peer: BenchPeer, { calls }: { calls: number }) => peer.mux.interleavedRtt(calls),
+  /** The first `count` raw pings, mpsc pings and calls on a fresh link, interleaved one by one. */
+  coldRtt: (peer: BenchPeer, { count }: { count: number }) => peer.mux.coldRtt(count),
   /** Calls completed per second with `inFlight` outstanding. */
   callsPerSecond: (peer: BenchPeer, { inFlight, durationMs }: { inFlight: number; durationMs: number }) => peer.mux.callsPerSecond(inFlight, durationMs),
   /** Plain mailbox sends completed per second with `inFlight` outstanding (1: awaited one by one). */

@@ -108,7 +108,8 @@ export class Sender<T> {
       return
     }
     try {
-      await this.#backend.port.send(item)
+      // An item from a peer counts in that peer's budget until the link took it: it does not run ahead.
+      await this.#backend.port.send(item, release !== undefined)
     } finally {
       release?.(receivedBytes)
     }
@@ -315,7 +316,7 @@ export function decodeSenderPort(connection: Connection, payload: PortPayload): 
   const { capacity, maxItemBytes } = portOptions(connection, payload)
   const stream = connection.claimPortStream(payload.s)
   if (maxItemBytes !== undefined) stream.maxItemBytes = maxItemBytes
-  return new Sender({ kind: 'remote', port: new StreamSender(connection, stream), capacity }, maxItemBytes)
+  return new Sender({ kind: 'remote', port: new StreamSender(connection, stream, capacity), capacity }, maxItemBytes)
 }
 
 /**

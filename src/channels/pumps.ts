@@ -3,13 +3,14 @@
  * another peer keeps working. Backpressure crosses the wire: a pump waits for room before reading
  * more from its stream, which then stops granting credit, which stops the remote sender.
  */
-import { isMeshscopeError } from '../errors.js'
+import { MeshscopeError, isMeshscopeError } from '../errors.js'
 import { joinBytes } from '../util/bytes.js'
 import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, channelReasonOf, type ChannelCloseReason } from './errors.js'
 import { binaryItemPieces, decodeItem, decodedItemOverhead, encodeEnd, encodeItem, encodeItemParts } from './items.js'
 import { BudgetedReader } from './budgeted-reader.js'
+import { mayRunAhead } from './send-ahead.js'
 import type { MpscCore, ReleaseReceived } from './mpsc-core.js'
 
 /** The part of a sender a pump drives (mpsc and oneshot senders). */
@@ -46,17 +47,29 @@ export async function pumpCoreToStream<T>(connection: Connection, core: MpscCore
       stream.close()
       return
     }
-    try {
-      // A value that is only bytes goes out without being copied into an encoding: the channel owns
-      // what was sent on it, and a bytes writer lent its buffer until `returnLent` below.
-      await stream.send(encodeItemParts(connection, item))
-    } catch (error) {
-      if (!isMeshscopeError(error, 'ITEM_TOO_LARGE')) return
-      // That one item fails on the other side; the channel goes on.
-      await stream.send(encodeItem(connection, { ok: false, error })).catch(() => {})
-    } finally {
+    // A value that is only bytes goes out without being copied into an encoding: the channel owns
+    // what was sent on it, and a bytes writer lent its buffer until `returnLent`, once it is sent.
+    const parts = encodeItemParts(connection, item)
+    const bytes = parts instanceof Uint8Array ? parts.byteLength : byteLengthOf(parts)
+    if (bytes > stream.sendLimit) {
+      // That one item fails on the other side, in its place; the channel goes on.
       core.returnLent(item)
+      const error = new MeshscopeError('ITEM_TOO_LARGE', `an item of ${bytes} bytes is over this stream's limit of ${stream.sendLimit}`)
+      stream.send(encodeItem(connection, { ok: false, error })).catch(() => {})
+      continue
     }
+    const written = stream.send(parts).then(
+      () => core.returnLent(item),
+      (error: unknown) => {
+        core.returnLent(item)
+        // Queued before the peer's HELLO told its item limit, and over it: that item fails on the
+        // other side. Any other failure is the stream's, which `onSendEnd` above tells the senders.
+        if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) stream.send(encodeItem(connection, { ok: false, error })).catch(() => {})
+      },
+    )
+    // Not awaited while few values wait on the stream (send-ahead.ts): the next ones join them, and
+    // the session sends them together, one link message for many small values.
+    if (!mayRunAhead(stream, core.capacity)) await written
   }
 }
 

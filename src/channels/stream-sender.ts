@@ -2,11 +2,19 @@
  * The sending end of a channel whose receiver is on another peer: values are encoded when `send` is
  * called, so a value that cannot travel fails that send (with the path inside it), and an item over
  * the limit fails that send only. Clones share the stream; the last one to go closes it, saying why.
+ *
+ * As for a channel in this process, a resolved `send` means the channel holds the value: it resolves
+ * once the encoded value is queued on the stream while at most `capacity` values (and 64 KiB) wait
+ * there for the link (send-ahead.ts), and otherwise once this one has been handed to the link. So a
+ * loop that awaits each send does not wait for every value to be written, and the session sends the
+ * values it queued meanwhile in one link message. A value queued this way that cannot be delivered
+ * after all (the connection failed) makes the next `send` fail, and `closed()` says why.
  */
-import { isMeshscopeError } from '../errors.js'
+import { MeshscopeError, isMeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, channelReasonOf, type ChannelCloseReason } from './errors.js'
+import { mayRunAhead } from './send-ahead.js'
 import { binaryItemParts, encodeEnd, encodeItem, type Item } from './items.js'
 
 export class StreamSender {
@@ -17,6 +25,8 @@ export class StreamSender {
   constructor(
     readonly connection: Connection,
     readonly stream: MuxStream,
+    /** Values that may wait on the stream for the link with their sends resolved (the channel's capacity). */
+    readonly capacity: number,
   ) {
     stream.onSendEnd((reason) => {
       if (!this.#closing) this.#receiverGone = channelReasonOf(reason)
@@ -27,12 +37,22 @@ export class StreamSender {
     return this.#receiverGone
   }
 
-  /** Encodes and sends one item; the returned promise settles when the link has taken it. */
-  async send(item: Item<unknown>): Promise<void> {
+  /**
+   * Encodes and queues one item; resolves once the channel holds it (see above), or with
+   * `waitForLink` once the link took it (an item forwarded from another peer, whose budget counts
+   * it until then).
+   */
+  async send(item: Item<unknown>, waitForLink = false): Promise<void> {
     if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
     // Encode now: a value that cannot travel throws here, for this send only.
     const bytes = item.ok ? this.connection.encode([0, item.value]) : encodeItem(this.connection, item)
-    await this.#write(bytes)
+    // Checked here (as the stream would) so that a send resolved early never hides this failure.
+    if (bytes.byteLength > this.stream.sendLimit)
+      throw new MeshscopeError('ITEM_TOO_LARGE', `an item of ${bytes.byteLength} bytes is over this stream's limit of ${this.stream.sendLimit}`)
+    const written = this.#write(bytes)
+    if (waitForLink || !mayRunAhead(this.stream, this.capacity)) return written
+    // Queued within the capacity: the channel holds it. A failure from now on is the stream's, which the next send reports.
+    written.catch(() => {})
   }
 
   /**

@@ -9,10 +9,12 @@
  *   can open streams without coordination. Ids only grow; frames for an id that is already gone are
  *   ignored, frames for an id never opened reset it.
  * - Scheduling: control frames (OPEN, CREDIT, STOP, RESET, PING, PONG) first, then one chunk per
- *   ready stream in turn (round-robin). The writer starts a microtask after the first frame is
- *   queued and packs every frame ready by then into one link message of at most `maxFrameBytes`
- *   (a batch, batch.ts), so an OPEN and its first DATA, or a burst of
- *   small messages, cost one data-channel message. It awaits the link's `send`, which waits while
+ *   ready stream in turn (round-robin). The writer packs every frame ready into one link message of
+ *   at most `maxFrameBytes` (a batch, batch.ts), so an OPEN and its first DATA, or a burst of small
+ *   messages, cost one data-channel message. It starts a microtask after a frame is queued while
+ *   it is idle; right after a message that had room left, in a burst, it gathers the next one until
+ *   frames stop coming for a few microtask turns (coalesce.ts), so values from a loop that awaits
+ *   each send share a message too. It awaits the link's `send`, which waits while
  *   the link holds more than its small high-water mark: so a small message waits at most about one
  *   chunk behind bulk data, and no buffer grows without bound.
  * - Liveness: a PING every `keepaliveIntervalMs`; nothing heard for `idleTimeoutMs` fails the session.
@@ -27,6 +29,7 @@ import type { Link, LinkCloseInfo } from '../transport/link.js'
 import { Emitter } from '../util/emitter.js'
 import { resolveMuxConfig, type MuxConfig } from './config.js'
 import { BatchWriter, splitBatch } from './batch.js'
+import { Coalescer } from './coalesce.js'
 import { ControlQueue } from './control-queue.js'
 import { InboundBudget } from './inbound-budget.js'
 import type { SharedInboundBudget } from './shared-budget.js'
@@ -99,6 +102,8 @@ export class MuxSession {
   #handlingPeerFrames = false
   #ready = new Set<MuxStream>()
   #writing = false
+  /** Holds the writer back while frames keep coming, so they leave together (coalesce.ts). */
+  #coalescer = new Coalescer(() => void this.#write())
   #remoteWindowBytes = 0
   #remoteMaxItemBytes = 0
   #batch: BatchWriter
@@ -395,14 +400,16 @@ export class MuxSession {
   }
 
   #pump(): void {
+    this.#coalescer.noteFrame()
     if (this.#writing || this.#state === 'handshaking' || this.#state === 'closed') return
     this.#writing = true
     // A microtask later, so what the same synchronous code queues (an OPEN and its DATA, a reply and
     // its CLOSE, several small messages) leaves in one link message.
-    queueMicrotask(() => void this.#write())
+    this.#coalescer.startNow()
   }
 
   async #write(): Promise<void> {
+    let gathering = false
     try {
       for (;;) {
         if (this.#state === 'closed') return
@@ -411,18 +418,28 @@ export class MuxSession {
         // The message lives in the batch writer's reused buffer: safe because this loop awaits each
         // send, and a Link has taken (copied) the bytes when its send resolves.
         await this.link.send(message)
+        // A message with room left, in a burst: what comes next is small too, and worth gathering.
+        if (!this.#batchWasFull && (this.#state as MuxSessionState) !== 'closed' && this.#coalescer.gatherIfBurst()) {
+          gathering = true
+          return
+        }
       }
     } catch (error) {
       this.#end({ reason: 'disconnected', message: `the link refused a frame: ${error instanceof Error ? error.message : String(error)}` })
     } finally {
-      this.#writing = false
+      // Gathering, the writer stays claimed: the coalescer runs it again.
+      if (!gathering) this.#writing = false
     }
   }
+
+  /** Whether the last message `#nextMessage` built stopped for want of room (not for want of frames). */
+  #batchWasFull = false
 
   /** Packs control frames first, then stream chunks round-robin, while they fit. */
   #nextMessage(): Uint8Array | undefined {
     const batch = this.#batch
     batch.reset()
+    this.#batchWasFull = true
     for (;;) {
       const control = this.#control.peek()
       if (control) {
@@ -434,7 +451,10 @@ export class MuxSession {
       const room = batch.dataRoom
       if (batch.count > 0 && room < MIN_BATCH_DATA_ROOM) break
       const frame = this.#nextStreamFrame(room)
-      if (!frame) break
+      if (!frame) {
+        this.#batchWasFull = false
+        break
+      }
       if (frame.type === 'data') batch.addData(frame.streamId, frame.fin, frame.parts)
       else if (!batch.addFrame(frame)) throw new Error(`a ${frame.type} frame did not fit in ${room} bytes`)
     }

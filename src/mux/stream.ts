@@ -94,6 +94,7 @@ export class MuxStream implements BudgetedStream {
   #sendState: 'open' | 'closing' | 'closed' | 'stopped' | 'failed' = 'open'
   #recvState: 'open' | 'ended' | 'stopped' | 'failed' = 'open'
   #outgoing: OutgoingMessage[] = []
+  #queuedBytes = 0
   #sendCredit = 0
   /** Why this side can no longer send; the error is made when first needed (an Error's stack is not free, and a plain close needs none). */
   #sendEnd?: { reason: StreamEndReason; error: () => MeshscopeError }
@@ -194,6 +195,7 @@ export class MuxStream implements BudgetedStream {
     }
     return new Promise<void>((resolve, reject) => {
       this.#outgoing.push({ parts, part: 0, offset: 0, remaining: bytes, bytes, resolve, reject })
+      this.#queuedBytes += bytes
       if (this.#outgoing.length === 1) this.host.markReady(this)
     })
   }
@@ -201,6 +203,11 @@ export class MuxStream implements BudgetedStream {
   /** Messages queued but not yet fully written. */
   get queuedMessages(): number {
     return this.#outgoing.length
+  }
+
+  /** Bytes of the queued messages not yet written. */
+  get queuedBytes(): number {
+    return this.#queuedBytes
   }
 
   /** Half-closes: no more sends; a CLOSE follows the messages already queued. Idempotent. */
@@ -252,6 +259,7 @@ export class MuxStream implements BudgetedStream {
       }
     }
     message.remaining -= size
+    this.#queuedBytes -= size
     this.#sendCredit -= size + DATA_FRAME_CREDIT_BYTES
     const fin = message.remaining === 0
     if (fin) {
@@ -269,6 +277,7 @@ export class MuxStream implements BudgetedStream {
     const tooLarge = this.#outgoing.filter((message) => message.bytes > limit)
     if (tooLarge.length > 0) {
       this.#outgoing = this.#outgoing.filter((message) => message.bytes <= limit)
+      for (const message of tooLarge) this.#queuedBytes -= message.remaining
       for (const message of tooLarge)
         message.reject(new MeshscopeError('ITEM_TOO_LARGE', `an item of ${message.bytes} bytes is over this stream's limit of ${limit}`))
     }
@@ -605,6 +614,7 @@ export class MuxStream implements BudgetedStream {
     let made = typeof error === 'function' ? undefined : error
     const make = () => (made ??= (error as () => MeshscopeError)())
     this.#sendEnd = { reason, error: make }
+    this.#queuedBytes = 0
     for (const message of this.#outgoing.splice(0)) message.reject(make())
     for (const listener of this.#sendEndListeners.splice(0)) listener(reason, make)
     this.#maybeRelease()

@@ -186,6 +186,68 @@ describe('sessions and batches', () => {
     expect(sizes.length).toBeLessThan(60) // 600 messages of 106+ bytes: about 150 per batch, not one each
   })
 
+  it('a frame queued while the writer is idle goes to the link a microtask later: nothing waits to gather', async () => {
+    const raw = peer()
+    await raw.handshake()
+    await new Promise((resolve) => setTimeout(resolve, 5)) // whatever followed the handshake has gone
+    const writes: number[] = []
+    const send = raw.sessionLink.send.bind(raw.sessionLink)
+    raw.sessionLink.send = (data) => {
+      writes.push(data.byteLength)
+      return send(data)
+    }
+    const stream = raw.session.openStream()
+    void stream.send(Uint8Array.of(1, 2, 3))
+    await Promise.resolve()
+    await Promise.resolve()
+    expect(writes).toHaveLength(1)
+  })
+
+  it('frames queued while a lone message waits for the link are written once it is taken, without another frame to start the writer', async () => {
+    const raw = peer()
+    await raw.handshake()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    // A slow link: each send resolves 2 ms later, so the messages are no burst and nobody gathers.
+    const send = raw.sessionLink.send.bind(raw.sessionLink)
+    let messages = 0
+    raw.sessionLink.send = async (data) => {
+      messages++
+      await new Promise((resolve) => setTimeout(resolve, 2))
+      return send(data)
+    }
+    const stream = raw.session.openStream()
+    const first = stream.send(Uint8Array.of(1))
+    await first // packed: the writer now waits on the link with it
+    const second = stream.send(Uint8Array.of(2))
+    // Nothing else happens on the session (no frame from the peer, no other send) until it is written.
+    await Promise.race([second, new Promise((_, reject) => setTimeout(() => reject(new Error('the second value was never written')), 100))])
+    expect(messages).toBe(2)
+  })
+
+  it('right after a message with room left, the writer gathers: values queued a few microtasks apart leave together', async () => {
+    const raw = peer()
+    await raw.handshake()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    let messages = 0
+    const send = raw.sessionLink.send.bind(raw.sessionLink)
+    raw.sessionLink.send = (data) => {
+      messages++
+      return send(data)
+    }
+    const stream = raw.session.openStream()
+    // Each value a few microtask turns after the previous one, as from a loop that awaits a chain of async calls.
+    const spaced = async (value: number) => {
+      for (let turn = 0; turn < 8; turn++) await Promise.resolve()
+      void stream.send(Uint8Array.of(value))
+    }
+    for (let value = 0; value < 50; value++) await spaced(value)
+    await raw.barrier()
+    const payloads = raw.frames.filter((f): f is Extract<Frame, { type: 'data' }> => f.type === 'data' && f.streamId === stream.id).map((f) => f.payload[0])
+    expect(payloads).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    // The first leaves alone (the writer was idle); the rest gather (at most GATHER_MAX_TURNS each time).
+    expect(messages).toBeLessThan(50 / 2)
+  })
+
   it('frames in a batch from the peer are handled in order, as if sent one by one', async () => {
     const raw = peer()
     await raw.handshake()

@@ -1,0 +1,146 @@
+/**
+ * What one formation-benchmark peer does, in a Node process (node.ts) or a Chromium tab (page/main.ts):
+ * join a room and report when every other member is linked, or take part in a join → first message
+ * measurement, or the same over two bare RTCPeerConnections (the floor). Times are absolute
+ * (`performance.timeOrigin + performance.now()`), so the runner can subtract times taken in two processes.
+ */
+import { Mesh } from '../../src/mesh/mesh.js'
+import type { Platform } from '../../src/mesh/platform.js'
+
+/** An absolute high-resolution time, comparable between processes and tabs of one machine. */
+export const now = (): number => performance.timeOrigin + performance.now()
+
+export interface FormationReport {
+  /** When this peer had every other member linked (absolute ms). */
+  formedAt: number
+  /** Refusals the signaling server sent this peer, by code. */
+  refusals: Record<string, number>
+  /** How often the signaling socket dropped and reconnected. */
+  reconnects: number
+}
+
+let mesh: Mesh | undefined
+
+function countRefusals(joined: Mesh): { refusals: Record<string, number>; reconnects: () => number } {
+  const refusals: Record<string, number> = {}
+  let reconnects = 0
+  joined.on('error', (error) => {
+    if (error.message.startsWith('signaling server:')) refusals[error.code] = (refusals[error.code] ?? 0) + 1
+  })
+  joined.on('signaling', (state) => {
+    if (state === 'reconnecting') reconnects++
+  })
+  return { refusals, reconnects: () => reconnects }
+}
+
+/** Joins `room` and resolves once `members - 1` peers are linked (session ready: messages can flow). */
+export async function joinAndForm(platform: Partial<Platform> | undefined, url: string, room: string, members: number): Promise<FormationReport> {
+  mesh = await Mesh.join({ signaling: url, room, ...(platform ? { platform } : {}) })
+  const joined = mesh
+  const counted = countRefusals(joined)
+  if (joined.peers.length < members - 1) {
+    await new Promise<void>((resolve) => {
+      const off = joined.on('peer:join', () => {
+        if (joined.peers.length >= members - 1) {
+          off()
+          resolve()
+        }
+      })
+    })
+  }
+  return { formedAt: now(), refusals: counted.refusals, reconnects: counted.reconnects() }
+}
+
+/** The waiting side of join → first message: joins, then resolves with when the first message arrived. */
+export async function waitForFirstMessage(
+  platform: Partial<Platform> | undefined,
+  url: string,
+  room: string,
+): Promise<{ joined: Promise<void>; received: Promise<number> }> {
+  let resolveReceived!: (at: number) => void
+  const received = new Promise<number>((resolve) => (resolveReceived = resolve))
+  const joining = Mesh.join({ signaling: url, room, ...(platform ? { platform } : {}) }).then((joined) => {
+    mesh = joined
+    joined.register('first', () => resolveReceived(now()))
+  })
+  return { joined: joining, received }
+}
+
+/** The joining side of join → first message: returns when `Mesh.join` was called; sends to the first peer it links to. */
+export function joinAndSendFirst(platform: Partial<Platform> | undefined, url: string, room: string): number {
+  const startedAt = now()
+  void Mesh.join({ signaling: url, room, ...(platform ? { platform } : {}) }).then((joined) => {
+    mesh = joined
+    const sendTo = (peerId: string) => void joined.send(peerId, 'first', 'hello').catch(() => {})
+    if (joined.peers.length > 0) sendTo(joined.peers[0]!)
+    else joined.once('peer:join', sendTo)
+  })
+  return startedAt
+}
+
+export async function leave(): Promise<void> {
+  await mesh?.close()
+  mesh = undefined
+}
+
+// ── the floor: two bare RTCPeerConnections ───────────────────────────────────
+
+export type RawSignal = { type: 'offer' | 'answer'; sdp: string } | { candidate: RTCIceCandidateInit }
+
+let raw: RTCPeerConnection | undefined
+let rawEarly: RTCIceCandidateInit[] = []
+
+/**
+ * One side of the raw floor: a connection with one pre-negotiated data channel, its signals handed to
+ * `sendSignal`. The initiator sends a first message once the channel opens; the other side resolves
+ * `received` with the time it arrived. Returns when the connection was created.
+ */
+export function rawStart(
+  RTCPeerConnectionClass: new (config?: RTCConfiguration) => RTCPeerConnection,
+  initiator: boolean,
+  sendSignal: (signal: RawSignal) => void,
+): { startedAt: number; received: Promise<number> } {
+  const startedAt = now()
+  const pc = (raw = new RTCPeerConnectionClass({ iceServers: [] }))
+  rawEarly = []
+  const channel = pc.createDataChannel('raw', { negotiated: true, id: 0, ordered: true })
+  const received = new Promise<number>((resolve) => {
+    channel.onmessage = () => resolve(now())
+  })
+  channel.onopen = () => {
+    if (initiator) channel.send('hello')
+  }
+  pc.onicecandidate = (event) => {
+    if (event.candidate?.candidate)
+      sendSignal({ candidate: { candidate: event.candidate.candidate, sdpMid: event.candidate.sdpMid, sdpMLineIndex: event.candidate.sdpMLineIndex } })
+  }
+  if (initiator)
+    void (async () => {
+      const offer = await pc.createOffer()
+      await pc.setLocalDescription(offer)
+      sendSignal({ type: 'offer', sdp: offer.sdp ?? '' })
+    })()
+  return { startedAt, received }
+}
+
+export async function rawAccept(signal: RawSignal, sendSignal: (signal: RawSignal) => void): Promise<void> {
+  const pc = raw
+  if (!pc) return
+  if ('candidate' in signal) {
+    if (pc.remoteDescription) await pc.addIceCandidate(signal.candidate)
+    else rawEarly.push(signal.candidate)
+    return
+  }
+  await pc.setRemoteDescription(signal)
+  for (const candidate of rawEarly.splice(0)) await pc.addIceCandidate(candidate)
+  if (signal.type === 'offer') {
+    const answer = await pc.createAnswer()
+    await pc.setLocalDescription(answer)
+    sendSignal({ type: 'answer', sdp: answer.sdp ?? '' })
+  }
+}
+
+export function rawClose(): void {
+  raw?.close()
+  raw = undefined
+}

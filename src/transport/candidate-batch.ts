@@ -5,6 +5,11 @@
  * Each signal is signed and verified end to end and the server rate-limits them, so fewer, fuller
  * signals form a room faster (docs/architecture.md, "Forming a mesh"). Late candidates (STUN, TURN)
  * still trickle, one batch per window.
+ *
+ * A candidate with the foundation and component of one already sent is dropped: the same foundation
+ * means the same type, base address and protocol (RFC 8445, 5.1.1.3), so it offers no new path. wrtc
+ * gathers such candidates again and again on new ports while many connections form in one process
+ * (a dozen per link with six peers), and each would cost the server a message.
  */
 
 /** One ICE candidate as it travels in a signal. */
@@ -26,14 +31,24 @@ export const CANDIDATE_BATCH_WINDOW_MS = 5
 export class CandidateBatch {
   #waiting: RtcCandidate[] = []
   #timer: ReturnType<typeof setTimeout> | undefined
+  /** `foundation component` of every candidate taken, to drop the ones that add no path. */
+  #taken = new Set<string>()
 
   constructor(
     private readonly flushTo: (candidates: RtcCandidate[]) => void,
     private readonly windowMs = CANDIDATE_BATCH_WINDOW_MS,
   ) {}
 
-  /** Adds a candidate; a full batch leaves at once, otherwise when the window ends. */
+  /**
+   * Adds a candidate, unless one of the same foundation and component was taken before; a full batch
+   * leaves at once, otherwise when the window ends.
+   */
   add(candidate: RtcCandidate): void {
+    const path = pathOf(candidate.candidate)
+    if (path !== undefined) {
+      if (this.#taken.has(path)) return
+      this.#taken.add(path)
+    }
     this.#waiting.push(candidate)
     if (this.#waiting.length >= MAX_CANDIDATES_PER_SIGNAL) return this.flush()
     this.#timer ??= setTimeout(() => this.flush(), this.windowMs)
@@ -55,4 +70,10 @@ export class CandidateBatch {
     this.#timer = undefined
     this.#waiting = []
   }
+}
+
+/** `foundation component` of an SDP candidate line (`candidate:<foundation> <component> …`), if it parses. */
+function pathOf(line: string): string | undefined {
+  const match = /^(?:a=)?candidate:(\S+) (\d+) /.exec(line)
+  return match ? `${match[1]} ${match[2]}` : undefined
 }

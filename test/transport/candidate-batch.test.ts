@@ -45,6 +45,22 @@ describe('CandidateBatch', () => {
     expect(sent).toHaveLength(1)
   })
 
+  it('drops a candidate of a foundation and component already taken: it adds no path', () => {
+    const line = (foundation: number, component: number, port: number): RtcCandidate => ({
+      candidate: `candidate:${foundation} ${component} tcp 1518214911 192.0.2.2 ${port} typ host tcptype passive generation 0`,
+      sdpMid: '0',
+      sdpMLineIndex: 0,
+    })
+    batch.add(line(7, 1, 4000))
+    batch.add(line(7, 1, 4001)) // gathered again on a new port
+    batch.add(line(7, 2, 4002))
+    vi.advanceTimersByTime(5)
+    batch.add(line(7, 1, 4003))
+    batch.add(line(8, 1, 4004))
+    vi.advanceTimersByTime(5)
+    expect(sent).toEqual([[line(7, 1, 4000), line(7, 2, 4002)], [line(8, 1, 4004)]])
+  })
+
   it('clear drops what waits (the link closed)', () => {
     batch.add(candidate(0))
     batch.clear()

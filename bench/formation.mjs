@@ -13,7 +13,9 @@
  *   creating the connection until a first message has crossed.
  *
  * `runFormationBench()` is what bench/run.mjs calls; run alone, this file prints the figures as JSON.
- * Environment: BENCH_ONLY=wrtc|chromium, FORMATION_ROUNDS (default 3).
+ * Environment: BENCH_ONLY=wrtc|chromium, FORMATION_ROUNDS (default 3), FORMATION_KEYS (diagnosis: a
+ * comma-separated list of figures to measure, e.g. `formation_ms.node_12`; the others are null),
+ * FORMATION_NODE_ARGS (diagnosis: flags for the Node processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { fork } from 'node:child_process'
 import { join } from 'node:path'
@@ -81,7 +83,9 @@ class FormationProcess {
   }
 
   static async start(bundle) {
-    const child = fork(bundle, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    // FORMATION_NODE_ARGS adds flags for diagnosis (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
+    const execArgv = (process.env.FORMATION_NODE_ARGS ?? '').split(' ').filter(Boolean)
+    const child = fork(bundle, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     await new Promise((resolve, reject) => {
       child.once('message', (message) => (message.ready ? resolve() : reject(new Error('unexpected first message'))))
       child.once('exit', (code) => reject(new Error(`formation peer exited with ${code} before it was ready`)))
@@ -144,6 +148,7 @@ async function formOnce({ bundle, nodes, tabs = 0, browser, pageUrl, log }) {
     const room = freshRoom()
     const members = nodes + tabs
     const startedAt = performance.now()
+    const startedAtAbsolute = performance.timeOrigin + startedAt
     const reports = await withTimeout(
       Promise.all([
         ...peers.map((peer) => peer.call('form', { url, room, members })),
@@ -157,7 +162,16 @@ async function formOnce({ bundle, nodes, tabs = 0, browser, pageUrl, log }) {
     for (const report of reports) {
       reconnects += report.reconnects
       for (const [code, count] of Object.entries(report.refusals)) refusals[code] = (refusals[code] ?? 0) + count
+      for (const [reason, count] of Object.entries(report.leaves)) refusals[`leave:${reason}`] = (refusals[`leave:${reason}`] ?? 0) + count
     }
+    // Diagnosis: how the time splits between being welcomed by the server and forming the links.
+    const since = (at) => (at - startedAtAbsolute).toFixed(0)
+    const welcomed = reports.map((report) => report.welcomedAt).sort((a, b) => a - b)
+    const formed = reports.map((report) => report.formedAt).sort((a, b) => a - b)
+    const cpuMs = reports.reduce((sum, report) => sum + (report.cpuMs ?? 0), 0)
+    log(
+      `  ${members} peers: welcomed at +${welcomed.map(since).join(', ')} ms; formed at +${formed.map(since).join(', ')} ms; CPU of the Node peers ${cpuMs.toFixed(0)} ms`,
+    )
     return { ms, refusals, reconnects }
   } finally {
     await Promise.all(peers.map((peer) => peer.stop()))
@@ -265,7 +279,7 @@ async function startPages(cleanups) {
  * `{ formation_ms, join_first_message_ms, raw_join_first_message_ms, rounds, refusals }`; a figure
  * that could not be measured is null, with the reason in `failures`.
  */
-export async function runFormationBench({ rounds = 3, only, log = (...parts) => console.error('[formation]', ...parts) } = {}) {
+export async function runFormationBench({ rounds = 3, only, keys, log = (...parts) => console.error('[formation]', ...parts) } = {}) {
   const cleanups = []
   const result = {
     formation_ms: { node_6: null, node_12: null, tabs_4_node_2: null },
@@ -276,6 +290,7 @@ export async function runFormationBench({ rounds = 3, only, log = (...parts) => 
     failures: {},
   }
   const measure = async (key, once) => {
+    if (keys && !keys.includes(key)) return null
     const samples = []
     try {
       for (let round = 0; round < rounds; round++) {
@@ -305,7 +320,7 @@ export async function runFormationBench({ rounds = 3, only, log = (...parts) => 
       result.formation_ms.node_6 = await measure('formation_ms.node_6', () => formOnce({ bundle, nodes: 6, log }))
       result.formation_ms.node_12 = await measure('formation_ms.node_12', () => formOnce({ bundle, nodes: 12, log }))
     }
-    if (only !== 'wrtc') {
+    if (only !== 'wrtc' && (!keys || keys.some((key) => key.endsWith('chromium') || key.includes('tabs')))) {
       const { browser, pageUrl } = await startPages(cleanups)
       result.raw_join_first_message_ms.chromium = await measure('raw_join_first_message_ms.chromium', () => rawFirstMessageOnce({ bundle, browser, pageUrl }))
       result.join_first_message_ms.chromium = await measure('join_first_message_ms.chromium', () => firstMessageOnce({ bundle, browser, pageUrl }))
@@ -319,7 +334,8 @@ export async function runFormationBench({ rounds = 3, only, log = (...parts) => 
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rounds = Number(process.env.FORMATION_ROUNDS ?? 3)
-  const result = await runFormationBench({ rounds, only: process.env.BENCH_ONLY })
+  const keys = process.env.FORMATION_KEYS?.split(',').filter(Boolean)
+  const result = await runFormationBench({ rounds, only: process.env.BENCH_ONLY, keys })
   console.log(JSON.stringify(result, null, 2))
   process.exit(0)
 }

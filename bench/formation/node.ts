@@ -26,7 +26,13 @@ const handlers: Record<string, (args: Args) => unknown> = {
     return server.address().url
   },
   serverRefusals: () => (globalThis as { refusedLines?: () => number }).refusedLines?.() ?? 0,
-  form: ({ url, room, members }) => joinAndForm(platform, url as string, room as string, members as number),
+  /** Joins and forms; `cpuMs` is what this process spent doing it (all threads: JS, wrtc's network and signaling threads). */
+  async form({ url, room, members }) {
+    const before = process.cpuUsage()
+    const report = await joinAndForm(platform, url as string, room as string, members as number)
+    const used = process.cpuUsage(before)
+    return { ...report, cpuMs: (used.user + used.system) / 1000 }
+  },
   async waitFirst({ url, room }) {
     const { joined, received } = await waitForFirstMessage(platform, url as string, room as string)
     firstMessage = received

@@ -13,29 +13,36 @@ export const now = (): number => performance.timeOrigin + performance.now()
 export interface FormationReport {
   /** When this peer had every other member linked (absolute ms). */
   formedAt: number
+  /** When the server welcomed it (absolute ms). */
+  welcomedAt: number
   /** Refusals the signaling server sent this peer, by code. */
   refusals: Record<string, number>
   /** How often the signaling socket dropped and reconnected. */
   reconnects: number
+  /** Links that ended while the room formed, by reason (a failed attempt is retried after a backoff). */
+  leaves: Record<string, number>
 }
 
 let mesh: Mesh | undefined
 
-function countRefusals(joined: Mesh): { refusals: Record<string, number>; reconnects: () => number } {
+function countRefusals(joined: Mesh): { refusals: Record<string, number>; leaves: Record<string, number>; reconnects: () => number } {
   const refusals: Record<string, number> = {}
+  const leaves: Record<string, number> = {}
   let reconnects = 0
   joined.on('error', (error) => {
     if (error.message.startsWith('signaling server:')) refusals[error.code] = (refusals[error.code] ?? 0) + 1
   })
+  joined.on('peer:leave', (_peer, reason) => void (leaves[reason] = (leaves[reason] ?? 0) + 1))
   joined.on('signaling', (state) => {
     if (state === 'reconnecting') reconnects++
   })
-  return { refusals, reconnects: () => reconnects }
+  return { refusals, leaves, reconnects: () => reconnects }
 }
 
 /** Joins `room` and resolves once `members - 1` peers are linked (session ready: messages can flow). */
 export async function joinAndForm(platform: Partial<Platform> | undefined, url: string, room: string, members: number): Promise<FormationReport> {
   mesh = await Mesh.join({ signaling: url, room, ...(platform ? { platform } : {}) })
+  const welcomedAt = now()
   const joined = mesh
   const counted = countRefusals(joined)
   if (joined.peers.length < members - 1) {
@@ -48,7 +55,7 @@ export async function joinAndForm(platform: Partial<Platform> | undefined, url: 
       })
     })
   }
-  return { formedAt: now(), refusals: counted.refusals, reconnects: counted.reconnects() }
+  return { formedAt: now(), welcomedAt, refusals: counted.refusals, leaves: counted.leaves, reconnects: counted.reconnects() }
 }
 
 /** The waiting side of join → first message: joins, then resolves with when the first message arrived. */

@@ -4,7 +4,7 @@
  * signature against the public key whose hash is the sender's id.
  *
  * The signaling payload is `{ body, signature }`, where `body` is the JSON text that was signed:
- *   { v: 2, room, from, to, session, t, signal }
+ *   { v: 3, room, from, to, session, t, signal }
  * `t` is when the sender signed it (its clock, ms since the epoch): the receiver refuses a signal
  * whose `t` is outside its window and an offer older than one it already took from the same sender
  * (signals.ts), so a signal replayed later — by the server, or by a relay that once carried it —

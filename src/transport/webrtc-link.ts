@@ -62,8 +62,6 @@ export class WebRtcLink implements Link {
   #earlyCandidates: RTCIceCandidateInit[] = []
   /** Candidates gathered here, waiting to leave in one signal. */
   #outgoingCandidates: CandidateBatch
-  /** ICE found a working pair: candidates gathered from now on are not sent. */
-  #iceConnected = false
   #lastMessageAt = 0
   #hasRemoteDescription = false
   /** Tracked from events: reading readyState is a synchronous cross-thread call in wrtc. */
@@ -95,12 +93,9 @@ export class WebRtcLink implements Link {
     )
 
     this.#outgoingCandidates = new CandidateBatch((candidates) => {
-      if (this.#state === 'connecting' && !this.#iceConnected) options.sendSignal({ kind: 'candidates', candidates })
+      if (this.#state === 'connecting' && !this.#iceConnected()) options.sendSignal({ kind: 'candidates', candidates })
     })
     this.#pc.onicecandidate = (event) => {
-      // Once ICE has a working pair, later candidates (TCP, STUN) cannot make this link: they would
-      // only cost the signaling server messages (under load, wrtc gathers a dozen more per link).
-      if (this.#iceConnected) return
       const candidate = event.candidate
       // End of candidates needs no message of its own: what is waiting leaves now.
       if (!candidate?.candidate) return this.#outgoingCandidates.flush()
@@ -108,13 +103,6 @@ export class WebRtcLink implements Link {
     }
     this.#pc.onconnectionstatechange = () => {
       if (this.#pc.connectionState === 'failed') this.#finish({ reason: 'failed', message: 'the peer connection failed' })
-    }
-    this.#pc.oniceconnectionstatechange = () => {
-      const ice = this.#pc.iceConnectionState
-      if (ice === 'connected' || ice === 'completed') {
-        this.#iceConnected = true
-        this.#outgoingCandidates.clear()
-      }
     }
     this.#channel.onopen = () => {
       if (this.#state !== 'connecting') return
@@ -219,6 +207,16 @@ export class WebRtcLink implements Link {
     closeWhenHandedOver()
   }
 
+  /**
+   * Whether ICE already has a working pair: later candidates (a TCP phase, STUN) cannot make this
+   * link and would only cost the signaling server messages. Read once per batch, not on every state
+   * change: in wrtc a state read is a synchronous call into its busy signaling thread.
+   */
+  #iceConnected(): boolean {
+    const ice = this.#pc.iceConnectionState
+    return ice === 'connected' || ice === 'completed'
+  }
+
   async #makeOffer(): Promise<void> {
     try {
       const offer = await this.#pc.createOffer()
@@ -270,7 +268,6 @@ export class WebRtcLink implements Link {
     this.#outgoingCandidates.clear()
     this.#pc.onicecandidate = null
     this.#pc.onconnectionstatechange = null
-    this.#pc.oniceconnectionstatechange = null
     this.#channel.onopen = null
     this.#channel.onmessage = null
     this.#channel.onclose = null

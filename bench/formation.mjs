@@ -181,7 +181,7 @@ async function formOnce({ bundle, nodes, tabs = 0, browser, pageUrl, log }) {
 }
 
 /** One peer waits, a second joins and sends; the time from its join call until the first received it. */
-async function firstMessageOnce({ bundle, browser, pageUrl }) {
+async function firstMessageOnce({ bundle, browser, pageUrl, log }) {
   const { server, url } = await startServer(bundle)
   const room = freshRoom()
   let context
@@ -200,17 +200,23 @@ async function firstMessageOnce({ bundle, browser, pageUrl }) {
         wait: () => a.evaluate(([u, r]) => globalThis.formation.waitFirst(u, r), [url, room]),
         receivedAt: () => a.evaluate(() => globalThis.formation.firstReceivedAt()),
       }
-      joiner = { send: () => b.evaluate(([u, r]) => globalThis.formation.sendFirst(u, r), [url, room]) }
+      joiner = {
+        send: () => b.evaluate(([u, r]) => globalThis.formation.sendFirst(u, r), [url, room]),
+        trace: () => b.evaluate(() => globalThis.formation.firstMessageTrace()),
+      }
       stops.push(() => Promise.all([a, b].map((page) => page.evaluate(() => globalThis.formation.close()).catch(() => {}))))
     } else {
       const [a, b] = [await FormationProcess.start(bundle), await FormationProcess.start(bundle)]
       stops.push(() => Promise.all([a.stop(), b.stop()]))
       waiter = { wait: () => a.call('waitFirst', { url, room }), receivedAt: () => a.call('firstReceivedAt') }
-      joiner = { send: () => b.call('sendFirst', { url, room }) }
+      joiner = { send: () => b.call('sendFirst', { url, room }), trace: () => b.call('firstMessageTrace') }
     }
     await waiter.wait()
     const sentAt = await joiner.send()
     const receivedAt = await withTimeout(waiter.receivedAt(), 'first message')
+    const trace = await joiner.trace()
+    const since = (at) => (at === undefined ? '?' : (at - sentAt).toFixed(1))
+    log(`  joiner welcomed at +${since(trace.welcomedAt)} ms, linked at +${since(trace.linkedAt)} ms, message received at +${since(receivedAt)} ms`)
     return receivedAt - sentAt
   } finally {
     for (const stop of stops) await stop()
@@ -316,14 +322,14 @@ export async function runFormationBench({ rounds = 3, only, keys, log = (...part
     const bundle = await buildNodeBundle()
     if (only !== 'chromium') {
       result.raw_join_first_message_ms.node = await measure('raw_join_first_message_ms.node', () => rawFirstMessageOnce({ bundle }))
-      result.join_first_message_ms.node = await measure('join_first_message_ms.node', () => firstMessageOnce({ bundle }))
+      result.join_first_message_ms.node = await measure('join_first_message_ms.node', () => firstMessageOnce({ bundle, log }))
       result.formation_ms.node_6 = await measure('formation_ms.node_6', () => formOnce({ bundle, nodes: 6, log }))
       result.formation_ms.node_12 = await measure('formation_ms.node_12', () => formOnce({ bundle, nodes: 12, log }))
     }
     if (only !== 'wrtc' && (!keys || keys.some((key) => key.endsWith('chromium') || key.includes('tabs')))) {
       const { browser, pageUrl } = await startPages(cleanups)
       result.raw_join_first_message_ms.chromium = await measure('raw_join_first_message_ms.chromium', () => rawFirstMessageOnce({ bundle, browser, pageUrl }))
-      result.join_first_message_ms.chromium = await measure('join_first_message_ms.chromium', () => firstMessageOnce({ bundle, browser, pageUrl }))
+      result.join_first_message_ms.chromium = await measure('join_first_message_ms.chromium', () => firstMessageOnce({ bundle, browser, pageUrl, log }))
       result.formation_ms.tabs_4_node_2 = await measure('formation_ms.tabs_4_node_2', () => formOnce({ bundle, nodes: 2, tabs: 4, browser, pageUrl, log }))
     }
   } finally {

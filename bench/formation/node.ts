@@ -6,7 +6,7 @@ import wrtc from '@roamhq/wrtc'
 import { WebSocket } from 'ws'
 import type { Platform } from '../../src/mesh/platform.js'
 import { createSignalingServer, type SignalingServer } from '../../signaling/index.js'
-import { joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, waitForFirstMessage, type RawSignal } from './roles.js'
+import { firstMessageTrace, joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, waitForFirstMessage, type RawSignal } from './roles.js'
 
 const platform = { RTCPeerConnection: wrtc.RTCPeerConnection, WebSocket } as unknown as Platform
 const RTCPeerConnectionClass = wrtc.RTCPeerConnection as unknown as new (config?: RTCConfiguration) => RTCPeerConnection
@@ -41,6 +41,7 @@ const handlers: Record<string, (args: Args) => unknown> = {
   },
   firstReceivedAt: () => firstMessage,
   sendFirst: ({ url, room }) => joinAndSendFirst(platform, url as string, room as string),
+  firstMessageTrace: () => firstMessageTrace,
   rawStart({ initiator }) {
     const { startedAt, received } = rawStart(RTCPeerConnectionClass, initiator as boolean, sendRawSignal)
     rawReceived = received

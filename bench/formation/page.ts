@@ -2,7 +2,7 @@
  * A formation-benchmark peer in a Chromium tab, driven by bench/formation.mjs with page.evaluate. The raw
  * floor's two tabs signal to each other over a BroadcastChannel, the quickest way between two tabs.
  */
-import { joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, waitForFirstMessage, type RawSignal } from './roles.js'
+import { firstMessageTrace, joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, waitForFirstMessage, type RawSignal } from './roles.js'
 
 let firstMessage: Promise<number> | undefined
 let rawReceived: Promise<number> | undefined
@@ -18,6 +18,7 @@ const formation = {
   },
   firstReceivedAt: () => firstMessage,
   sendFirst: (url: string, room: string) => joinAndSendFirst(undefined, url, room),
+  firstMessageTrace: () => firstMessageTrace,
   /** The answering side starts first and listens; the initiator's start is the measured moment. */
   rawStart(initiator: boolean): number {
     const me = initiator ? 'a' : 'b'

@@ -73,12 +73,19 @@ export async function waitForFirstMessage(
   return { joined: joining, received }
 }
 
+/** When the joining side of join → first message was welcomed and linked (absolute ms), for diagnosis. */
+export const firstMessageTrace: { welcomedAt?: number; linkedAt?: number } = {}
+
 /** The joining side of join → first message: returns when `Mesh.join` was called; sends to the first peer it links to. */
 export function joinAndSendFirst(platform: Partial<Platform> | undefined, url: string, room: string): number {
   const startedAt = now()
   void Mesh.join({ signaling: url, room, ...(platform ? { platform } : {}) }).then((joined) => {
     mesh = joined
-    const sendTo = (peerId: string) => void joined.send(peerId, 'first', 'hello').catch(() => {})
+    firstMessageTrace.welcomedAt = now()
+    const sendTo = (peerId: string) => {
+      firstMessageTrace.linkedAt = now()
+      void joined.send(peerId, 'first', 'hello').catch(() => {})
+    }
     if (joined.peers.length > 0) sendTo(joined.peers[0]!)
     else joined.once('peer:join', sendTo)
   })

@@ -103,11 +103,14 @@ export type RawSignal = { type: 'offer' | 'answer'; sdp: string } | { candidate:
 
 let raw: RTCPeerConnection | undefined
 let rawEarly: RTCIceCandidateInit[] = []
+/** The answering side's connection is made when the offer arrives, as meshscope's is: no head start. */
+let rawAnswerer: { create: () => RTCPeerConnection } | undefined
 
 /**
  * One side of the raw floor: a connection with one pre-negotiated data channel, its signals handed to
- * `sendSignal`. The initiator sends a first message once the channel opens; the other side resolves
- * `received` with the time it arrived. Returns when the connection was created.
+ * `sendSignal`. The initiator creates its connection now and sends a first message once the channel
+ * opens; the answering side creates its own when the offer arrives, and resolves `received` with the
+ * time the message arrived. Returns when this side started.
  */
 export function rawStart(
   RTCPeerConnectionClass: new (config?: RTCConfiguration) => RTCPeerConnection,
@@ -115,31 +118,42 @@ export function rawStart(
   sendSignal: (signal: RawSignal) => void,
 ): { startedAt: number; received: Promise<number> } {
   const startedAt = now()
-  const pc = (raw = new RTCPeerConnectionClass({ iceServers: [] }))
   rawEarly = []
-  const channel = pc.createDataChannel('raw', { negotiated: true, id: 0, ordered: true })
-  const received = new Promise<number>((resolve) => {
-    channel.onmessage = () => resolve(now())
-  })
-  channel.onopen = () => {
-    if (initiator) channel.send('hello')
+  let resolveReceived!: (at: number) => void
+  const received = new Promise<number>((resolve) => (resolveReceived = resolve))
+  const create = () => {
+    const pc = (raw = new RTCPeerConnectionClass({ iceServers: [] }))
+    const channel = pc.createDataChannel('raw', { negotiated: true, id: 0, ordered: true })
+    channel.onmessage = () => resolveReceived(now())
+    channel.onopen = () => {
+      if (initiator) channel.send('hello')
+    }
+    pc.onicecandidate = (event) => {
+      if (event.candidate?.candidate)
+        sendSignal({ candidate: { candidate: event.candidate.candidate, sdpMid: event.candidate.sdpMid, sdpMLineIndex: event.candidate.sdpMLineIndex } })
+    }
+    return pc
   }
-  pc.onicecandidate = (event) => {
-    if (event.candidate?.candidate)
-      sendSignal({ candidate: { candidate: event.candidate.candidate, sdpMid: event.candidate.sdpMid, sdpMLineIndex: event.candidate.sdpMLineIndex } })
+  if (!initiator) {
+    rawAnswerer = { create }
+    return { startedAt, received }
   }
-  if (initiator)
-    void (async () => {
-      const offer = await pc.createOffer()
-      await pc.setLocalDescription(offer)
-      sendSignal({ type: 'offer', sdp: offer.sdp ?? '' })
-    })()
+  const pc = create()
+  void (async () => {
+    const offer = await pc.createOffer()
+    await pc.setLocalDescription(offer)
+    sendSignal({ type: 'offer', sdp: offer.sdp ?? '' })
+  })()
   return { startedAt, received }
 }
 
 export async function rawAccept(signal: RawSignal, sendSignal: (signal: RawSignal) => void): Promise<void> {
+  if (!raw && rawAnswerer && !('candidate' in signal) && signal.type === 'offer') raw = rawAnswerer.create()
   const pc = raw
-  if (!pc) return
+  if (!pc) {
+    if ('candidate' in signal) rawEarly.push(signal.candidate)
+    return
+  }
   if ('candidate' in signal) {
     if (pc.remoteDescription) await pc.addIceCandidate(signal.candidate)
     else rawEarly.push(signal.candidate)
@@ -157,4 +171,5 @@ export async function rawAccept(signal: RawSignal, sendSignal: (signal: RawSigna
 export function rawClose(): void {
   raw?.close()
   raw = undefined
+  rawAnswerer = undefined
 }

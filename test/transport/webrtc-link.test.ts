@@ -56,14 +56,15 @@ describe('WebRtcLink', () => {
     const a: WebRtcLink = new WebRtcLink({ initiator: true, RTCPeerConnection, sendSignal: deliver('a', () => b) })
     const b: WebRtcLink = new WebRtcLink({ initiator: false, RTCPeerConnection, sendSignal: deliver('b', () => a) })
     await Promise.all([a.opened, b.opened])
+    let candidates = 0
     for (const side of ['a', 'b'] as const) {
       const batches = signals[side].filter((signal) => signal.kind === 'candidates')
-      const candidates = batches.flatMap((signal) => signal.candidates)
-      expect(candidates.length).toBeGreaterThan(0)
+      candidates += batches.flatMap((signal) => signal.candidates).length
       // Host candidates are gathered within a few milliseconds: one batch, or two on a busy machine.
-      expect(batches.length).toBeLessThan(candidates.length + 1)
+      // None is possible too: a side whose batch was due after ICE connected sends nothing.
       expect(batches.length).toBeLessThanOrEqual(2)
     }
+    expect(candidates).toBeGreaterThan(0)
     a.close()
     b.close()
   })

@@ -5,6 +5,7 @@
  * signals travel while the server is away.
  */
 import { describe, expect, it } from 'vitest'
+import { delay } from '../until.js'
 import type { MeshscopeError } from '../../src/errors.js'
 import { Identity } from '../../src/identity/identity.js'
 import type { PeerLink } from '../../src/mesh/link-table.js'
@@ -112,10 +113,18 @@ async function twoPeers(eitherSide: boolean) {
   return { a, b }
 }
 
-/** Delivers everything `from` sent so far to `to`, and waits until it was handled. */
+/**
+ * Delivers everything `from` sent so far to `to`, and waits until it was handled: 100 ms, then until
+ * nothing more was accepted, started or refused for 60 ms (verification is slower on a loaded machine).
+ */
 async function deliver(from: Peer, to: Peer, tamper: (payload: JsonObject) => JsonObject = (p) => p): Promise<void> {
   for (const { payload } of from.outbox.splice(0)) to.signals.receive(from.identity.id, tamper(payload))
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await delay(100)
+  const progress = () => to.links.accepted.length + to.links.started.length + to.errors.length
+  for (let before = -1; before !== progress(); ) {
+    before = progress()
+    await delay(60)
+  }
 }
 
 describe('decideOffer', () => {

@@ -53,7 +53,9 @@ export interface SignalingServerOptions {
   rateLimitPerSecond?: number
   /**
    * Burst of messages shared by all the sockets of one client address (see `maxSocketsPerIp`): more
-   * sockets do not buy more messages.
+   * sockets do not buy more messages. A link costs about 4.5 signals (offer, answer, a batch of ICE
+   * candidates each way): twelve peers behind one address that join at once send about 300; raise it
+   * for a NAT with more members joining at once.
    * @default 1_000
    */
   rateLimitPerIpBurst?: number

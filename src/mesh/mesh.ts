@@ -40,6 +40,7 @@ import type { MeshEvents, MeshGossip, MeshState } from './public-types.js'
 import { Roster } from './roster.js'
 import { Signals } from './signals.js'
 import type { TopologyParts, TopologyPolicy } from './topology.js'
+import { warmUpPeerConnections } from './warm-up.js'
 
 export type { MeshEvents, MeshGossip, MeshState, PeerLeaveReason } from './public-types.js'
 
@@ -67,7 +68,10 @@ export class Mesh {
     })
     const mesh = new Mesh(resolved, signaling, createTopology)
     try {
-      await signaling.start(resolved.signal)
+      const welcomed = signaling.start(resolved.signal)
+      // While the socket connects and the server checks the hello, the WebRTC stack starts up.
+      warmUpPeerConnections(resolved.platform.RTCPeerConnection)
+      await welcomed
     } catch (error) {
       await mesh.close()
       throw error

@@ -65,6 +65,8 @@ export interface SignalsHost {
 export class Signals {
   /** The signals from each peer still being handled, chained so they are handled in order. */
   #chains = new Map<string, Promise<void>>()
+  /** The signals to each peer still being signed, chained so they leave in order. */
+  #sendChains = new Map<string, Promise<void>>()
   readonly #freshness: SignalFreshness
 
   constructor(
@@ -74,8 +76,24 @@ export class Signals {
     this.#freshness = freshness
   }
 
-  /** Signs `signal` for attempt `session` and sends it to `peerId`. */
-  async send(peerId: string, session: string, signal: RtcSignal): Promise<void> {
+  /**
+   * Signs `signal` for attempt `session` and sends it to `peerId`, after the signals to that peer
+   * sent before it: signing is asynchronous, and candidates that overtook their offer would reach an
+   * answering side that has no attempt yet for them.
+   */
+  send(peerId: string, session: string, signal: RtcSignal): Promise<void> {
+    const previous = this.#sendChains.get(peerId) ?? Promise.resolve()
+    const next = previous.then(() => this.#send(peerId, session, signal))
+    // A signal that failed does not hold back the ones after it.
+    const settled = next.catch(() => {})
+    this.#sendChains.set(peerId, settled)
+    void settled.then(() => {
+      if (this.#sendChains.get(peerId) === settled) this.#sendChains.delete(peerId)
+    })
+    return next
+  }
+
+  async #send(peerId: string, session: string, signal: RtcSignal): Promise<void> {
     const { identity, room, server, topology } = this.host
     const signed = await signSignal(identity, { room, from: identity.id, to: peerId, session, signal })
     // The receiver may know nothing of us (scamp): the key travels along (its hash is our id).

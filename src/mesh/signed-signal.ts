@@ -4,7 +4,7 @@
  * signature against the public key whose hash is the sender's id.
  *
  * The signaling payload is `{ body, signature }`, where `body` is the JSON text that was signed:
- *   { v: 2, room, from, to, session, t, signal }
+ *   { v: 3, room, from, to, session, t, signal }
  * `t` is when the sender signed it (its clock, ms since the epoch): the receiver refuses a signal
  * whose `t` is outside its window and an offer older than one it already took from the same sender
  * (signals.ts), so a signal replayed later — by the server, or by a relay that once carried it —
@@ -13,10 +13,15 @@
 import { MeshscopeError } from '../errors.js'
 import { importPublicKey, verifySignature, type Identity } from '../identity/identity.js'
 import type { JsonObject } from '../signaling/protocol.js'
-import type { RtcSignal } from '../transport/webrtc-link.js'
+import { MAX_CANDIDATES_PER_SIGNAL } from '../transport/candidate-batch.js'
+import type { RtcCandidate, RtcSignal } from '../transport/webrtc-link.js'
 
-const SIGNAL_VERSION = 2
-/** The longest signed body a signal can have (an SDP of at most MAX_SDP_LENGTH, JSON-escaped, and its fields). */
+/** 3: candidates travel in batches (`kind: 'candidates'`); a v2 signal is refused. */
+const SIGNAL_VERSION = 3
+/**
+ * The longest signed body a signal can have: an SDP of at most MAX_SDP_LENGTH, or
+ * MAX_CANDIDATES_PER_SIGNAL candidates of at most MAX_CANDIDATE_LENGTH, JSON-escaped, and the fields.
+ */
 export const MAX_BODY_LENGTH = 32 * 1024
 const MAX_SDP_LENGTH = 24 * 1024
 const MAX_CANDIDATE_LENGTH = 1024
@@ -89,15 +94,28 @@ function parseRtcSignal(value: unknown): RtcSignal | undefined {
     if ((signal.type !== 'offer' && signal.type !== 'answer') || typeof signal.sdp !== 'string' || signal.sdp.length > MAX_SDP_LENGTH) return undefined
     return { kind: 'description', type: signal.type, sdp: signal.sdp }
   }
-  if (signal.kind === 'candidate') {
-    const { candidate, sdpMid, sdpMLineIndex } = signal
-    if (typeof candidate !== 'string' || candidate.length > MAX_CANDIDATE_LENGTH) return undefined
-    if (sdpMid !== null && (typeof sdpMid !== 'string' || sdpMid.length > 64)) return undefined
-    if (sdpMLineIndex !== null && (typeof sdpMLineIndex !== 'number' || !Number.isInteger(sdpMLineIndex) || sdpMLineIndex < 0 || sdpMLineIndex > 64))
-      return undefined
-    return { kind: 'candidate', candidate, sdpMid, sdpMLineIndex }
+  if (signal.kind === 'candidates') {
+    const list = signal.candidates
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_CANDIDATES_PER_SIGNAL) return undefined
+    const candidates: RtcCandidate[] = []
+    for (const item of list) {
+      const candidate = parseCandidate(item)
+      if (!candidate) return undefined
+      candidates.push(candidate)
+    }
+    return { kind: 'candidates', candidates }
   }
   return undefined
+}
+
+function parseCandidate(value: unknown): RtcCandidate | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const { candidate, sdpMid, sdpMLineIndex } = value as Record<string, unknown>
+  if (typeof candidate !== 'string' || candidate.length > MAX_CANDIDATE_LENGTH) return undefined
+  if (sdpMid !== null && (typeof sdpMid !== 'string' || sdpMid.length > 64)) return undefined
+  if (sdpMLineIndex !== null && (typeof sdpMLineIndex !== 'number' || !Number.isInteger(sdpMLineIndex) || sdpMLineIndex < 0 || sdpMLineIndex > 64))
+    return undefined
+  return { candidate, sdpMid, sdpMLineIndex }
 }
 
 function signingText(body: string): string {

@@ -9,14 +9,19 @@
  */
 import { MeshscopeError } from '../errors.js'
 import { Emitter } from '../util/emitter.js'
+import { CandidateBatch, MAX_CANDIDATES_PER_SIGNAL, type RtcCandidate } from './candidate-batch.js'
 import { DEFAULT_HIGH_WATER_MARK_BYTES, DEFAULT_MAX_MESSAGE_BYTES, type Link, type LinkCloseInfo, type LinkEvents, type LinkState } from './link.js'
 import { SendQueue } from './send-queue.js'
 
 export type RtcPeerConnectionConstructor = new (configuration?: RTCConfiguration) => RTCPeerConnection
 
-export type RtcSignal =
-  | { kind: 'description'; type: 'offer' | 'answer'; sdp: string }
-  | { kind: 'candidate'; candidate: string; sdpMid: string | null; sdpMLineIndex: number | null }
+export type { RtcCandidate } from './candidate-batch.js'
+
+/**
+ * What travels between the two sides while a link forms: a description, or a batch of ICE candidates
+ * (1..MAX_CANDIDATES_PER_SIGNAL, candidate-batch.ts).
+ */
+export type RtcSignal = { kind: 'description'; type: 'offer' | 'answer'; sdp: string } | { kind: 'candidates'; candidates: RtcCandidate[] }
 
 export interface WebRtcLinkOptions {
   /** The initiating side creates the offer. In a mesh the lower peer id initiates, so offers never collide. */
@@ -55,6 +60,8 @@ export class WebRtcLink implements Link {
   #sendQueue: SendQueue
   #highWaterMarkBytes: number
   #earlyCandidates: RTCIceCandidateInit[] = []
+  /** Candidates gathered here, waiting to leave in one signal. */
+  #outgoingCandidates: CandidateBatch
   #lastMessageAt = 0
   #hasRemoteDescription = false
   /** Tracked from events: reading readyState is a synchronous cross-thread call in wrtc. */
@@ -85,10 +92,14 @@ export class WebRtcLink implements Link {
       this.#highWaterMarkBytes,
     )
 
+    this.#outgoingCandidates = new CandidateBatch((candidates) => {
+      if (this.#state === 'connecting' && !this.#iceConnected()) options.sendSignal({ kind: 'candidates', candidates })
+    })
     this.#pc.onicecandidate = (event) => {
       const candidate = event.candidate
-      if (!candidate?.candidate) return // end of candidates needs no message
-      options.sendSignal({ kind: 'candidate', candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex })
+      // End of candidates needs no message of its own: what is waiting leaves now.
+      if (!candidate?.candidate) return this.#outgoingCandidates.flush()
+      this.#outgoingCandidates.add({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex })
     }
     this.#pc.onconnectionstatechange = () => {
       if (this.#pc.connectionState === 'failed') this.#finish({ reason: 'failed', message: 'the peer connection failed' })
@@ -156,9 +167,13 @@ export class WebRtcLink implements Link {
         }
         return
       }
-      const candidate: RTCIceCandidateInit = { candidate: signal.candidate, sdpMid: signal.sdpMid, sdpMLineIndex: signal.sdpMLineIndex }
-      if (this.#hasRemoteDescription) await this.#pc.addIceCandidate(candidate)
-      else if (this.#earlyCandidates.length < MAX_EARLY_CANDIDATES) this.#earlyCandidates.push(candidate)
+      if (signal.candidates.length > MAX_CANDIDATES_PER_SIGNAL)
+        throw new MeshscopeError('BAD_SIGNAL', `more than ${MAX_CANDIDATES_PER_SIGNAL} candidates in one signal`)
+      for (const { candidate, sdpMid, sdpMLineIndex } of signal.candidates) {
+        const init: RTCIceCandidateInit = { candidate, sdpMid, sdpMLineIndex }
+        if (this.#hasRemoteDescription) await this.#pc.addIceCandidate(init)
+        else if (this.#earlyCandidates.length < MAX_EARLY_CANDIDATES) this.#earlyCandidates.push(init)
+      }
     } catch (error) {
       if (this.state === 'closed') return
       this.#finish({ reason: 'failed', message: `bad ${signal.kind} from the peer: ${error instanceof Error ? error.message : String(error)}` })
@@ -190,6 +205,16 @@ export class WebRtcLink implements Link {
       ;(fallback as { unref?: () => void }).unref?.() // in Node, do not keep the process alive for it
     }
     closeWhenHandedOver()
+  }
+
+  /**
+   * Whether ICE already has a working pair: later candidates (a TCP phase, STUN) cannot make this
+   * link and would only cost the signaling server messages. Read once per batch, not on every state
+   * change: in wrtc a state read is a synchronous call into its busy signaling thread.
+   */
+  #iceConnected(): boolean {
+    const ice = this.#pc.iceConnectionState
+    return ice === 'connected' || ice === 'completed'
   }
 
   async #makeOffer(): Promise<void> {
@@ -240,6 +265,7 @@ export class WebRtcLink implements Link {
     clearTimeout(this.#connectTimer)
     this.#sendQueue.fail(new MeshscopeError('LINK_CLOSED', `the link closed: ${info.message}`))
     if (wasConnecting) this.#rejectOpened(new MeshscopeError(info.reason === 'timeout' ? 'TIMEOUT' : 'LINK_FAILED', info.message))
+    this.#outgoingCandidates.clear()
     this.#pc.onicecandidate = null
     this.#pc.onconnectionstatechange = null
     this.#channel.onopen = null

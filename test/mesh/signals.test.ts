@@ -5,17 +5,20 @@
  * signals travel while the server is away.
  */
 import { describe, expect, it } from 'vitest'
+import { delay } from '../until.js'
 import type { MeshscopeError } from '../../src/errors.js'
 import { Identity } from '../../src/identity/identity.js'
 import type { PeerLink } from '../../src/mesh/link-table.js'
 import { Roster } from '../../src/mesh/roster.js'
 import { decideOffer, Signals } from '../../src/mesh/signals.js'
+import { signSignal } from '../../src/mesh/signed-signal.js'
+import { MAX_CANDIDATES_PER_SIGNAL } from '../../src/transport/candidate-batch.js'
 import type { JsonObject } from '../../src/signaling/protocol.js'
 import type { RtcSignal } from '../../src/transport/webrtc-link.js'
 
 const ROOM = 'room'
 const OFFER: RtcSignal = { kind: 'description', type: 'offer', sdp: 'v=0 offer' }
-const candidate = (n: number): RtcSignal => ({ kind: 'candidate', candidate: `candidate:${n}`, sdpMid: '0', sdpMLineIndex: 0 })
+const candidate = (n: number): RtcSignal => ({ kind: 'candidates', candidates: [{ candidate: `candidate:${n}`, sdpMid: '0', sdpMLineIndex: 0 }] })
 const SESSION_A = 'session-of-a'
 const SESSION_B = 'session-of-b'
 
@@ -41,7 +44,7 @@ class ScriptedLinks {
       // A description takes a while to apply (as setRemoteDescription does): what comes after it must wait.
       acceptSignal: async (signal: RtcSignal) => {
         if (signal.kind === 'description') await new Promise((resolve) => setTimeout(resolve, 20))
-        accepted.push(`${session}:${signal.kind === 'candidate' ? signal.candidate : signal.type}`)
+        accepted.push(`${session}:${signal.kind === 'candidates' ? signal.candidates.map((c) => c.candidate).join(',') : signal.type}`)
       },
     }
     const entry = { peerId, session, joined: false, lastUsedAt: 0, link } as unknown as PeerLink
@@ -110,10 +113,18 @@ async function twoPeers(eitherSide: boolean) {
   return { a, b }
 }
 
-/** Delivers everything `from` sent so far to `to`, and waits until it was handled. */
+/**
+ * Delivers everything `from` sent so far to `to`, and waits until it was handled: 100 ms, then until
+ * nothing more was accepted, started or refused for 60 ms (verification is slower on a loaded machine).
+ */
 async function deliver(from: Peer, to: Peer, tamper: (payload: JsonObject) => JsonObject = (p) => p): Promise<void> {
   for (const { payload } of from.outbox.splice(0)) to.signals.receive(from.identity.id, tamper(payload))
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await delay(100)
+  const progress = () => to.links.accepted.length + to.links.started.length + to.errors.length
+  for (let before = -1; before !== progress(); ) {
+    before = progress()
+    await delay(60)
+  }
 }
 
 describe('decideOffer', () => {
@@ -190,6 +201,40 @@ describe('Signals', () => {
     await deliver(a, b)
     expect(b.errors).toEqual(['BAD_SIGNAL', 'BAD_SIGNAL'])
     expect(b.links.started).toEqual([])
+  })
+
+  it('signals sent without waiting leave in the order they were sent (signing is asynchronous)', async () => {
+    const { a, b } = await twoPeers(false)
+    const sending = [a.signals.send(b.identity.id, SESSION_A, OFFER), ...[1, 2, 3].map((n) => a.signals.send(b.identity.id, SESSION_A, candidate(n)))]
+    await Promise.all(sending)
+    await deliver(a, b)
+    expect(b.links.accepted).toEqual([`${SESSION_A}:offer`, `${SESSION_A}:candidate:1`, `${SESSION_A}:candidate:2`, `${SESSION_A}:candidate:3`])
+  })
+
+  it(`a batch of up to ${MAX_CANDIDATES_PER_SIGNAL} candidates is one signal; more, none, or a version 2 signal is refused with BAD_SIGNAL`, async () => {
+    const { a, b } = await twoPeers(false)
+    const batch = (count: number) =>
+      ({
+        kind: 'candidates',
+        candidates: Array.from({ length: count }, (_, n) => ({ candidate: `candidate:${n}`, sdpMid: '0', sdpMLineIndex: 0 })),
+      }) as RtcSignal
+    await a.signals.send(b.identity.id, SESSION_A, OFFER)
+    await a.signals.send(b.identity.id, SESSION_A, batch(MAX_CANDIDATES_PER_SIGNAL))
+    await deliver(a, b)
+    expect(b.errors).toEqual([])
+    expect(b.links.accepted[1]?.split(',')).toHaveLength(MAX_CANDIDATES_PER_SIGNAL)
+
+    const sign = (signal: unknown) =>
+      signSignal(a.identity, { room: ROOM, from: a.identity.id, to: b.identity.id, session: SESSION_A, signal: signal as RtcSignal })
+    b.signals.receive(a.identity.id, await sign(batch(MAX_CANDIDATES_PER_SIGNAL + 1)))
+    b.signals.receive(a.identity.id, await sign(batch(0)))
+    // A version 2 peer sent candidates one by one: its signals are refused, not misread.
+    const v2 = await sign({ kind: 'candidate', candidate: 'candidate:9', sdpMid: '0', sdpMLineIndex: 0 })
+    const v2Body = String(v2.body).replace('{"v":3', '{"v":2')
+    b.signals.receive(a.identity.id, { body: v2Body, signature: await a.identity.sign(`meshscope/signal/v2\n${v2Body}`, 'signal') })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(b.errors).toEqual(['BAD_SIGNAL', 'BAD_SIGNAL', 'BAD_SIGNAL'])
+    expect(b.links.accepted).toHaveLength(2)
   })
 
   it('scamp rules: crossing offers leave exactly the lower id’s attempt on both sides; keys travel with the signals', async () => {

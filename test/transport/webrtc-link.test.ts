@@ -1,5 +1,6 @@
 import wrtc from '@roamhq/wrtc'
 import { describe, expect, it } from 'vitest'
+import { MAX_CANDIDATES_PER_SIGNAL } from '../../src/transport/candidate-batch.js'
 import { WebRtcLink, type RtcPeerConnectionConstructor, type RtcSignal } from '../../src/transport/webrtc-link.js'
 import { linkCompliance } from './link-compliance.js'
 
@@ -44,6 +45,41 @@ describe('WebRtcLink', () => {
     expect(received).toEqual([1, 2])
     a.close()
     b.close()
+  })
+
+  it('sends its ICE candidates in batches, not one signal per candidate', async () => {
+    const signals: Record<'a' | 'b', RtcSignal[]> = { a: [], b: [] }
+    const deliver = (from: 'a' | 'b', to: () => WebRtcLink) => (signal: RtcSignal) => {
+      signals[from].push(signal)
+      void to().acceptSignal(signal)
+    }
+    const a: WebRtcLink = new WebRtcLink({ initiator: true, RTCPeerConnection, sendSignal: deliver('a', () => b) })
+    const b: WebRtcLink = new WebRtcLink({ initiator: false, RTCPeerConnection, sendSignal: deliver('b', () => a) })
+    await Promise.all([a.opened, b.opened])
+    let candidates = 0
+    for (const side of ['a', 'b'] as const) {
+      const batches = signals[side].filter((signal) => signal.kind === 'candidates')
+      candidates += batches.flatMap((signal) => signal.candidates).length
+      // Host candidates are gathered within a few milliseconds: one batch, or two on a busy machine.
+      // None is possible too: a side whose batch was due after ICE connected sends nothing.
+      expect(batches.length).toBeLessThanOrEqual(2)
+    }
+    expect(candidates).toBeGreaterThan(0)
+    a.close()
+    b.close()
+  })
+
+  it('closes as failed on a batch of more candidates than a signal may carry', async () => {
+    const { a, b } = createWrtcPair({ dropSignals: true })
+    const closed = new Promise((resolve) => b.events.once('close', resolve))
+    const candidates = Array.from({ length: MAX_CANDIDATES_PER_SIGNAL + 1 }, (_, n) => ({
+      candidate: `candidate:${n} 1 udp 1 127.0.0.1 ${4000 + n} typ host`,
+      sdpMid: '0',
+      sdpMLineIndex: 0,
+    }))
+    await b.acceptSignal({ kind: 'candidates', candidates })
+    expect(await closed).toMatchObject({ reason: 'failed' })
+    a.close()
   })
 
   it('times out when signals never arrive, rejecting opened and pending sends', async () => {

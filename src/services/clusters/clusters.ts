@@ -359,6 +359,9 @@ export class Clusters {
   linkJoined(peerId: string): void {
     if (this.#closed) return
     this.directory.reachable(peerId)
+    // A peer that serves and subscribes to nothing has nothing to tell a new link: its directory
+    // starts without an entry for this one. Skipping the empty call saves each new link a round trip.
+    if (this.#services.size + this.#subscriptions.size === 0) return
     void this.#announcer.announceTo([peerId])
   }
 

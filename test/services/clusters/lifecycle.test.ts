@@ -4,6 +4,7 @@
  * pending operation, and a service's close settles its work and its tunnels.
  */
 import { describe, expect, test } from 'vitest'
+import { Clusters } from '../../../src/services/clusters/clusters.js'
 import { fakeNetwork } from './fake-network.js'
 import { delay, until } from '../../until.js'
 
@@ -35,5 +36,28 @@ describe('lifecycle', () => {
     await expect(receiving).rejects.toMatchObject({ code: 'SERVICE_CLOSED' })
     expect(service.stats().tunnels).toBe(0)
     await until('the leave announced', () => a.directory.membersOf('closing').length === 0)
+  })
+
+  test('a new link hears an announcement only from a peer that serves or subscribes to something (forming a room costs no empty calls)', async () => {
+    const calls: string[] = []
+    const clusters = new Clusters({
+      id: () => 'self',
+      linkedPeers: () => [],
+      register: () => () => {},
+      call: async (peerId) => void calls.push(peerId),
+      send: async () => {},
+      assertOpen: () => {},
+      report: () => {},
+      callTimeoutMs: 1_000,
+    })
+    clusters.linkJoined('first')
+    await delay(10)
+    expect(calls).toEqual([])
+    await clusters.serve('echo', { request: (value) => value })
+    calls.length = 0
+    clusters.linkJoined('second')
+    await until('the announcement', () => calls.length > 0)
+    expect(calls).toEqual(['second'])
+    clusters.close()
   })
 })

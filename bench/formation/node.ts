@@ -1,0 +1,70 @@
+/**
+ * A formation-benchmark process, driven by bench/formation.mjs over IPC: a Node peer (wrtc) running one
+ * of the roles of roles.ts, or the signaling server. Built into one ES module by the runner (Vite SSR build).
+ */
+import wrtc from '@roamhq/wrtc'
+import { WebSocket } from 'ws'
+import type { Platform } from '../../src/mesh/platform.js'
+import { createSignalingServer, type SignalingServer } from '../../signaling/index.js'
+import { firstMessageTrace, joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, waitForFirstMessage, type RawSignal } from './roles.js'
+
+const platform = { RTCPeerConnection: wrtc.RTCPeerConnection, WebSocket } as unknown as Platform
+const RTCPeerConnectionClass = wrtc.RTCPeerConnection as unknown as new (config?: RTCConfiguration) => RTCPeerConnection
+
+let server: SignalingServer | undefined
+let firstMessage: Promise<number> | undefined
+let rawReceived: Promise<number> | undefined
+const sendRawSignal = (signal: RawSignal) => process.send!({ rawSignal: signal })
+
+type Args = Record<string, unknown>
+const handlers: Record<string, (args: Args) => unknown> = {
+  async serve() {
+    let refused = 0
+    server = createSignalingServer({ port: 0, host: '127.0.0.1', log: (line) => void (line.includes(' refused ') && refused++) })
+    await server.ready
+    ;(globalThis as { refusedLines?: () => number }).refusedLines = () => refused
+    return server.address().url
+  },
+  serverRefusals: () => (globalThis as { refusedLines?: () => number }).refusedLines?.() ?? 0,
+  /** Joins and forms; `cpuMs` is what this process spent doing it (all threads: JS, wrtc's network and signaling threads). */
+  async form({ url, room, members }) {
+    const before = process.cpuUsage()
+    const report = await joinAndForm(platform, url as string, room as string, members as number)
+    const used = process.cpuUsage(before)
+    return { ...report, cpuMs: (used.user + used.system) / 1000 }
+  },
+  async waitFirst({ url, room }) {
+    const { joined, received } = await waitForFirstMessage(platform, url as string, room as string)
+    firstMessage = received
+    await joined
+    return true
+  },
+  firstReceivedAt: () => firstMessage,
+  sendFirst: ({ url, room }) => joinAndSendFirst(platform, url as string, room as string),
+  firstMessageTrace: () => firstMessageTrace,
+  rawStart({ initiator }) {
+    const { startedAt, received } = rawStart(RTCPeerConnectionClass, initiator as boolean, sendRawSignal)
+    rawReceived = received
+    return startedAt
+  },
+  rawReceivedAt: () => rawReceived,
+  async close() {
+    rawClose()
+    await leave()
+    await server?.close()
+    setTimeout(() => process.exit(0), 100)
+    return true
+  },
+}
+
+process.on('message', (message: { rawSignal?: RawSignal; id?: number; cmd?: string; args?: Args }) => {
+  if (message.rawSignal) return void rawAccept(message.rawSignal, sendRawSignal)
+  const handler = handlers[message.cmd ?? '']
+  Promise.resolve()
+    .then(() => (handler ? handler(message.args ?? {}) : Promise.reject(new Error(`unknown command ${message.cmd}`))))
+    .then(
+      (result) => process.send!({ id: message.id, result }),
+      (error: unknown) => process.send!({ id: message.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    )
+})
+process.send!({ ready: true })

@@ -1,0 +1,79 @@
+/**
+ * ICE candidates leave in batches: every candidate gathered within `windowMs` of the first one
+ * waiting goes in one signal, so a link costs its signaling server a handful of messages instead of
+ * one per candidate (four host candidates per side on a typical machine; more with STUN, IPv6, VPNs).
+ * Each signal is signed and verified end to end and the server rate-limits them, so fewer, fuller
+ * signals form a room faster (docs/architecture.md, "Forming a mesh"). Late candidates (STUN, TURN)
+ * still trickle, one batch per window.
+ *
+ * A candidate with the foundation and component of one already sent is dropped: the same foundation
+ * means the same type, base address and protocol (RFC 8445, 5.1.1.3), so it offers no new path. wrtc
+ * gathers such candidates again and again on new ports while many connections form in one process
+ * (a dozen per link with six peers), and each would cost the server a message.
+ */
+
+/** One ICE candidate as it travels in a signal. */
+export interface RtcCandidate {
+  candidate: string
+  sdpMid: string | null
+  sdpMLineIndex: number | null
+}
+
+/** Most candidates one signal carries; a signal with more is refused (BAD_SIGNAL) by its receiver. */
+export const MAX_CANDIDATES_PER_SIGNAL = 16
+
+/**
+ * How long the first candidate of a batch waits for more. Host candidates are gathered within a few
+ * milliseconds of each other (wrtc: four in about 3 ms), so one window usually carries them all.
+ */
+export const CANDIDATE_BATCH_WINDOW_MS = 5
+
+export class CandidateBatch {
+  #waiting: RtcCandidate[] = []
+  #timer: ReturnType<typeof setTimeout> | undefined
+  /** `foundation component` of every candidate taken, to drop the ones that add no path. */
+  #taken = new Set<string>()
+
+  constructor(
+    private readonly flushTo: (candidates: RtcCandidate[]) => void,
+    private readonly windowMs = CANDIDATE_BATCH_WINDOW_MS,
+  ) {}
+
+  /**
+   * Adds a candidate, unless one of the same foundation and component was taken before; a full batch
+   * leaves at once, otherwise when the window ends.
+   */
+  add(candidate: RtcCandidate): void {
+    const path = pathOf(candidate.candidate)
+    if (path !== undefined) {
+      if (this.#taken.has(path)) return
+      this.#taken.add(path)
+    }
+    this.#waiting.push(candidate)
+    if (this.#waiting.length >= MAX_CANDIDATES_PER_SIGNAL) return this.flush()
+    this.#timer ??= setTimeout(() => this.flush(), this.windowMs)
+  }
+
+  /** Sends what is waiting now (gathering ended: nothing more will join this batch). */
+  flush(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (this.#waiting.length === 0) return
+    const candidates = this.#waiting
+    this.#waiting = []
+    this.flushTo(candidates)
+  }
+
+  /** Drops what is waiting (the link closed). */
+  clear(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#waiting = []
+  }
+}
+
+/** `foundation component` of an SDP candidate line (`candidate:<foundation> <component> …`), if it parses. */
+function pathOf(line: string): string | undefined {
+  const match = /^(?:a=)?candidate:(\S+) (\d+) /.exec(line)
+  return match ? `${match[1]} ${match[2]}` : undefined
+}

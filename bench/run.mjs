@@ -12,7 +12,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { measureClusters } from './clusters.mjs'
 import { startChromium, startWrtc, tuning } from './drivers.mjs'
+import { runFormationBench } from './formation.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const quick = Boolean(process.env.BENCH_QUICK)
@@ -506,6 +508,46 @@ function report(results) {
   return json
 }
 
+/** The whole-mesh figures as latest.json keys (null where a part did not run or failed). */
+function meshFigures({ formation, clusters }) {
+  return {
+    formation_ms: formation?.formation_ms ?? null,
+    join_first_message_ms: formation?.join_first_message_ms ?? null,
+    raw_join_first_message_ms: formation?.raw_join_first_message_ms ?? null,
+    formation_refusals: formation?.refusals ?? null,
+    formation_rounds: formation?.rounds ?? null,
+    request_vs_call_rtt_p50: clusters?.request_vs_call_rtt_p50 ?? null,
+    request_rtt_p50_ms: clusters?.request_rtt_p50_ms ?? null,
+    request_call_rtt_p50_ms: clusters?.call_rtt_p50_ms ?? null,
+    requests_per_s: clusters?.requests_per_s ?? null,
+    event_to_all_subscribers_ms: clusters?.event_to_all_subscribers_ms ?? null,
+    events_not_reaching_all: clusters?.events_not_reaching_all ?? null,
+  }
+}
+
+function meshTable(mesh) {
+  const f = meshFigures(mesh)
+  const ms = (v) => (typeof v === 'number' ? `${Math.round(v)} ms` : '—')
+  const rows = [
+    ['form the full mesh: 6 / 12 Node peers', `${ms(f.formation_ms?.node_6)} / ${ms(f.formation_ms?.node_12)}`, '12: ≤ 1 500 ms'],
+    ['form the full mesh: 4 tabs + 2 Node peers', ms(f.formation_ms?.tabs_4_node_2), '≤ 1 000 ms'],
+    [
+      'join → first message, Node / Chromium',
+      `${ms(f.join_first_message_ms?.node)} / ${ms(f.join_first_message_ms?.chromium)}`,
+      `raw floor ${ms(f.raw_join_first_message_ms?.node)} / ${ms(f.raw_join_first_message_ms?.chromium)}`,
+    ],
+    ['cluster request p50 ÷ call p50', f.request_vs_call_rtt_p50?.toFixed(2) ?? '—', '≤ 1.1'],
+    ['requests/s, 64 in flight, 1 / 3 members', f.requests_per_s ? `${f.requests_per_s.members_1} / ${f.requests_per_s.members_3}` : '—', ''],
+    [
+      'event to all 24 subscribers (scamp), p50 / p99',
+      f.event_to_all_subscribers_ms ? `${ms(f.event_to_all_subscribers_ms.p50)} / ${ms(f.event_to_all_subscribers_ms.p99)}` : '—',
+      `${f.events_not_reaching_all ?? '—'} events missed someone`,
+    ],
+  ]
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)))
+  return rows.map((row) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`).join('\n')
+}
+
 // ── main ─────────────────────────────────────────────────────────────────────
 
 const cleanups = []
@@ -543,11 +585,35 @@ for (const [platform, run] of [
   }
 }
 
+// Whole meshes, after the link measurements (their own processes, servers and rooms; bench/README.md
+// "Forming a mesh" and "Service clusters"). A part that fails leaves its figures null and says why.
+const mesh = { formation: null, clusters: null, errors: {} }
+if (!tuning) {
+  try {
+    const { rounds: formationRounds, ...formation } = await runFormationBench({ rounds: quick ? 1 : 3, only, log: (...parts) => log('formation:', ...parts) })
+    mesh.formation = { ...formation, rounds: formationRounds }
+  } catch (error) {
+    log('formation failed:', error)
+    mesh.errors.formation = String(error?.stack ?? error)
+  }
+  if (only !== 'chromium') {
+    try {
+      mesh.clusters = await measureClusters({ quick })
+    } catch (error) {
+      log('clusters failed:', error)
+      mesh.errors.clusters = String(error?.stack ?? error)
+    }
+  }
+}
+
 console.log(
   `\nmeshscope benchmark (${((performance.now() - started) / 1000).toFixed(0)} s${quick ? ', QUICK: not for figures' : ''}${tuning ? `, TUNED: ${JSON.stringify(tuning)}` : ''})\n`,
 )
 console.log(table(results))
+console.log(`\n${meshTable(mesh)}`)
 const json = report(results)
+Object.assign(json, meshFigures(mesh))
+json.meta.errors = { ...json.meta.errors, ...mesh.errors }
 if (!quick && !only && !tuning) {
   mkdirSync(join(root, 'bench/results'), { recursive: true })
   writeFileSync(join(root, 'bench/results/latest.json'), `${JSON.stringify(json, null, 2)}\n`)
@@ -555,4 +621,4 @@ if (!quick && !only && !tuning) {
 } else {
   console.log('\n(quick, partial or tuned run: bench/results/latest.json not written)')
 }
-process.exitCode = Object.values(results).some((r) => r?.error) ? 1 : 0
+process.exitCode = Object.values(results).some((r) => r?.error) || Object.keys(mesh.errors).length > 0 ? 1 : 0

@@ -110,12 +110,14 @@ export class MuxWorkloads {
   readonly #messaging: Messaging
   readonly #otherId: string
   readonly #hopPeer: PeerRef
+  readonly #link: Link
 
   /** Builds the peer stack on `link` (open) with this side's responders. */
   constructor(
     link: Link,
     private readonly options: MuxWorkloadsOptions,
   ) {
+    this.#link = link
     const selfId = (options.initiator ? 'a' : 'b').repeat(32)
     this.#otherId = (options.initiator ? 'b' : 'a').repeat(32)
     let connection: Connection | undefined
@@ -269,6 +271,7 @@ export class MuxWorkloads {
     const total = pings + PING_DISCARD
     const sentAt = new Map<number, number>()
     const rtts: number[] = []
+    const linkBuffered: number[] = []
     const receiving = (async () => {
       for (let back = 0; back < total; back++) {
         const pong = await pongRx.recv()
@@ -285,6 +288,7 @@ export class MuxWorkloads {
       if (due > now()) await sleep(due - now())
       const ping = pingPayload(PAYLOAD_TYPE.ping, seq)
       sentAt.set(seq, now())
+      if (seq >= PING_DISCARD) linkBuffered.push(this.#link.bufferedBytes)
       await pingTx.send(ping)
     }
     const back = await withTimeout(receiving, 60_000, 'mux pongs').catch(() => 0)
@@ -299,7 +303,7 @@ export class MuxWorkloads {
       loadMaxGapMs = result.maxGapMs
     }
     pongRx.close()
-    return { ...summarize(rtts), loadMBps, loadMaxGapMs, lost: total - back }
+    return { ...summarize(rtts), loadMBps, loadMaxGapMs, lost: total - back, queuedBytesMedian: summarize(linkBuffered).p50 }
   }
 
   /** Small Uint8Array values through an mpsc channel (`await send` each) for `durationMs`; rate = values the peer counted ÷ time until its reply. */

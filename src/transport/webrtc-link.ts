@@ -49,6 +49,12 @@ export interface WebRtcLinkOptions {
   connectTimeoutMs?: number
 }
 
+/**
+ * Messages that may arrive on one lane before the other has opened here (the peer's HELLO on the
+ * latency lane); they are delivered after `open`. More fail the link: an honest peer sends nothing
+ * else before this side's first message.
+ */
+const MAX_EARLY_MESSAGES = 64
 /** Candidates that may arrive before the remote description; more are refused. */
 const MAX_EARLY_CANDIDATES = 64
 /** wrtc has no `bufferedamountlow` event: poll the buffer this often while waiting for room. */
@@ -80,6 +86,8 @@ export class WebRtcLink implements Link {
   #pc: RTCPeerConnection
   readonly #lanes: Record<LinkLane, Lane>
   #earlyCandidates: RTCIceCandidateInit[] = []
+  /** Messages received before the link opened, and after until they are delivered (in order, a macrotask after `open`). */
+  #earlyMessages: Array<[Uint8Array, LinkLane]> | undefined = []
   #lastMessageAt = 0
   #hasRemoteDescription = false
   #connectTimer: ReturnType<typeof setTimeout>
@@ -254,18 +262,34 @@ export class WebRtcLink implements Link {
       this.#resolveOpened()
       this.events.emit('open')
       for (const other of LANES) this.#lanes[other].queue.pump()
+      // A macrotask later, as a message event would come: whoever awaited `opened` listens by then.
+      setTimeout(() => this.#deliverEarlyMessages(), 0)
     }
     channel.onmessage = (event: MessageEvent) => {
       if (this.#state === 'closed') return
       this.#lastMessageAt = Date.now()
       // Only binary messages are meshscope's; a text message from a foreign peer is ignored.
-      if (event.data instanceof ArrayBuffer) this.events.emit('message', new Uint8Array(event.data), name)
-      else if (ArrayBuffer.isView(event.data))
-        this.events.emit('message', new Uint8Array(event.data.buffer, event.data.byteOffset, event.data.byteLength), name)
+      let data: Uint8Array | undefined
+      if (event.data instanceof ArrayBuffer) data = new Uint8Array(event.data)
+      else if (ArrayBuffer.isView(event.data)) data = new Uint8Array(event.data.buffer, event.data.byteOffset, event.data.byteLength)
+      if (!data) return
+      if (!this.#earlyMessages) return this.events.emit('message', data, name)
+      if (this.#earlyMessages.length >= MAX_EARLY_MESSAGES)
+        return this.#finish({ reason: 'failed', message: `more than ${MAX_EARLY_MESSAGES} messages before the link opened` })
+      this.#earlyMessages.push([data, name])
     }
     // Either lane closing ends the link: a link that lost a lane cannot keep its guarantees.
     channel.onclose = () =>
       this.#finishAfterLastMessages({ reason: this.#state === 'closing' ? 'closed' : 'remote-closed', message: `the ${name} data channel closed` })
+  }
+
+  #deliverEarlyMessages(): void {
+    const early = this.#earlyMessages ?? []
+    this.#earlyMessages = undefined
+    for (const [data, lane] of early) {
+      if (this.#state === 'closed') return
+      this.events.emit('message', data, lane)
+    }
   }
 
   #waitForDrain(lane: Lane, wake: () => void): void {

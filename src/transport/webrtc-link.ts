@@ -274,7 +274,8 @@ export class WebRtcLink implements Link {
       else if (ArrayBuffer.isView(event.data)) data = new Uint8Array(event.data.buffer, event.data.byteOffset, event.data.byteLength)
       if (!data) return
       if (!this.#earlyMessages) return this.events.emit('message', data, name)
-      if (this.#earlyMessages.length >= MAX_EARLY_MESSAGES)
+      // Bounded while connecting; once open they are delivered at the next turn whatever their number.
+      if (this.#state === 'connecting' && this.#earlyMessages.length >= MAX_EARLY_MESSAGES)
         return this.#finish({ reason: 'failed', message: `more than ${MAX_EARLY_MESSAGES} messages before the link opened` })
       this.#earlyMessages.push([data, name])
     }

@@ -64,11 +64,13 @@ for (const [platform, start] of [
             muxMBps: mux.mbps,
             rawMBps: raw.mbps,
             gapMs: ping.loadMaxGapMs,
+            forwardP50: ping.forward?.p50,
+            forwardP99: ping.forward?.p99,
           }
           table.push(row)
           log(
             `${platform} r${round} ${name}: ping p50/p99/max ${row.p50.toFixed(1)}/${row.p99.toFixed(1)}/${row.max.toFixed(1)} ms beside ${row.loadMBps.toFixed(1)} MB/s ` +
-              `(link buffered ${row.linkKiB.toFixed(0)} KiB, gap ${row.gapMs?.toFixed(0)} ms); bytes ${row.muxMBps.toFixed(1)} raw ${row.rawMBps.toFixed(1)} MB/s = ${(row.muxMBps / row.rawMBps).toFixed(2)}`,
+              `(a→b p50/p99 ${row.forwardP50?.toFixed(1)}/${row.forwardP99?.toFixed(1)} ms, link buffered ${row.linkKiB.toFixed(0)} KiB, gap ${row.gapMs?.toFixed(0)} ms); bytes ${row.muxMBps.toFixed(1)} raw ${row.rawMBps.toFixed(1)} MB/s = ${(row.muxMBps / row.rawMBps).toFixed(2)}`,
           )
         } catch (error) {
           log(`${platform} r${round} ${name}: failed: ${String(error?.message ?? error).split('\n')[0]}`)

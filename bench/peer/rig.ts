@@ -67,7 +67,8 @@ export class BenchPeer {
     // Ids 0 and 1 are the link's (its bulk channel and its latency lane).
     const raw = new RawBaseline(this.#pc.createDataChannel('bench-raw', { negotiated: true, id: 2, ordered: true }))
     this.raw = raw
-    this.rawLane = new RawBaseline(this.#pc.createDataChannel('bench-raw-lane', { negotiated: true, id: 3, ordered: true }))
+    const rawLane = new RawBaseline(this.#pc.createDataChannel('bench-raw-lane', { negotiated: true, id: 3, ordered: true }))
+    this.rawLane = rawLane
     this.ready = (async () => {
       await link.opened
       const mux = new MuxWorkloads(link, { initiator: options.initiator, muxConfig: options.tuning?.muxConfig, rawRoundTrips: () => raw.roundTrips() })
@@ -78,7 +79,7 @@ export class BenchPeer {
         this.failure ??= message
         this.#fail(new Error(message))
       })
-      await Promise.all([mux.stack.session.ready, raw.opened, this.rawLane.opened])
+      await Promise.all([mux.stack.session.ready, raw.opened, rawLane.opened])
     })()
   }
 

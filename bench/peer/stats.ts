@@ -28,6 +28,8 @@ export interface PingResult extends RoundTripSummary {
   /** Bytes queued in the data channel when each ping was sent (median): raw, behind its own filler; mux, the link's `bufferedBytes`. */
   queuedBytesMedian?: number
   lost?: number
+  /** Mux only: the a→b part of each round trip, by the two sides' wall clocks (the rest is b→a). */
+  forward?: RoundTripSummary
 }
 
 export interface SmallResult {

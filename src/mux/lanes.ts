@@ -34,6 +34,12 @@ export function allowedOnBulkLane(frame: Frame): frame is Extract<Frame, { type:
  */
 export const HELD_BULK_WINDOWS = 4
 
+/**
+ * What holding a frame costs beyond its bytes (the parsed frame object and its entry), counted
+ * against `maxHeldBytes` so that a flood of 6-byte CLOSE frames is bounded by memory, not bytes.
+ */
+export const HELD_FRAME_OVERHEAD_BYTES = 128
+
 /** A bulk-lane frame waiting for its stream's OPEN, and the bytes it keeps alive. */
 interface HeldFrame {
   frame: Extract<Frame, { type: 'data' | 'close' }>
@@ -57,8 +63,9 @@ export class BulkLaneHold {
     return this.#bytes
   }
 
-  /** Holds `frame` (`bytes`: the frame's size); false when that would pass `maxHeldBytes` (nothing held then). */
-  hold(frame: Extract<Frame, { type: 'data' | 'close' }>, bytes: number): boolean {
+  /** Holds `frame` (`frameBytes`: its size on the wire); false when that would pass `maxHeldBytes` (nothing held then). */
+  hold(frame: Extract<Frame, { type: 'data' | 'close' }>, frameBytes: number): boolean {
+    const bytes = frameBytes + HELD_FRAME_OVERHEAD_BYTES
     if (this.#bytes + bytes > this.maxHeldBytes) return false
     this.#frames.push({ frame, bytes })
     this.#bytes += bytes

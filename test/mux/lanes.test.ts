@@ -5,7 +5,7 @@
  * on the wrong lane gets a protocol error.
  */
 import { describe, expect, it } from 'vitest'
-import { HELD_BULK_WINDOWS } from '../../src/mux/lanes.js'
+import { HELD_BULK_WINDOWS, HELD_FRAME_OVERHEAD_BYTES } from '../../src/mux/lanes.js'
 import { MuxSession } from '../../src/mux/session.js'
 import { createMemoryLinkPair } from '../../src/transport/memory-link.js'
 import { nextIncoming, pattern, readAll, sameBytes } from './helpers.js'
@@ -122,12 +122,12 @@ describe('a peer on the wrong lane', () => {
   it(`held bulk-lane frames for streams never opened: ${HELD_BULK_WINDOWS} windows are held, a byte more is a protocol error`, async () => {
     const windowBytes = 1024
     const limit = HELD_BULK_WINDOWS * windowBytes
-    const frameBytes = 6 + 250
+    const counted = 256 // each frame counts its bytes (header included) and HELD_FRAME_OVERHEAD_BYTES
+    const payloadBytes = counted - HELD_FRAME_OVERHEAD_BYTES - 6
     const raw = peer({ initialWindowBytes: windowBytes })
     await raw.handshake()
-    // Exactly at the limit: frames of 256 bytes (header included) up to `limit`.
-    for (let held = 0; held < limit; held += frameBytes)
-      await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(Math.min(250, limit - held - 6)) }, 'bulk')
+    // Exactly at the limit.
+    for (let held = 0; held < limit; held += counted) await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(payloadBytes) }, 'bulk')
     expect(await raw.barrier()).toBe(true)
     expect(raw.session.state).toBe('open')
     await raw.send({ type: 'close', streamId: 2 }, 'bulk')

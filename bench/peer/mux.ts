@@ -18,7 +18,7 @@ import { HOP_MAILBOX, hop, serveHop } from '../../src/scope/hop.js'
 import { defineHop } from '../../src/scope/registry.js'
 import type { Link } from '../../src/transport/link.js'
 import { now, sleep, withTimeout } from './clock.js'
-import { filled, PING_BYTES, pingPayload, pingSeq } from './payloads.js'
+import { arrivalStamp, filled, PING_BYTES, pingPayload, pingSeq, stampArrival, wallClockMs } from './payloads.js'
 import { PAYLOAD_TYPE } from './raw.js'
 import { PING_DISCARD, summarize, type PingResult, type RateResult, type SmallResult, type ThroughputResult } from './stats.js'
 
@@ -86,7 +86,10 @@ const RESPONDERS: { [Op in MuxRequest['op']]: Responder<Extract<MuxRequest, { op
     await request.done.send({ count: received, maxGapMs })
   },
   async echo(request) {
-    for (let ping = await request.pings.recv(); ping !== undefined; ping = await request.pings.recv()) await request.pongs.send(ping)
+    for (let ping = await request.pings.recv(); ping !== undefined; ping = await request.pings.recv()) {
+      stampArrival(ping)
+      await request.pongs.send(ping)
+    }
     request.pongs.close()
   },
   async count(request) {
@@ -110,12 +113,14 @@ export class MuxWorkloads {
   readonly #messaging: Messaging
   readonly #otherId: string
   readonly #hopPeer: PeerRef
+  readonly #link: Link
 
   /** Builds the peer stack on `link` (open) with this side's responders. */
   constructor(
     link: Link,
     private readonly options: MuxWorkloadsOptions,
   ) {
+    this.#link = link
     const selfId = (options.initiator ? 'a' : 'b').repeat(32)
     this.#otherId = (options.initiator ? 'b' : 'a').repeat(32)
     let connection: Connection | undefined
@@ -308,13 +313,19 @@ export class MuxWorkloads {
     const total = pings + PING_DISCARD
     const sentAt = new Map<number, number>()
     const rtts: number[] = []
+    const linkBuffered: number[] = []
+    const sentAtWall = new Map<number, number>()
+    const forward: number[] = []
     const receiving = (async () => {
       for (let back = 0; back < total; back++) {
         const pong = await pongRx.recv()
         if (pong === undefined) return back
         const at = now()
         const seq = pingSeq(pong)
-        if (seq >= PING_DISCARD) rtts.push(at - sentAt.get(seq)!)
+        if (seq >= PING_DISCARD) {
+          rtts.push(at - sentAt.get(seq)!)
+          forward.push(arrivalStamp(pong) - sentAtWall.get(seq)!)
+        }
       }
       return total
     })()
@@ -324,6 +335,8 @@ export class MuxWorkloads {
       if (due > now()) await sleep(due - now())
       const ping = pingPayload(PAYLOAD_TYPE.ping, seq)
       sentAt.set(seq, now())
+      sentAtWall.set(seq, wallClockMs())
+      if (seq >= PING_DISCARD) linkBuffered.push(this.#link.bufferedBytes)
       await pingTx.send(ping)
     }
     const back = await withTimeout(receiving, 60_000, 'mux pongs').catch(() => 0)
@@ -338,7 +351,7 @@ export class MuxWorkloads {
       loadMaxGapMs = result.maxGapMs
     }
     pongRx.close()
-    return { ...summarize(rtts), loadMBps, loadMaxGapMs, lost: total - back }
+    return { ...summarize(rtts), loadMBps, loadMaxGapMs, lost: total - back, queuedBytesMedian: summarize(linkBuffered).p50, forward: summarize(forward) }
   }
 
   /** Small Uint8Array values through an mpsc channel (`await send` each) for `durationMs`; rate = values the peer counted ÷ time until its reply. */

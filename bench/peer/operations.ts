@@ -18,6 +18,9 @@ export const operations = {
     peer.raw.ping(pings, intervalMs, queuedBytes),
   /** Pings on an mpsc channel; with `load`, beside a `bytes` channel carrying bulk data. */
   muxPing: (peer: BenchPeer, { pings, intervalMs, load }: { pings: number; intervalMs: number; load: boolean }) => peer.mux.ping(pings, intervalMs, load),
+  /** Pings on a second raw channel (the raw lane) while bulk data stays queued in the first: does SCTP serve the second stream beside the first? */
+  rawLanePing: (peer: BenchPeer, { pings, intervalMs, queuedBytes }: { pings: number; intervalMs: number; queuedBytes: number }) =>
+    peer.raw.ping(pings, intervalMs, queuedBytes, peer.rawLane),
   /** Small messages per second on the raw channel. */
   rawSmall: (peer: BenchPeer, { durationMs, messageBytes }: { durationMs: number; messageBytes: number }) => peer.raw.small(durationMs, messageBytes),
   /** Small values per second through an mpsc channel. */

@@ -21,3 +21,18 @@ export function pingPayload(type: number, seq: number): Uint8Array<ArrayBuffer> 
 export function pingSeq(message: Uint8Array): number {
   return new DataView(message.buffer, message.byteOffset).getUint32(1)
 }
+
+/** Wall-clock milliseconds (sub-ms): comparable between two processes or tabs of one machine. */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now()
+}
+
+/** The echoing side writes when the ping arrived (bytes 8..16) into the pong, for the one-way split. */
+export function stampArrival(message: Uint8Array): void {
+  new DataView(message.buffer, message.byteOffset).setFloat64(8, wallClockMs())
+}
+
+/** When the echoing side had the ping (wall clock ms; see `stampArrival`). */
+export function arrivalStamp(message: Uint8Array): number {
+  return new DataView(message.buffer, message.byteOffset).getFloat64(8)
+}

@@ -80,9 +80,11 @@ export class RawBaseline {
   /**
    * 64-byte pings, one every `intervalMs`, echoed by the peer. With `queuedBytes`, a filler keeps at
    * least that much bulk data queued in the same channel (what an application without a scheduler
-   * does), so each ping waits behind it.
+   * does), so each ping waits behind it — unless the pings go `via` another channel (a second SCTP
+   * stream of the same association: whether its queue is served beside the first one's is what the
+   * lane probe measures).
    */
-  async ping(pings: number, intervalMs: number, queuedBytes: number): Promise<PingResult> {
+  async ping(pings: number, intervalMs: number, queuedBytes: number, via: RawBaseline = this): Promise<PingResult> {
     const channel = this.channel
     const bulk = filled(RAW_BULK_MESSAGE_BYTES, RAW_BULK)
     let stopFiller = false
@@ -107,7 +109,7 @@ export class RawBaseline {
     let resolveAll!: () => void
     const allBack = new Promise<void>((resolve) => (resolveAll = resolve))
     let back = 0
-    this.#pongListener = (seq, at) => {
+    via.#pongListener = (seq, at) => {
       const sent = sentAt.get(seq)
       if (sent === undefined) return
       if (seq >= PING_DISCARD) rtts.push(at - sent)
@@ -120,12 +122,12 @@ export class RawBaseline {
       const ping = pingPayload(RAW_PING, seq)
       if (seq >= PING_DISCARD) queuedAt.push(channel.bufferedAmount)
       sentAt.set(seq, now())
-      channel.send(ping)
+      via.channel.send(ping)
     }
     await withTimeout(allBack, 60_000, 'raw pongs').catch(() => {})
     stopFiller = true
     await filler
-    this.#pongListener = undefined
+    via.#pongListener = undefined
     let loadMBps: number | undefined
     let loadMaxGapMs: number | undefined
     if (queuedBytes > 0) {

@@ -33,6 +33,8 @@ export class BenchPeer {
   readonly ready: Promise<void>
   readonly link: WebRtcLink
   readonly raw: RawBaseline
+  /** A second raw channel, for the raw lane probe (pings beside bulk data queued in `raw`). */
+  readonly rawLane: RawBaseline
   #pc: RTCPeerConnection
   #mux?: MuxWorkloads
   #closing = false
@@ -62,8 +64,11 @@ export class BenchPeer {
     })
     this.link = link
     this.#pc = captured[0]!
-    const raw = new RawBaseline(this.#pc.createDataChannel('bench-raw', { negotiated: true, id: 1, ordered: true }))
+    // Ids 0 and 1 are the link's (its bulk channel and its latency lane).
+    const raw = new RawBaseline(this.#pc.createDataChannel('bench-raw', { negotiated: true, id: 2, ordered: true }))
     this.raw = raw
+    const rawLane = new RawBaseline(this.#pc.createDataChannel('bench-raw-lane', { negotiated: true, id: 3, ordered: true }))
+    this.rawLane = rawLane
     this.ready = (async () => {
       await link.opened
       const mux = new MuxWorkloads(link, { initiator: options.initiator, muxConfig: options.tuning?.muxConfig, rawRoundTrips: () => raw.roundTrips() })
@@ -74,7 +79,7 @@ export class BenchPeer {
         this.failure ??= message
         this.#fail(new Error(message))
       })
-      await Promise.all([mux.stack.session.ready, raw.opened])
+      await Promise.all([mux.stack.session.ready, raw.opened, rawLane.opened])
     })()
   }
 
@@ -93,6 +98,7 @@ export class BenchPeer {
     this.#mux?.stack.session.abort('benchmark over')
     try {
       this.raw.close()
+      this.rawLane.close()
       this.#pc.close()
     } catch {
       // already closed

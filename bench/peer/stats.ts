@@ -25,9 +25,11 @@ export interface PingResult extends RoundTripSummary {
   loadMBps?: number
   /** The longest gap between two bulk arrivals at the peer: a link stall during the series shows here. */
   loadMaxGapMs?: number
-  /** Raw only: bytes queued in the data channel when each ping was sent (median). */
+  /** Bytes queued in the data channel when each ping was sent (median): raw, behind its own filler; mux, the link's `bufferedBytes`. */
   queuedBytesMedian?: number
   lost?: number
+  /** Mux only: the a→b part of each round trip, by the two sides' wall clocks (the rest is b→a). */
+  forward?: RoundTripSummary
 }
 
 export interface SmallResult {

@@ -27,7 +27,8 @@ export function channel(options: BytesChannelOptions = {}): [ByteSender, ByteRec
   const chunkBytes = options.chunkBytes ?? 64 * 1024
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > 1024 * 1024) throw new MeshscopeError('INVALID_ARGUMENT', 'chunkBytes must be 1..1048576')
   // The item limit leaves room for the codec's framing around each chunk.
-  const [tx, rx] = mpsc.channel<Uint8Array>({ capacity: options.capacity ?? 16, maxItemBytes: chunkBytes + ITEM_OVERHEAD_BYTES })
+  // Bulk data takes the link's bulk lane, so it never sits ahead of other channels' small values.
+  const [tx, rx] = mpsc.channel<Uint8Array>({ capacity: options.capacity ?? 16, maxItemBytes: chunkBytes + ITEM_OVERHEAD_BYTES, lane: 'bulk' })
   return [new ByteSender(tx, chunkBytes), new ByteReceiver(rx)]
 }
 

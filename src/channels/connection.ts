@@ -7,6 +7,7 @@ import { Codec, NOT_A_PORT, type CodecLimits } from '../codec/index.js'
 import { MeshscopeError } from '../errors.js'
 import type { MuxSession } from '../mux/session.js'
 import type { MuxStream } from '../mux/stream.js'
+import type { StreamLane } from '../mux/frame.js'
 import { resolveChannelLimits, type ChannelLimits } from './limits.js'
 import { ENCODE_PORT, decodePort, isPortable, type PortEncoder, type PortPlan, type PortTable } from './port.js'
 
@@ -96,7 +97,7 @@ export class Connection {
   }
 
   /** A stream for a port this side is sending. */
-  openPortStream(options: { maxItemBytes?: number } = {}): MuxStream {
+  openPortStream(options: { maxItemBytes?: number; lane?: StreamLane } = {}): MuxStream {
     return this.session.openStream('port', options)
   }
 

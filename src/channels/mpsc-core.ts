@@ -10,6 +10,7 @@
  * budget while this core holds it: the pump passes a `release` that the core calls once the item
  * leaves (taken by the receiver, handed to it directly, or dropped with the queue).
  */
+import type { StreamLane } from '../mux/frame.js'
 import type { ChannelCloseReason } from './errors.js'
 import { ChannelClosedError } from './errors.js'
 import type { Item } from './items.js'
@@ -46,6 +47,9 @@ export class MpscCore<T> {
 
   /** Most encoded bytes from peers this core holds (one item always fits an empty queue). Infinity: only `capacity` bounds it. */
   maxBufferedBytes = Number.POSITIVE_INFINITY
+
+  /** The link lane the channel's stream takes when a half crosses to another peer (`ChannelOptions.lane`). */
+  lane: StreamLane = 'latency'
 
   constructor(readonly capacity: number) {}
 

@@ -11,6 +11,7 @@
  * over `maxItemBytes`, fails that send only.
  */
 import { MeshscopeError } from '../errors.js'
+import type { StreamLane } from '../mux/frame.js'
 import type { Connection } from './connection.js'
 import { ChannelClosedError, movedError, type ChannelCloseReason } from './errors.js'
 import type { Item } from './items.js'
@@ -31,16 +32,23 @@ export interface ChannelOptions {
    * @default the session's `maxItemBytes` (16 MiB)
    */
   maxItemBytes?: number
+  /**
+   * The link lane the channel's stream travels on when it crosses to another peer: `bulk` for bulk
+   * data (`bytes` channels use it), so it never sits ahead of other channels' small values.
+   * @default 'latency'
+   */
+  lane?: StreamLane
 }
 
 const MAX_CAPACITY = 1 << 20
 
 /** A new channel. */
 export function channel<T>(options: ChannelOptions | number = {}): [Sender<T>, Receiver<T>] {
-  const { capacity = 16, maxItemBytes } = typeof options === 'number' ? { capacity: options } : options
+  const { capacity = 16, maxItemBytes, lane = 'latency' } = typeof options === 'number' ? { capacity: options } : options
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY)
     throw new MeshscopeError('INVALID_ARGUMENT', `capacity must be 1..${MAX_CAPACITY}`)
   const core = new MpscCore<T>(capacity)
+  core.lane = lane
   return [Sender.local(core, maxItemBytes), new Receiver(core, maxItemBytes)]
 }
 
@@ -201,7 +209,8 @@ export class Sender<T> {
   [ENCODE_PORT](connection: Connection): PortPlan {
     if (this.#moved) throw movedError('sender')
     if (this.#closed) throw new ChannelClosedError('closed', 'a closed sender cannot be sent')
-    const stream = connection.openPortStream({ maxItemBytes: this.maxItemBytes })
+    const lane = this.#backend.kind === 'local' ? this.#backend.core.lane : 'latency'
+    const stream = connection.openPortStream({ maxItemBytes: this.maxItemBytes, lane })
     const capacity = this.#backend.kind === 'local' ? this.#backend.core.capacity : this.#backend.capacity
     return {
       payload: portPayload('mpsc.tx', stream.id, capacity, this.maxItemBytes),
@@ -287,7 +296,7 @@ export class Receiver<T> implements AsyncIterable<T> {
 
   [ENCODE_PORT](connection: Connection): PortPlan {
     if (this.#moved) throw movedError('receiver')
-    const stream = connection.openPortStream({ maxItemBytes: this.maxItemBytes })
+    const stream = connection.openPortStream({ maxItemBytes: this.maxItemBytes, lane: this.#core.lane })
     return {
       payload: portPayload('mpsc.rx', stream.id, this.#core.capacity, this.maxItemBytes),
       activate: () => {

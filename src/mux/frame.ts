@@ -11,12 +11,14 @@ export const FRAME_HEADER_BYTES = 6
 export const MAX_FRAME_BYTES = 16 * 1024
 export const MUX_MAGIC = 0x6d736d78 // "msmx"
 /**
- * This side's version; sessions accept peers of `MIN_MUX_VERSION` up to it (see session.ts). Version 3
- * charges DATA_FRAME_CREDIT_BYTES per DATA frame: a peer that does not would misread its credit, so
- * it is the oldest version accepted (version 2 added batches, which every accepted peer now takes).
+ * This side's version; sessions accept peers of `MIN_MUX_VERSION` up to it (see session.ts). Version 4
+ * puts frames on two link lanes (OPEN names a stream's lane, its DATA and CLOSE travel there, every
+ * other frame on the latency lane): a version-3 peer would send everything on one lane and read the
+ * lane flag as an error, so it is the oldest version accepted. (Version 3 charged
+ * DATA_FRAME_CREDIT_BYTES per DATA frame, version 2 added batches; every accepted peer does both.)
  */
-export const MUX_VERSION = 3
-export const MIN_MUX_VERSION = 3
+export const MUX_VERSION = 4
+export const MIN_MUX_VERSION = 4
 
 /**
  * What every DATA frame costs in credit beyond its payload (version 3), so that the number of
@@ -28,7 +30,7 @@ export const DATA_FRAME_CREDIT_BYTES = 32
 export const FrameType = {
   /** Session handshake, first frame each way. payload: magic u32, version u16, initial window u32, max item bytes u32. */
   hello: 0x00,
-  /** Opens a stream (sent before any of its data). payload: purpose u8. */
+  /** Opens a stream (sent before any of its data), always on the latency lane. payload: purpose u8; flag BULK_LANE: the stream's DATA and CLOSE travel on the bulk lane. */
   open: 0x01,
   /** A chunk of a message; flag FIN marks the message's last chunk. Costs its payload + DATA_FRAME_CREDIT_BYTES of credit. */
   data: 0x02,
@@ -51,6 +53,11 @@ export const FrameType = {
 export type FrameTypeName = keyof typeof FrameType
 
 export const FLAG_FIN = 0x01
+/** On OPEN: the stream is a bulk-lane stream (src/mux/lanes.ts). */
+export const FLAG_BULK_LANE = 0x01
+
+/** The link lane a stream's DATA and CLOSE travel on, both ways, fixed by its OPEN (src/mux/lanes.ts). */
+export type StreamLane = 'latency' | 'bulk'
 
 /** Why a stream was opened: a port is claimed by the value that carries it; a request goes to the session's `stream` event. */
 export const StreamPurpose = { port: 0, request: 1 } as const
@@ -76,7 +83,8 @@ const REASON_NAMES = new Map<number, CloseReasonName>(Object.entries(CloseReason
 
 export type Frame =
   | { type: 'hello'; version: number; initialWindowBytes: number; maxItemBytes: number }
-  | { type: 'open'; streamId: number; purpose: StreamPurposeName }
+  /** `lane` absent: the latency lane. */
+  | { type: 'open'; streamId: number; purpose: StreamPurposeName; lane?: StreamLane }
   | { type: 'data'; streamId: number; fin: boolean; payload: Uint8Array }
   | { type: 'credit'; streamId: number; increment: number }
   | { type: 'close'; streamId: number }
@@ -126,7 +134,7 @@ export function frameSizeBound(frame: Frame): number {
 export function writeFrame(frame: Frame, bytes: Uint8Array, view: DataView, offset: number): number {
   const streamId = 'streamId' in frame ? frame.streamId : 0
   bytes[offset] = FrameType[frame.type]
-  bytes[offset + 1] = frame.type === 'data' && frame.fin ? FLAG_FIN : 0
+  bytes[offset + 1] = (frame.type === 'data' && frame.fin) || (frame.type === 'open' && frame.lane === 'bulk') ? FLAG_FIN | FLAG_BULK_LANE : 0
   view.setUint32(offset + 2, streamId)
   const payload = offset + FRAME_HEADER_BYTES
   switch (frame.type) {
@@ -197,11 +205,11 @@ export function parseFrame(bytes: Uint8Array, maxFrameBytes = MAX_FRAME_BYTES): 
       return { ok: true, frame: { type: 'hello', version: view.getUint16(10), initialWindowBytes: view.getUint32(12), maxItemBytes: view.getUint32(16) } }
     }
     case FrameType.open: {
-      const problem = streamLevel('open') ?? noFlags('open') ?? exact(1, 'open')
+      const problem = streamLevel('open') ?? ((flags & ~FLAG_BULK_LANE) === 0 ? undefined : 'open has unknown flags') ?? exact(1, 'open')
       if (problem) return fail(problem)
       const purpose = bytes[6] === StreamPurpose.port ? 'port' : bytes[6] === StreamPurpose.request ? 'request' : undefined
       if (!purpose) return fail(`open has unknown purpose ${bytes[6]}`)
-      return { ok: true, frame: { type: 'open', streamId, purpose } }
+      return { ok: true, frame: (flags & FLAG_BULK_LANE) !== 0 ? { type: 'open', streamId, purpose, lane: 'bulk' } : { type: 'open', streamId, purpose } }
     }
     case FrameType.data: {
       const problem = streamLevel('data') ?? ((flags & ~FLAG_FIN) === 0 ? undefined : 'data has unknown flags')

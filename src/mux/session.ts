@@ -8,15 +8,19 @@
  * - Stream ids: the initiator (the mesh's lower id) uses odd ids, the other side even ones, so both
  *   can open streams without coordination. Ids only grow; frames for an id that is already gone are
  *   ignored, frames for an id never opened reset it.
- * - Scheduling: control frames (OPEN, CREDIT, STOP, RESET, PING, PONG) first, then one chunk per
- *   ready stream in turn (round-robin). The writer packs every frame ready into one link message of
- *   at most `maxFrameBytes` (a batch, batch.ts), so an OPEN and its first DATA, or a burst of small
- *   messages, cost one data-channel message. It starts a microtask after a frame is queued while
- *   it is idle; right after a message that had room left, in a burst, it gathers the next one until
- *   frames stop coming for a few microtask turns (coalesce.ts), so values from a loop that awaits
- *   each send share a message too. It awaits the link's `send`, which waits while
- *   the link holds more than its small high-water mark: so a small message waits at most about one
- *   chunk behind bulk data, and no buffer grows without bound.
+ * - Lanes (lanes.ts): the link has a latency lane and a bulk lane. A stream's DATA and CLOSE travel
+ *   on the lane its OPEN named (`openStream(…, { lane })`), every other frame on the latency lane;
+ *   bulk-lane frames that overtake their stream's OPEN are held until it arrives.
+ * - Scheduling: one writer per lane. The latency writer takes control frames (OPEN, CREDIT, STOP,
+ *   RESET, PING, PONG) first, then one chunk per ready latency stream in turn (round-robin); the bulk
+ *   writer one chunk per ready bulk stream in turn. Each packs every frame ready into one link
+ *   message of at most `maxFrameBytes` (a batch, batch.ts), so an OPEN and its first DATA, or a burst
+ *   of small messages, cost one data-channel message. A writer starts a microtask after a frame is
+ *   queued while it is idle; right after a message that had room left, in a burst, it gathers the
+ *   next one until frames stop coming for a few microtask turns (coalesce.ts), so values from a loop
+ *   that awaits each send share a message too. It awaits the link's `send` on its lane, which waits
+ *   while that lane holds more than its high-water mark: so a small message never waits behind the
+ *   bulk lane's buffer, and no buffer grows without bound.
  * - Liveness: a PING every `keepaliveIntervalMs`; nothing heard for `idleTimeoutMs` fails the session.
  *   When the session fails or the link dies, every stream fails with DISCONNECTED and every pending
  *   promise settles.
@@ -25,7 +29,7 @@
  *   `maxQueuedControlFrames` (control-queue.ts: the peer provokes frames faster than it reads them).
  */
 import { MeshscopeError } from '../errors.js'
-import type { Link, LinkCloseInfo } from '../transport/link.js'
+import type { Link, LinkCloseInfo, LinkLane } from '../transport/link.js'
 import { Emitter } from '../util/emitter.js'
 import { resolveMuxConfig, type MuxConfig } from './config.js'
 import { BatchWriter, splitBatch } from './batch.js'
@@ -33,7 +37,18 @@ import { Coalescer } from './coalesce.js'
 import { ControlQueue } from './control-queue.js'
 import { InboundBudget } from './inbound-budget.js'
 import type { SharedInboundBudget } from './shared-budget.js'
-import { FrameType, MIN_MUX_VERSION, MUX_VERSION, encodeFrame, parseFrame, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
+import {
+  FrameType,
+  MIN_MUX_VERSION,
+  MUX_VERSION,
+  encodeFrame,
+  parseFrame,
+  type CloseReasonName,
+  type Frame,
+  type StreamLane,
+  type StreamPurposeName,
+} from './frame.js'
+import { allowedOnBulkLane, BulkLaneHold, HELD_BULK_WINDOWS, STREAM_LANES } from './lanes.js'
 import { MuxStream, type OutgoingFrame, type StreamHost } from './stream.js'
 
 export type MuxSessionState = 'handshaking' | 'open' | 'closing' | 'closed'
@@ -100,13 +115,21 @@ export class MuxSession {
   #budget: InboundBudget
   /** True while the peer's frames, or a timer the peer set off, are handled: control frames queued then are the peer's doing. */
   #handlingPeerFrames = false
-  #ready = new Set<MuxStream>()
-  #writing = false
-  /** Holds the writer back while frames keep coming, so they leave together (coalesce.ts). */
-  #coalescer = new Coalescer(() => void this.#write())
+  /** Streams with a frame to write, per lane (round-robin within each). */
+  #ready: Record<StreamLane, Set<MuxStream>> = { latency: new Set(), bulk: new Set() }
+  #writing: Record<StreamLane, boolean> = { latency: false, bulk: false }
+  /** Per lane: holds the writer back while frames keep coming, so they leave together (coalesce.ts). */
+  #coalescers: Record<StreamLane, Coalescer> = {
+    latency: new Coalescer(() => void this.#write('latency')),
+    bulk: new Coalescer(() => void this.#write('bulk')),
+  }
+  /** Per lane: whether the last message `#nextMessage` built stopped for want of room (not of frames). */
+  #batchWasFull: Record<StreamLane, boolean> = { latency: false, bulk: false }
   #remoteWindowBytes = 0
   #remoteMaxItemBytes = 0
-  #batch: BatchWriter
+  #batches: Record<StreamLane, BatchWriter>
+  /** Bulk-lane frames that arrived before their stream's OPEN (lanes.ts). */
+  #held: BulkLaneHold
   #lastHeardAt = Date.now()
   #keepaliveTimer?: ReturnType<typeof setInterval>
   #closeInfo?: MuxCloseInfo
@@ -119,7 +142,8 @@ export class MuxSession {
     options: MuxSessionOptions,
   ) {
     this.config = resolveMuxConfig(options.config)
-    this.#batch = new BatchWriter(this.config.maxFrameBytes)
+    this.#batches = { latency: new BatchWriter(this.config.maxFrameBytes), bulk: new BatchWriter(this.config.maxFrameBytes) }
+    this.#held = new BulkLaneHold(HELD_BULK_WINDOWS * this.config.initialWindowBytes)
     this.#control = new ControlQueue()
     this.#budget = new InboundBudget(this.config.maxInboundBytes, options.pool)
     this.#nextLocalId = options.initiator ? 1 : 2
@@ -142,14 +166,17 @@ export class MuxSession {
       markReady: (stream) => this.#markReady(stream),
       release: (stream) => this.#release(stream),
     }
-    link.events.on('message', (bytes) => this.#onLinkMessage(bytes))
+    link.events.on('message', (bytes, lane) => this.#onLinkMessage(bytes, lane))
     link.events.on('close', (info: LinkCloseInfo) => this.#end({ reason: 'disconnected', message: `the link closed: ${info.message}`, link: info }))
     if (link.state === 'closed') {
       queueMicrotask(() => this.#end({ reason: 'disconnected', message: 'the link was already closed' }))
       return
     }
     void link
-      .send(encodeFrame({ type: 'hello', version: MUX_VERSION, initialWindowBytes: this.config.initialWindowBytes, maxItemBytes: this.config.maxItemBytes }))
+      .send(
+        encodeFrame({ type: 'hello', version: MUX_VERSION, initialWindowBytes: this.config.initialWindowBytes, maxItemBytes: this.config.maxItemBytes }),
+        'latency',
+      )
       .catch(() => {})
     this.#keepaliveTimer = setInterval(() => this.#keepalive(), this.config.keepaliveIntervalMs)
   }
@@ -194,16 +221,18 @@ export class MuxSession {
 
   /**
    * Opens a stream to the peer. `request` streams reach the peer's `stream` event; `port` streams wait
-   * there until the value that carries their id claims them (`claimStream`).
+   * there until the value that carries their id claims them (`claimStream`). `lane` (default
+   * `latency`): the link lane its messages travel on, both ways — `bulk` for a stream that carries
+   * bulk data, so it never sits ahead of other streams' small messages (lanes.ts).
    */
-  openStream(purpose: StreamPurposeName = 'request', options: { maxItemBytes?: number } = {}): MuxStream {
+  openStream(purpose: StreamPurposeName = 'request', options: { maxItemBytes?: number; lane?: StreamLane } = {}): MuxStream {
     if (this.#state === 'closing' || this.#state === 'closed') throw this.#disconnectedError()
     const id = this.#nextLocalId
     if (id > 0xfffffffd) throw new MeshscopeError('MUX_PROTOCOL_ERROR', 'this session has used up its stream ids')
     this.#nextLocalId += 2
     const stream = new MuxStream(id, purpose, this.#host, { ...options, local: true })
     this.#streams.set(id, stream)
-    this.#sendControl({ type: 'open', streamId: id, purpose })
+    this.#sendControl(stream.lane === 'bulk' ? { type: 'open', streamId: id, purpose, lane: 'bulk' } : { type: 'open', streamId: id, purpose })
     if (this.#state === 'open') stream.grantInitialCredit(this.#remoteWindowBytes)
     return stream
   }
@@ -239,9 +268,13 @@ export class MuxSession {
 
   // ── incoming ───────────────────────────────────────────────────────────────
 
-  #onLinkMessage(bytes: Uint8Array): void {
+  #onLinkMessage(bytes: Uint8Array, lane: LinkLane = 'latency'): void {
     if (this.#state === 'closed') return
-    this.#provokedBy(() => this.#onLinkMessageFrames(bytes))
+    this.#provokedBy(() => {
+      this.#onLinkMessageFrames(bytes, lane)
+      // What the latency lane brought (an OPEN, the HELLO) may be what held bulk-lane frames wait for.
+      if (lane === 'latency' && !this.#held.isEmpty) this.#releaseHeld()
+    })
   }
 
   /** Runs `action` with the control frames it queues counted as provoked by the peer (maxQueuedControlFrames). */
@@ -255,26 +288,28 @@ export class MuxSession {
     }
   }
 
-  #onLinkMessageFrames(bytes: Uint8Array): void {
+  #onLinkMessageFrames(bytes: Uint8Array, lane: LinkLane): void {
     this.#lastHeardAt = Date.now()
-    if (bytes[0] === FrameType.batch && this.#state !== 'handshaking') {
+    // A batch on the bulk lane is one even while handshaking: its frames are held until the HELLO has come.
+    if (bytes[0] === FrameType.batch && (this.#state !== 'handshaking' || lane === 'bulk')) {
       if (bytes.byteLength > this.config.maxFrameBytes)
         return this.#protocolError(`a batch of ${bytes.byteLength} bytes is over the ${this.config.maxFrameBytes}-byte limit`)
       const split = splitBatch(bytes)
       if (!split.ok) return this.#protocolError(split.reason)
       for (const frameBytes of split.frames) {
-        this.#onFrameBytes(frameBytes)
+        this.#onFrameBytes(frameBytes, lane)
         if ((this.#state as MuxSessionState) === 'closed') return // a frame in the batch ended the session
       }
       return
     }
-    this.#onFrameBytes(bytes)
+    this.#onFrameBytes(bytes, lane)
   }
 
-  #onFrameBytes(bytes: Uint8Array): void {
+  #onFrameBytes(bytes: Uint8Array, lane: LinkLane): void {
     const parsed = parseFrame(bytes, this.config.maxFrameBytes)
     if (!parsed.ok) return this.#protocolError(parsed.reason)
     const frame = parsed.frame
+    if (lane === 'bulk') return this.#onBulkLaneFrame(frame, bytes.byteLength)
     if (this.#state === 'handshaking') {
       if (frame.type !== 'hello') return this.#protocolError(`expected hello, got ${frame.type}`)
       return this.#onHello(frame)
@@ -290,9 +325,32 @@ export class MuxSession {
       case 'goaway':
         return this.#end({ reason: 'goaway', message: `the peer closed the session (${frame.reason})` })
       case 'open':
-        return this.#onOpen(frame.streamId, frame.purpose)
+        return this.#onOpen(frame.streamId, frame.purpose, frame.lane ?? 'latency')
       default:
-        return this.#onStreamFrame(frame)
+        return this.#onStreamFrame(frame, 'latency')
+    }
+  }
+
+  /** A frame from the bulk lane: a bulk stream's DATA or CLOSE, held while what it needs has not arrived on the latency lane. */
+  #onBulkLaneFrame(frame: Frame, bytes: number): void {
+    if (!allowedOnBulkLane(frame)) return this.#protocolError(`a ${frame.type} frame on the bulk lane`)
+    if (this.#held.isEmpty && !this.#waitsForLatencyLane(frame.streamId)) return this.#onStreamFrame(frame, 'bulk')
+    if (!this.#held.hold(frame, bytes))
+      this.#protocolError(`more than ${this.#held.maxHeldBytes} bytes on the bulk lane for streams whose OPEN has not arrived`)
+  }
+
+  /** Whether a bulk-lane frame for `streamId` must wait: the handshake is not done, or the peer's OPEN of the stream may still be on its way. */
+  #waitsForLatencyLane(streamId: number): boolean {
+    return this.#state === 'handshaking' || (!this.#isLocalId(streamId) && streamId > this.#highestRemoteId)
+  }
+
+  /** Handles the held bulk-lane frames, in order, up to the first that still waits. */
+  #releaseHeld(): void {
+    for (let frame = this.#held.peek(); frame !== undefined; frame = this.#held.peek()) {
+      if (this.#waitsForLatencyLane(frame.streamId)) return
+      this.#held.shift()
+      this.#onStreamFrame(frame, 'bulk')
+      if ((this.#state as MuxSessionState) === 'closed') return
     }
   }
 
@@ -310,7 +368,7 @@ export class MuxSession {
     this.#pump()
   }
 
-  #onOpen(id: number, purpose: StreamPurposeName): void {
+  #onOpen(id: number, purpose: StreamPurposeName, lane: StreamLane): void {
     if (this.#isLocalId(id) || id <= this.#highestRemoteId) return this.#protocolError(`open of stream ${id}, which the peer may not open now`)
     this.#highestRemoteId = id
     if (this.#state !== 'open') return
@@ -324,7 +382,7 @@ export class MuxSession {
       this.#sendControl({ type: 'reset', streamId: id, reason: 'tooManyStreams', message: refusal })
       return
     }
-    const stream = new MuxStream(id, purpose, this.#host)
+    const stream = new MuxStream(id, purpose, this.#host, { lane })
     this.#streams.set(id, stream)
     this.#remoteStreamCount++
     stream.grantInitialCredit(this.#remoteWindowBytes)
@@ -343,8 +401,11 @@ export class MuxSession {
     )
   }
 
-  #onStreamFrame(frame: Extract<Frame, { streamId: number }>): void {
+  /** A stream's frame from `lane`: its DATA and CLOSE must come on the stream's own lane. */
+  #onStreamFrame(frame: Extract<Frame, { streamId: number }>, lane: LinkLane): void {
     const stream = this.#streams.get(frame.streamId)
+    if (stream && (frame.type === 'data' || frame.type === 'close') && stream.lane !== lane)
+      return this.#protocolError(`a ${frame.type} frame of ${stream.lane}-lane stream ${stream.id} on the ${lane} lane`)
     if (!stream) {
       // Gone already (a race with close or reset): ignore. Never opened: tell the peer.
       const known = this.#isLocalId(frame.streamId) ? frame.streamId < this.#nextLocalId : frame.streamId <= this.#highestRemoteId
@@ -384,42 +445,46 @@ export class MuxSession {
 
   #markReady(stream: MuxStream): void {
     if (stream.isReleased && !stream.hasWork) return
-    this.#ready.add(stream)
+    this.#ready[stream.lane].add(stream)
     this.#pump()
   }
 
-  /** The next stream frame, round-robin: the first ready stream writes one frame and goes to the back if it has more. */
-  #nextStreamFrame(maxPayloadBytes: number): OutgoingFrame | undefined {
-    for (const stream of this.#ready) {
-      this.#ready.delete(stream)
+  /** The next stream frame of `lane`, round-robin: the first ready stream writes one frame and goes to the back if it has more. */
+  #nextStreamFrame(lane: StreamLane, maxPayloadBytes: number): OutgoingFrame | undefined {
+    const ready = this.#ready[lane]
+    for (const stream of ready) {
+      ready.delete(stream)
       const frame = stream.nextFrame(maxPayloadBytes)
-      if (stream.hasWork) this.#ready.add(stream)
+      if (stream.hasWork) ready.add(stream)
       if (frame) return frame
     }
     return undefined
   }
 
   #pump(): void {
-    this.#coalescer.noteFrame()
-    if (this.#writing || this.#state === 'handshaking' || this.#state === 'closed') return
-    this.#writing = true
-    // A microtask later, so what the same synchronous code queues (an OPEN and its DATA, a reply and
-    // its CLOSE, several small messages) leaves in one link message.
-    this.#coalescer.startNow()
+    for (const lane of STREAM_LANES) this.#coalescers[lane].noteFrame()
+    if (this.#state === 'handshaking' || this.#state === 'closed') return
+    for (const lane of STREAM_LANES) {
+      if (this.#writing[lane] || (lane === 'bulk' && this.#ready.bulk.size === 0)) continue
+      this.#writing[lane] = true
+      // A microtask later, so what the same synchronous code queues (an OPEN and its DATA, a reply and
+      // its CLOSE, several small messages) leaves in one link message.
+      this.#coalescers[lane].startNow()
+    }
   }
 
-  async #write(): Promise<void> {
+  async #write(lane: StreamLane): Promise<void> {
     let gathering = false
     try {
       for (;;) {
         if (this.#state === 'closed') return
-        const message = this.#nextMessage()
+        const message = this.#nextMessage(lane)
         if (!message) return
-        // The message lives in the batch writer's reused buffer: safe because this loop awaits each
-        // send, and a Link has taken (copied) the bytes when its send resolves.
-        await this.link.send(message)
+        // The message lives in the lane's batch writer's reused buffer: safe because this loop awaits
+        // each send, and a Link has taken (copied) the bytes when its send resolves.
+        await this.link.send(message, lane)
         // A message with room left, in a burst: what comes next is small too, and worth gathering.
-        if (!this.#batchWasFull && (this.#state as MuxSessionState) !== 'closed' && this.#coalescer.gatherIfBurst()) {
+        if (!this.#batchWasFull[lane] && (this.#state as MuxSessionState) !== 'closed' && this.#coalescers[lane].gatherIfBurst()) {
           gathering = true
           return
         }
@@ -428,20 +493,17 @@ export class MuxSession {
       this.#end({ reason: 'disconnected', message: `the link refused a frame: ${error instanceof Error ? error.message : String(error)}` })
     } finally {
       // Gathering, the writer stays claimed: the coalescer runs it again.
-      if (!gathering) this.#writing = false
+      if (!gathering) this.#writing[lane] = false
     }
   }
 
-  /** Whether the last message `#nextMessage` built stopped for want of room (not for want of frames). */
-  #batchWasFull = false
-
-  /** Packs control frames first, then stream chunks round-robin, while they fit. */
-  #nextMessage(): Uint8Array | undefined {
-    const batch = this.#batch
+  /** Packs, for the latency lane, control frames first; then the lane's stream chunks round-robin, while they fit. */
+  #nextMessage(lane: StreamLane): Uint8Array | undefined {
+    const batch = this.#batches[lane]
     batch.reset()
-    this.#batchWasFull = true
+    this.#batchWasFull[lane] = true
     for (;;) {
-      const control = this.#control.peek()
+      const control = lane === 'latency' ? this.#control.peek() : undefined
       if (control) {
         if (!batch.addFrame(control)) break
         this.#control.shift()
@@ -450,9 +512,9 @@ export class MuxSession {
       // Not worth splitting a chunk into a sliver to fill the batch's last bytes.
       const room = batch.dataRoom
       if (batch.count > 0 && room < MIN_BATCH_DATA_ROOM) break
-      const frame = this.#nextStreamFrame(room)
+      const frame = this.#nextStreamFrame(lane, room)
       if (!frame) {
-        this.#batchWasFull = false
+        this.#batchWasFull[lane] = false
         break
       }
       if (frame.type === 'data') batch.addData(frame.streamId, frame.fin, frame.parts)
@@ -474,7 +536,7 @@ export class MuxSession {
   #release(stream: MuxStream): void {
     if (this.#streams.get(stream.id) !== stream) return
     this.#streams.delete(stream.id)
-    this.#ready.delete(stream)
+    this.#ready[stream.lane].delete(stream)
     if (!this.#isLocalId(stream.id)) this.#remoteStreamCount--
     const timer = this.#unclaimed.get(stream.id)
     if (timer !== undefined) {
@@ -486,7 +548,7 @@ export class MuxSession {
   #protocolError(reason: string): void {
     const error = new MeshscopeError('MUX_PROTOCOL_ERROR', `the peer broke the mux protocol: ${reason}`)
     // Tell the peer why before hanging up, when the link still takes frames.
-    if (this.#state === 'open') void this.link.send(encodeFrame({ type: 'goaway', reason: 'protocolError' })).catch(() => {})
+    if (this.#state === 'open') void this.link.send(encodeFrame({ type: 'goaway', reason: 'protocolError' }), 'latency').catch(() => {})
     this.#end({ reason: 'protocol-error', message: error.message }, error)
   }
 
@@ -498,7 +560,8 @@ export class MuxSession {
     for (const timer of this.#unclaimed.values()) clearTimeout(timer)
     this.#unclaimed.clear()
     this.#control.clear()
-    this.#ready.clear()
+    this.#held.clear()
+    for (const lane of STREAM_LANES) this.#ready[lane].clear()
     const error = cause ?? this.#disconnectedError()
     this.#rejectReady(error)
     for (const stream of [...this.#streams.values()]) stream.fail('disconnected', error)

@@ -18,7 +18,7 @@ import { MeshscopeError } from '../errors.js'
 import { joinBytes } from '../util/bytes.js'
 import type { MuxConfig } from './config.js'
 import { CHUNK_OVERHEAD_BYTES, ChunkRun, RUN_MAX_BYTES } from './chunk-run.js'
-import { DATA_FRAME_CREDIT_BYTES, FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamPurposeName } from './frame.js'
+import { DATA_FRAME_CREDIT_BYTES, FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamLane, type StreamPurposeName } from './frame.js'
 import { GrowingBytes } from './growing-bytes.js'
 import type { BudgetedStream, InboundBudget } from './inbound-budget.js'
 
@@ -126,14 +126,18 @@ export class MuxStream implements BudgetedStream {
     readonly id: number,
     readonly purpose: StreamPurposeName,
     private readonly host: StreamHost,
-    options: { maxItemBytes?: number; local?: boolean } = {},
+    options: { maxItemBytes?: number; local?: boolean; lane?: StreamLane } = {},
   ) {
+    this.lane = options.lane ?? 'latency'
     this.#maxItemBytes = Math.min(options.maxItemBytes ?? host.config.maxItemBytes, host.config.maxItemBytes)
     this.#recvWindowLeft = host.config.initialWindowBytes
     this.#recvWindow = host.config.initialWindowBytes
     this.#local = options.local === true
     host.budget.change(0, 0, this.#recvWindowLeft, this.#local)
   }
+
+  /** The link lane this stream's DATA and CLOSE travel on, both ways (fixed by its OPEN; src/mux/lanes.ts). */
+  readonly lane: StreamLane
 
   /** The peer closed its side (CLOSE received): no more messages come, though some may wait unread. */
   get receiveEnded(): boolean {

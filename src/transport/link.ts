@@ -12,6 +12,13 @@
  * - Messages sent before `close()` are flushed as far as the transport allows; messages a peer sent
  *   before its close are delivered before the `close` event.
  * - `close` fires exactly once, with the reason; after it no `message` event fires.
+ *
+ * Lanes: a link carries two ordered message lanes to the same peer, `latency` and `bulk` (two data
+ * channels of one SCTP association on WebRTC). Each lane keeps its own order and its own
+ * backpressure; messages on different lanes may overtake each other. The point is that a small
+ * message on the latency lane does not wait behind the bulk data queued on the other lane (the SCTP
+ * stack serves its streams' queues in turn: docs/architecture.md, "Latency"). A lane that fails
+ * fails the whole link.
  */
 import type { Emitter } from '../util/emitter.js'
 
@@ -32,9 +39,13 @@ export interface LinkCloseInfo {
   message: string
 }
 
+/** One of a link's two ordered lanes; see the header. */
+export type LinkLane = 'latency' | 'bulk'
+
 export type LinkEvents = {
   open: []
-  message: [data: Uint8Array]
+  /** A message arrived on `lane`. */
+  message: [data: Uint8Array, lane: LinkLane]
   close: [info: LinkCloseInfo]
 }
 
@@ -47,7 +58,8 @@ export interface Link {
   readonly events: Emitter<LinkEvents>
   /** Resolves when the link opens; rejects with the close reason if it never does. */
   readonly opened: Promise<void>
-  send(data: Uint8Array): Promise<void>
+  /** Queues `data` on `lane` (default `latency`); see the failure behaviour above. */
+  send(data: Uint8Array, lane?: LinkLane): Promise<void>
   /** Graceful and idempotent. */
   close(message?: string): void
 }
@@ -58,5 +70,11 @@ export interface Link {
  * what sits ahead of a ping in practice, see src/mux/config.ts).
  */
 export const DEFAULT_HIGH_WATER_MARK_BYTES = 256 * 1024
+/**
+ * The latency lane's high-water mark: it carries control frames and small messages, so a little
+ * buffer is enough, and a stream that does put bulk data on it cannot queue much ahead of the next
+ * small message.
+ */
+export const DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES = 64 * 1024
 /** Data channels accept 256 KiB messages; meshscope frames stay far below. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024

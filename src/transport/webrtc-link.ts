@@ -3,14 +3,26 @@
  * browser's native implementation and `@roamhq/wrtc` in Node (injected by src/node.ts) run the same
  * code; see docs/architecture.md for why this replaced simple-peer.
  *
- * The data channel is pre-negotiated (id 0, ordered, reliable): no in-band DCEP round trip, and both
- * sides create it symmetrically. Offers, answers and ICE candidates travel through `sendSignal` /
+ * Two data channels, pre-negotiated (ordered, reliable): no in-band DCEP round trip, and both sides
+ * create them symmetrically. Id 0 is the bulk lane, id 1 the latency lane (link.ts, "Lanes"): SCTP
+ * serves the two streams' send queues in turn, so a small message on the latency lane does not wait
+ * behind the bulk lane's buffer (measured: docs/architecture.md, "Latency"). The link opens when both
+ * have opened, and either one closing or failing ends it. Offers, answers and ICE candidates travel through `sendSignal` /
  * `acceptSignal`; the caller carries them (the signaling server, or later the mesh itself).
  */
 import { MeshscopeError } from '../errors.js'
 import { Emitter } from '../util/emitter.js'
 import { CandidateBatch, MAX_CANDIDATES_PER_SIGNAL, type RtcCandidate } from './candidate-batch.js'
-import { DEFAULT_HIGH_WATER_MARK_BYTES, DEFAULT_MAX_MESSAGE_BYTES, type Link, type LinkCloseInfo, type LinkEvents, type LinkState } from './link.js'
+import {
+  DEFAULT_HIGH_WATER_MARK_BYTES,
+  DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type Link,
+  type LinkCloseInfo,
+  type LinkEvents,
+  type LinkLane,
+  type LinkState,
+} from './link.js'
 import { SendQueue } from './send-queue.js'
 
 export type RtcPeerConnectionConstructor = new (configuration?: RTCConfiguration) => RTCPeerConnection
@@ -30,7 +42,10 @@ export interface WebRtcLinkOptions {
   iceServers?: RTCIceServer[]
   /** Carries a description or candidate to the other side. */
   sendSignal(signal: RtcSignal): void
+  /** The bulk lane's mark (`DEFAULT_HIGH_WATER_MARK_BYTES`). */
   highWaterMarkBytes?: number
+  /** The latency lane's mark (`DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES`). */
+  latencyHighWaterMarkBytes?: number
   maxMessageBytes?: number
   /**
    * The link closes with `timeout` if the data channel has not opened by then.
@@ -39,6 +54,12 @@ export interface WebRtcLinkOptions {
   connectTimeoutMs?: number
 }
 
+/**
+ * Messages that may arrive on one lane before the other has opened here (the peer's HELLO on the
+ * latency lane); they are delivered after `open`. More fail the link: an honest peer sends nothing
+ * else before this side's first message.
+ */
+const MAX_EARLY_MESSAGES = 64
 /** Candidates that may arrive before the remote description; more are refused. */
 const MAX_EARLY_CANDIDATES = 64
 /** wrtc has no `bufferedamountlow` event: poll the buffer this often while waiting for room. */
@@ -49,6 +70,18 @@ const CLOSE_QUIET_MS = 20
 const CLOSE_QUIET_LIMIT_MS = 500
 /** How long a graceful close waits for buffered bytes to leave before closing anyway. */
 const CLOSE_FLUSH_LIMIT_MS = 3000
+/** The data channel ids of the two lanes (pre-negotiated: both sides use the same). */
+const LANE_CHANNEL_IDS: Record<LinkLane, number> = { bulk: 0, latency: 1 }
+const LANES: readonly LinkLane[] = ['latency', 'bulk']
+
+/** One lane: its data channel and the queue that keeps its buffer under the lane's mark. */
+interface Lane {
+  channel: RTCDataChannel
+  queue: SendQueue
+  highWaterMarkBytes: number
+  /** Tracked from events: reading readyState is a synchronous cross-thread call in wrtc. */
+  open: boolean
+}
 
 export class WebRtcLink implements Link {
   readonly events = new Emitter<LinkEvents>()
@@ -56,23 +89,20 @@ export class WebRtcLink implements Link {
   readonly opened: Promise<void>
   #state: LinkState = 'connecting'
   #pc: RTCPeerConnection
-  #channel: RTCDataChannel
-  #sendQueue: SendQueue
-  #highWaterMarkBytes: number
+  readonly #lanes: Record<LinkLane, Lane>
   #earlyCandidates: RTCIceCandidateInit[] = []
   /** Candidates gathered here, waiting to leave in one signal. */
   #outgoingCandidates: CandidateBatch
+  /** Messages received before the link opened, and after until they are delivered (in order, a macrotask after `open`). */
+  #earlyMessages: Array<[Uint8Array, LinkLane]> | undefined = []
   #lastMessageAt = 0
   #hasRemoteDescription = false
-  /** Tracked from events: reading readyState is a synchronous cross-thread call in wrtc. */
-  #channelOpen = false
   #connectTimer: ReturnType<typeof setTimeout>
   #resolveOpened!: () => void
   #rejectOpened!: (error: unknown) => void
 
   constructor(private readonly options: WebRtcLinkOptions) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
-    this.#highWaterMarkBytes = options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES
     this.opened = new Promise((resolve, reject) => {
       this.#resolveOpened = resolve
       this.#rejectOpened = reject
@@ -80,17 +110,10 @@ export class WebRtcLink implements Link {
     this.opened.catch(() => {}) // observed through `close` as well; never an unhandled rejection
 
     this.#pc = new options.RTCPeerConnection({ iceServers: options.iceServers ?? [] })
-    this.#channel = this.#pc.createDataChannel('meshscope', { negotiated: true, id: 0, ordered: true })
-    this.#channel.binaryType = 'arraybuffer'
-    this.#sendQueue = new SendQueue(
-      {
-        isWritable: () => this.#channelOpen,
-        bufferedAmount: () => this.#channel.bufferedAmount,
-        write: (data) => this.#channel.send(data as Uint8Array<ArrayBuffer>),
-        waitForDrain: (wake) => this.#waitForDrain(wake),
-      },
-      this.#highWaterMarkBytes,
-    )
+    this.#lanes = {
+      latency: this.#createLane('latency', options.latencyHighWaterMarkBytes ?? DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES),
+      bulk: this.#createLane('bulk', options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES),
+    }
 
     this.#outgoingCandidates = new CandidateBatch((candidates) => {
       if (this.#state === 'connecting' && !this.#iceConnected()) options.sendSignal({ kind: 'candidates', candidates })
@@ -104,24 +127,7 @@ export class WebRtcLink implements Link {
     this.#pc.onconnectionstatechange = () => {
       if (this.#pc.connectionState === 'failed') this.#finish({ reason: 'failed', message: 'the peer connection failed' })
     }
-    this.#channel.onopen = () => {
-      if (this.#state !== 'connecting') return
-      this.#channelOpen = true
-      clearTimeout(this.#connectTimer)
-      this.#state = 'open'
-      this.#resolveOpened()
-      this.events.emit('open')
-      this.#sendQueue.pump()
-    }
-    this.#channel.onmessage = (event: MessageEvent) => {
-      if (this.#state === 'closed') return
-      this.#lastMessageAt = Date.now()
-      // Only binary messages are meshscope's; a text message from a foreign peer is ignored.
-      if (event.data instanceof ArrayBuffer) this.events.emit('message', new Uint8Array(event.data))
-      else if (ArrayBuffer.isView(event.data)) this.events.emit('message', new Uint8Array(event.data.buffer, event.data.byteOffset, event.data.byteLength))
-    }
-    this.#channel.onclose = () =>
-      this.#finishAfterLastMessages({ reason: this.#state === 'closing' ? 'closed' : 'remote-closed', message: 'the data channel closed' })
+    for (const name of LANES) this.#listen(name)
 
     const timeoutMs = options.connectTimeoutMs ?? 15_000
     this.#connectTimer = setTimeout(() => {
@@ -136,16 +142,21 @@ export class WebRtcLink implements Link {
   }
 
   get bufferedBytes(): number {
-    return this.#sendQueue.queuedBytes + (this.#state === 'open' ? this.#channel.bufferedAmount : 0)
+    let bytes = 0
+    for (const name of LANES) {
+      const lane = this.#lanes[name]
+      bytes += lane.queue.queuedBytes + (this.#state === 'open' ? lane.channel.bufferedAmount : 0)
+    }
+    return bytes
   }
 
-  send(data: Uint8Array): Promise<void> {
+  send(data: Uint8Array, lane: LinkLane = 'latency'): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new MeshscopeError('LINK_CLOSED', 'the link is closed'))
     if (data.byteLength > this.maxMessageBytes) {
       return Promise.reject(new MeshscopeError('MESSAGE_TOO_LARGE', `a link message holds at most ${this.maxMessageBytes} bytes, got ${data.byteLength}`))
     }
     // While connecting, messages wait in the queue (copied: the caller may reuse its buffer); `onopen` pumps them.
-    return this.#sendQueue.push(this.#state === 'connecting' ? data.slice() : data)
+    return this.#lanes[lane].queue.push(this.#state === 'connecting' ? data.slice() : data)
   }
 
   /** Applies a description or candidate from the other side. Bad signals close the link as failed. */
@@ -184,23 +195,26 @@ export class WebRtcLink implements Link {
     if (this.#state === 'closed' || this.#state === 'closing') return
     if (this.#state === 'connecting') return this.#finish({ reason: 'closed', message })
     this.#state = 'closing'
-    // Hand every accepted message to the data channel and let it send them all (wrtc drops what is
-    // still in bufferedAmount when the channel closes), then close the channel itself, so the peer
-    // receives everything and then sees the close; the connection closes after that.
+    // Hand every accepted message to the data channels and let them send them all (wrtc drops what
+    // is still in bufferedAmount when a channel closes), then close the channels themselves, so the
+    // peer receives everything and then sees the close; the connection closes after that.
     const deadline = Date.now() + CLOSE_FLUSH_LIMIT_MS
     const closeWhenHandedOver = () => {
       if (this.#state === 'closed') return
       // wrtc loses what is still in bufferedAmount when the channel closes: wait until it is all sent.
-      if ((this.#sendQueue.queuedBytes > 0 || this.#channel.bufferedAmount > 0) && Date.now() < deadline) {
+      const pending = LANES.some((name) => this.#lanes[name].queue.queuedBytes > 0 || this.#lanes[name].channel.bufferedAmount > 0)
+      if (pending && Date.now() < deadline) {
         setTimeout(closeWhenHandedOver, 5)
         return
       }
-      try {
-        this.#channel.close()
-      } catch {
-        // already closing
+      for (const name of LANES) {
+        try {
+          this.#lanes[name].channel.close()
+        } catch {
+          // already closing
+        }
       }
-      // The channel's close event finishes the link; never wait forever for it.
+      // A channel's close event finishes the link; never wait forever for it.
       const fallback = setTimeout(() => this.#finish({ reason: 'closed', message }), Math.max(0, deadline - Date.now()))
       ;(fallback as { unref?: () => void }).unref?.() // in Node, do not keep the process alive for it
     }
@@ -242,16 +256,78 @@ export class WebRtcLink implements Link {
     setTimeout(check, CLOSE_QUIET_MS)
   }
 
-  #waitForDrain(wake: () => void): void {
-    const channel = this.#channel
+  #createLane(name: LinkLane, highWaterMarkBytes: number): Lane {
+    const channel = this.#pc.createDataChannel(name === 'bulk' ? 'meshscope' : 'meshscope-latency', {
+      negotiated: true,
+      id: LANE_CHANNEL_IDS[name],
+      ordered: true,
+    })
+    channel.binaryType = 'arraybuffer'
+    const lane: Lane = { channel, highWaterMarkBytes, open: false, queue: undefined as unknown as SendQueue }
+    lane.queue = new SendQueue(
+      {
+        isWritable: () => lane.open && (this.#state === 'open' || this.#state === 'closing'),
+        bufferedAmount: () => channel.bufferedAmount,
+        write: (data) => channel.send(data as Uint8Array<ArrayBuffer>),
+        waitForDrain: (wake) => this.#waitForDrain(lane, wake),
+      },
+      highWaterMarkBytes,
+    )
+    return lane
+  }
+
+  #listen(name: LinkLane): void {
+    const channel = this.#lanes[name].channel
+    channel.onopen = () => {
+      if (this.#state !== 'connecting') return
+      this.#lanes[name].open = true
+      if (!LANES.every((other) => this.#lanes[other].open)) return
+      clearTimeout(this.#connectTimer)
+      this.#state = 'open'
+      this.#resolveOpened()
+      this.events.emit('open')
+      for (const other of LANES) this.#lanes[other].queue.pump()
+      // A macrotask later, as a message event would come: whoever awaited `opened` listens by then.
+      setTimeout(() => this.#deliverEarlyMessages(), 0)
+    }
+    channel.onmessage = (event: MessageEvent) => {
+      if (this.#state === 'closed') return
+      this.#lastMessageAt = Date.now()
+      // Only binary messages are meshscope's; a text message from a foreign peer is ignored.
+      let data: Uint8Array | undefined
+      if (event.data instanceof ArrayBuffer) data = new Uint8Array(event.data)
+      else if (ArrayBuffer.isView(event.data)) data = new Uint8Array(event.data.buffer, event.data.byteOffset, event.data.byteLength)
+      if (!data) return
+      if (!this.#earlyMessages) return this.events.emit('message', data, name)
+      // Bounded while connecting; once open they are delivered at the next turn whatever their number.
+      if (this.#state === 'connecting' && this.#earlyMessages.length >= MAX_EARLY_MESSAGES)
+        return this.#finish({ reason: 'failed', message: `more than ${MAX_EARLY_MESSAGES} messages before the link opened` })
+      this.#earlyMessages.push([data, name])
+    }
+    // Either lane closing ends the link: a link that lost a lane cannot keep its guarantees.
+    channel.onclose = () =>
+      this.#finishAfterLastMessages({ reason: this.#state === 'closing' ? 'closed' : 'remote-closed', message: `the ${name} data channel closed` })
+  }
+
+  #deliverEarlyMessages(): void {
+    const early = this.#earlyMessages ?? []
+    this.#earlyMessages = undefined
+    for (const [data, lane] of early) {
+      if (this.#state === 'closed') return
+      this.events.emit('message', data, lane)
+    }
+  }
+
+  #waitForDrain(lane: Lane, wake: () => void): void {
+    const channel = lane.channel
     if ('onbufferedamountlow' in (channel as object)) {
-      channel.bufferedAmountLowThreshold = this.#highWaterMarkBytes / 2
+      channel.bufferedAmountLowThreshold = lane.highWaterMarkBytes / 2
       channel.addEventListener('bufferedamountlow', () => wake(), { once: true })
       return
     }
     const poll = () => {
       if (this.#state === 'closed') return
-      if (channel.bufferedAmount < this.#highWaterMarkBytes / 2) wake()
+      if (channel.bufferedAmount < lane.highWaterMarkBytes / 2) wake()
       else setTimeout(poll, DRAIN_POLL_MS)
     }
     setTimeout(poll, DRAIN_POLL_MS)
@@ -261,18 +337,24 @@ export class WebRtcLink implements Link {
     if (this.#state === 'closed') return
     const wasConnecting = this.#state === 'connecting'
     this.#state = 'closed'
-    this.#channelOpen = false
     clearTimeout(this.#connectTimer)
-    this.#sendQueue.fail(new MeshscopeError('LINK_CLOSED', `the link closed: ${info.message}`))
+    const error = new MeshscopeError('LINK_CLOSED', `the link closed: ${info.message}`)
+    for (const name of LANES) {
+      this.#lanes[name].open = false
+      this.#lanes[name].queue.fail(error)
+    }
     if (wasConnecting) this.#rejectOpened(new MeshscopeError(info.reason === 'timeout' ? 'TIMEOUT' : 'LINK_FAILED', info.message))
     this.#outgoingCandidates.clear()
     this.#pc.onicecandidate = null
     this.#pc.onconnectionstatechange = null
-    this.#channel.onopen = null
-    this.#channel.onmessage = null
-    this.#channel.onclose = null
+    for (const name of LANES) {
+      const channel = this.#lanes[name].channel
+      channel.onopen = null
+      channel.onmessage = null
+      channel.onclose = null
+    }
     try {
-      this.#channel.close()
+      for (const name of LANES) this.#lanes[name].channel.close()
       this.#pc.close()
     } catch {
       // closing a connection that already failed may throw in some implementations; it is closed either way

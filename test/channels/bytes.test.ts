@@ -24,6 +24,32 @@ describe('bytes channels', () => {
     for (const chunk of chunks) expect(chunk.constructor).toBe(Uint8Array)
   })
 
+  it('crossing to another peer, a bytes channel travels on the bulk lane and an mpsc channel on the latency lane', async () => {
+    pair = await connectionPair('memory')
+    const link = pair.pair.links.a
+    const dataOn = { latency: 0, bulk: 0 }
+    const send = link.send.bind(link)
+    // DATA frames (type 2) alone or first in a batch (type 10, entry at byte 8) on each lane.
+    link.send = (data, lane = 'latency') => {
+      if (data[0] === 2 || (data[0] === 10 && data[8] === 2)) dataOn[lane]++
+      return send(data, lane)
+    }
+    const [tx, rx] = bytes.channel()
+    const remoteRx = await pair.transfer(rx)
+    await tx.write(new Uint8Array(100_000))
+    tx.close()
+    let received = 0
+    for await (const chunk of remoteRx) received += chunk.byteLength
+    expect(received).toBe(100_000)
+    expect(dataOn.bulk).toBeGreaterThan(0)
+    const bulkBefore = dataOn.bulk
+    const [smallTx, smallRx] = mpsc.channel<number>()
+    const remoteSmall = await pair.transfer(smallRx)
+    await smallTx.send(1)
+    expect(await remoteSmall.recv()).toBe(1)
+    expect(dataOn.bulk).toBe(bulkBefore)
+  })
+
   it("a bytes item sent as [header, bytes] parts is byte for byte the codec's encoding of [0, bytes]", async () => {
     pair = await connectionPair('memory')
     for (const size of [0, 1, 255, 256, 65_535, 65_536, 70_000]) {

@@ -136,6 +136,7 @@ it(`fuzz: ${MESSAGES} random and mutated frames and batches; nothing escapes, no
         raw.sessionLink.events.emit(
           'message',
           toMessage(item, () => (nextOpenId += 2)),
+          'latency',
         )
         counts.messages++
         const stats = raw.session.stats()

@@ -9,7 +9,7 @@ import { BATCH_ENTRY_PREFIX_BYTES, BATCH_HEADER_BYTES, splitBatch } from '../../
 import { DATA_FRAME_CREDIT_BYTES, FrameType, MUX_VERSION, encodeFrame, parseFrame, type Frame } from '../../src/mux/frame.js'
 import { MuxSession, type MuxCloseInfo } from '../../src/mux/session.js'
 import type { SharedInboundBudget } from '../../src/mux/shared-budget.js'
-import type { Link, LinkCloseInfo } from '../../src/transport/link.js'
+import type { Link, LinkCloseInfo, LinkLane } from '../../src/transport/link.js'
 import { createMemoryLinkPair } from '../../src/transport/memory-link.js'
 
 export interface RawPeer {
@@ -20,6 +20,8 @@ export interface RawPeer {
   sessionLink: Link
   /** Every frame the session wrote, in order (a batch's frames one by one). */
   readonly frames: Frame[]
+  /** The link lane each of `frames` came on. */
+  readonly frameLanes: LinkLane[]
   /** How many link messages were batches. */
   readonly batches: () => number
   /** Messages from the session that did not parse as frames (must stay empty). */
@@ -28,8 +30,9 @@ export interface RawPeer {
   closed: Promise<MuxCloseInfo>
   /** Settles when the raw end of the link closes. */
   linkClosed: Promise<LinkCloseInfo>
-  send(frame: Frame): Promise<void>
-  sendRaw(bytes: Uint8Array): Promise<void>
+  /** Sends on `lane` (default: the latency lane). */
+  send(frame: Frame, lane?: LinkLane): Promise<void>
+  sendRaw(bytes: Uint8Array, lane?: LinkLane): Promise<void>
   /** Answers the session's HELLO and waits until the session is ready. */
   handshake(hello?: Partial<Extract<Frame, { type: 'hello' }>>): Promise<void>
   /** The first frame (from `from` on) that `match` accepts; waits for it. */
@@ -62,6 +65,7 @@ const WAIT_LIMIT_MS = 5_000
 /** `pool`: the whole mesh's budget the session also counts against (src/mux/shared-budget.ts). */
 export function rawPeer(config: Partial<MuxConfig> = {}, options: { pool?: SharedInboundBudget } = {}): RawPeer {
   const { a, b } = createMemoryLinkPair()
+  const frameLanes: LinkLane[] = []
   const session = new MuxSession(a, { initiator: true, config, ...(options.pool ? { pool: options.pool } : {}) })
   const frames: Frame[] = []
   const unparsed: Uint8Array[] = []
@@ -71,19 +75,20 @@ export function rawPeer(config: Partial<MuxConfig> = {}, options: { pool?: Share
   let pingCounter = 0
 
   let batches = 0
-  b.events.on('message', (bytes) => {
+  b.events.on('message', (bytes, lane) => {
     if (bytes[0] === FrameType.batch) {
       const split = splitBatch(bytes)
       if (!split.ok) return void unparsed.push(bytes)
       batches++
-      for (const frame of split.frames) onFrame(frame)
-    } else onFrame(bytes)
+      for (const frame of split.frames) onFrame(frame, lane)
+    } else onFrame(bytes, lane)
   })
-  const onFrame = (bytes: Uint8Array) => {
+  const onFrame = (bytes: Uint8Array, lane: LinkLane) => {
     const parsed = parseFrame(bytes)
     if (!parsed.ok) return void unparsed.push(bytes)
     const frame = parsed.frame
     frames.push(frame)
+    frameLanes.push(lane)
     if (frame.type === 'hello') sessionWindowBytes = frame.initialWindowBytes
     if (frame.type === 'credit') granted.set(frame.streamId, (granted.get(frame.streamId) ?? 0) + frame.increment)
   }
@@ -98,12 +103,13 @@ export function rawPeer(config: Partial<MuxConfig> = {}, options: { pool?: Share
     link: b,
     sessionLink: a,
     frames,
+    frameLanes,
     batches: () => batches,
     unparsed,
     closed,
     linkClosed,
-    send: (frame) => b.send(encodeFrame(frame)),
-    sendRaw: (bytes) => b.send(bytes),
+    send: (frame, lane) => b.send(encodeFrame(frame), lane),
+    sendRaw: (bytes, lane) => b.send(bytes, lane),
     async handshake(hello = {}) {
       await b.send(encodeFrame({ type: 'hello', version: MUX_VERSION, initialWindowBytes: 256 * 1024, maxItemBytes: 16 * 1024 * 1024, ...hello }))
       await session.ready

@@ -42,6 +42,20 @@ export function linkCompliance(name: string, createPair: LinkPairFactory, option
       await dispose()
     })
 
+    it('has two lanes, each in order and tagged with its lane; a full bulk lane does not hold up the latency lane', async () => {
+      const { a, b, dispose } = await createPair()
+      const arrived: Record<string, number[]> = { latency: [], bulk: [] }
+      b.events.on('message', (data, lane) => arrived[lane]!.push(data[0]! | (data[1]! << 8)))
+      const bulk: Promise<void>[] = []
+      for (let i = 0; i < 64; i++) bulk.push(a.send(new Uint8Array(16 * 1024).fill(i), 'bulk').then(() => {}))
+      for (let i = 0; i < 100; i++) void a.send(Uint8Array.of(i, 0), 'latency')
+      await until(() => arrived.latency!.length === 100 && arrived.bulk!.length === 64)
+      await Promise.all(bulk)
+      expect(arrived.latency).toEqual([...Array(100).keys()])
+      expect(arrived.bulk!.map((first) => first & 0xff)).toEqual([...Array(64).keys()])
+      await dispose()
+    })
+
     it('never drops bytes: 8 MiB sent as fast as send allows all arrive intact', async () => {
       const { a, b, dispose } = await createPair()
       const chunk = 16 * 1024

@@ -98,6 +98,12 @@ export const MEMBER_LINKS = {
   maxAttempts: 4,
   /** How long a member whose link attempt failed (or whose link timed out) stays out of the directory. @default 60_000 */
   unreachableCooldownMs: 60_000,
+  /**
+   * A link this peer had no room for (at `maxLinks`) is refused at once; the member stays, and no new
+   * attempt for it is made before this long — else a request waiting for it would retry in a loop of
+   * microtasks that never lets its own deadline's timer run. @default 1_000
+   */
+  refusedRetryMs: 1_000,
 } as const
 
 /** The shortest time between two announcements this peer sends: changes in between are announced together. */

@@ -89,9 +89,11 @@ export class MemberChoice {
     if (!openLink || this.#linkAttempts.has(member) || this.#linkAttempts.size >= MEMBER_LINKS.maxAttempts) return
     const attempt = openLink(member)
       .catch(() => 'failed' as const)
-      .then((result) => {
+      .then(async (result) => {
+        // 'refused' (no room for a link here) says nothing about the member: it stays, but the attempt
+        // counts as going on for a while, so that what waits for it waits for a timer, not a microtask.
+        if (result === 'refused' && !this.#closed) await pause(MEMBER_LINKS.refusedRetryMs)
         this.#linkAttempts.delete(member)
-        // 'refused' (no room for a link here) says nothing about the member: it stays.
         if (result === 'failed' && !this.#closed) this.directory.unreachable(member, this.clock() + MEMBER_LINKS.unreachableCooldownMs)
       })
     this.#linkAttempts.set(member, attempt)
@@ -127,4 +129,12 @@ export class MemberChoice {
       this.#onClose.add(onClose)
     })
   }
+}
+
+/** Resolves after `ms`, without keeping a Node process alive for it. */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    ;(timer as { unref?: () => void }).unref?.()
+  })
 }

@@ -60,10 +60,13 @@ describe('the bulk lane overtakes the latency lane', () => {
       stream.close()
     }
     const bClosed = new Promise<string>((resolve) => b.events.once('close', (info) => resolve(info.reason)))
-    const outcome = await Promise.race([bClosed, (async () => {
-      while (received.length < streams) await tick(5)
-      return Promise.all(received)
-    })()])
+    const outcome = await Promise.race([
+      bClosed,
+      (async () => {
+        while (received.length < streams) await tick(5)
+        return Promise.all(received)
+      })(),
+    ])
     expect(outcome, 'the receiver failed the session').not.toBe('protocol-error')
     const all = outcome as Uint8Array[][]
     expect(all.map((messagesOf) => messagesOf.length)).toEqual(Array(streams).fill(1))

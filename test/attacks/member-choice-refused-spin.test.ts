@@ -33,7 +33,13 @@ function refusingHost(): { host: ClusterHost; attempts: () => number } {
     gossip: { publish: () => 'gossip' },
     hasLink: () => false,
     // As the mesh's: at maxLinks, LinkTable.connect rejects at once and this resolves 'refused'.
-    openLink: () => (++attempts >= SPIN_GUARD ? Promise.resolve('failed' as const) : Promise.reject(new Error('TOO_MANY_LINKS')).then(() => 'open' as const, () => 'refused' as const)),
+    openLink: () =>
+      ++attempts >= SPIN_GUARD
+        ? Promise.resolve('failed' as const)
+        : Promise.reject(new Error('TOO_MANY_LINKS')).then(
+            () => 'open' as const,
+            () => 'refused' as const,
+          ),
   }
   return { host, attempts: () => attempts }
 }

@@ -288,10 +288,17 @@ export class MuxStream implements BudgetedStream {
     if (this.hasWork) this.host.markReady(this)
   }
 
-  /** The largest item this side may send: its own limit and, once the peer's HELLO told it (0 before), the peer's. */
   /** The largest item `send` accepts now: this stream's limit, and the peer's once its HELLO arrived. */
   get sendLimit(): number {
     return this.#sendLimit()
+  }
+
+  /**
+   * Whether the peer's HELLO told its item limit: before, a message `send` accepted may still fail
+   * with ITEM_TOO_LARGE when the HELLO arrives (and is dropped from the queue then).
+   */
+  get peerLimitKnown(): boolean {
+    return this.host.remoteMaxItemBytes > 0
   }
 
   #sendLimit(): number {

@@ -23,6 +23,13 @@ export interface RtcCandidate {
 export const MAX_CANDIDATES_PER_SIGNAL = 16
 
 /**
+ * Most remote candidates one link takes (four signals full); later ones are ignored, as are all
+ * that arrive once ICE has connected. A typical peer sends 4–12 (host candidates per interface,
+ * then STUN), and every one taken costs an ICE check towards an address the peer chose.
+ */
+export const MAX_REMOTE_CANDIDATES_PER_LINK = 64
+
+/**
  * How long the first candidate of a batch waits for more. Host candidates are gathered within a few
  * milliseconds of each other (wrtc: four in about 3 ms), so one window usually carries them all.
  */

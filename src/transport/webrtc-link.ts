@@ -12,7 +12,7 @@
  */
 import { MeshscopeError } from '../errors.js'
 import { Emitter } from '../util/emitter.js'
-import { CandidateBatch, MAX_CANDIDATES_PER_SIGNAL, type RtcCandidate } from './candidate-batch.js'
+import { CandidateBatch, MAX_CANDIDATES_PER_SIGNAL, MAX_REMOTE_CANDIDATES_PER_LINK, type RtcCandidate } from './candidate-batch.js'
 import {
   DEFAULT_HIGH_WATER_MARK_BYTES,
   DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES,
@@ -60,6 +60,12 @@ export interface WebRtcLinkOptions {
  * else before this side's first message.
  */
 const MAX_EARLY_MESSAGES = 64
+/**
+ * Bytes those messages may hold in all (a HELLO is a few dozen): more fail the link, so a peer
+ * cannot park megabytes on a link that is not open, outside every budget. The mux's largest frame
+ * (MAX_FRAME_BYTES, 16 KiB), so it also bounds each message.
+ */
+const MAX_EARLY_BYTES = 16 * 1024
 /** Candidates that may arrive before the remote description; more are refused. */
 const MAX_EARLY_CANDIDATES = 64
 /** wrtc has no `bufferedamountlow` event: poll the buffer this often while waiting for room. */
@@ -95,6 +101,9 @@ export class WebRtcLink implements Link {
   #outgoingCandidates: CandidateBatch
   /** Messages received before the link opened, and after until they are delivered (in order, a macrotask after `open`). */
   #earlyMessages: Array<[Uint8Array, LinkLane]> | undefined = []
+  #earlyBytes = 0
+  /** Remote candidates taken (added, or held until the remote description): at most MAX_REMOTE_CANDIDATES_PER_LINK. */
+  #remoteCandidates = 0
   #lastMessageAt = 0
   #hasRemoteDescription = false
   #connectTimer: ReturnType<typeof setTimeout>
@@ -180,7 +189,13 @@ export class WebRtcLink implements Link {
       }
       if (signal.candidates.length > MAX_CANDIDATES_PER_SIGNAL)
         throw new MeshscopeError('BAD_SIGNAL', `more than ${MAX_CANDIDATES_PER_SIGNAL} candidates in one signal`)
+      // Once ICE has a working pair (or the link is open) a candidate adds nothing but a check towards
+      // an address the peer chose; past the per-link cap, the same. Both are ignored, not refused: an
+      // honest peer's late batch may cross this side's connecting.
+      if (this.#state !== 'connecting' || (this.#hasRemoteDescription && this.#iceConnected())) return
       for (const { candidate, sdpMid, sdpMLineIndex } of signal.candidates) {
+        if (this.#remoteCandidates >= MAX_REMOTE_CANDIDATES_PER_LINK) return
+        this.#remoteCandidates++
         const init: RTCIceCandidateInit = { candidate, sdpMid, sdpMLineIndex }
         if (this.#hasRemoteDescription) await this.#pc.addIceCandidate(init)
         else if (this.#earlyCandidates.length < MAX_EARLY_CANDIDATES) this.#earlyCandidates.push(init)
@@ -300,8 +315,13 @@ export class WebRtcLink implements Link {
       if (!data) return
       if (!this.#earlyMessages) return this.events.emit('message', data, name)
       // Bounded while connecting; once open they are delivered at the next turn whatever their number.
-      if (this.#state === 'connecting' && this.#earlyMessages.length >= MAX_EARLY_MESSAGES)
-        return this.#finish({ reason: 'failed', message: `more than ${MAX_EARLY_MESSAGES} messages before the link opened` })
+      if (this.#state === 'connecting') {
+        if (this.#earlyMessages.length >= MAX_EARLY_MESSAGES)
+          return this.#finish({ reason: 'failed', message: `more than ${MAX_EARLY_MESSAGES} messages before the link opened` })
+        this.#earlyBytes += data.byteLength
+        if (this.#earlyBytes > MAX_EARLY_BYTES)
+          return this.#finish({ reason: 'failed', message: `more than ${MAX_EARLY_BYTES} bytes of messages before the link opened` })
+      }
       this.#earlyMessages.push([data, name])
     }
     // Either lane closing ends the link: a link that lost a lane cannot keep its guarantees.
@@ -312,6 +332,7 @@ export class WebRtcLink implements Link {
   #deliverEarlyMessages(): void {
     const early = this.#earlyMessages ?? []
     this.#earlyMessages = undefined
+    this.#earlyBytes = 0
     for (const [data, lane] of early) {
       if (this.#state === 'closed') return
       this.events.emit('message', data, lane)

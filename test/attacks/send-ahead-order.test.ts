@@ -34,7 +34,7 @@ afterEach(() => {
 })
 
 describe('send-ahead and an item found too large at the HELLO', () => {
-  it.fails('the item fails in its place: the values sent after it arrive after its error', async () => {
+  it('the item fails in its place: the values sent after it arrive after its error', async () => {
     const links = await memoryLinkPair()
     holdBackLatencyLane(links.b, 30) // b's HELLO, with its item limit, comes late
     const { connection: a } = createPeerStack(links.a, { initiator: true, peerId: 'b'.repeat(32) })

@@ -65,18 +65,19 @@ function answeringLink(): { link: WebRtcLink; pc: FakePeerConnection } {
 }
 
 describe('WebRtcLink against a hostile peer', () => {
-  it.fails('messages held before the other lane opened are bounded in bytes, not only in number', () => {
+  it('messages held before the other lane opened are bounded in bytes, not only in number', () => {
     const { link, pc } = answeringLink()
     const bulk = pc.channels.find((channel) => channel.label === 'meshscope')!
     bulk.onopen!()
     const messageBytes = 256 * 1024
-    for (let i = 0; i < 64; i++) bulk.onmessage!({ data: new ArrayBuffer(messageBytes) })
+    // A closed link detaches its handlers (`?.`): the peer's messages after that go nowhere.
+    for (let i = 0; i < 64; i++) bulk.onmessage?.({ data: new ArrayBuffer(messageBytes) })
     // 16 MiB now wait in #earlyMessages of a link that is not even open.
     expect(link.state, `64 × ${messageBytes} bytes held before the link opened`).toBe('closed')
     link.close()
   })
 
-  it.fails('a link takes a bounded number of remote candidates, and none once ICE is connected', async () => {
+  it('a link takes a bounded number of remote candidates, and none once ICE is connected', async () => {
     const { link, pc } = answeringLink()
     await link.acceptSignal({ kind: 'description', type: 'offer', sdp: 'v=0' })
     pc.iceConnectionState = 'connected'

@@ -112,6 +112,8 @@ export class MuxSession {
   #highestRemoteId = 0
   #remoteStreamCount = 0
   #unclaimed = new Map<number, ReturnType<typeof setTimeout>>()
+  /** Port streams claimed before their OPEN arrived (a value on the bulk lane overtook it), waiting for it. */
+  #claimedEarly = new Map<number, ReturnType<typeof setTimeout>>()
   #control: ControlQueue
   #budget: InboundBudget
   /** True while the peer's frames, or a timer the peer set off, are handled: control frames queued then are the peer's doing. */
@@ -241,13 +243,46 @@ export class MuxSession {
     return stream
   }
 
-  /** Takes a port stream the peer opened (its id arrived inside a value). Undefined if unknown or already claimed. */
+  /**
+   * Takes a port stream the peer opened (its id arrived inside a value). Undefined if unknown or
+   * already claimed. A value on the bulk lane can arrive before the OPEN of a port inside it (which
+   * travels on the latency lane): an id the peer may still open (past the highest it opened) is
+   * taken at once, admitted like an OPEN, and waits up to `unclaimedStreamTimeoutMs` for its OPEN,
+   * which fixes its lane; it sends nothing before. Its OPEN not coming in time fails it (BAD_PORT).
+   */
   claimStream(id: number): MuxStream | undefined {
     const timer = this.#unclaimed.get(id)
-    if (timer === undefined) return undefined
+    if (timer === undefined) return this.#claimEarly(id)
     clearTimeout(timer)
     this.#unclaimed.delete(id)
     return this.#streams.get(id)
+  }
+
+  #claimEarly(id: number): MuxStream | undefined {
+    if (this.#state !== 'open' || this.#isLocalId(id) || id <= this.#highestRemoteId || this.#streams.has(id) || id > 0xfffffffe) return undefined
+    if (this.#remoteStreamCount >= this.config.maxStreams || this.#budget.openRefusal(this.config.initialWindowBytes)) return undefined
+    const stream = new MuxStream(id, 'port', this.#host)
+    this.#streams.set(id, stream)
+    this.#remoteStreamCount++
+    this.#claimedEarly.set(
+      id,
+      setTimeout(() => {
+        this.#claimedEarly.delete(id)
+        stream.fail('reset', new MeshscopeError('BAD_PORT', `the OPEN of port stream ${id} did not come within ${this.config.unclaimedStreamTimeoutMs} ms`))
+      }, this.config.unclaimedStreamTimeoutMs),
+    )
+    return stream
+  }
+
+  /** The OPEN of a port stream claimed early came: it learns its lane and may send. */
+  #openClaimedEarly(id: number, purpose: StreamPurposeName, lane: StreamLane): void {
+    clearTimeout(this.#claimedEarly.get(id))
+    this.#claimedEarly.delete(id)
+    const stream = this.#streams.get(id)
+    if (!stream) return // failed meanwhile
+    if (purpose !== 'port') return this.#protocolError(`open of stream ${id} as a request, which a value carried as a port`)
+    stream.lane = lane
+    stream.grantInitialCredit(this.#remoteWindowBytes)
   }
 
   /** Ends the session gracefully: GOAWAY, then the link closes after what is queued. Idempotent. */
@@ -406,7 +441,8 @@ export class MuxSession {
     // Its frames that overtook it leave the budget before it is admitted (else its window would count them twice).
     const early = this.#takeHeld(id)
     const refusedEarly = this.#refusedEarly.delete(id)
-    this.#admitOpen(id, purpose, lane, refusedEarly)
+    if (this.#claimedEarly.has(id)) this.#openClaimedEarly(id, purpose, lane)
+    else this.#admitOpen(id, purpose, lane, refusedEarly)
     this.#deliverHeld(early) // to the stream, or ignored if it was refused
     this.#releaseDue()
   }
@@ -450,6 +486,8 @@ export class MuxSession {
   /** A stream's frame from `lane`: its DATA and CLOSE must come on the stream's own lane. */
   #onStreamFrame(frame: Extract<Frame, { streamId: number }>, lane: LinkLane): void {
     const stream = this.#streams.get(frame.streamId)
+    // A port stream claimed early: its own frames all come after its OPEN (the bulk lane's are held till then).
+    if (stream && this.#claimedEarly.has(stream.id)) return this.#protocolError(`a ${frame.type} frame of stream ${stream.id} before its OPEN`)
     if (stream && (frame.type === 'data' || frame.type === 'close') && stream.lane !== lane)
       return this.#protocolError(`a ${frame.type} frame of ${stream.lane}-lane stream ${stream.id} on the ${lane} lane`)
     if (!stream) {
@@ -491,6 +529,7 @@ export class MuxSession {
 
   #markReady(stream: MuxStream): void {
     if (stream.isReleased && !stream.hasWork) return
+    if (this.#claimedEarly.has(stream.id)) return // its lane is not known yet: its OPEN grants its credit, and marks it then
     this.#ready[stream.lane].add(stream)
     this.#pump()
   }
@@ -589,6 +628,8 @@ export class MuxSession {
       clearTimeout(timer)
       this.#unclaimed.delete(stream.id)
     }
+    clearTimeout(this.#claimedEarly.get(stream.id))
+    this.#claimedEarly.delete(stream.id)
   }
 
   #protocolError(reason: string): void {
@@ -605,6 +646,8 @@ export class MuxSession {
     clearInterval(this.#keepaliveTimer)
     for (const timer of this.#unclaimed.values()) clearTimeout(timer)
     this.#unclaimed.clear()
+    for (const timer of this.#claimedEarly.values()) clearTimeout(timer)
+    this.#claimedEarly.clear()
     this.#control.clear()
     this.#budget.change(-this.#held.bytes, 0, 0)
     this.#held.clear()

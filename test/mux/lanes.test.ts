@@ -196,3 +196,35 @@ describe('a peer on the wrong lane', () => {
     expect(sameBytes(await stream.receive(), pattern(10, 1))).toBe(true)
   })
 })
+
+describe('a port claimed before its OPEN (a value on the bulk lane overtook it)', () => {
+  it('is taken at once, learns its lane from the OPEN, and sends only then', async () => {
+    const raw = peer()
+    await raw.handshake()
+    const stream = raw.session.claimStream(2)
+    expect(stream).toBeDefined()
+    expect(raw.session.claimStream(2)).toBeUndefined()
+    const sent = stream!.send(pattern(10, 7))
+    sent.catch(() => {})
+    expect(await raw.barrier()).toBe(true)
+    expect(raw.frames.some((frame) => frame.type === 'data' && frame.streamId === 2)).toBe(false)
+    await raw.send({ type: 'data', streamId: 2, fin: true, payload: pattern(10, 2) }, 'bulk')
+    await raw.send({ type: 'open', streamId: 2, purpose: 'port', lane: 'bulk' })
+    expect(await raw.barrier()).toBe(true)
+    expect(stream!.lane).toBe('bulk')
+    await sent
+    expect(await raw.waitFor('its data', (frame) => frame.type === 'data' && frame.streamId === 2)).toMatchObject({ streamId: 2 })
+    expect(sameBytes(await stream!.receive(), pattern(10, 2))).toBe(true)
+  })
+
+  it('fails with BAD_PORT when its OPEN does not come in time; a frame of it before its OPEN is a protocol error', async () => {
+    const raw = peer({ unclaimedStreamTimeoutMs: 20 })
+    await raw.handshake()
+    const stream = raw.session.claimStream(2)!
+    await expect(stream.receive()).rejects.toMatchObject({ code: 'BAD_PORT' })
+    expect(raw.session.streamCount).toBe(0)
+    raw.session.claimStream(4)
+    await raw.send({ type: 'data', streamId: 4, fin: true, payload: pattern(10, 4) })
+    await expect(raw.closed).resolves.toMatchObject({ ...protocolError, message: expect.stringContaining('before its OPEN') })
+  })
+})

@@ -2,7 +2,8 @@
  * A session's inbound budget: the bytes the peer can make this side hold, across all streams.
  *
  *   committed = held (received chunks not yet handed to the application, unread or under assembly,
- *               counted as the memory they retain) + granted (credit the peer may still use)
+ *               counted as the memory they retain, and bulk-lane frames held before their stream's
+ *               OPEN: lanes.ts, admitted only into room, `mayHold`) + granted (credit the peer may still use)
  *               + delivered (held for the peer above the mux: channel buffers, requests in service)
  *
  * A stream's window (held-but-unread plus its unused credit) is a fixed reservation: credit that
@@ -269,6 +270,11 @@ export class InboundBudget implements PooledBudget {
     this.#waiting.add(stream)
     this.pool?.wait(this)
     return false
+  }
+
+  /** Whether `bytes` more may be held outside any stream (bulk-lane frames ahead of their OPEN, lanes.ts): only into room the budget and the pool have. */
+  mayHold(bytes: number): boolean {
+    return this.#fits(bytes)
   }
 
   /** Whether a window may grow by `bytes` (more credit reserved for good): only into room the budget has, with no head-of-line exception. */

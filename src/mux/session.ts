@@ -10,7 +10,8 @@
  *   ignored, frames for an id never opened reset it.
  * - Lanes (lanes.ts): the link has a latency lane and a bulk lane. A stream's DATA and CLOSE travel
  *   on the lane its OPEN named (`openStream(…, { lane })`), every other frame on the latency lane;
- *   bulk-lane frames that overtake their stream's OPEN are held until it arrives.
+ *   bulk-lane frames that overtake their stream's OPEN are held (that stream's only, charged to the
+ *   inbound budget) until it arrives.
  * - Scheduling: one writer per lane. The latency writer takes control frames (OPEN, CREDIT, STOP,
  *   RESET, PING, PONG) first, then one chunk per ready latency stream in turn (round-robin); the bulk
  *   writer one chunk per ready bulk stream in turn. Each packs every frame ready into one link
@@ -48,7 +49,7 @@ import {
   type StreamLane,
   type StreamPurposeName,
 } from './frame.js'
-import { allowedOnBulkLane, BulkLaneHold, HELD_BULK_WINDOWS, STREAM_LANES } from './lanes.js'
+import { allowedOnBulkLane, BulkLaneHold, STREAM_LANES, type HeldBulkFrame } from './lanes.js'
 import { MuxStream, type OutgoingFrame, type StreamHost } from './stream.js'
 
 export type MuxSessionState = 'handshaking' | 'open' | 'closing' | 'closed'
@@ -111,6 +112,8 @@ export class MuxSession {
   #highestRemoteId = 0
   #remoteStreamCount = 0
   #unclaimed = new Map<number, ReturnType<typeof setTimeout>>()
+  /** Port streams claimed before their OPEN arrived (a value on the bulk lane overtook it), waiting for it. */
+  #claimedEarly = new Map<number, ReturnType<typeof setTimeout>>()
   #control: ControlQueue
   #budget: InboundBudget
   /** True while the peer's frames, or a timer the peer set off, are handled: control frames queued then are the peer's doing. */
@@ -130,6 +133,8 @@ export class MuxSession {
   #batches: Record<StreamLane, BatchWriter>
   /** Bulk-lane frames that arrived before their stream's OPEN (lanes.ts). */
   #held: BulkLaneHold
+  /** Stream ids whose early bulk-lane frames did not fit in the inbound budget: dropped, and the stream refused when its OPEN comes. */
+  #refusedEarly = new Set<number>()
   #lastHeardAt = Date.now()
   #keepaliveTimer?: ReturnType<typeof setInterval>
   #closeInfo?: MuxCloseInfo
@@ -143,9 +148,10 @@ export class MuxSession {
   ) {
     this.config = resolveMuxConfig(options.config)
     this.#batches = { latency: new BatchWriter(this.config.maxFrameBytes), bulk: new BatchWriter(this.config.maxFrameBytes) }
-    this.#held = new BulkLaneHold(HELD_BULK_WINDOWS * this.config.initialWindowBytes)
     this.#control = new ControlQueue()
     this.#budget = new InboundBudget(this.config.maxInboundBytes, options.pool)
+    // The peer may be ahead by one window per stream it may still open (lanes.ts).
+    this.#held = new BulkLaneHold(this.config.initialWindowBytes, () => this.config.maxStreams - this.#remoteStreamCount - this.#refusedEarly.size)
     this.#nextLocalId = options.initiator ? 1 : 2
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve
@@ -237,13 +243,46 @@ export class MuxSession {
     return stream
   }
 
-  /** Takes a port stream the peer opened (its id arrived inside a value). Undefined if unknown or already claimed. */
+  /**
+   * Takes a port stream the peer opened (its id arrived inside a value). Undefined if unknown or
+   * already claimed. A value on the bulk lane can arrive before the OPEN of a port inside it (which
+   * travels on the latency lane): an id the peer may still open (past the highest it opened) is
+   * taken at once, admitted like an OPEN, and waits up to `unclaimedStreamTimeoutMs` for its OPEN,
+   * which fixes its lane; it sends nothing before. Its OPEN not coming in time fails it (BAD_PORT).
+   */
   claimStream(id: number): MuxStream | undefined {
     const timer = this.#unclaimed.get(id)
-    if (timer === undefined) return undefined
+    if (timer === undefined) return this.#claimEarly(id)
     clearTimeout(timer)
     this.#unclaimed.delete(id)
     return this.#streams.get(id)
+  }
+
+  #claimEarly(id: number): MuxStream | undefined {
+    if (this.#state !== 'open' || this.#isLocalId(id) || id <= this.#highestRemoteId || this.#streams.has(id) || id > 0xfffffffe) return undefined
+    if (this.#remoteStreamCount >= this.config.maxStreams || this.#budget.openRefusal(this.config.initialWindowBytes)) return undefined
+    const stream = new MuxStream(id, 'port', this.#host)
+    this.#streams.set(id, stream)
+    this.#remoteStreamCount++
+    this.#claimedEarly.set(
+      id,
+      setTimeout(() => {
+        this.#claimedEarly.delete(id)
+        stream.fail('reset', new MeshscopeError('BAD_PORT', `the OPEN of port stream ${id} did not come within ${this.config.unclaimedStreamTimeoutMs} ms`))
+      }, this.config.unclaimedStreamTimeoutMs),
+    )
+    return stream
+  }
+
+  /** The OPEN of a port stream claimed early came: it learns its lane and may send. */
+  #openClaimedEarly(id: number, purpose: StreamPurposeName, lane: StreamLane): void {
+    clearTimeout(this.#claimedEarly.get(id))
+    this.#claimedEarly.delete(id)
+    const stream = this.#streams.get(id)
+    if (!stream) return // failed meanwhile
+    if (purpose !== 'port') return this.#protocolError(`open of stream ${id} as a request, which a value carried as a port`)
+    stream.lane = lane
+    stream.grantInitialCredit(this.#remoteWindowBytes)
   }
 
   /** Ends the session gracefully: GOAWAY, then the link closes after what is queued. Idempotent. */
@@ -270,11 +309,7 @@ export class MuxSession {
 
   #onLinkMessage(bytes: Uint8Array, lane: LinkLane = 'latency'): void {
     if (this.#state === 'closed') return
-    this.#provokedBy(() => {
-      this.#onLinkMessageFrames(bytes, lane)
-      // What the latency lane brought (an OPEN, the HELLO) may be what held bulk-lane frames wait for.
-      if (lane === 'latency' && !this.#held.isEmpty) this.#releaseHeld()
-    })
+    this.#provokedBy(() => this.#onLinkMessageFrames(bytes, lane))
   }
 
   /** Runs `action` with the control frames it queues counted as provoked by the peer (maxQueuedControlFrames). */
@@ -331,12 +366,26 @@ export class MuxSession {
     }
   }
 
-  /** A frame from the bulk lane: a bulk stream's DATA or CLOSE, held while what it needs has not arrived on the latency lane. */
+  /**
+   * A frame from the bulk lane: a bulk stream's DATA or CLOSE, held while its stream's OPEN (or the
+   * HELLO) has not arrived on the latency lane. Only that stream's frames wait: order is per stream.
+   */
   #onBulkLaneFrame(frame: Frame, bytes: number): void {
     if (!allowedOnBulkLane(frame)) return this.#protocolError(`a ${frame.type} frame on the bulk lane`)
-    if (this.#held.isEmpty && !this.#waitsForLatencyLane(frame.streamId)) return this.#onStreamFrame(frame, 'bulk')
-    if (!this.#held.hold(frame, bytes))
-      this.#protocolError(`more than ${this.#held.maxHeldBytes} bytes on the bulk lane for streams whose OPEN has not arrived`)
+    const id = frame.streamId
+    if (!this.#waitsForLatencyLane(id)) return this.#onStreamFrame(frame, 'bulk')
+    if (this.#refusedEarly.has(id)) return // refused already: its OPEN will be reset
+    const outcome = this.#held.check(frame, bytes)
+    if (!outcome.ok) return this.#protocolError(outcome.reason)
+    if (!this.#budget.mayHold(outcome.bytes)) {
+      // Like an OPEN that does not fit: the stream is refused (tooManyStreams) when its OPEN comes.
+      const early = this.#held.take(id)
+      if (early) this.#budget.change(-early.bytes, 0, 0)
+      this.#refusedEarly.add(id)
+      return
+    }
+    this.#held.hold(frame, outcome.bytes)
+    this.#budget.change(outcome.bytes, 0, 0)
   }
 
   /** Whether a bulk-lane frame for `streamId` must wait: the handshake is not done, or the peer's OPEN of the stream may still be on its way. */
@@ -344,12 +393,29 @@ export class MuxSession {
     return this.#state === 'handshaking' || (!this.#isLocalId(streamId) && streamId > this.#highestRemoteId)
   }
 
-  /** Handles the held bulk-lane frames, in order, up to the first that still waits. */
-  #releaseHeld(): void {
-    for (let frame = this.#held.peek(); frame !== undefined; frame = this.#held.peek()) {
-      if (this.#waitsForLatencyLane(frame.streamId)) return
-      this.#held.shift()
+  /** Takes the frames held for `id` out of the hold and the budget. */
+  #takeHeld(id: number): HeldBulkFrame[] | undefined {
+    const early = this.#held.take(id)
+    if (!early) return undefined
+    this.#budget.change(-early.bytes, 0, 0)
+    return early.frames
+  }
+
+  /** Handles, in order, the held frames of `frames`' stream. */
+  #deliverHeld(frames: HeldBulkFrame[] | undefined): void {
+    for (const frame of frames ?? []) {
       this.#onStreamFrame(frame, 'bulk')
+      if ((this.#state as MuxSessionState) === 'closed') return
+    }
+  }
+
+  /** Hands on the held frames of every stream id that no longer waits (after the HELLO, or an OPEN that skipped ids). */
+  #releaseDue(): void {
+    for (const id of [...this.#refusedEarly]) if (!this.#waitsForLatencyLane(id)) this.#refusedEarly.delete(id)
+    if (this.#held.isEmpty) return
+    for (const id of [...this.#held.ids]) {
+      if (this.#waitsForLatencyLane(id)) continue
+      this.#deliverHeld(this.#takeHeld(id))
       if ((this.#state as MuxSessionState) === 'closed') return
     }
   }
@@ -366,12 +432,28 @@ export class MuxSession {
     for (const stream of this.#streams.values()) stream.grantInitialCredit(this.#remoteWindowBytes)
     this.#resolveReady()
     this.#pump()
+    this.#releaseDue()
   }
 
   #onOpen(id: number, purpose: StreamPurposeName, lane: StreamLane): void {
     if (this.#isLocalId(id) || id <= this.#highestRemoteId) return this.#protocolError(`open of stream ${id}, which the peer may not open now`)
     this.#highestRemoteId = id
+    // Its frames that overtook it leave the budget before it is admitted (else its window would count them twice).
+    const early = this.#takeHeld(id)
+    const refusedEarly = this.#refusedEarly.delete(id)
+    if (this.#claimedEarly.has(id)) this.#openClaimedEarly(id, purpose, lane)
+    else this.#admitOpen(id, purpose, lane, refusedEarly)
+    this.#deliverHeld(early) // to the stream, or ignored if it was refused
+    this.#releaseDue()
+  }
+
+  #admitOpen(id: number, purpose: StreamPurposeName, lane: StreamLane, refusedEarly: boolean): void {
     if (this.#state !== 'open') return
+    if (refusedEarly) {
+      const message = 'its bulk-lane frames came before its OPEN and did not fit in the inbound budget'
+      this.#sendControl({ type: 'reset', streamId: id, reason: 'tooManyStreams', message })
+      return
+    }
     if (this.#remoteStreamCount >= this.config.maxStreams) {
       this.#sendControl({ type: 'reset', streamId: id, reason: 'tooManyStreams', message: `at most ${this.config.maxStreams} streams` })
       return
@@ -404,6 +486,8 @@ export class MuxSession {
   /** A stream's frame from `lane`: its DATA and CLOSE must come on the stream's own lane. */
   #onStreamFrame(frame: Extract<Frame, { streamId: number }>, lane: LinkLane): void {
     const stream = this.#streams.get(frame.streamId)
+    // A port stream claimed early: its own frames all come after its OPEN (the bulk lane's are held till then).
+    if (stream && this.#claimedEarly.has(stream.id)) return this.#protocolError(`a ${frame.type} frame of stream ${stream.id} before its OPEN`)
     if (stream && (frame.type === 'data' || frame.type === 'close') && stream.lane !== lane)
       return this.#protocolError(`a ${frame.type} frame of ${stream.lane}-lane stream ${stream.id} on the ${lane} lane`)
     if (!stream) {
@@ -445,6 +529,7 @@ export class MuxSession {
 
   #markReady(stream: MuxStream): void {
     if (stream.isReleased && !stream.hasWork) return
+    if (this.#claimedEarly.has(stream.id)) return // its lane is not known yet: its OPEN grants its credit, and marks it then
     this.#ready[stream.lane].add(stream)
     this.#pump()
   }
@@ -543,6 +628,8 @@ export class MuxSession {
       clearTimeout(timer)
       this.#unclaimed.delete(stream.id)
     }
+    clearTimeout(this.#claimedEarly.get(stream.id))
+    this.#claimedEarly.delete(stream.id)
   }
 
   #protocolError(reason: string): void {
@@ -559,8 +646,12 @@ export class MuxSession {
     clearInterval(this.#keepaliveTimer)
     for (const timer of this.#unclaimed.values()) clearTimeout(timer)
     this.#unclaimed.clear()
+    for (const timer of this.#claimedEarly.values()) clearTimeout(timer)
+    this.#claimedEarly.clear()
     this.#control.clear()
+    this.#budget.change(-this.#held.bytes, 0, 0)
     this.#held.clear()
+    this.#refusedEarly.clear()
     for (const lane of STREAM_LANES) this.#ready[lane].clear()
     const error = cause ?? this.#disconnectedError()
     this.#rejectReady(error)

@@ -136,8 +136,11 @@ export class MuxStream implements BudgetedStream {
     host.budget.change(0, 0, this.#recvWindowLeft, this.#local)
   }
 
-  /** The link lane this stream's DATA and CLOSE travel on, both ways (fixed by its OPEN; src/mux/lanes.ts). */
-  readonly lane: StreamLane
+  /**
+   * The link lane this stream's DATA and CLOSE travel on, both ways (fixed by its OPEN; src/mux/lanes.ts).
+   * Set by the session only: a port stream claimed before its OPEN arrived learns its lane from the OPEN.
+   */
+  lane: StreamLane
 
   /** The peer closed its side (CLOSE received): no more messages come, though some may wait unread. */
   get receiveEnded(): boolean {

@@ -5,7 +5,8 @@
  * on the wrong lane gets a protocol error.
  */
 import { describe, expect, it } from 'vitest'
-import { HELD_BULK_WINDOWS, HELD_FRAME_OVERHEAD_BYTES } from '../../src/mux/lanes.js'
+import { DATA_FRAME_CREDIT_BYTES } from '../../src/mux/frame.js'
+import { HELD_FRAME_OVERHEAD_BYTES } from '../../src/mux/lanes.js'
 import { MuxSession } from '../../src/mux/session.js'
 import { createMemoryLinkPair } from '../../src/transport/memory-link.js'
 import { nextIncoming, pattern, readAll, sameBytes } from './helpers.js'
@@ -119,19 +120,60 @@ describe('a peer on the wrong lane', () => {
     }
   })
 
-  it(`held bulk-lane frames for streams never opened: ${HELD_BULK_WINDOWS} windows are held, a byte more is a protocol error`, async () => {
+  it('held bulk-lane frames for a stream not yet opened: one initial window of credit, a byte more is a protocol error', async () => {
     const windowBytes = 1024
-    const limit = HELD_BULK_WINDOWS * windowBytes
-    const counted = 256 // each frame counts its bytes (header included) and HELD_FRAME_OVERHEAD_BYTES
-    const payloadBytes = counted - HELD_FRAME_OVERHEAD_BYTES - 6
+    const payloadBytes = 256 - DATA_FRAME_CREDIT_BYTES
     const raw = peer({ initialWindowBytes: windowBytes })
     await raw.handshake()
-    // Exactly at the limit.
-    for (let held = 0; held < limit; held += counted) await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(payloadBytes) }, 'bulk')
+    // Exactly the window: 4 frames of 256 bytes of credit each.
+    for (let i = 0; i < 4; i++) await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(payloadBytes) }, 'bulk')
     expect(await raw.barrier()).toBe(true)
     expect(raw.session.state).toBe('open')
+    expect(raw.session.stats().inboundBytes).toBe(4 * (payloadBytes + 6 + HELD_FRAME_OVERHEAD_BYTES))
+    await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(1) }, 'bulk')
+    await expect(raw.closed).resolves.toMatchObject({ ...protocolError, message: expect.stringContaining(`more than the ${windowBytes}-byte initial window`) })
+  })
+
+  it('held bulk-lane frames: a frame after a held CLOSE, or more ids than the peer may open, is a protocol error', async () => {
+    const raw = peer()
+    await raw.handshake()
     await raw.send({ type: 'close', streamId: 2 }, 'bulk')
-    await expect(raw.closed).resolves.toMatchObject({ ...protocolError, message: expect.stringContaining(`more than ${limit} bytes on the bulk lane`) })
+    await raw.send({ type: 'close', streamId: 2 }, 'bulk')
+    await expect(raw.closed).resolves.toMatchObject({ ...protocolError, message: expect.stringContaining('after the CLOSE of stream 2') })
+    const crowd = peer({ maxStreams: 2 })
+    await crowd.handshake()
+    for (const streamId of [2, 4, 6]) await crowd.send({ type: 'close', streamId }, 'bulk')
+    await expect(crowd.closed).resolves.toMatchObject({ ...protocolError, message: expect.stringContaining('more stream ids than the peer may open (2)') })
+  })
+
+  it('frames of an open bulk stream are not held behind frames of a stream whose OPEN has not come', async () => {
+    const raw = peer()
+    await raw.handshake()
+    const incoming = nextIncoming(raw.session)
+    await raw.send({ type: 'open', streamId: 2, purpose: 'request', lane: 'bulk' })
+    const open = await incoming
+    await raw.send({ type: 'data', streamId: 4, fin: true, payload: pattern(10, 4) }, 'bulk')
+    await raw.send({ type: 'data', streamId: 2, fin: true, payload: pattern(10, 2) }, 'bulk')
+    expect(sameBytes(await open.receive(), pattern(10, 2))).toBe(true)
+    const later = nextIncoming(raw.session)
+    await raw.send({ type: 'open', streamId: 4, purpose: 'request', lane: 'bulk' })
+    expect(sameBytes(await (await later).receive(), pattern(10, 4))).toBe(true)
+  })
+
+  it('held bulk-lane frames count in the inbound budget: a stream whose frames do not fit is refused with tooManyStreams', async () => {
+    const raw = peer({ initialWindowBytes: 4096, maxWindowBytes: 4096, maxInboundBytes: 4096 })
+    await raw.handshake()
+    await raw.send({ type: 'data', streamId: 2, fin: false, payload: new Uint8Array(2048) }, 'bulk')
+    await raw.send({ type: 'data', streamId: 4, fin: false, payload: new Uint8Array(2048) }, 'bulk')
+    expect(await raw.barrier()).toBe(true)
+    expect(raw.session.state).toBe('open')
+    expect(raw.session.stats().inboundBytes).toBe(2048 + 6 + HELD_FRAME_OVERHEAD_BYTES)
+    await raw.send({ type: 'open', streamId: 4, purpose: 'request', lane: 'bulk' })
+    expect(await raw.waitFor('the reset', (frame) => frame.type === 'reset' && frame.streamId === 4)).toMatchObject({
+      type: 'reset',
+      streamId: 4,
+      reason: 'tooManyStreams',
+    })
   })
 
   it('a batch over the frame limit on the bulk lane is a protocol error', async () => {
@@ -152,5 +194,37 @@ describe('a peer on the wrong lane', () => {
     await raw.send({ type: 'open', streamId: 2, purpose: 'request', lane: 'bulk' })
     const stream = await incoming
     expect(sameBytes(await stream.receive(), pattern(10, 1))).toBe(true)
+  })
+})
+
+describe('a port claimed before its OPEN (a value on the bulk lane overtook it)', () => {
+  it('is taken at once, learns its lane from the OPEN, and sends only then', async () => {
+    const raw = peer()
+    await raw.handshake()
+    const stream = raw.session.claimStream(2)
+    expect(stream).toBeDefined()
+    expect(raw.session.claimStream(2)).toBeUndefined()
+    const sent = stream!.send(pattern(10, 7))
+    sent.catch(() => {})
+    expect(await raw.barrier()).toBe(true)
+    expect(raw.frames.some((frame) => frame.type === 'data' && frame.streamId === 2)).toBe(false)
+    await raw.send({ type: 'data', streamId: 2, fin: true, payload: pattern(10, 2) }, 'bulk')
+    await raw.send({ type: 'open', streamId: 2, purpose: 'port', lane: 'bulk' })
+    expect(await raw.barrier()).toBe(true)
+    expect(stream!.lane).toBe('bulk')
+    await sent
+    expect(await raw.waitFor('its data', (frame) => frame.type === 'data' && frame.streamId === 2)).toMatchObject({ streamId: 2 })
+    expect(sameBytes(await stream!.receive(), pattern(10, 2))).toBe(true)
+  })
+
+  it('fails with BAD_PORT when its OPEN does not come in time; a frame of it before its OPEN is a protocol error', async () => {
+    const raw = peer({ unclaimedStreamTimeoutMs: 20 })
+    await raw.handshake()
+    const stream = raw.session.claimStream(2)!
+    await expect(stream.receive()).rejects.toMatchObject({ code: 'BAD_PORT' })
+    expect(raw.session.streamCount).toBe(0)
+    raw.session.claimStream(4)
+    await raw.send({ type: 'data', streamId: 4, fin: true, payload: pattern(10, 4) })
+    await expect(raw.closed).resolves.toMatchObject({ ...protocolError, message: expect.stringContaining('before its OPEN') })
   })
 })

@@ -12,16 +12,9 @@
  *   on the lane its OPEN named (`openStream(…, { lane })`), every other frame on the latency lane;
  *   bulk-lane frames that overtake their stream's OPEN are held (that stream's only, charged to the
  *   inbound budget) until it arrives.
- * - Scheduling: one writer per lane. The latency writer takes control frames (OPEN, CREDIT, STOP,
- *   RESET, PING, PONG) first, then one chunk per ready latency stream in turn (round-robin); the bulk
- *   writer one chunk per ready bulk stream in turn. Each packs every frame ready into one link
- *   message of at most `maxFrameBytes` (a batch, batch.ts), so an OPEN and its first DATA, or a burst
- *   of small messages, cost one data-channel message. A writer starts a microtask after a frame is
- *   queued while it is idle; right after a message that had room left, in a burst, it gathers the
- *   next one until frames stop coming for a few microtask turns (coalesce.ts), so values from a loop
- *   that awaits each send share a message too. It awaits the link's `send` on its lane, which waits
- *   while that lane holds more than its high-water mark: so a small message never waits behind the
- *   bulk lane's buffer, and no buffer grows without bound.
+ * - Scheduling: one writer per lane (lane-writers.ts): control frames first on the latency lane, then
+ *   one chunk per ready stream of the lane in turn, packed into batches; a small message never waits
+ *   behind the bulk lane's buffer, and no buffer grows without bound.
  * - Liveness: a PING every `keepaliveIntervalMs`; nothing heard for `idleTimeoutMs` fails the session.
  *   When the session fails or the link dies, every stream fails with DISCONNECTED and every pending
  *   promise settles.
@@ -33,8 +26,7 @@ import { MeshscopeError } from '../errors.js'
 import type { Link, LinkCloseInfo, LinkLane } from '../transport/link.js'
 import { Emitter } from '../util/emitter.js'
 import { resolveMuxConfig, type MuxConfig } from './config.js'
-import { BatchWriter, splitBatch } from './batch.js'
-import { Coalescer } from './coalesce.js'
+import { splitBatch } from './batch.js'
 import { ControlQueue } from './control-queue.js'
 import { InboundBudget } from './inbound-budget.js'
 import type { SharedInboundBudget } from './shared-budget.js'
@@ -49,8 +41,9 @@ import {
   type StreamLane,
   type StreamPurposeName,
 } from './frame.js'
-import { allowedOnBulkLane, BulkLaneHold, STREAM_LANES, type HeldBulkFrame } from './lanes.js'
-import { MuxStream, type OutgoingFrame, type StreamHost } from './stream.js'
+import { LaneWriters } from './lane-writers.js'
+import { allowedOnBulkLane, BulkLaneHold, type HeldBulkFrame } from './lanes.js'
+import { MuxStream, type StreamHost } from './stream.js'
 
 export type MuxSessionState = 'handshaking' | 'open' | 'closing' | 'closed'
 
@@ -98,9 +91,6 @@ export interface MuxSessionOptions {
   pool?: SharedInboundBudget
 }
 
-/** A batch takes another stream chunk only while at least this many payload bytes fit. */
-const MIN_BATCH_DATA_ROOM = 256
-
 export class MuxSession {
   readonly events = new Emitter<MuxSessionEvents>()
   readonly config: MuxConfig
@@ -118,19 +108,10 @@ export class MuxSession {
   #budget: InboundBudget
   /** True while the peer's frames, or a timer the peer set off, are handled: control frames queued then are the peer's doing. */
   #handlingPeerFrames = false
-  /** Streams with a frame to write, per lane (round-robin within each). */
-  #ready: Record<StreamLane, Set<MuxStream>> = { latency: new Set(), bulk: new Set() }
-  #writing: Record<StreamLane, boolean> = { latency: false, bulk: false }
-  /** Per lane: holds the writer back while frames keep coming, so they leave together (coalesce.ts). */
-  #coalescers: Record<StreamLane, Coalescer> = {
-    latency: new Coalescer(() => void this.#write('latency')),
-    bulk: new Coalescer(() => void this.#write('bulk')),
-  }
-  /** Per lane: whether the last message `#nextMessage` built stopped for want of room (not of frames). */
-  #batchWasFull: Record<StreamLane, boolean> = { latency: false, bulk: false }
+  /** The writers of the two lanes (lane-writers.ts). */
+  #writers: LaneWriters
   #remoteWindowBytes = 0
   #remoteMaxItemBytes = 0
-  #batches: Record<StreamLane, BatchWriter>
   /** Bulk-lane frames that arrived before their stream's OPEN (lanes.ts). */
   #held: BulkLaneHold
   /** Stream ids whose early bulk-lane frames did not fit in the inbound budget: dropped, and the stream refused when its OPEN comes. */
@@ -147,8 +128,18 @@ export class MuxSession {
     options: MuxSessionOptions,
   ) {
     this.config = resolveMuxConfig(options.config)
-    this.#batches = { latency: new BatchWriter(this.config.maxFrameBytes), bulk: new BatchWriter(this.config.maxFrameBytes) }
     this.#control = new ControlQueue()
+    this.#writers = new LaneWriters(
+      {
+        link,
+        control: this.#control,
+        canWrite: () => this.#state === 'open' || this.#state === 'closing',
+        isClosed: () => this.#state === 'closed',
+        linkRefused: (error) =>
+          this.#end({ reason: 'disconnected', message: `the link refused a frame: ${error instanceof Error ? error.message : String(error)}` }),
+      },
+      this.config.maxFrameBytes,
+    )
     this.#budget = new InboundBudget(this.config.maxInboundBytes, options.pool)
     // The peer may be ahead by one window per stream it may still open (lanes.ts).
     this.#held = new BulkLaneHold(this.config.initialWindowBytes, () => this.config.maxStreams - this.#remoteStreamCount - this.#refusedEarly.size)
@@ -530,82 +521,11 @@ export class MuxSession {
   #markReady(stream: MuxStream): void {
     if (stream.isReleased && !stream.hasWork) return
     if (this.#claimedEarly.has(stream.id)) return // its lane is not known yet: its OPEN grants its credit, and marks it then
-    this.#ready[stream.lane].add(stream)
-    this.#pump()
-  }
-
-  /** The next stream frame of `lane`, round-robin: the first ready stream writes one frame and goes to the back if it has more. */
-  #nextStreamFrame(lane: StreamLane, maxPayloadBytes: number): OutgoingFrame | undefined {
-    const ready = this.#ready[lane]
-    for (const stream of ready) {
-      ready.delete(stream)
-      const frame = stream.nextFrame(maxPayloadBytes)
-      if (stream.hasWork) ready.add(stream)
-      if (frame) return frame
-    }
-    return undefined
+    this.#writers.markReady(stream)
   }
 
   #pump(): void {
-    for (const lane of STREAM_LANES) this.#coalescers[lane].noteFrame()
-    if (this.#state === 'handshaking' || this.#state === 'closed') return
-    for (const lane of STREAM_LANES) {
-      if (this.#writing[lane] || (lane === 'bulk' && this.#ready.bulk.size === 0)) continue
-      this.#writing[lane] = true
-      // A microtask later, so what the same synchronous code queues (an OPEN and its DATA, a reply and
-      // its CLOSE, several small messages) leaves in one link message.
-      this.#coalescers[lane].startNow()
-    }
-  }
-
-  async #write(lane: StreamLane): Promise<void> {
-    let gathering = false
-    try {
-      for (;;) {
-        if (this.#state === 'closed') return
-        const message = this.#nextMessage(lane)
-        if (!message) return
-        // The message lives in the lane's batch writer's reused buffer: safe because this loop awaits
-        // each send, and a Link has taken (copied) the bytes when its send resolves.
-        await this.link.send(message, lane)
-        // A message with room left, in a burst: what comes next is small too, and worth gathering.
-        if (!this.#batchWasFull[lane] && (this.#state as MuxSessionState) !== 'closed' && this.#coalescers[lane].gatherIfBurst()) {
-          gathering = true
-          return
-        }
-      }
-    } catch (error) {
-      this.#end({ reason: 'disconnected', message: `the link refused a frame: ${error instanceof Error ? error.message : String(error)}` })
-    } finally {
-      // Gathering, the writer stays claimed: the coalescer runs it again.
-      if (!gathering) this.#writing[lane] = false
-    }
-  }
-
-  /** Packs, for the latency lane, control frames first; then the lane's stream chunks round-robin, while they fit. */
-  #nextMessage(lane: StreamLane): Uint8Array | undefined {
-    const batch = this.#batches[lane]
-    batch.reset()
-    this.#batchWasFull[lane] = true
-    for (;;) {
-      const control = lane === 'latency' ? this.#control.peek() : undefined
-      if (control) {
-        if (!batch.addFrame(control)) break
-        this.#control.shift()
-        continue
-      }
-      // Not worth splitting a chunk into a sliver to fill the batch's last bytes.
-      const room = batch.dataRoom
-      if (batch.count > 0 && room < MIN_BATCH_DATA_ROOM) break
-      const frame = this.#nextStreamFrame(lane, room)
-      if (!frame) {
-        this.#batchWasFull[lane] = false
-        break
-      }
-      if (frame.type === 'data') batch.addData(frame.streamId, frame.fin, frame.parts)
-      else if (!batch.addFrame(frame)) throw new Error(`a ${frame.type} frame did not fit in ${room} bytes`)
-    }
-    return batch.count === 0 ? undefined : batch.finish()
+    this.#writers.pump()
   }
 
   // ── lifecycle ──────────────────────────────────────────────────────────────
@@ -621,7 +541,7 @@ export class MuxSession {
   #release(stream: MuxStream): void {
     if (this.#streams.get(stream.id) !== stream) return
     this.#streams.delete(stream.id)
-    this.#ready[stream.lane].delete(stream)
+    this.#writers.forget(stream)
     if (!this.#isLocalId(stream.id)) this.#remoteStreamCount--
     const timer = this.#unclaimed.get(stream.id)
     if (timer !== undefined) {
@@ -652,7 +572,7 @@ export class MuxSession {
     this.#budget.change(-this.#held.bytes, 0, 0)
     this.#held.clear()
     this.#refusedEarly.clear()
-    for (const lane of STREAM_LANES) this.#ready[lane].clear()
+    this.#writers.clear()
     const error = cause ?? this.#disconnectedError()
     this.#rejectReady(error)
     for (const stream of [...this.#streams.values()]) stream.fail('disconnected', error)

@@ -114,14 +114,15 @@ export function outcomeToWire(outcome: RequestOutcome): unknown[] {
 }
 
 export function outcomeFromWire(value: unknown): RequestOutcome | MeshscopeError {
-  const malformed = new MeshscopeError('BAD_MESSAGE', 'a malformed reply to a cluster request')
-  if (!Array.isArray(value)) return malformed
+  // Made only when needed: an Error captures a stack, which every reply would pay for.
+  const malformed = () => new MeshscopeError('BAD_MESSAGE', 'a malformed reply to a cluster request')
+  if (!Array.isArray(value)) return malformed()
   if (value[0] === 0 && value.length === 3 && isSpare(value[2])) return { kind: 'value', value: value[1], spare: clampSpare(value[2]) }
   if (value[0] === 1 && value.length === 4 && isSpare(value[3]) && typeof value[2] === 'string') {
     const code = (REFUSAL_CODES as readonly unknown[]).includes(value[1]) ? (value[1] as RefusalCode) : undefined
     if (code) return { kind: 'refused', code, message: value[2].slice(0, 1024), spare: clampSpare(value[3]) }
   }
-  return malformed
+  return malformed()
 }
 
 /** A tunnel's opening: the cluster and the member's halves (what it receives on, what it sends with). */

@@ -10,10 +10,10 @@
  * `measureClusters()` returns them (bench/run.mjs adds them to latest.json); run alone, this prints them.
  * Ends only the processes it started, by their handles. BENCH_QUICK=1 shortens every phase.
  */
-import { fork } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'vite'
+import { IpcProcess, nodeArgsFrom } from './ipc-process.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bundleDir = join(root, 'node_modules/.cache/meshscope-bench-clusters')
@@ -55,52 +55,9 @@ async function buildPeer() {
   return join(bundleDir, 'clusters-peer.mjs')
 }
 
-/** One peer process, driven over IPC. */
-class PeerProcess {
-  #next = 0
-  #pending = new Map()
-
-  constructor(child) {
-    this.child = child
-    child.on('message', (message) => {
-      if (message.id === undefined) return
-      const pending = this.#pending.get(message.id)
-      this.#pending.delete(message.id)
-      if (message.error !== undefined) pending?.reject(new Error(`clusters peer: ${message.error}`))
-      else pending?.resolve(message.result)
-    })
-    child.once('exit', (code, signal) => {
-      for (const pending of this.#pending.values()) pending.reject(new Error(`clusters peer exited (${code ?? signal})`))
-      this.#pending.clear()
-    })
-  }
-
-  static async start(bundle) {
-    const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-    const child = fork(bundle, [], { execArgv: extra, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    await new Promise((resolve, reject) => {
-      child.once('message', (message) => (message.ready ? resolve() : reject(new Error('unexpected first message'))))
-      child.once('exit', (code) => reject(new Error(`clusters peer exited with ${code} before it was ready`)))
-    })
-    return new PeerProcess(child)
-  }
-
-  call(cmd, args) {
-    const id = this.#next++
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
-      this.child.send({ id, cmd, args })
-    })
-  }
-
-  /** Asks the process to close its meshes and exit; kills it (this handle's pid) after 3 s. */
-  async stop() {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    await Promise.race([this.call('close').catch(() => {}), new Promise((resolve) => setTimeout(resolve, 3000))])
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))])
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
-  }
+/** One peer process (bench/clusters-peer.ts), driven over IPC. */
+function startPeerProcess(bundle) {
+  return IpcProcess.start(bundle, { name: 'clusters peer', execArgv: nodeArgsFrom('BENCH_NODE_ARGS') })
 }
 
 async function waitFor(what, probe, timeoutMs = 60_000) {
@@ -131,7 +88,7 @@ export async function measureClusters({ quick = Boolean(process.env.BENCH_QUICK)
   const bundle = await buildPeer()
   const processes = []
   const start = async () => {
-    const peer = await PeerProcess.start(bundle)
+    const peer = await startPeerProcess(bundle)
     processes.push(peer)
     return peer
   }

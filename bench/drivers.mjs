@@ -3,7 +3,7 @@
  * of bench/peer/operations.ts, on that side), `memStart()` / `memStop()` (that side's memory), and is stopped by
  * the cleanup functions pushed onto `cleanups` (child processes by pid, the browser, the Vite server).
  */
-import { fork } from 'node:child_process'
+import { IpcProcess, nodeArgsFrom } from './ipc-process.mjs'
 import { createServer as createNetServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -50,44 +50,11 @@ export async function buildNodePeer() {
   return join(bundleDir, 'node-peer.mjs')
 }
 
-export class NodePeerProcess {
-  #next = 0
-  #pending = new Map()
-  other
-
-  constructor(child) {
-    this.child = child
-    child.on('message', (message) => {
-      if (message.signal) return this.other?.child.send({ signal: message.signal })
-      if (message.id === undefined) return
-      const pending = this.#pending.get(message.id)
-      this.#pending.delete(message.id)
-      if (message.error !== undefined) pending?.reject(new Error(`node peer: ${message.error}`))
-      else pending?.resolve(message.result)
-    })
-    child.once('exit', (code, signal) => {
-      for (const pending of this.#pending.values()) pending.reject(new Error(`node peer exited (${code ?? signal})`))
-      this.#pending.clear()
-    })
-  }
-
-  static async start(bundle) {
-    // BENCH_NODE_ARGS adds flags for diagnosis (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
-    const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-    const child = fork(bundle, [], { execArgv: ['--expose-gc', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    await new Promise((resolve, reject) => {
-      child.once('message', (message) => (message.ready ? resolve() : reject(new Error('unexpected first message'))))
-      child.once('exit', (code) => reject(new Error(`node peer exited with ${code} before it was ready`)))
-    })
-    return new NodePeerProcess(child)
-  }
-
-  call(cmd, args) {
-    const id = this.#next++
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
-      this.child.send({ id, cmd, args })
-    })
+/** One wrtc Node peer process (bench/node-peer.ts) driven over IPC; signals go to `other`. */
+export class NodePeerProcess extends IpcProcess {
+  static launch(bundle) {
+    // BENCH_NODE_ARGS adds flags for diagnosis.
+    return NodePeerProcess.start(bundle, { name: 'node peer', relay: 'signal', execArgv: ['--expose-gc', ...nodeArgsFrom('BENCH_NODE_ARGS')] })
   }
 
   run(op, args) {
@@ -103,17 +70,6 @@ export class NodePeerProcess {
   failure() {
     return this.call('failure')
   }
-
-  /** Asks the peer to close its connection and exit; SIGKILL by pid if it has not within 3 s. */
-  async stop() {
-    const child = this.child
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    this.call('close').catch(() => {})
-    const timer = setTimeout(() => process.kill(child.pid, 'SIGKILL'), 3000)
-    await exited
-    clearTimeout(timer)
-  }
 }
 
 /** Builds the Node peer once; `connect()` starts two peer processes and connects them (a is the initiator). */
@@ -121,9 +77,9 @@ export async function startWrtc(cleanups, log) {
   const bundle = await buildNodePeer()
   return {
     async connect() {
-      const a = await NodePeerProcess.start(bundle)
+      const a = await NodePeerProcess.launch(bundle)
       cleanups.push(() => a.stop())
-      const b = await NodePeerProcess.start(bundle)
+      const b = await NodePeerProcess.launch(bundle)
       cleanups.push(() => b.stop())
       a.other = b
       b.other = a

@@ -17,12 +17,12 @@
  * comma-separated list of figures to measure, e.g. `formation_ms.node_12`; the others are null),
  * FORMATION_NODE_ARGS (diagnosis: flags for the Node processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
-import { fork } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { build, createServer } from 'vite'
 import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium-path.mjs'
+import { IpcProcess, nodeArgsFrom } from './ipc-process.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bundleDir = join(root, 'node_modules/.cache/meshscope-bench-formation')
@@ -61,65 +61,15 @@ async function buildNodeBundle() {
   return join(bundleDir, 'formation-node.mjs')
 }
 
-/** One process of bench/formation/node.ts, driven over IPC; stopped by its pid. */
-class FormationProcess {
-  #next = 0
-  #pending = new Map()
-  other
-
-  constructor(child) {
-    this.child = child
-    child.on('message', (message) => {
-      if (message.rawSignal) return this.other?.child.send({ rawSignal: message.rawSignal })
-      const pending = this.#pending.get(message.id)
-      this.#pending.delete(message.id)
-      if (message.error !== undefined) pending?.reject(new Error(`formation peer: ${message.error}`))
-      else pending?.resolve(message.result)
-    })
-    child.once('exit', (code, signal) => {
-      for (const pending of this.#pending.values()) pending.reject(new Error(`formation peer exited (${code ?? signal})`))
-      this.#pending.clear()
-    })
-  }
-
-  static async start(bundle) {
-    // FORMATION_NODE_ARGS adds flags for diagnosis (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
-    const execArgv = (process.env.FORMATION_NODE_ARGS ?? '').split(' ').filter(Boolean)
-    const child = fork(bundle, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    await new Promise((resolve, reject) => {
-      child.once('message', (message) => (message.ready ? resolve() : reject(new Error('unexpected first message'))))
-      child.once('exit', (code) => reject(new Error(`formation peer exited with ${code} before it was ready`)))
-    })
-    return new FormationProcess(child)
-  }
-
-  call(cmd, args = {}) {
-    const id = this.#next++
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
-      this.child.send({ id, cmd, args })
-    })
-  }
-
-  /** Asks the process to leave and exit; SIGKILL by pid if it has not within 3 s. */
-  async stop() {
-    const child = this.child
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    this.call('close').catch(() => {})
-    const timer = setTimeout(() => {
-      try {
-        process.kill(child.pid, 'SIGKILL')
-      } catch {}
-    }, 3000)
-    await exited
-    clearTimeout(timer)
-  }
+/** One process of bench/formation/node.ts (a peer or the signaling server), driven over IPC; raw signals go to `other`. */
+function startFormationProcess(bundle) {
+  // FORMATION_NODE_ARGS adds flags for diagnosis.
+  return IpcProcess.start(bundle, { name: 'formation peer', relay: 'rawSignal', execArgv: nodeArgsFrom('FORMATION_NODE_ARGS') })
 }
 
 /** A fresh signaling server process; every measurement gets its own, so no limit carries over between them. */
 async function startServer(bundle) {
-  const server = await FormationProcess.start(bundle)
+  const server = await startFormationProcess(bundle)
   const url = await server.call('serve')
   return { server, url }
 }
@@ -133,7 +83,7 @@ async function formOnce({ bundle, nodes, tabs = 0, browser, pageUrl, log }) {
   const peers = []
   let context
   try {
-    for (let i = 0; i < nodes; i++) peers.push(await FormationProcess.start(bundle))
+    for (let i = 0; i < nodes; i++) peers.push(await startFormationProcess(bundle))
     const pages = []
     if (tabs > 0) {
       context = await browser.newContext()
@@ -206,7 +156,7 @@ async function firstMessageOnce({ bundle, browser, pageUrl, log }) {
       }
       stops.push(() => Promise.all([a, b].map((page) => page.evaluate(() => globalThis.formation.close()).catch(() => {}))))
     } else {
-      const [a, b] = [await FormationProcess.start(bundle), await FormationProcess.start(bundle)]
+      const [a, b] = [await startFormationProcess(bundle), await startFormationProcess(bundle)]
       stops.push(() => Promise.all([a.stop(), b.stop()]))
       waiter = { wait: () => a.call('waitFirst', { url, room }), receivedAt: () => a.call('firstReceivedAt') }
       joiner = { send: () => b.call('sendFirst', { url, room }), trace: () => b.call('firstMessageTrace') }
@@ -246,7 +196,7 @@ async function rawFirstMessageOnce({ bundle, browser, pageUrl }) {
       initiator = { start: () => a.evaluate(() => globalThis.formation.rawStart(true)) }
       stops.push(() => Promise.all([a, b].map((page) => page.evaluate(() => globalThis.formation.close()).catch(() => {}))))
     } else {
-      const [a, b] = [await FormationProcess.start(bundle), await FormationProcess.start(bundle)]
+      const [a, b] = [await startFormationProcess(bundle), await startFormationProcess(bundle)]
       a.other = b
       b.other = a
       stops.push(() => Promise.all([a.stop(), b.stop()]))

@@ -1,7 +1,8 @@
 /**
- * A multiplexer session: many streams over one Link (one data channel per peer pair). One state
- * machine (handshaking → open → closing → closed, `MuxSessionState`) and the frame handling and
- * writing it drives; a stream's own states are in stream.ts, the budgets in their own files.
+ * A multiplexer session: many streams over one Link (two data channels per peer pair, its lanes). One
+ * state machine (handshaking → open → closing → closed, `MuxSessionState`) and the frame handling it
+ * drives, the bulk-lane hold and early port claims included; a stream's own states are in stream.ts,
+ * the lanes' writers in lane-writers.ts, the budgets in their own files.
  *
  * - Handshake: each side's first frame is HELLO (version, its per-stream window, its item limit).
  *   Nothing else is written before the peer's HELLO arrives; another version fails the session.

@@ -87,6 +87,16 @@ export type ErrorCode =
   | 'GOSSIP_UNSOLICITED'
   | 'GOSSIP_FORGED'
   | 'GOSSIP_CLOSED'
+  // remote objects (src/objects): handles, lazy values and blobs, read-write locks
+  | 'HANDLE_NOT_LOCAL'
+  | 'HANDLE_WRONG_KIND'
+  | 'HANDLE_UNKNOWN'
+  | 'OBJECT_MOVED'
+  | 'OBJECT_GONE'
+  | 'OBJECT_LIMIT'
+  | 'BLOB_TOO_LARGE'
+  | 'BLOB_SIZE_MISMATCH'
+  | 'LOCK_LEASE_EXPIRED'
 
 export class MeshscopeError extends Error {
   override name = 'MeshscopeError'

@@ -13,6 +13,7 @@ import { admitObject } from './limits.js'
 export class ObjectStream {
   #release: () => void
   #finished = false
+  #ended = false
 
   private constructor(
     readonly connection: Connection,
@@ -76,6 +77,8 @@ export class ObjectStream {
 
   /** Closes this side and reads (dropping) whatever the peer still sends until its side ends, then finishes. */
   end(): void {
+    if (this.#ended) return
+    this.#ended = true
     this.stream.close()
     this.#settleLater()
   }

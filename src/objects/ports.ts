@@ -4,9 +4,11 @@
  */
 import type { PortTable } from '../channels/port.js'
 import { decodeHandlePort } from './handle.js'
+import { decodeLazyPort } from './lazy.js'
 
 export const objectPorts: PortTable = {
   kinds: {
     handle: decodeHandlePort,
+    lazy: decodeLazyPort,
   },
 }

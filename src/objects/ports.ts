@@ -5,10 +5,12 @@
 import type { PortTable } from '../channels/port.js'
 import { decodeHandlePort } from './handle.js'
 import { decodeLazyPort } from './lazy.js'
+import { decodeBlobPort } from './lazy-blob.js'
 
 export const objectPorts: PortTable = {
   kinds: {
     handle: decodeHandlePort,
     lazy: decodeLazyPort,
+    blob: decodeBlobPort,
   },
 }

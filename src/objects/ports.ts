@@ -6,11 +6,13 @@ import type { PortTable } from '../channels/port.js'
 import { decodeHandlePort } from './handle.js'
 import { decodeLazyPort } from './lazy.js'
 import { decodeBlobPort } from './lazy-blob.js'
+import { decodeRwLockPort } from './rw-lock.js'
 
 export const objectPorts: PortTable = {
   kinds: {
     handle: decodeHandlePort,
     lazy: decodeLazyPort,
     blob: decodeBlobPort,
+    rwlock: decodeRwLockPort,
   },
 }

@@ -289,6 +289,7 @@ export class LinkTable {
       muxConfig: { ...limits.mux, keepaliveIntervalMs: heartbeatIntervalMs, idleTimeoutMs: peerTimeoutMs },
       codecLimits: limits.codec,
       channelLimits: limits.channels,
+      ...(limits.objects ? { objectLimits: limits.objects } : {}),
       messaging: router,
       sendErrorStacks: exposeErrorStacks,
       ...(this.options.inboundPool ? { inboundPool: this.options.inboundPool } : {}),

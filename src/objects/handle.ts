@@ -25,10 +25,6 @@ export interface HandleOptions<T> {
   onRelease?: (value: T) => void
 }
 
-/** A constructor `get` can check the value against. */
-// biome-ignore lint/suspicious/noExplicitAny: a class of any constructor signature
-type AnyClass<T> = abstract new (...args: any[]) => T
-
 interface Entry {
   value: unknown
   kind: string
@@ -112,8 +108,10 @@ export class Handle<T = unknown> {
    * OBJECT_MOVED / OBJECT_GONE for a handle that was sent away / closed.
    */
   get(kind?: string): T
-  get<U>(expected: AnyClass<U>): U
-  get(expected?: string | AnyClass<unknown>): unknown {
+  // biome-ignore lint/suspicious/noExplicitAny: a class of any constructor signature
+  get<U>(expected: abstract new (...args: any[]) => U): U
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  get(expected?: string | (abstract new (...args: any[]) => unknown)): unknown {
     const state = this.#state
     if (state.at === 'moved') throw new MeshscopeError('OBJECT_MOVED', 'this handle was sent to another peer')
     if (state.at === 'closed') throw new MeshscopeError('OBJECT_GONE', 'this handle was closed')

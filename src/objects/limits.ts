@@ -32,13 +32,18 @@ export const OBJECT_LIMITS: Readonly<ObjectLimits> = Object.freeze({
 const configured = new WeakMap<Connection, ObjectLimits>()
 const counts = new WeakMap<Connection, number>()
 
-/** Sets the object limits of one connection (the defaults otherwise). */
-export function configureObjects(connection: Connection, limits: Partial<ObjectLimits>): void {
+/** The defaults with `limits` over them; throws INVALID_ARGUMENT for a value that is not a positive integer. */
+export function resolveObjectLimits(limits: Partial<ObjectLimits> = {}): ObjectLimits {
   const resolved = { ...OBJECT_LIMITS, ...limits }
   for (const [name, value] of Object.entries(resolved)) {
-    if (!Number.isInteger(value) || value < 1) throw new MeshscopeError('INVALID_ARGUMENT', `object limit ${name} must be a positive integer`)
+    if (!Number.isSafeInteger(value) || value < 1) throw new MeshscopeError('INVALID_ARGUMENT', `object limit ${name} must be a positive integer`)
   }
-  configured.set(connection, resolved)
+  return resolved
+}
+
+/** Sets the object limits of one connection (the defaults otherwise); the peer stack calls it with `PeerLimits.objects`. */
+export function configureObjects(connection: Connection, limits: Partial<ObjectLimits>): void {
+  configured.set(connection, resolveObjectLimits(limits))
 }
 
 export function objectLimitsOf(connection: Connection): Readonly<ObjectLimits> {

@@ -190,7 +190,7 @@ async function suite(platform, connect) {
     log(
       platform,
       `throughput ${i + 1}: raw ${raw.mbps.toFixed(1)} MB/s${gap(raw)}; bytes channel ${mux.mbps.toFixed(1)} MB/s${gap(mux)}; mux stream ${stream.mbps.toFixed(1)} MB/s${gap(stream)}; ` +
-        `lazy blob ${toMB(PLAN.blobBytes).toFixed(0)} MB ${blob.mbps.toFixed(1)} MB/s${gap(blob)}`,
+        `lazy blob of ${PLAN.blobBytes / MiB} MiB ${blob.mbps.toFixed(1)} MB/s${gap(blob)}`,
     )
   }
 
@@ -356,7 +356,7 @@ const ROWS = [
   ['  bytes channel, 64 KiB writes (MB/s)', 'mux_bytes_throughput_mbps', (v) => v.toFixed(1), ''],
   ['  mux stream, 64 KiB msgs (MB/s)', 'mux_stream_throughput_mbps', (v) => v.toFixed(1), ''],
   ['  mux stream ÷ raw channel', 'mux_stream_vs_raw_throughput', (v) => v.toFixed(2), ''],
-  ['lazy blob (16 MB, get()) ÷ bytes channel', 'lazy_blob_vs_bytes_throughput', (v) => v.toFixed(2), '≥ 0.90'],
+  ['lazy blob (16 MiB, get()) ÷ bytes channel', 'lazy_blob_vs_bytes_throughput', (v) => v.toFixed(2), '≥ 0.90'],
   ['  lazy blob (MB/s)', 'lazy_blob_throughput_mbps', (v) => v.toFixed(1), ''],
   ['ping p99 under load, mpsc (ms)', 'ping_p99_under_load_ms', (v) => v.toFixed(1), '≤ 25'],
   ['  ping p50 under load, mpsc (ms)', 'ping_p50_under_load_ms', (v) => v.toFixed(1), ''],

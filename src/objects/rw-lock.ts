@@ -65,7 +65,8 @@ export class RwLock<T> {
   }
 
   /**
-   * A write guard, once every read guard anywhere was released (or timed out). Writes from this half
+   * A write guard, once every read guard anywhere was released (or timed out) — this half's own too:
+   * release them before writing, or the write waits `leaseTimeoutMs` for them. Writes from this half
    * are taken one at a time. Rejects as `read`.
    */
   async write(): Promise<WriteGuard<T>> {

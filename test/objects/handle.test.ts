@@ -101,6 +101,15 @@ describe('handles', () => {
     await collectGarbage()
   })
 
+  it('a holder whose peer disappears drops its handles at the creator', async () => {
+    net = await peers(2)
+    let released = 0
+    const atB = await net.carry(0, 1, handle({ n: 1 }, { onRelease: () => released++ }))
+    expect(atB.isLocal).toBe(false)
+    await net.cut(0, 1)
+    await until('the vanished holder let go', () => released === 1)
+  })
+
   it('a forged handle id is refused with HANDLE_UNKNOWN and reaches no other object', async () => {
     net = await peers(2)
     const secret = handle(new Account('secret'))

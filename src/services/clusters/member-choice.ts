@@ -16,8 +16,8 @@ import type { ClusterHost } from './host.js'
 import { MEMBER_LINKS } from './limits.js'
 
 export class MemberChoice {
-  /** This peer's requests in flight to each member, by `peerId cluster`: subtracted from what it reported. */
-  #inFlight = new Map<string, number>()
+  /** This peer's requests in flight to each member, by cluster then member: subtracted from what it reported. */
+  #inFlight = new Map<string, Map<string, number>>()
   /** On-demand link attempts made for clusters, by peer. */
   #linkAttempts = new Map<string, Promise<void>>()
   /** Settles what waits for a member when the mesh closes. */
@@ -50,15 +50,32 @@ export class MemberChoice {
     }
   }
 
-  /** Counts a request in flight to `member` until the returned function is called. */
-  track(member: string, cluster: string): () => void {
-    const key = `${member} ${cluster}`
-    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1)
-    return () => {
-      const left = (this.#inFlight.get(key) ?? 1) - 1
-      if (left > 0) this.#inFlight.set(key, left)
-      else this.#inFlight.delete(key)
-    }
+  /**
+   * The member the next request goes to when one can be had at once: the member with the most spare
+   * capacity when it is reachable, else undefined (then `choose` waits, opens links, or gives up).
+   * The common case — members known and linked — costs no promise.
+   */
+  pick(cluster: string, tried: Set<string> | undefined): string | undefined {
+    const all = this.directory.membersOf(cluster)
+    const members = tried ? all.filter((member) => !tried.has(member)) : all
+    if (members.length === 0) return undefined
+    const best = members.length === 1 ? members[0]! : this.#mostSpare(members, cluster)
+    return this.#isReachable(best) ? best : undefined
+  }
+
+  /** Counts a request in flight to `member` until `untrack` is called with the same arguments. */
+  track(member: string, cluster: string): void {
+    let byMember = this.#inFlight.get(cluster)
+    if (!byMember) this.#inFlight.set(cluster, (byMember = new Map()))
+    byMember.set(member, (byMember.get(member) ?? 0) + 1)
+  }
+
+  untrack(member: string, cluster: string): void {
+    const byMember = this.#inFlight.get(cluster)
+    if (!byMember) return
+    const left = (byMember.get(member) ?? 1) - 1
+    if (left > 0) byMember.set(member, left)
+    else if (byMember.delete(member) && byMember.size === 0) this.#inFlight.delete(cluster)
   }
 
   /** The mesh closes: whatever waits for a member fails with `error`. */
@@ -70,8 +87,9 @@ export class MemberChoice {
   #mostSpare(members: string[], cluster: string): string {
     let best: string[] = []
     let bestSpare = Number.NEGATIVE_INFINITY
+    const inFlight = this.#inFlight.get(cluster)
     for (const member of members) {
-      const spare = this.directory.spareOf(member, cluster) - (this.#inFlight.get(`${member} ${cluster}`) ?? 0)
+      const spare = this.directory.spareOf(member, cluster) - (inFlight?.get(member) ?? 0)
       if (spare > bestSpare) [best, bestSpare] = [[member], spare]
       else if (spare === bestSpare) best.push(member)
     }

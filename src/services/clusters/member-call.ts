@@ -16,7 +16,7 @@ import { outcomeFromWire } from './protocol.js'
 export class NotServing {}
 
 /** Codes of a call that never reached a member's handler: another member may take it. */
-const NEVER_DELIVERED = new Set(['PEER_NOT_CONNECTED', 'TOO_MANY_LINKS'])
+const NEVER_DELIVERED = new Set(['PEER_NOT_CONNECTED', 'TOO_MANY_LINKS', 'PEER_BUSY'])
 /** Codes of a member that went away while it held the call: SERVICE_CLOSED for the caller. */
 const MEMBER_GONE = new Set(['PEER_GONE', 'LINK_CLOSED', 'MESH_CLOSED', 'DISCONNECTED', 'STREAM_RESET', 'LINK_FAILED'])
 

@@ -20,6 +20,8 @@ export class MemberChoice {
   #inFlight = new Map<string, Map<string, number>>()
   /** On-demand link attempts made for clusters, by peer. */
   #linkAttempts = new Map<string, Promise<void>>()
+  /** Members that refused a link (PEER_BUSY: at their maxLinks), until when: skipped, not struck off. */
+  #busyUntil = new Map<string, number>()
   /** Settles what waits for a member when the mesh closes. */
   #onClose = new Set<(error: MeshscopeError) => void>()
   #closed = false
@@ -32,14 +34,20 @@ export class MemberChoice {
 
   /**
    * The member of `cluster` (not in `tried`) the next request goes to; waits for one until `deadline`
-   * (NO_MEMBER), ABORTED by `signal`, MESH_CLOSED when the mesh closes.
+   * (NO_MEMBER), ABORTED by `signal`, MESH_CLOSED when the mesh closes; PEER_BUSY at once when every
+   * member left refused a link for being at its maxLinks (busy members are skipped for
+   * MEMBER_LINKS.busyRetryMs, never dropped from the directory).
    */
   async choose(cluster: string, tried: Set<string>, deadline: number, signal: AbortSignal | undefined): Promise<string> {
     for (;;) {
-      const members = this.directory.membersOf(cluster).filter((member) => !tried.has(member))
-      if (members.length === 0) {
+      const untried = this.directory.membersOf(cluster).filter((member) => !tried.has(member))
+      if (untried.length === 0) {
         await this.#waitForChange(cluster, deadline, signal)
         continue
+      }
+      const members = untried.filter((member) => !this.#isBusy(member))
+      if (members.length === 0) {
+        throw new MeshscopeError('PEER_BUSY', `every member of "${cluster}" this peer has no link to refused one: they are at their maxLinks`)
       }
       const best = this.#mostSpare(members, cluster)
       if (this.#isReachable(best)) return best
@@ -96,6 +104,14 @@ export class MemberChoice {
     return best[Math.floor(Math.random() * best.length)]!
   }
 
+  #isBusy(member: string): boolean {
+    const until = this.#busyUntil.get(member)
+    if (until === undefined) return false
+    if (until > this.clock()) return true
+    this.#busyUntil.delete(member)
+    return false
+  }
+
   /** This peer, a member with an open link, or any member where links do not open on demand. */
   #isReachable(member: string): boolean {
     return member === this.host.id() || !this.host.openLink || this.host.hasLink?.(member) !== false
@@ -111,10 +127,19 @@ export class MemberChoice {
         // 'refused' (no room for a link here) says nothing about the member: it stays, but the attempt
         // counts as going on for a while, so that what waits for it waits for a timer, not a microtask.
         if (result === 'refused' && !this.#closed) await pause(MEMBER_LINKS.refusedRetryMs)
+        // 'busy' (the member refused: at its maxLinks) is an honest member's answer: skipped for a while, never struck off.
+        if (result === 'busy' && !this.#closed) this.#markBusy(member)
         this.#linkAttempts.delete(member)
         if (result === 'failed' && !this.#closed) this.directory.unreachable(member, this.clock() + MEMBER_LINKS.unreachableCooldownMs)
       })
     this.#linkAttempts.set(member, attempt)
+  }
+
+  /** Bounded like the directory: the oldest mark goes first past MEMBER_LINKS.maxBusyMembers. */
+  #markBusy(member: string): void {
+    this.#busyUntil.delete(member)
+    if (this.#busyUntil.size >= MEMBER_LINKS.maxBusyMembers) this.#busyUntil.delete(this.#busyUntil.keys().next().value!)
+    this.#busyUntil.set(member, this.clock() + MEMBER_LINKS.busyRetryMs)
   }
 
   /** Resolves on the directory's next change (or when `also` settles); NO_MEMBER at the deadline, ABORTED, or MESH_CLOSED. */

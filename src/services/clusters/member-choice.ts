@@ -45,7 +45,8 @@ export class MemberChoice {
         await this.#waitForChange(cluster, deadline, signal)
         continue
       }
-      const members = untried.filter((member) => !this.#isBusy(member))
+      // A busy member that has a link after all (it opened one to this peer) is not skipped.
+      const members = untried.filter((member) => !this.#isBusy(member) || this.#isReachable(member))
       if (members.length === 0) {
         throw new MeshscopeError('PEER_BUSY', `every member of "${cluster}" this peer has no link to refused one: they are at their maxLinks`)
       }

@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'LINK_CLOSED'
   | 'LINK_FAILED'
   | 'TOO_MANY_LINKS'
+  | 'PEER_BUSY'
   // multiplexer and streams
   | 'DISCONNECTED'
   | 'STREAM_RESET'

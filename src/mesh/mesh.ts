@@ -14,7 +14,7 @@
  * The server's roster only says whom to connect to, so the mesh keeps working while the server is
  * away, and the client rejoins the same room under the same id when it returns.
  */
-import { MeshscopeError } from '../errors.js'
+import { MeshscopeError, isMeshscopeError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import { SignalingClient, type SignalingState } from '../signaling/client.js'
 import { WebRtcLink } from '../transport/webrtc-link.js'
@@ -197,7 +197,8 @@ export class Mesh {
         openLink: (peerId: string) =>
           this.#links.connect(peerId).then(
             (connection) => (connection ? 'open' : 'failed'),
-            () => 'refused', // TOO_MANY_LINKS: no room here, nothing wrong with the member
+            // PEER_BUSY: the member refused, it has no room; TOO_MANY_LINKS: no room here. Neither is a phantom.
+            (error: unknown) => (isMeshscopeError(error, 'PEER_BUSY') ? 'busy' : 'refused'),
           ),
       }),
     })

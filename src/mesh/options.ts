@@ -94,7 +94,8 @@ export interface MeshJoinOptions {
   maxRequestsInFlight?: number
   /**
    * Links open or connecting at once. An offer past it is refused (TOO_MANY_LINKS on the `error`
-   * event), a call or send that would open one rejects with TOO_MANY_LINKS: each link is an
+   * event; the offerer gets a signed refusal, and its send or call that waited for the link rejects
+   * with PEER_BUSY), a call or send that would open one rejects with TOO_MANY_LINKS: each link is an
    * RTCPeerConnection (Chromium refuses more than about 500 per tab), and any identity that signs an
    * offer would otherwise get one.
    * @default 256

@@ -105,7 +105,7 @@ function pathOf(line: string): string | undefined {
 function hostCandidateOf(line: string): { protocol: string; loopback: boolean } | undefined {
   // candidate:<foundation> <component> <protocol> <priority> <address> <port> typ <type> …
   const match = /^(?:a=)?candidate:\S+ \d+ (\S+) \d+ (\S+) \d+ typ (\S+)/.exec(line)
-  if (!match || match[3] !== 'host') return undefined
+  if (match?.[3] !== 'host') return undefined
   const address = match[2]!
   return { protocol: match[1]!.toLowerCase(), loopback: address === '::1' || address.startsWith('127.') }
 }

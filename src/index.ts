@@ -30,7 +30,7 @@ export {
 } from './scope/index.js'
 export { mpsc, oneshot, watch, broadcast, bytes } from './channels/index.js'
 export type { ProgressListener } from './channels/bytes.js'
-export { ChannelClosedError, LaggedError, type ChannelCloseReason } from './channels/errors.js'
+export { ChannelClosedError, LaggedError, SendClosedError, type ChannelCloseReason } from './channels/errors.js'
 export { CodecError, type CodecErrorCode, type CodecLimits } from './codec/index.js'
 export type { MeshJoinOptions, PeerLimits } from './mesh/options.js'
 export type { MuxConfig } from './mux/config.js'

@@ -53,6 +53,8 @@ export type ErrorCode =
   | 'REMOTE_ERROR'
   | 'UNKNOWN_METHOD'
   | 'ALREADY_CALLED'
+  // issue 15 §3: withdrawn remote functions and objects, linked processes
+  | 'WITHDRAWN'
   | 'NOT_A_CALL'
   // service clusters (src/services/clusters)
   | 'NO_MEMBER'

@@ -30,7 +30,7 @@ export {
 } from './scope/index.js'
 export { mpsc, oneshot, watch, broadcast, bytes } from './channels/index.js'
 export type { ProgressListener } from './channels/bytes.js'
-export { ChannelClosedError, LaggedError, SendClosedError, type ChannelCloseReason } from './channels/errors.js'
+export { ChannelClosedError, LaggedError, type ChannelCloseReason } from './channels/errors.js'
 export { CodecError, type CodecErrorCode, type CodecLimits } from './codec/index.js'
 export type { MeshJoinOptions, PeerLimits } from './mesh/options.js'
 export type { MuxConfig } from './mux/config.js'
@@ -50,3 +50,10 @@ export type { StreamLane } from './mux/frame.js'
 export { createMemoryLinkPair, type MemoryLinkOptions, type MemoryLinkPair } from './transport/memory-link.js'
 export type { RtcPeerConnectionConstructor } from './transport/webrtc-link.js'
 export type { Emitter, EventMap, Listener } from './util/emitter.js'
+
+// Issue 15 §3, the channel and process semantics (Engineer C): sends with no receiver left,
+// withdrawable remote functions and exposed objects, closable remote-object proxies.
+export { SendClosedError } from './channels/errors.js'
+export type { RemoteFunctionProvider } from './rpc/remote-function.js'
+export type { RemoteLifecycle } from './rpc/remote-object.js'
+export type { ExposedObject } from './mesh/messaging.js'

@@ -27,7 +27,7 @@ import type { CallOptions } from '../rpc/call.js'
 import type { Remote } from '../rpc/remote-object.js'
 import { resolveServeLimits } from '../rpc/serve-limits.js'
 import type { Mailbox, MailboxHandler, MailboxOptions, MailboxRef } from '../services/mailboxes.js'
-import { Messaging } from './messaging.js'
+import { Messaging, type ExposedObject } from './messaging.js'
 import { Clusters } from '../services/clusters/clusters.js'
 import type { ServiceLimits } from '../services/clusters/limits.js'
 import type { ClusterHandlers, Service, Subscription, TopicHandler } from '../services/clusters/service.js'
@@ -144,6 +144,7 @@ export class Mesh {
         },
         left: (peerId, reason) => {
           this.#clusters.linkLeft(peerId, reason === 'timeout' || reason === 'failed')
+          if (reason !== 'replaced') this.#messaging.peerLeft(peerId)
           this.#events.emit('peer:leave', peerId, reason)
         },
         lost: (peerId) => this.#topology.linkLost(peerId),
@@ -303,8 +304,12 @@ export class Mesh {
     return this.#messaging.call(peerId, name, value, options) as Promise<R>
   }
 
-  /** Makes `impl`'s methods callable from other peers as `mesh.remote<T>(thisId, name)`. Returns the function that withdraws it. */
-  expose(name: string, impl: object): () => void {
+  /**
+   * Makes `impl`'s methods callable from other peers as `mesh.remote<T>(thisId, name)`. Returns its
+   * provider handle: calling it, `withdraw()` or disposing it withdraws the object — later calls
+   * fail with WITHDRAWN, and the proxies that learn it are closed.
+   */
+  expose(name: string, impl: object): ExposedObject {
     return this.#messaging.expose(name, impl)
   }
 
@@ -316,8 +321,10 @@ export class Mesh {
 
   /**
    * A typed proxy of the object a peer exposed as `name`: every method returns a promise. Calls fail
-   * like `call` does; an unknown method with UNKNOWN_METHOD. `options` (timeout, signal) apply to
-   * every call made through this proxy.
+   * like `call` does; an unknown method with UNKNOWN_METHOD, a withdrawn object with WITHDRAWN.
+   * `options` (timeout, signal) apply to every call made through this proxy. `proxy.isClosed` /
+   * `proxy.closed()`: once a call learned the object was withdrawn, or the peer left, the proxy is
+   * closed and its calls fail at once.
    */
   remote<T>(peerId: string, name: string, options?: CallOptions): Remote<T> {
     return this.#messaging.remote<T>(peerId, name, options)

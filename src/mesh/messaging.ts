@@ -12,7 +12,7 @@ import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../rpc/request-slots.js'
 import type { ServeLimits } from '../rpc/serve-limits.js'
 import { validateName, type Request } from '../rpc/protocol.js'
 import { exportedFunction } from '../rpc/remote-function.js'
-import { createRemoteProxy, type Remote } from '../rpc/remote-object.js'
+import { ProxyLifecycle, createRemoteProxy, type Remote } from '../rpc/remote-object.js'
 import { serveRequest, type CallContext, type RequestTargets } from '../rpc/serve.js'
 import { MailboxRef, MailboxRegistry, type Mailbox, type MailboxHandler, type MailboxOptions } from '../services/mailboxes.js'
 
@@ -41,9 +41,26 @@ export interface MessagingHost {
   serveLimits?: ServeLimits | undefined
 }
 
+/**
+ * What `expose` returns: calling it (or `withdraw()`, or disposing it) withdraws the object —
+ * calls fail with WITHDRAWN from then on, and each proxy that learns it is closed.
+ */
+export type ExposedObject = (() => void) & {
+  withdraw(): void
+  readonly isWithdrawn: boolean
+  [Symbol.dispose](): void
+}
+
+/** Remote-object proxies collected: they no longer wait for their peer to leave. */
+const proxyDrops = new FinalizationRegistry<() => void>((forget) => forget())
+
 export class Messaging implements PeerRouter, RequestTargets {
   readonly mailboxes = new MailboxRegistry()
   #exposed = new Map<string, object>()
+  /** Names withdrawn (and not exposed again): calls to them fail with WITHDRAWN rather than UNKNOWN_MAILBOX. */
+  #withdrawn = new Set<string>()
+  /** The open remote-object proxies of each peer: closed when it leaves. */
+  #proxiesByPeer = new Map<string, Set<ProxyLifecycle>>()
 
   constructor(private readonly host: MessagingHost) {}
 
@@ -88,25 +105,70 @@ export class Messaging implements PeerRouter, RequestTargets {
     return callOverConnection(connection, { kind: 'call', name, value }, withTimeout)
   }
 
-  expose(name: string, impl: object): () => void {
+  expose(name: string, impl: object): ExposedObject {
     validateName('object', name)
     if (typeof impl !== 'object' || impl === null) throw new MeshscopeError('INVALID_ARGUMENT', 'expose takes an object')
     if (this.#exposed.has(name)) throw new MeshscopeError('INVALID_ARGUMENT', `"${name}" is already exposed`)
     this.#exposed.set(name, impl)
-    return () => {
-      if (this.#exposed.get(name) === impl) this.#exposed.delete(name)
+    this.#withdrawn.delete(name)
+    let withdrawn = false
+    const withdraw = () => {
+      if (withdrawn) return
+      withdrawn = true
+      if (this.#exposed.get(name) !== impl) return
+      this.#exposed.delete(name)
+      this.#withdrawn.add(name)
     }
+    return Object.defineProperties(withdraw, {
+      withdraw: { value: withdraw },
+      isWithdrawn: { get: () => withdrawn },
+      [Symbol.dispose]: { value: withdraw },
+    }) as ExposedObject
   }
 
   remote<T>(peerId: string, name: string, options: CallOptions = {}): Remote<T> {
     validateName('object', name)
     validateCallOptions(options)
-    return createRemoteProxy<T>(async (method, args, callOptions) => {
-      this.host.assertOpen()
-      const request: Request = { kind: 'method', object: name, method, args }
-      if (peerId === this.host.id()) return this.#runLocally(request, this.#withDefaultTimeout(callOptions))
-      return callOverConnection(await this.#connection(peerId), request, this.#withDefaultTimeout(callOptions))
-    }, options)
+    const lifecycle = new ProxyLifecycle()
+    const proxy = createRemoteProxy<T>(
+      async (method, args, callOptions) => {
+        this.host.assertOpen()
+        if (lifecycle.error) throw lifecycle.error
+        const request: Request = { kind: 'method', object: name, method, args }
+        try {
+          if (peerId === this.host.id()) return await this.#runLocally(request, this.#withDefaultTimeout(callOptions))
+          return await callOverConnection(await this.#connection(peerId), request, this.#withDefaultTimeout(callOptions))
+        } catch (error) {
+          if (error instanceof MeshscopeError && error.code === 'WITHDRAWN') lifecycle.close(error)
+          throw error
+        }
+      },
+      options,
+      lifecycle,
+    )
+    if (peerId !== this.host.id()) this.#watchPeer(peerId, proxy, lifecycle)
+    return proxy
+  }
+
+  /** The peer left (its link ended, other than replaced): its remote-object proxies are closed. */
+  peerLeft(peerId: string): void {
+    const proxies = this.#proxiesByPeer.get(peerId)
+    if (!proxies) return
+    this.#proxiesByPeer.delete(peerId)
+    const error = new MeshscopeError('PEER_GONE', `peer ${peerId} left`)
+    for (const lifecycle of proxies) lifecycle.close(error)
+  }
+
+  #watchPeer(peerId: string, proxy: object, lifecycle: ProxyLifecycle): void {
+    let proxies = this.#proxiesByPeer.get(peerId)
+    if (!proxies) this.#proxiesByPeer.set(peerId, (proxies = new Set()))
+    proxies.add(lifecycle)
+    const watched = proxies
+    proxyDrops.register(proxy, () => {
+      watched.delete(lifecycle)
+      if (watched.size === 0 && this.#proxiesByPeer.get(peerId) === watched) this.#proxiesByPeer.delete(peerId)
+    })
+    void lifecycle.closed().then(() => watched.delete(lifecycle))
   }
 
   /** Serves a request stream a peer opened (`first`: its first message, if already read). */
@@ -124,8 +186,8 @@ export class Messaging implements PeerRouter, RequestTargets {
     return exportedFunction(connection, id)
   }
 
-  exposedObject(name: string): object | undefined {
-    return this.#exposed.get(name)
+  exposedObject(name: string): object | MeshscopeError | undefined {
+    return this.#exposed.get(name) ?? (this.#withdrawn.has(name) ? withdrawnError(name) : undefined)
   }
 
   report(error: MeshscopeError): void {
@@ -200,6 +262,7 @@ export class Messaging implements PeerRouter, RequestTargets {
           case 'method': {
             const target = this.#exposed.get(request.object)
             const method = target && !Object.hasOwn(Object.prototype, request.method) ? (target as Record<string, unknown>)[request.method] : undefined
+            if (!target && this.#withdrawn.has(request.object)) throw withdrawnError(request.object)
             if (!target) throw new MeshscopeError('UNKNOWN_MAILBOX', `nothing is exposed as "${request.object}" on this peer`)
             if (typeof method !== 'function') throw new MeshscopeError('UNKNOWN_METHOD', `"${request.object}" has no method "${request.method}"`)
             try {
@@ -231,6 +294,10 @@ export class Messaging implements PeerRouter, RequestTargets {
     if (!connection) throw new MeshscopeError('PEER_NOT_CONNECTED', `not connected to peer ${peerId}`)
     return connection
   }
+}
+
+function withdrawnError(name: string): MeshscopeError {
+  return new MeshscopeError('WITHDRAWN', `"${name}" was withdrawn by its provider`)
 }
 
 function asError(error: unknown): Error {

@@ -55,6 +55,8 @@ export type ErrorCode =
   | 'ALREADY_CALLED'
   // issue 15 §3: withdrawn remote functions and objects, linked processes
   | 'WITHDRAWN'
+  | 'LINKED_ERROR'
+  | 'SELF_CALL'
   | 'NOT_A_CALL'
   // service clusters (src/services/clusters)
   | 'NO_MEMBER'

@@ -26,7 +26,7 @@ import { SharedInboundBudget, type SharedBudgetStats } from '../mux/shared-budge
 import type { CallOptions } from '../rpc/call.js'
 import type { Remote } from '../rpc/remote-object.js'
 import { resolveServeLimits } from '../rpc/serve-limits.js'
-import type { Mailbox, MailboxHandler, MailboxOptions, MailboxRef } from '../services/mailboxes.js'
+import type { Mailbox, MailboxHandler, MailboxOptions, MailboxRef, SpawnOptions } from '../services/mailboxes.js'
 import { Messaging, type ExposedObject } from './messaging.js'
 import { Clusters } from '../services/clusters/clusters.js'
 import type { ServiceLimits } from '../services/clusters/limits.js'
@@ -270,6 +270,17 @@ export class Mesh {
    */
   mailbox<T = unknown>(name: string, options?: MailboxOptions): Mailbox<T> {
     return this.#messaging.mailbox<T>(name, options)
+  }
+
+  /**
+   * A mailbox `name` with its own loop (Factor's `spawn`, `spawn-linked` with `options.linkedTo`):
+   * `loop(self)` runs at once; when it ends the mailbox closes. Its uncaught error makes the
+   * parent's next receive throw a LinkedError (LINKED_ERROR), or is reported as HANDLER_FAILED
+   * when unlinked. A `call` from the loop to its own mailbox fails with SELF_CALL. For a task
+   * without a mailbox, `parent.spawnLinked(task)`.
+   */
+  spawn<T = unknown>(name: string, loop: (self: Mailbox<T>) => unknown, options?: SpawnOptions): Mailbox<T> {
+    return this.#messaging.spawn<T>(name, loop, options)
   }
 
   /** A reference to this peer's mailbox `name`, to put inside messages so the receiver can answer it. */

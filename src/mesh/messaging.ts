@@ -14,7 +14,8 @@ import { validateName, type Request } from '../rpc/protocol.js'
 import { exportedFunction } from '../rpc/remote-function.js'
 import { ProxyLifecycle, createRemoteProxy, type Remote } from '../rpc/remote-object.js'
 import { serveRequest, type CallContext, type RequestTargets } from '../rpc/serve.js'
-import { MailboxRef, MailboxRegistry, type Mailbox, type MailboxHandler, type MailboxOptions } from '../services/mailboxes.js'
+import { MailboxRef, MailboxRegistry, type Mailbox, type MailboxHandler, type MailboxOptions, type SpawnOptions } from '../services/mailboxes.js'
+import { currentLoop } from '../services/process-context.js'
 
 export interface MessagingHost {
   /** This peer's id (a function: the mesh's identity is set after this object is made). */
@@ -55,7 +56,7 @@ export type ExposedObject = (() => void) & {
 const proxyDrops = new FinalizationRegistry<() => void>((forget) => forget())
 
 export class Messaging implements PeerRouter, RequestTargets {
-  readonly mailboxes = new MailboxRegistry()
+  readonly mailboxes = new MailboxRegistry((error) => this.host.report(error))
   #exposed = new Map<string, object>()
   /** Names withdrawn (and not exposed again): calls to them fail with WITHDRAWN rather than UNKNOWN_MAILBOX. */
   #withdrawn = new Set<string>()
@@ -72,6 +73,10 @@ export class Messaging implements PeerRouter, RequestTargets {
 
   mailbox<T = unknown>(name: string, options?: MailboxOptions): Mailbox<T> {
     return this.mailboxes.mailbox<T>(name, options)
+  }
+
+  spawn<T = unknown>(name: string, loop: (self: Mailbox<T>) => unknown, options?: SpawnOptions): Mailbox<T> {
+    return this.mailboxes.spawn<T>(name, loop, options)
   }
 
   ref<T = unknown, R = unknown>(name: string): MailboxRef<T, R> {
@@ -99,7 +104,12 @@ export class Messaging implements PeerRouter, RequestTargets {
     validateName('mailbox', name)
     validateCallOptions(options)
     const withTimeout = this.#withDefaultTimeout(options)
-    if (peerId === this.host.id()) return this.#runLocally({ kind: 'call', name, value }, withTimeout)
+    if (peerId === this.host.id()) {
+      // A spawned mailbox's loop waiting for its own reply would wait forever (Factor's deadlock).
+      if (this.mailboxes.isLoopOf(name, currentLoop()))
+        throw new MeshscopeError('SELF_CALL', `the loop of mailbox "${name}" called its own mailbox: it cannot reply while it waits`)
+      return this.#runLocally({ kind: 'call', name, value }, withTimeout)
+    }
     // A joined peer's connection is at hand: no await before the request is on its way.
     const connection = this.host.connectionTo(peerId) ?? (await this.#connection(peerId))
     return callOverConnection(connection, { kind: 'call', name, value }, withTimeout)

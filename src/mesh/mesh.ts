@@ -38,6 +38,7 @@ import { FullTopology } from './full-topology.js'
 import { LinkTable } from './link-table.js'
 import type { MeshEvents, MeshGossip, MeshState } from './public-types.js'
 import { Roster } from './roster.js'
+import { awaitFormingLink } from './forming-link.js'
 import { Signals } from './signals.js'
 import type { TopologyParts, TopologyPolicy } from './topology.js'
 import { warmUpPeerConnections } from './warm-up.js'
@@ -82,6 +83,8 @@ export class Mesh {
   readonly identity: Identity
   readonly room: string
   readonly #events = new Emitter<MeshEvents>()
+  /** The room's members as the signaling server last said (a call to one whose link is forming waits). */
+  #roster!: Roster
   #state: MeshState = 'open'
   #closing?: Promise<void>
   readonly #messaging: Messaging
@@ -105,6 +108,10 @@ export class Mesh {
       id: () => identity.id,
       connectionTo: (peerId) => this.#links.connectionTo(peerId),
       connect: (peerId) => this.#links.connect(peerId),
+      awaitLink: (peerId, callOptions) =>
+        this.#topology.linksOnDemand
+          ? Promise.resolve(undefined)
+          : awaitFormingLink({ links: this.#links, isMember: (id) => this.#roster.has(id) }, peerId, callOptions),
       assertOpen: () => {
         if (this.#state !== 'open') throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
       },
@@ -152,7 +159,7 @@ export class Mesh {
         report,
       },
     )
-    const roster = new Roster(identity.id)
+    const roster = (this.#roster = new Roster(identity.id))
     const parts: TopologyParts = {
       selfId: identity.id,
       identity,

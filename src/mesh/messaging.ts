@@ -24,6 +24,11 @@ export interface MessagingHost {
   connectionTo(peerId: string): Connection | undefined
   /** Opens a link on demand when there is none (the scamp topology); undefined if it cannot. */
   connect?(peerId: string): Promise<Connection | undefined>
+  /**
+   * Waits, within `options` (timeout, signal), for the link to a room member that is still forming
+   * (the full topology: forming-link.ts); undefined at once for a peer that is not a member.
+   */
+  awaitLink?(peerId: string, options: CallOptions): Promise<Connection | undefined>
   /** Throws MESH_CLOSED once the mesh is closing. */
   assertOpen(): void
   report(error: MeshscopeError): void
@@ -90,9 +95,10 @@ export class Messaging implements PeerRouter, RequestTargets {
     validateName('mailbox', name)
     if (peerId === this.host.id()) return this.#sendLocally(name, value)
     // A joined peer's connection is at hand: no await before the request is on its way.
-    const connection = this.host.connectionTo(peerId) ?? (await this.#connection(peerId))
+    const started = Date.now()
+    const connection = this.host.connectionTo(peerId) ?? (await this.#connection(peerId, { timeout: this.#timeoutMs() }))
     try {
-      await sendOverConnection(connection, { kind: 'send', name, value }, { timeout: this.#timeoutMs() })
+      await sendOverConnection(connection, { kind: 'send', name, value }, remainingAfter({ timeout: this.#timeoutMs() }, started))
     } catch (error) {
       this.host.assertOpen() // our own mesh closing is MESH_CLOSED, whatever the stream saw
       throw error
@@ -111,8 +117,11 @@ export class Messaging implements PeerRouter, RequestTargets {
       return this.#runLocally({ kind: 'call', name, value }, withTimeout)
     }
     // A joined peer's connection is at hand: no await before the request is on its way.
-    const connection = this.host.connectionTo(peerId) ?? (await this.#connection(peerId))
-    return callOverConnection(connection, { kind: 'call', name, value }, withTimeout)
+    const joined = this.host.connectionTo(peerId)
+    if (joined) return callOverConnection(joined, { kind: 'call', name, value }, withTimeout)
+    const started = Date.now()
+    const connection = await this.#connection(peerId, withTimeout)
+    return callOverConnection(connection, { kind: 'call', name, value }, remainingAfter(withTimeout, started))
   }
 
   expose(name: string, impl: object): ExposedObject {
@@ -146,8 +155,11 @@ export class Messaging implements PeerRouter, RequestTargets {
         if (lifecycle.error) throw lifecycle.error
         const request: Request = { kind: 'method', object: name, method, args }
         try {
-          if (peerId === this.host.id()) return await this.#runLocally(request, this.#withDefaultTimeout(callOptions))
-          return await callOverConnection(await this.#connection(peerId), request, this.#withDefaultTimeout(callOptions))
+          const withTimeout = this.#withDefaultTimeout(callOptions)
+          if (peerId === this.host.id()) return await this.#runLocally(request, withTimeout)
+          const started = Date.now()
+          const connection = await this.#connection(peerId, withTimeout)
+          return await callOverConnection(connection, request, remainingAfter(withTimeout, started))
         } catch (error) {
           if (error instanceof MeshscopeError && error.code === 'WITHDRAWN') lifecycle.close(error)
           throw error
@@ -298,12 +310,19 @@ export class Messaging implements PeerRouter, RequestTargets {
     }
   }
 
-  async #connection(peerId: string): Promise<Connection> {
-    const connection = this.host.connectionTo(peerId) ?? (await this.host.connect?.(peerId))
-    this.host.assertOpen() // the mesh may have closed while this waited for a link opened on demand
+  /** The connection to `peerId`: joined, opened on demand (scamp), or still forming (full: waits within `options`). */
+  async #connection(peerId: string, options: CallOptions = {}): Promise<Connection> {
+    const connection = this.host.connectionTo(peerId) ?? (await this.host.connect?.(peerId)) ?? (await this.host.awaitLink?.(peerId, options))
+    this.host.assertOpen() // the mesh may have closed while this waited for a link
     if (!connection) throw new MeshscopeError('PEER_NOT_CONNECTED', `not connected to peer ${peerId}`)
     return connection
   }
+}
+
+/** `options` with what is left of its timeout since `started` (a wait for the link took the rest). */
+function remainingAfter(options: CallOptions, started: number): CallOptions {
+  if (options.timeout === undefined || !Number.isFinite(options.timeout)) return options
+  return { ...options, timeout: Math.max(1, options.timeout - (Date.now() - started)) }
 }
 
 function withdrawnError(name: string): MeshscopeError {

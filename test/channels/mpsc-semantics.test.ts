@@ -4,6 +4,7 @@
  * and `recvMany` — in this process and across the memory pair, with a peer playing hostile.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import type * as bytes from '../../src/channels/bytes.js'
 import * as mpsc from '../../src/channels/mpsc.js'
 import { encodeItem } from '../../src/channels/items.js'
 import { MeshscopeError } from '../../src/errors.js'
@@ -53,6 +54,22 @@ describe('mpsc: close keeps what is queued', () => {
     rx![Symbol.dispose]()
     await until('the budget freed', () => pair.b.session.stats().channelBytes === 0)
     expect(await rx!.recv()).toBeUndefined()
+  })
+})
+
+describe('bytes: a cancelled readable discards what is buffered', () => {
+  let pair: ConnectionPair
+  afterEach(async () => pair?.dispose())
+
+  it('cancel gives the bytes back to the peer budget at once (a close would keep them readable)', async () => {
+    pair = await connectionPair()
+    const { port, stream } = hostilePort(pair.a, { k: 'bytes.rx', o: { c: 64 } })
+    const [rx] = await pair.transfer([port as unknown as bytes.ByteReceiver])
+    const item = encodeItem(pair.a, { ok: true, value: new Uint8Array(1000) })
+    for (let i = 0; i < 16; i++) void stream.send(item).catch(() => {})
+    await until('items held', () => pair.b.session.stats().channelBytes > 0)
+    await rx!.readable.cancel()
+    await until('the budget freed', () => pair.b.session.stats().channelBytes === 0)
   })
 })
 

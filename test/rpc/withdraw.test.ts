@@ -119,6 +119,18 @@ describe('withdrawing an exposed object', () => {
     expect(local.isClosed).toBe(true)
   })
 
+  it('`using` the handle withdraws at the end of the scope', async () => {
+    peers = await messagingPair()
+    const calc = peers.b.remote<{ one(): number }>(ID_A, 'scoped')
+    {
+      using handle = peers.a.expose('scoped', { one: () => 1 })
+      expect(await calc.one()).toBe(1)
+      expect(handle.isWithdrawn).toBe(false)
+    }
+    await expect(calc.one()).rejects.toMatchObject({ code: 'WITHDRAWN' })
+    expect(calc.isClosed).toBe(true)
+  })
+
   it('a proxy is closed when its peer leaves', async () => {
     peers = await messagingPair()
     peers.a.expose('calc', { add: (a: number, b: number) => a + b })

@@ -93,7 +93,8 @@ export class MpscCore<T> {
     if (this.#senders === 0) return
     this.#senders--
     this.#lastSenderReason = reason
-    if (this.#senders === 0 && this.length === 0) this.#wakeReceiver(this.#takeHeldError())
+    // A waiting receiver gets the held-back error now; otherwise its next pull does.
+    if (this.#senders === 0 && this.length === 0 && this.#itemWaiter) this.#wakeReceiver(this.#takeHeldError())
   }
 
   /** The held-back error of a sender whose connection failed (see the header), until taken. */

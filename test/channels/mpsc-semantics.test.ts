@@ -104,6 +104,18 @@ describe('mpsc: a lost sender’s error is held back', () => {
     expect(rx.error).toBeUndefined()
   })
 
+  it('the last sender lost while nobody reads: the next recv still throws its error once', async () => {
+    pair = await connectionPair()
+    const [tx, rx] = mpsc.channel<number>()
+    const remoteTx = await pair.transfer(tx)
+    await remoteTx.send(1)
+    expect(await rx.recv()).toBe(1)
+    pair.pair.sever()
+    await until('the sender is gone', () => rx.senderGone !== undefined)
+    await expect(rx.recv()).rejects.toMatchObject({ code: 'CHANNEL_CLOSED', reason: 'disconnected' })
+    expect(await rx.recv()).toBeUndefined()
+  })
+
   it('takeError() takes it: the end is then a plain end', async () => {
     pair = await connectionPair()
     const [tx, rx] = mpsc.channel<number>()

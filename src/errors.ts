@@ -54,6 +54,10 @@ export type ErrorCode =
   | 'REMOTE_ERROR'
   | 'UNKNOWN_METHOD'
   | 'ALREADY_CALLED'
+  // issue 15 §3: withdrawn remote functions and objects, linked processes
+  | 'WITHDRAWN'
+  | 'LINKED_ERROR'
+  | 'SELF_CALL'
   | 'NOT_A_CALL'
   // service clusters (src/services/clusters)
   | 'NO_MEMBER'

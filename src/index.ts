@@ -56,3 +56,11 @@ export type { StreamLane } from './mux/frame.js'
 export { createMemoryLinkPair, type MemoryLinkOptions, type MemoryLinkPair } from './transport/memory-link.js'
 export type { RtcPeerConnectionConstructor } from './transport/webrtc-link.js'
 export type { Emitter, EventMap, Listener } from './util/emitter.js'
+
+// Issue 15 §3, the channel and process semantics (Engineer C): sends with no receiver left,
+// withdrawable remote functions and exposed objects, closable remote-object proxies.
+export { SendClosedError } from './channels/errors.js'
+export type { RemoteFunctionProvider } from './rpc/remote-function.js'
+export type { RemoteLifecycle } from './rpc/remote-object.js'
+export type { ExposedObject } from './mesh/messaging.js'
+export { LinkedError, type SpawnOptions } from './services/mailboxes.js'

@@ -7,12 +7,15 @@
  * A half received from a peer keeps at most this side's `ChannelLimits.maxReceivedCapacity` values
  * and `maxReceivedBufferBytes` of what arrived, whatever capacity its sender asked for: a broadcast
  * never holds a sender back, so its bound is lag, not backpressure.
+ *
+ * As in remoc, `send` with no receiver left fails with CHANNEL_CLOSED (a SendClosedError holding
+ * the value); a sender sent to another peer learns that its receivers there are all gone.
  */
 import { MeshscopeError } from '../errors.js'
 import type { MuxStream } from '../mux/stream.js'
 import type { Connection } from './connection.js'
 import { BudgetedReader } from './budgeted-reader.js'
-import { LaggedError, movedError, type ChannelCloseReason } from './errors.js'
+import { LaggedError, SendClosedError, movedError, type ChannelCloseReason } from './errors.js'
 import { decodeItem, decodedItemOverhead, encodeEnd, encodeItem } from './items.js'
 import { receivedCapacity } from './limits.js'
 import type { ReleaseReceived } from './mpsc-core.js'
@@ -41,8 +44,11 @@ class BroadcastCore<T> {
   #firstSeq = 0
   #bufferedBytes = 0
   #senders = 0
+  #receivers = 0
+  #receiversGoneListeners: Array<(reason: ChannelCloseReason) => void> = []
   #waiters: Array<() => void> = []
   lastSenderReason: ChannelCloseReason = 'closed'
+  lastReceiverReason: ChannelCloseReason = 'closed'
   /** Most encoded bytes from peers kept; the oldest entries go first (their readers lag). */
   maxBufferedBytes = Number.POSITIVE_INFINITY
 
@@ -138,6 +144,27 @@ class BroadcastCore<T> {
     this.#senders++
   }
 
+  get receiverCount(): number {
+    return this.#receivers
+  }
+
+  addReceiver(): void {
+    this.#receivers++
+  }
+
+  removeReceiver(reason: ChannelCloseReason): void {
+    if (this.#receivers === 0) return
+    this.#receivers--
+    this.lastReceiverReason = reason
+    if (this.#receivers === 0) for (const listener of this.#receiversGoneListeners.splice(0)) listener(reason)
+  }
+
+  /** Calls `listener` when the last receiver goes (at once if there is none). */
+  onReceiversGone(listener: (reason: ChannelCloseReason) => void): void {
+    if (this.#receivers === 0) listener(this.lastReceiverReason)
+    else this.#receiversGoneListeners.push(listener)
+  }
+
   removeSender(reason: ChannelCloseReason): void {
     if (this.#senders === 0) return
     this.#senders--
@@ -171,10 +198,19 @@ export class Sender<T> {
     senderDrops.register(this, core as BroadcastCore<unknown>, this)
   }
 
-  /** Publishes a value to every subscriber. Never waits. */
+  /**
+   * Publishes a value to every subscriber. Never waits. Throws CHANNEL_CLOSED when this sender was
+   * closed, and once no receiver is left (a SendClosedError holding the value; nothing is kept).
+   */
   send(value: T): void {
     if (this.#closed) throw new MeshscopeError('CHANNEL_CLOSED', 'this broadcast sender was closed')
+    if (this.#core.receiverCount === 0) throw new SendClosedError(this.#core.lastReceiverReason, value)
     this.#core.push({ value })
+  }
+
+  /** How many receivers are subscribed now (a receiver on another peer counts as one here). */
+  get receiverCount(): number {
+    return this.#core.receiverCount
   }
 
   /** A receiver that gets every value sent from now on. */
@@ -214,7 +250,15 @@ export class Sender<T> {
         senderDrops.unregister(this)
         const handle = new Sender(this.#core)
         this.#core.removeSender('closed')
-        void pumpStreamToBroadcast(connection, stream, handle, new Promise(() => {}))
+        // Every receiver here gone: the sender there learns it (its sends then fail).
+        const core = this.#core
+        const stopped = new Promise<void>((resolve) =>
+          core.onReceiversGone((reason) => {
+            stream.stop(reason === 'dropped' ? 'dropped' : 'closed')
+            resolve()
+          }),
+        )
+        void pumpStreamToBroadcast(connection, stream, handle, stopped)
       },
       rollback: () => stream.reset('closed', 'the value carrying this port failed to encode'),
     }
@@ -244,11 +288,21 @@ export class Receiver<T> implements AsyncIterable<T> {
   #cursor: number
   #state: 'open' | 'closed' | 'moved' = 'open'
   #stopListeners: Array<(reason: ChannelCloseReason) => void> = []
+  /** Takes this receiver off the core's count, once (on close, drop, collection or move). */
+  #uncount: (reason: ChannelCloseReason) => void
 
   /** @internal use `broadcast.channel()` or `sender.subscribe()` */
   constructor(core: BroadcastCore<T>, cursor: number) {
     this.#core = core
     this.#cursor = cursor
+    core.addReceiver()
+    let counted = true
+    this.#uncount = (reason) => {
+      if (!counted) return
+      counted = false
+      core.removeReceiver(reason)
+    }
+    this.#stopListeners.push(this.#uncount)
     receiverDrops.register(this, this.#stopListeners, this)
   }
 
@@ -330,6 +384,7 @@ export class Receiver<T> implements AsyncIterable<T> {
         const moved = new Receiver(this.#core, this.#cursor)
         this.#state = 'moved'
         receiverDrops.unregister(this)
+        this.#uncount('closed')
         void pumpBroadcastToStream(connection, moved, stream)
       },
       rollback: () => stream.reset('closed', 'the value carrying this port failed to encode'),

@@ -140,6 +140,7 @@ export class ByteReceiver implements AsyncIterable<Uint8Array> {
     return chunk
   }
 
+  /** Stops the senders; chunks already buffered here stay readable (as an mpsc receiver's `close`). */
   close(): void {
     this.#inner.close()
   }
@@ -161,7 +162,11 @@ export class ByteReceiver implements AsyncIterable<Uint8Array> {
           if (chunk === undefined) controller.close()
           else controller.enqueue(chunk)
         },
-        cancel: () => this.close(),
+        cancel: () => {
+          // A cancelled stream reads nothing more: what is buffered goes now (senders learn `closed`).
+          this.close()
+          this.#inner[Symbol.dispose]()
+        },
       },
       { highWaterMark: 0 },
     )

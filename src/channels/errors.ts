@@ -20,6 +20,22 @@ export class ChannelClosedError extends MeshscopeError {
   }
 }
 
+/**
+ * A watch or broadcast `send` with no receiver left to see the value: CHANNEL_CLOSED, with the
+ * value handed back (remoc's `SendError`) and how the last receiver went.
+ */
+export class SendClosedError<T> extends ChannelClosedError {
+  override name = 'SendClosedError'
+  constructor(
+    reason: ChannelCloseReason,
+    /** The value that was not sent. */
+    readonly value: T,
+    message = `no receiver is left on this channel (the last was ${reason})`,
+  ) {
+    super(reason, message)
+  }
+}
+
 /** A broadcast receiver fell behind; `skipped` values were lost. The next receive goes on with newer values. */
 export class LaggedError extends MeshscopeError {
   override name = 'LaggedError'

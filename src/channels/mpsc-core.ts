@@ -9,9 +9,15 @@
  * withholds credit from the remote sender. Such an item's bytes also count in its peer's inbound
  * budget while this core holds it: the pump passes a `release` that the core calls once the item
  * leaves (taken by the receiver, handed to it directly, or dropped with the queue).
+ *
+ * As in remoc: a receiver's `close()` stops the senders but keeps what is queued receivable (only a
+ * drop discards it); a sender lost with its connection (an item failing with CHANNEL_CLOSED) is not
+ * queued but held back — one error, the first — and surfaces once, after every other sender is gone;
+ * `reserve` takes a slot of capacity ahead of the value (a permit), so its send cannot wait.
  */
 import type { StreamLane } from '../mux/frame.js'
 import type { ChannelCloseReason } from './errors.js'
+import type { MeshscopeError } from '../errors.js'
 import { ChannelClosedError } from './errors.js'
 import type { Item } from './items.js'
 
@@ -34,6 +40,10 @@ export class MpscCore<T> {
   #itemWaiter?: (item: Item<T> | undefined) => void
   #receiverGoneListeners: Array<(reason: ChannelCloseReason) => void> = []
   #lastSenderReason: ChannelCloseReason = 'closed'
+  /** A sender's connection failed: its error waits here until every other sender is gone. */
+  #heldError?: MeshscopeError
+  /** Slots of capacity taken by permits (`reserve`) not yet used. */
+  #reserved = 0
 
   /**
    * Set by a bytes channel's receiver, for which chunk boundaries carry no meaning: a pump may then
@@ -83,7 +93,25 @@ export class MpscCore<T> {
     if (this.#senders === 0) return
     this.#senders--
     this.#lastSenderReason = reason
-    if (this.#senders === 0 && this.length === 0) this.#wakeReceiver(undefined)
+    // A waiting receiver gets the held-back error now; otherwise its next pull does.
+    if (this.#senders === 0 && this.length === 0 && this.#itemWaiter) this.#wakeReceiver(this.#takeHeldError())
+  }
+
+  /** The held-back error of a sender whose connection failed (see the header), until taken. */
+  get heldError(): MeshscopeError | undefined {
+    return this.#heldError
+  }
+
+  /** Takes the held-back error: it will not surface at the end any more. */
+  takeHeldError(): MeshscopeError | undefined {
+    const error = this.#heldError
+    this.#heldError = undefined
+    return error
+  }
+
+  #takeHeldError(): Item<T> | undefined {
+    const error = this.takeHeldError()
+    return error ? { ok: false, error } : undefined
   }
 
   /**
@@ -91,9 +119,56 @@ export class MpscCore<T> {
    * bytes from a peer); rejects with ChannelClosedError once the receiver is gone.
    */
   async push(item: Item<T>, receivedBytes = 0, release?: ReleaseReceived): Promise<void> {
-    while (this.#isFullFor(receivedBytes) && !this.#receiverGone) {
-      await new Promise<void>((resolve, reject) => this.#spaceWaiters.push({ resolve, reject }))
+    if (this.#holdBack(item)) return release?.(receivedBytes)
+    while (this.#isFullFor(receivedBytes) && !this.#receiverGone) await this.#waitForSpace()
+    this.#enqueue(item, receivedBytes, release)
+  }
+
+  /** `push` without waiting: false (nothing queued) while the queue is full. */
+  tryPush(item: Item<T>): boolean {
+    if (this.#holdBack(item)) return true
+    if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
+    if (this.#isFullFor(0)) return false
+    this.#enqueue(item, 0, undefined)
+    return true
+  }
+
+  /** Waits for a slot of capacity and keeps it for one `pushReserved` (or `unreserve`). */
+  async reserve(): Promise<void> {
+    while (this.#isFullFor(0) && !this.#receiverGone) await this.#waitForSpace()
+    if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
+    this.#reserved++
+  }
+
+  /** Queues an item into a slot `reserve` kept: never waits; fails only if the receiver is gone. */
+  pushReserved(item: Item<T>): void {
+    this.#reserved--
+    try {
+      this.#enqueue(item, 0, undefined)
+    } catch (error) {
+      this.#spaceWaiters.shift()?.resolve()
+      throw error
     }
+  }
+
+  /** A reserved slot given back unused. */
+  unreserve(): void {
+    this.#reserved--
+    this.#spaceWaiters.shift()?.resolve()
+  }
+
+  #waitForSpace(): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.#spaceWaiters.push({ resolve, reject }))
+  }
+
+  /** A sender's lost connection (an item failing with CHANNEL_CLOSED) is held back, not queued; only the first is kept. */
+  #holdBack(item: Item<T>): boolean {
+    if (item.ok || !('error' in item) || item.error.code !== 'CHANNEL_CLOSED') return false
+    this.#heldError ??= item.error
+    return true
+  }
+
+  #enqueue(item: Item<T>, receivedBytes: number, release: ReleaseReceived | undefined): void {
     if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
     if (this.#itemWaiter) {
       release?.(receivedBytes)
@@ -117,7 +192,7 @@ export class MpscCore<T> {
   }
 
   #isFullFor(receivedBytes: number): boolean {
-    if (this.length >= this.capacity) return true
+    if (this.length + this.#reserved >= this.capacity) return true
     return receivedBytes > 0 && this.length > 0 && this.#bufferedBytes + receivedBytes > this.maxBufferedBytes
   }
 
@@ -145,8 +220,28 @@ export class MpscCore<T> {
     resolve()
   }
 
-  /** The next item, or undefined once every sender is gone and the queue is empty. */
+  /**
+   * The next item, or undefined once every sender is gone (or the receiver closed) and the queue is
+   * empty — after the held-back error, if any, as one last failed item.
+   */
   pull(): Promise<Item<T> | undefined> {
+    const queued = this.pullQueued()
+    if (queued) return Promise.resolve(queued)
+    if (this.#receiverGone) return Promise.resolve(undefined)
+    if (this.#senders === 0) return Promise.resolve(this.#takeHeldError())
+    if (this.#itemWaiter) throw new Error('MpscCore has a single consumer')
+    const next = new Promise<Item<T> | undefined>((resolve) => (this.#itemWaiter = resolve))
+    for (const listener of this.#readerWaitingListeners) listener()
+    return next
+  }
+
+  /** Whether the oldest queued item is a value (not a failed item). */
+  get nextIsValue(): boolean {
+    return this.length > 0 && this.#queue[this.#head]!.ok
+  }
+
+  /** The oldest queued item, taken off the queue; undefined when it is empty (never waits). */
+  pullQueued(): Item<T> | undefined {
     if (this.length > 0) {
       const item = this.#queue[this.#head]!
       const size = this.#sizes[this.#head]!
@@ -163,32 +258,36 @@ export class MpscCore<T> {
       release?.(size)
       // One waiter per item taken out; one that still does not fit (bytes) waits again.
       this.#spaceWaiters.shift()?.resolve()
-      return Promise.resolve(item)
+      return item
     }
-    if (this.#senders === 0 || this.#receiverGone) return Promise.resolve(undefined)
-    if (this.#itemWaiter) throw new Error('MpscCore has a single consumer')
-    const next = new Promise<Item<T> | undefined>((resolve) => (this.#itemWaiter = resolve))
-    for (const listener of this.#readerWaitingListeners) listener()
-    return next
+    return undefined
   }
 
-  /** The receiver closed, was dropped, or its connection failed: senders fail from now on with `reason`. */
+  /**
+   * The receiver closed, was dropped, or its connection failed: senders fail from now on with
+   * `reason`. A close keeps what is queued receivable; any other reason discards it (and a drop
+   * after a close does too).
+   */
   closeReceiver(reason: ChannelCloseReason): void {
+    if (reason !== 'closed') this.#discardQueue()
     if (this.#receiverGone) return
     this.#receiverGone = reason
-    // What was queued is dropped with the receiver: it no longer counts in its peers' budgets.
-    for (let i = this.#head; i < this.#queue.length; i++) this.#releases[i]?.(this.#sizes[i]!)
-    this.#queue = []
-    this.#sizes = []
-    this.#releases = []
-    this.#head = 0
-    this.#bufferedBytes = 0
     for (const waiter of this.#spaceWaiters.splice(0)) waiter.resolve()
     // Nothing will read lent bytes any more; the writers learn that the receiver is gone on their next write.
     for (const resolve of this.#lent.values()) resolve()
     this.#lent.clear()
     this.#wakeReceiver(undefined)
     for (const listener of this.#receiverGoneListeners.splice(0)) listener(reason)
+  }
+
+  /** What was queued goes with the receiver: it no longer counts in its peers' budgets. */
+  #discardQueue(): void {
+    for (let i = this.#head; i < this.#queue.length; i++) this.#releases[i]?.(this.#sizes[i]!)
+    this.#queue = []
+    this.#sizes = []
+    this.#releases = []
+    this.#head = 0
+    this.#bufferedBytes = 0
   }
 
   onReceiverGone(listener: (reason: ChannelCloseReason) => void): void {

@@ -9,6 +9,12 @@
  *
  * A sender whose receiver is on another peer encodes at `send`: a value that cannot travel, or one
  * over `maxItemBytes`, fails that send only.
+ *
+ * As in remoc: the receiver's `close()` stops the senders but what is queued stays receivable; a
+ * sender lost with its connection does not end the receiver early — its error is held back until
+ * every other sender is gone and then surfaces once (`error` / `takeError()` look at it first).
+ * `trySend` never waits, `reserve()` takes a slot of capacity ahead of the value, `recvMany(max)`
+ * takes what is queued in one call.
  */
 import { MeshscopeError } from '../errors.js'
 import type { StreamLane } from '../mux/frame.js'
@@ -90,6 +96,45 @@ export class Sender<T> {
    */
   async send(value: T): Promise<void> {
     await this.sendItem({ ok: true, value })
+  }
+
+  /**
+   * Sends a value only if the channel has room now: true when it took the value, false when it is
+   * full (nothing sent). Throws as `send` rejects otherwise (CHANNEL_CLOSED, CHANNEL_MOVED, a codec
+   * error, ITEM_TOO_LARGE).
+   */
+  trySend(value: T): boolean {
+    this.#assertUsable()
+    const backend = this.#backend
+    return backend.kind === 'local' ? backend.core.tryPush({ ok: true, value }) : backend.port.trySend({ ok: true, value })
+  }
+
+  /**
+   * Waits for room in the channel and keeps it for one value: the permit's `send` never waits and
+   * never fails for lack of capacity (it still fails if the receiver went away meanwhile, or, for
+   * a receiver on another peer, if the value cannot travel). A permit disposed or `release`d unused
+   * gives its slot back. Rejects with CHANNEL_CLOSED once the receiver is gone.
+   */
+  async reserve(): Promise<Permit<T>> {
+    this.#assertUsable()
+    const backend = this.#backend
+    if (backend.kind === 'local') {
+      await backend.core.reserve()
+      return new Permit<T>(
+        (value) => backend.core.pushReserved({ ok: true, value }),
+        () => backend.core.unreserve(),
+      )
+    }
+    await backend.port.reserve()
+    return new Permit<T>(
+      (value) => backend.port.sendReserved({ ok: true, value }),
+      () => backend.port.unreserve(),
+    )
+  }
+
+  #assertUsable(): void {
+    if (this.#moved) throw movedError('sender')
+    if (this.#closed) throw new ChannelClosedError('closed', 'this sender was closed')
   }
 
   /** @internal for pumps: values and per-item errors, with the encoded size of one that came from a peer. */
@@ -248,7 +293,36 @@ export class Receiver<T> implements AsyncIterable<T> {
     const item = await this.#core.pull()
     if (item === undefined) return undefined
     if (item.ok) return item.value
-    throw 'error' in item ? item.error : new MeshscopeError('CHANNEL_LAGGED', 'unexpected lag on an mpsc channel')
+    throw errorOf(item)
+  }
+
+  /**
+   * Up to `max` values in one call: waits for the first (as `recv`), then takes what is already
+   * queued behind it. An empty array at the end. Rejects as `recv` when the first item failed; a
+   * failed item behind values is left for the next call.
+   */
+  async recvMany(max: number): Promise<T[]> {
+    if (!Number.isInteger(max) || max < 1) throw new MeshscopeError('INVALID_ARGUMENT', 'recvMany takes a positive integer')
+    if (this.#moved) throw movedError('receiver')
+    const first = await this.#core.pull()
+    if (first === undefined) return []
+    if (!first.ok) throw errorOf(first)
+    const values = [first.value]
+    while (values.length < max && this.#core.nextIsValue) values.push((this.#core.pullQueued() as { value: T }).value)
+    return values
+  }
+
+  /**
+   * The held-back error of a sender whose connection failed, while other senders go on (remoc's
+   * `error()`): it surfaces once, from `recv` (or as the end of a `for await`), after they are gone.
+   */
+  get error(): MeshscopeError | undefined {
+    return this.#core.heldError
+  }
+
+  /** Takes the held-back error (remoc's `take_error()`): the end is then a plain end. */
+  takeError(): MeshscopeError | undefined {
+    return this.#core.takeHeldError()
   }
 
   /**
@@ -269,10 +343,13 @@ export class Receiver<T> implements AsyncIterable<T> {
     return this.#core.senderCount === 0 ? this.#core.lastSenderReason : undefined
   }
 
-  /** Stops receiving: senders fail from now on with reason `closed`. Idempotent. */
+  /**
+   * Stops receiving: senders fail from now on with reason `closed`, but what is already queued here
+   * stays receivable (`recv` gives it, then the end). Idempotent. Dispose the receiver to discard
+   * the queue at once (a closed receiver collected unread discards it too).
+   */
   close(): void {
     if (this.#moved) return
-    receiverDrops.unregister(this)
     this.#core.closeReceiver('closed')
   }
 
@@ -283,13 +360,16 @@ export class Receiver<T> implements AsyncIterable<T> {
     this.#core.closeReceiver('dropped')
   }
 
-  /** Yields every value until the end; an item that failed ends the iteration by throwing its error. */
+  /**
+   * Yields every value until the end; an item that failed ends the iteration by throwing its error
+   * (a sender's lost connection only once every other sender is gone: see `error`).
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
       if (this.#moved) throw movedError('receiver')
       const item = await this.#core.pull()
       if (item === undefined) return
-      if (!item.ok) throw 'error' in item ? item.error : new MeshscopeError('CHANNEL_LAGGED', 'unexpected lag on an mpsc channel')
+      if (!item.ok) throw errorOf(item)
       yield item.value
     }
   }
@@ -307,6 +387,49 @@ export class Receiver<T> implements AsyncIterable<T> {
       rollback: () => stream.reset('closed', 'the value carrying this port failed to encode'),
     }
   }
+}
+
+/** A permit collected unused gives its slot back. */
+const permitDrops = new FinalizationRegistry<() => void>((giveBack) => giveBack())
+
+/** A slot of an mpsc channel's capacity, kept for one value by `Sender.reserve()`. */
+export class Permit<T> {
+  #used = false
+
+  /** @internal use `sender.reserve()` */
+  constructor(
+    private readonly sendInto: (value: T) => void,
+    private readonly giveBack: () => void,
+  ) {
+    permitDrops.register(this, giveBack, this)
+  }
+
+  /**
+   * Sends into the kept slot, at once (never waits, never fails for capacity). Throws CHANNEL_CLOSED
+   * if the receiver went away meanwhile, INVALID_ARGUMENT if the permit was already used.
+   */
+  send(value: T): void {
+    if (this.#used) throw new MeshscopeError('INVALID_ARGUMENT', 'this permit was already used')
+    this.#used = true
+    permitDrops.unregister(this)
+    this.sendInto(value)
+  }
+
+  /** Gives the slot back unused. Idempotent; a no-op after `send`. */
+  release(): void {
+    if (this.#used) return
+    this.#used = true
+    permitDrops.unregister(this)
+    this.giveBack()
+  }
+
+  [Symbol.dispose](): void {
+    this.release()
+  }
+}
+
+function errorOf(item: { ok: false; error: MeshscopeError } | { ok: false; lagged: number }): MeshscopeError {
+  return 'error' in item ? item.error : new MeshscopeError('CHANNEL_LAGGED', 'unexpected lag on an mpsc channel')
 }
 
 function portPayload(kind: string, streamId: number, capacity: number, maxItemBytes: number | undefined): PortPayload {

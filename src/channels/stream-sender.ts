@@ -21,6 +21,10 @@ export class StreamSender {
   #handles = 1
   #receiverGone?: ChannelCloseReason
   #closing = false
+  /** Slots taken by permits (`reserve`) not yet used. */
+  #reserved = 0
+  /** `reserve` calls waiting for room: woken whenever a write settles or a slot is given back. */
+  #roomWaiters: Array<() => void> = []
 
   constructor(
     readonly connection: Connection,
@@ -30,6 +34,7 @@ export class StreamSender {
   ) {
     stream.onSendEnd((reason) => {
       if (!this.#closing) this.#receiverGone = channelReasonOf(reason)
+      this.#wakeRoomWaiters()
     })
   }
 
@@ -56,6 +61,49 @@ export class StreamSender {
   }
 
   /**
+   * Queues an item without waiting: false (nothing sent) while `capacity` values wait on the
+   * stream. Throws as `send` does (receiver gone, cannot encode, too large); a later failure of the
+   * stream is reported by the next send, as for a send that ran ahead.
+   */
+  trySend(item: Item<unknown>): boolean {
+    if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
+    if (!this.#hasRoom()) return false
+    void this.send(item).catch(() => {})
+    return true
+  }
+
+  /** Waits until fewer than `capacity` values wait on the stream, and keeps that slot for one `sendReserved`. */
+  async reserve(): Promise<void> {
+    while (!this.#receiverGone && !this.#hasRoom()) await new Promise<void>((resolve) => this.#roomWaiters.push(resolve))
+    if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
+    this.#reserved++
+  }
+
+  /** Sends into a slot `reserve` kept: never waits for room (it may still fail to encode, or the receiver be gone). */
+  sendReserved(item: Item<unknown>): void {
+    this.unreserve()
+    if (this.#receiverGone) throw new ChannelClosedError(this.#receiverGone)
+    const bytes = item.ok ? this.connection.encode([0, item.value]) : encodeItem(this.connection, item)
+    if (bytes.byteLength > this.stream.sendLimit)
+      throw new MeshscopeError('ITEM_TOO_LARGE', `an item of ${bytes.byteLength} bytes is over this stream's limit of ${this.stream.sendLimit}`)
+    this.#write(bytes).catch(() => {})
+  }
+
+  /** A reserved slot given back unused. */
+  unreserve(): void {
+    this.#reserved--
+    this.#wakeRoomWaiters()
+  }
+
+  #wakeRoomWaiters(): void {
+    for (const wake of this.#roomWaiters.splice(0)) wake()
+  }
+
+  #hasRoom(): boolean {
+    return this.stream.queuedMessages + this.#reserved < this.capacity
+  }
+
+  /**
    * Sends a value that is only bytes without copying them: the stream reads them as its chunks go
    * out, so they must not change until this resolves (the bytes channel's writes).
    */
@@ -71,6 +119,8 @@ export class StreamSender {
     } catch (error) {
       if (isMeshscopeError(error, 'ITEM_TOO_LARGE')) throw error
       throw new ChannelClosedError(this.#receiverGone ?? 'disconnected')
+    } finally {
+      if (this.#roomWaiters.length > 0) this.#wakeRoomWaiters()
     }
   }
 

@@ -3,10 +3,13 @@
  * always see the last one; when the sender goes, `changed()` answers false once the last value has
  * been seen. Sending either half moves it (clone a receiver first to keep one). Across the wire the pump
  * naturally coalesces: while a value waits for credit, newer ones replace it.
+ *
+ * As in remoc: `send` fails with CHANNEL_CLOSED once every receiver is gone (`sendReplace` does not,
+ * and returns the value it replaced); a receiver that just arrived has nothing changed to report.
  */
 import { MeshscopeError } from '../errors.js'
 import type { Connection } from './connection.js'
-import type { ChannelCloseReason } from './errors.js'
+import { ChannelClosedError, SendClosedError, type ChannelCloseReason } from './errors.js'
 import { decodeItem, encodeEnd, encodeItem } from './items.js'
 import { ENCODE_PORT, type PortPlan, type PortTable } from './port.js'
 import type { MuxStream } from '../mux/stream.js'
@@ -53,6 +56,11 @@ class WatchCore<T> {
     if (this.receivers === 0) for (const listener of this.#receiversGone.splice(0)) listener(reason)
   }
 
+  /** Why the last receiver went, while there is none. */
+  get receiversGone(): ChannelCloseReason | undefined {
+    return this.receivers === 0 ? this.#lastReceiverReason : undefined
+  }
+
   onReceiversGone(listener: (reason: ChannelCloseReason) => void): void {
     if (this.receivers === 0) listener(this.#lastReceiverReason)
     else this.#receiversGone.push(listener)
@@ -81,10 +89,33 @@ export class Sender<T> {
     senderDrops.register(this, core as WatchCore<unknown>, this)
   }
 
-  /** Replaces the value; every receiver will see it (or a later one). */
+  /**
+   * Replaces the value; every receiver will see it (or a later one). Throws CHANNEL_CLOSED once
+   * every receiver is gone (a SendClosedError holding the value, which is not stored, and how the
+   * last receiver went), or when this sender was closed or sent away.
+   */
   send(value: T): void {
-    if (this.#done) throw new MeshscopeError('CHANNEL_CLOSED', 'this watch sender was closed or sent away')
+    this.#assertOpen()
+    const gone = this.#core.receiversGone
+    if (gone) throw new SendClosedError(gone, value)
     this.#core.set(value)
+  }
+
+  /** Replaces the value whether or not any receiver is left, and returns the value it replaced. */
+  sendReplace(value: T): T {
+    this.#assertOpen()
+    const previous = this.#core.value
+    this.#core.set(value)
+    return previous
+  }
+
+  /** Whether every receiver is gone (`send` would fail). */
+  get isClosed(): boolean {
+    return this.#done || this.#core.receiversGone !== undefined
+  }
+
+  #assertOpen(): void {
+    if (this.#done) throw new ChannelClosedError('closed', 'this watch sender was closed or sent away')
   }
 
   /** The current value. */
@@ -144,6 +175,15 @@ export class Receiver<T> implements AsyncIterable<T> {
     this.#seen = seen
     core.addReceiver()
     receiverDrops.register(this, core as WatchCore<unknown>, this)
+  }
+
+  /**
+   * Whether there is a value this receiver has not seen (without waiting). False for a receiver that
+   * just arrived or was just made: it starts at the current value.
+   */
+  hasChanged(): boolean {
+    if (this.#closed) throw new MeshscopeError('CHANNEL_CLOSED', 'this watch receiver was closed')
+    return this.#core.version !== this.#seen
   }
 
   /** The latest value (and marks it seen). */

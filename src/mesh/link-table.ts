@@ -182,6 +182,21 @@ export class LinkTable {
     })
   }
 
+  /**
+   * Resolves with the connection once a link to `peerId` joins, or with undefined when an attempt
+   * is lost, the peer leaves the room (`abandon`) or the mesh closes. Starts nothing (the topology
+   * forms links; see forming-link.ts).
+   */
+  waitForLink(peerId: string): Promise<Connection | undefined> {
+    const joined = this.connectionTo(peerId)
+    if (joined || !this.#open) return Promise.resolve(joined)
+    return new Promise((resolve) => {
+      let waiters = this.#linkWaiters.get(peerId)
+      if (!waiters) this.#linkWaiters.set(peerId, (waiters = []))
+      waiters.push(resolve)
+    })
+  }
+
   #tooManyLinks(peerId: string): MeshscopeError {
     return new MeshscopeError('TOO_MANY_LINKS', `no link to ${peerId}: this peer has ${this.#links.size} links open or connecting, its maxLinks`)
   }
@@ -220,6 +235,7 @@ export class LinkTable {
     this.cancelRetry(peerId)
     const entry = this.#links.get(peerId)
     if (entry && !entry.joined) this.detach(entry, 'closed')
+    if (!entry?.joined) this.#settleWaiters(peerId, undefined)
   }
 
   /** Closes an on-demand link the host does not keep once no stream has used it for `idleLinkMs`. */

@@ -26,8 +26,8 @@ import { SharedInboundBudget, type SharedBudgetStats } from '../mux/shared-budge
 import type { CallOptions } from '../rpc/call.js'
 import type { Remote } from '../rpc/remote-object.js'
 import { resolveServeLimits } from '../rpc/serve-limits.js'
-import type { Mailbox, MailboxHandler, MailboxOptions, MailboxRef } from '../services/mailboxes.js'
-import { Messaging } from './messaging.js'
+import type { Mailbox, MailboxHandler, MailboxOptions, MailboxRef, SpawnOptions } from '../services/mailboxes.js'
+import { Messaging, type ExposedObject } from './messaging.js'
 import { Clusters } from '../services/clusters/clusters.js'
 import type { ServiceLimits } from '../services/clusters/limits.js'
 import type { ClusterHandlers, Service, Subscription, TopicHandler } from '../services/clusters/service.js'
@@ -38,6 +38,7 @@ import { FullTopology } from './full-topology.js'
 import { LinkTable } from './link-table.js'
 import type { MeshEvents, MeshGossip, MeshState } from './public-types.js'
 import { Roster } from './roster.js'
+import { awaitFormingLink } from './forming-link.js'
 import { Signals } from './signals.js'
 import type { TopologyParts, TopologyPolicy } from './topology.js'
 import { SparePeerConnection } from './warm-up.js'
@@ -83,6 +84,8 @@ export class Mesh {
   readonly identity: Identity
   readonly room: string
   readonly #events = new Emitter<MeshEvents>()
+  /** The room's members as the signaling server last said (a call to one whose link is forming waits). */
+  #roster!: Roster
   #state: MeshState = 'open'
   #closing?: Promise<void>
   readonly #messaging: Messaging
@@ -108,6 +111,10 @@ export class Mesh {
       id: () => identity.id,
       connectionTo: (peerId) => this.#links.connectionTo(peerId),
       connect: (peerId) => this.#links.connect(peerId),
+      awaitLink: (peerId, callOptions) =>
+        this.#topology.linksOnDemand
+          ? Promise.resolve(undefined)
+          : awaitFormingLink({ links: this.#links, isMember: (id) => this.#roster.has(id) }, peerId, callOptions),
       assertOpen: () => {
         if (this.#state !== 'open') throw new MeshscopeError('MESH_CLOSED', 'the mesh is closed')
       },
@@ -148,6 +155,7 @@ export class Mesh {
         },
         left: (peerId, reason) => {
           this.#clusters.linkLeft(peerId, reason === 'timeout' || reason === 'failed')
+          if (reason !== 'replaced') this.#messaging.peerLeft(peerId)
           this.#events.emit('peer:leave', peerId, reason)
         },
         lost: (peerId) => this.#topology.linkLost(peerId),
@@ -155,7 +163,7 @@ export class Mesh {
         report,
       },
     )
-    const roster = new Roster(identity.id)
+    const roster = (this.#roster = new Roster(identity.id))
     const parts: TopologyParts = {
       selfId: identity.id,
       identity,
@@ -276,6 +284,17 @@ export class Mesh {
     return this.#messaging.mailbox<T>(name, options)
   }
 
+  /**
+   * A mailbox `name` with its own loop (Factor's `spawn`, `spawn-linked` with `options.linkedTo`):
+   * `loop(self)` runs at once; when it ends the mailbox closes. Its uncaught error makes the
+   * parent's next receive throw a LinkedError (LINKED_ERROR), or is reported as HANDLER_FAILED
+   * when unlinked. A `call` from the loop to its own mailbox fails with SELF_CALL. For a task
+   * without a mailbox, `parent.spawnLinked(task)`.
+   */
+  spawn<T = unknown>(name: string, loop: (self: Mailbox<T>) => unknown, options?: SpawnOptions): Mailbox<T> {
+    return this.#messaging.spawn<T>(name, loop, options)
+  }
+
   /** A reference to this peer's mailbox `name`, to put inside messages so the receiver can answer it. */
   ref<T = unknown, R = unknown>(name: string): MailboxRef<T, R> {
     return this.#messaging.ref<T, R>(name)
@@ -308,8 +327,12 @@ export class Mesh {
     return this.#messaging.call(peerId, name, value, options) as Promise<R>
   }
 
-  /** Makes `impl`'s methods callable from other peers as `mesh.remote<T>(thisId, name)`. Returns the function that withdraws it. */
-  expose(name: string, impl: object): () => void {
+  /**
+   * Makes `impl`'s methods callable from other peers as `mesh.remote<T>(thisId, name)`. Returns its
+   * provider handle: calling it, `withdraw()` or disposing it withdraws the object — later calls
+   * fail with WITHDRAWN, and the proxies that learn it are closed.
+   */
+  expose(name: string, impl: object): ExposedObject {
     return this.#messaging.expose(name, impl)
   }
 
@@ -321,8 +344,10 @@ export class Mesh {
 
   /**
    * A typed proxy of the object a peer exposed as `name`: every method returns a promise. Calls fail
-   * like `call` does; an unknown method with UNKNOWN_METHOD. `options` (timeout, signal) apply to
-   * every call made through this proxy.
+   * like `call` does; an unknown method with UNKNOWN_METHOD, a withdrawn object with WITHDRAWN.
+   * `options` (timeout, signal) apply to every call made through this proxy. `proxy.isClosed` /
+   * `proxy.closed()`: once a call learned the object was withdrawn, or the peer left, the proxy is
+   * closed and its calls fail at once.
    */
   remote<T>(peerId: string, name: string, options?: CallOptions): Remote<T> {
     return this.#messaging.remote<T>(peerId, name, options)

@@ -12,9 +12,10 @@ import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../rpc/request-slots.js'
 import type { ServeLimits } from '../rpc/serve-limits.js'
 import { validateName, type Request } from '../rpc/protocol.js'
 import { exportedFunction } from '../rpc/remote-function.js'
-import { createRemoteProxy, type Remote } from '../rpc/remote-object.js'
+import { ProxyLifecycle, createRemoteProxy, type Remote } from '../rpc/remote-object.js'
 import { serveRequest, type CallContext, type RequestTargets } from '../rpc/serve.js'
-import { MailboxRef, MailboxRegistry, type Mailbox, type MailboxHandler, type MailboxOptions } from '../services/mailboxes.js'
+import { MailboxRef, MailboxRegistry, type Mailbox, type MailboxHandler, type MailboxOptions, type SpawnOptions } from '../services/mailboxes.js'
+import { currentLoop } from '../services/process-context.js'
 
 export interface MessagingHost {
   /** This peer's id (a function: the mesh's identity is set after this object is made). */
@@ -23,6 +24,11 @@ export interface MessagingHost {
   connectionTo(peerId: string): Connection | undefined
   /** Opens a link on demand when there is none (the scamp topology); undefined if it cannot. */
   connect?(peerId: string): Promise<Connection | undefined>
+  /**
+   * Waits, within `options` (timeout, signal), for the link to a room member that is still forming
+   * (the full topology: forming-link.ts); undefined at once for a peer that is not a member.
+   */
+  awaitLink?(peerId: string, options: CallOptions): Promise<Connection | undefined>
   /** Throws MESH_CLOSED once the mesh is closing. */
   assertOpen(): void
   report(error: MeshscopeError): void
@@ -41,9 +47,26 @@ export interface MessagingHost {
   serveLimits?: ServeLimits | undefined
 }
 
+/**
+ * What `expose` returns: calling it (or `withdraw()`, or disposing it) withdraws the object —
+ * calls fail with WITHDRAWN from then on, and each proxy that learns it is closed.
+ */
+export type ExposedObject = (() => void) & {
+  withdraw(): void
+  readonly isWithdrawn: boolean
+  [Symbol.dispose](): void
+}
+
+/** Remote-object proxies collected: they no longer wait for their peer to leave. */
+const proxyDrops = new FinalizationRegistry<() => void>((forget) => forget())
+
 export class Messaging implements PeerRouter, RequestTargets {
-  readonly mailboxes = new MailboxRegistry()
+  readonly mailboxes = new MailboxRegistry((error) => this.host.report(error))
   #exposed = new Map<string, object>()
+  /** Names withdrawn (and not exposed again): calls to them fail with WITHDRAWN rather than UNKNOWN_MAILBOX. */
+  #withdrawn = new Set<string>()
+  /** The open remote-object proxies of each peer: closed when it leaves. */
+  #proxiesByPeer = new Map<string, Set<ProxyLifecycle>>()
 
   constructor(private readonly host: MessagingHost) {}
 
@@ -57,6 +80,10 @@ export class Messaging implements PeerRouter, RequestTargets {
     return this.mailboxes.mailbox<T>(name, options)
   }
 
+  spawn<T = unknown>(name: string, loop: (self: Mailbox<T>) => unknown, options?: SpawnOptions): Mailbox<T> {
+    return this.mailboxes.spawn<T>(name, loop, options)
+  }
+
   ref<T = unknown, R = unknown>(name: string): MailboxRef<T, R> {
     validateName('mailbox', name)
     return new MailboxRef<T, R>(this.host.id(), name, this)
@@ -68,9 +95,10 @@ export class Messaging implements PeerRouter, RequestTargets {
     validateName('mailbox', name)
     if (peerId === this.host.id()) return this.#sendLocally(name, value)
     // A joined peer's connection is at hand: no await before the request is on its way.
-    const connection = this.host.connectionTo(peerId) ?? (await this.#connection(peerId))
+    const started = Date.now()
+    const connection = this.host.connectionTo(peerId) ?? (await this.#connection(peerId, { timeout: this.#timeoutMs() }))
     try {
-      await sendOverConnection(connection, { kind: 'send', name, value }, { timeout: this.#timeoutMs() })
+      await sendOverConnection(connection, { kind: 'send', name, value }, remainingAfter({ timeout: this.#timeoutMs() }, started))
     } catch (error) {
       this.host.assertOpen() // our own mesh closing is MESH_CLOSED, whatever the stream saw
       throw error
@@ -82,31 +110,87 @@ export class Messaging implements PeerRouter, RequestTargets {
     validateName('mailbox', name)
     validateCallOptions(options)
     const withTimeout = this.#withDefaultTimeout(options)
-    if (peerId === this.host.id()) return this.#runLocally({ kind: 'call', name, value }, withTimeout)
+    if (peerId === this.host.id()) {
+      // A spawned mailbox's loop waiting for its own reply would wait forever (Factor's deadlock).
+      if (this.mailboxes.isLoopOf(name, currentLoop()))
+        throw new MeshscopeError('SELF_CALL', `the loop of mailbox "${name}" called its own mailbox: it cannot reply while it waits`)
+      return this.#runLocally({ kind: 'call', name, value }, withTimeout)
+    }
     // A joined peer's connection is at hand: no await before the request is on its way.
-    const connection = this.host.connectionTo(peerId) ?? (await this.#connection(peerId))
-    return callOverConnection(connection, { kind: 'call', name, value }, withTimeout)
+    const joined = this.host.connectionTo(peerId)
+    if (joined) return callOverConnection(joined, { kind: 'call', name, value }, withTimeout)
+    const started = Date.now()
+    const connection = await this.#connection(peerId, withTimeout)
+    return callOverConnection(connection, { kind: 'call', name, value }, remainingAfter(withTimeout, started))
   }
 
-  expose(name: string, impl: object): () => void {
+  expose(name: string, impl: object): ExposedObject {
     validateName('object', name)
     if (typeof impl !== 'object' || impl === null) throw new MeshscopeError('INVALID_ARGUMENT', 'expose takes an object')
     if (this.#exposed.has(name)) throw new MeshscopeError('INVALID_ARGUMENT', `"${name}" is already exposed`)
     this.#exposed.set(name, impl)
-    return () => {
-      if (this.#exposed.get(name) === impl) this.#exposed.delete(name)
+    this.#withdrawn.delete(name)
+    let withdrawn = false
+    const withdraw = () => {
+      if (withdrawn) return
+      withdrawn = true
+      if (this.#exposed.get(name) !== impl) return
+      this.#exposed.delete(name)
+      this.#withdrawn.add(name)
     }
+    return Object.defineProperties(withdraw, {
+      withdraw: { value: withdraw },
+      isWithdrawn: { get: () => withdrawn },
+      [Symbol.dispose]: { value: withdraw },
+    }) as ExposedObject
   }
 
   remote<T>(peerId: string, name: string, options: CallOptions = {}): Remote<T> {
     validateName('object', name)
     validateCallOptions(options)
-    return createRemoteProxy<T>(async (method, args, callOptions) => {
-      this.host.assertOpen()
-      const request: Request = { kind: 'method', object: name, method, args }
-      if (peerId === this.host.id()) return this.#runLocally(request, this.#withDefaultTimeout(callOptions))
-      return callOverConnection(await this.#connection(peerId), request, this.#withDefaultTimeout(callOptions))
-    }, options)
+    const lifecycle = new ProxyLifecycle()
+    const proxy = createRemoteProxy<T>(
+      async (method, args, callOptions) => {
+        this.host.assertOpen()
+        if (lifecycle.error) throw lifecycle.error
+        const request: Request = { kind: 'method', object: name, method, args }
+        try {
+          const withTimeout = this.#withDefaultTimeout(callOptions)
+          if (peerId === this.host.id()) return await this.#runLocally(request, withTimeout)
+          const started = Date.now()
+          const connection = await this.#connection(peerId, withTimeout)
+          return await callOverConnection(connection, request, remainingAfter(withTimeout, started))
+        } catch (error) {
+          if (error instanceof MeshscopeError && error.code === 'WITHDRAWN') lifecycle.close(error)
+          throw error
+        }
+      },
+      options,
+      lifecycle,
+    )
+    if (peerId !== this.host.id()) this.#watchPeer(peerId, proxy, lifecycle)
+    return proxy
+  }
+
+  /** The peer left (its link ended, other than replaced): its remote-object proxies are closed. */
+  peerLeft(peerId: string): void {
+    const proxies = this.#proxiesByPeer.get(peerId)
+    if (!proxies) return
+    this.#proxiesByPeer.delete(peerId)
+    const error = new MeshscopeError('PEER_GONE', `peer ${peerId} left`)
+    for (const lifecycle of proxies) lifecycle.close(error)
+  }
+
+  #watchPeer(peerId: string, proxy: object, lifecycle: ProxyLifecycle): void {
+    let proxies = this.#proxiesByPeer.get(peerId)
+    if (!proxies) this.#proxiesByPeer.set(peerId, (proxies = new Set()))
+    proxies.add(lifecycle)
+    const watched = proxies
+    proxyDrops.register(proxy, () => {
+      watched.delete(lifecycle)
+      if (watched.size === 0 && this.#proxiesByPeer.get(peerId) === watched) this.#proxiesByPeer.delete(peerId)
+    })
+    void lifecycle.closed().then(() => watched.delete(lifecycle))
   }
 
   /** Serves a request stream a peer opened (`first`: its first message, if already read). */
@@ -124,8 +208,8 @@ export class Messaging implements PeerRouter, RequestTargets {
     return exportedFunction(connection, id)
   }
 
-  exposedObject(name: string): object | undefined {
-    return this.#exposed.get(name)
+  exposedObject(name: string): object | MeshscopeError | undefined {
+    return this.#exposed.get(name) ?? (this.#withdrawn.has(name) ? withdrawnError(name) : undefined)
   }
 
   report(error: MeshscopeError): void {
@@ -200,6 +284,7 @@ export class Messaging implements PeerRouter, RequestTargets {
           case 'method': {
             const target = this.#exposed.get(request.object)
             const method = target && !Object.hasOwn(Object.prototype, request.method) ? (target as Record<string, unknown>)[request.method] : undefined
+            if (!target && this.#withdrawn.has(request.object)) throw withdrawnError(request.object)
             if (!target) throw new MeshscopeError('UNKNOWN_MAILBOX', `nothing is exposed as "${request.object}" on this peer`)
             if (typeof method !== 'function') throw new MeshscopeError('UNKNOWN_METHOD', `"${request.object}" has no method "${request.method}"`)
             try {
@@ -225,12 +310,23 @@ export class Messaging implements PeerRouter, RequestTargets {
     }
   }
 
-  async #connection(peerId: string): Promise<Connection> {
-    const connection = this.host.connectionTo(peerId) ?? (await this.host.connect?.(peerId))
-    this.host.assertOpen() // the mesh may have closed while this waited for a link opened on demand
+  /** The connection to `peerId`: joined, opened on demand (scamp), or still forming (full: waits within `options`). */
+  async #connection(peerId: string, options: CallOptions = {}): Promise<Connection> {
+    const connection = this.host.connectionTo(peerId) ?? (await this.host.connect?.(peerId)) ?? (await this.host.awaitLink?.(peerId, options))
+    this.host.assertOpen() // the mesh may have closed while this waited for a link
     if (!connection) throw new MeshscopeError('PEER_NOT_CONNECTED', `not connected to peer ${peerId}`)
     return connection
   }
+}
+
+/** `options` with what is left of its timeout since `started` (a wait for the link took the rest). */
+function remainingAfter(options: CallOptions, started: number): CallOptions {
+  if (options.timeout === undefined || !Number.isFinite(options.timeout)) return options
+  return { ...options, timeout: Math.max(1, options.timeout - (Date.now() - started)) }
+}
+
+function withdrawnError(name: string): MeshscopeError {
+  return new MeshscopeError('WITHDRAWN', `"${name}" was withdrawn by its provider`)
 }
 
 function asError(error: unknown): Error {

@@ -8,6 +8,10 @@
  * runs them one after another, `rfn.once(f)` accepts one call (later ones fail with ALREADY_CALLED).
  * Plain functions travel with a concurrency of 16. `withContext: true` passes the call's context
  * ({ from, signal }) as an extra last argument.
+ *
+ * `rfn.provide(f)` gives a provider handle (remoc's `RFnProvider`): `withdraw()` ends every export
+ * of its function — calls already on their way and later ones fail with WITHDRAWN, and each proxy
+ * is told (a message on its port stream), so its `isClosed` turns true and `closed()` resolves.
  */
 import type { Connection } from '../channels/connection.js'
 import type { PortDecoder, PortEncoder, PortPayload, PortTable } from '../channels/port.js'
@@ -44,6 +48,26 @@ export function rfn<F extends AnyFunction>(fn: F, options: RemoteFunctionOptions
 rfn.serial = <F extends AnyFunction>(fn: F, options: Omit<RemoteFunctionOptions, 'concurrency'> = {}): F => rfn(fn, { ...options, concurrency: 1 })
 /** One remote call; later ones fail with ALREADY_CALLED. */
 rfn.once = <F extends AnyFunction>(fn: F, options: Omit<RemoteFunctionOptions, 'once'> = {}): F => rfn(fn, { ...options, once: true })
+/** `rfn(fn, options)` with a provider handle that can withdraw it from every peer it was sent to. */
+rfn.provide = <F extends AnyFunction>(fn: F, options: RemoteFunctionOptions = {}): RemoteFunctionProvider<F> => {
+  const marked = rfn(fn, options)
+  const provision: Provision = { withdrawn: false, exports: new Set() }
+  Object.defineProperty(marked, PROVISION, { value: provision })
+  const withdraw = () => {
+    if (provision.withdrawn) return
+    provision.withdrawn = true
+    for (const end of provision.exports) end()
+    provision.exports.clear()
+  }
+  return {
+    fn: marked,
+    get isWithdrawn() {
+      return provision.withdrawn
+    },
+    withdraw,
+    [Symbol.dispose]: withdraw,
+  }
+}
 
 const DEFAULT_CONCURRENCY = 16
 
@@ -53,6 +77,25 @@ export type RemoteFunction<F extends AnyFunction> = ((...args: Parameters<F>) =>
   withOptions(options: CallOptions): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>
   /** Stops using it: the providing peer forgets it. */
   [Symbol.dispose](): void
+  /** True once the provider withdrew it (calls fail with WITHDRAWN) or its peer went away. */
+  readonly isClosed: boolean
+  /** Resolves once the provider withdrew it or its peer went away. */
+  closed(): Promise<void>
+}
+
+/** The providing side's handle on a remote function (`rfn.provide`). */
+export interface RemoteFunctionProvider<F extends AnyFunction> {
+  /** The function to send (inside any value); still callable here. */
+  readonly fn: F
+  /** Whether `withdraw()` was called. */
+  readonly isWithdrawn: boolean
+  /**
+   * Withdraws it everywhere it was sent: calls fail with WITHDRAWN from now on (those running go
+   * on), every proxy learns it, and sending `fn` again fails with WITHDRAWN. Idempotent.
+   */
+  withdraw(): void
+  /** `withdraw()`, for `using`. */
+  [Symbol.dispose](): void
 }
 
 interface Exported {
@@ -61,6 +104,20 @@ interface Exported {
   running: number
   waiting: Array<() => void>
   called: boolean
+  withdrawn: boolean
+}
+
+/** What a provider knows of its function: whether it was withdrawn, and how to withdraw each export. */
+interface Provision {
+  withdrawn: boolean
+  exports: Set<() => void>
+}
+const PROVISION = Symbol('meshscope.rfnProvision')
+/** The one message on a remote function's port stream: its provider withdrew it. */
+const WITHDRAWN_MARKER = Uint8Array.of(0x01)
+
+function withdrawnError(): MeshscopeError {
+  return new MeshscopeError('WITHDRAWN', 'the provider withdrew this remote function')
 }
 
 const exportsByConnection = new WeakMap<Connection, Map<number, Exported>>()
@@ -71,10 +128,11 @@ function exportsOf(connection: Connection): Map<number, Exported> {
   return table
 }
 
-/** Serving side: the exported function behind an id, wrapped with its call limits. */
-export function exportedFunction(connection: Connection, id: number): ((args: unknown[], context: CallContext) => unknown) | undefined {
+/** Serving side: the exported function behind an id, wrapped with its call limits; WITHDRAWN once its provider withdrew it. */
+export function exportedFunction(connection: Connection, id: number): ((args: unknown[], context: CallContext) => unknown) | MeshscopeError | undefined {
   const exported = exportsOf(connection).get(id)
   if (!exported) return undefined
+  if (exported.withdrawn) return withdrawnError()
   return async (args, context) => {
     if (exported.options.once) {
       if (exported.called) throw new MeshscopeError('ALREADY_CALLED', 'this remote function accepts one call and was already called')
@@ -97,18 +155,29 @@ const encodeFunctionPort: PortEncoder = (connection, value) => {
   if (typeof value !== 'function') return undefined
   const fn = value as AnyFunction
   const options = (fn as unknown as Record<symbol, Exported['options'] | undefined>)[OPTIONS] ?? { concurrency: DEFAULT_CONCURRENCY }
+  const provision = (fn as unknown as Record<symbol, Provision | undefined>)[PROVISION]
+  if (provision?.withdrawn) throw withdrawnError()
   const stream = connection.openPortStream()
   const payload: PortPayload = { k: 'rfn', s: stream.id }
   return {
     payload,
     activate: () => {
       const table = exportsOf(connection)
-      table.set(stream.id, { fn, options, running: 0, waiting: [], called: false })
-      stream.close() // nothing flows this way; the other side closing (or vanishing) ends the export
-      stream.receive().then(
-        () => table.delete(stream.id),
-        () => table.delete(stream.id),
-      )
+      const exported: Exported = { fn, options, running: 0, waiting: [], called: false, withdrawn: false }
+      table.set(stream.id, exported)
+      // Nothing flows this way but the withdrawal; the other side closing (or vanishing) ends the export.
+      const withdraw = () => {
+        exported.withdrawn = true
+        stream.send(WITHDRAWN_MARKER).catch(() => {})
+        stream.close()
+      }
+      if (provision) provision.exports.add(withdraw)
+      else stream.close()
+      const forget = () => {
+        table.delete(stream.id)
+        provision?.exports.delete(withdraw)
+      }
+      stream.receive().then(forget, forget)
     },
     rollback: () => stream.reset('closed', 'the value carrying this function failed to encode'),
   }
@@ -116,11 +185,34 @@ const encodeFunctionPort: PortEncoder = (connection, value) => {
 
 const proxyDrops = new FinalizationRegistry<{ close(): void }>((stream) => stream.close())
 
-/** Receiving side: a callable proxy. */
+/**
+ * Receiving side: a callable proxy. It reads its port stream for the one message a provider sends
+ * when it withdraws the function (then it is closed, and calls fail here with WITHDRAWN); the
+ * stream failing (the peer went away) or disposing the proxy closes it too. A bare CLOSE means
+ * nothing (a provider without a handle closes its side at once).
+ */
 const decodeFunctionPort: PortDecoder = (connection, payload) => {
   const stream = connection.claimPortStream(payload.s)
-  const call = (options: CallOptions, args: unknown[]) => callOverConnection(connection, { kind: 'function', functionId: stream.id, args }, options)
+  let withdrawn = false
+  let closed = false
+  let markClosed!: () => void
+  const closedPromise = new Promise<void>((resolve) => (markClosed = resolve))
+  const close = () => {
+    closed = true
+    markClosed()
+  }
+  stream.receive().then((message) => {
+    if (message === null) return
+    withdrawn = true
+    close()
+    stream.close() // the provider may forget it now
+  }, close)
+  stream.onSendEnd(close) // disposed here, or the connection went away
+  const call = (options: CallOptions, args: unknown[]) =>
+    withdrawn ? Promise.reject(withdrawnError()) : callOverConnection(connection, { kind: 'function', functionId: stream.id, args }, options)
   const proxy = (...args: unknown[]) => call({}, args)
+  Object.defineProperty(proxy, 'isClosed', { get: () => closed })
+  proxy.closed = () => closedPromise
   proxy.withOptions =
     (options: CallOptions) =>
     (...args: unknown[]) =>

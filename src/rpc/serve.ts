@@ -34,10 +34,10 @@ export interface RequestTargets {
    * MeshscopeError, synchronously, to refuse the message (MAILBOX_FULL). Undefined if no such mailbox.
    */
   mailboxHandler(name: string): ((value: unknown, context: CallContext, expectsReply: boolean, bytes: number) => unknown) | undefined
-  /** The remote function exported on this connection under that id. */
-  exportedFunction(connection: Connection, id: number): ((args: unknown[], context: CallContext) => unknown) | undefined
-  /** The object exposed under `name`. */
-  exposedObject(name: string): object | undefined
+  /** The remote function exported on this connection under that id (an error: it refuses, e.g. WITHDRAWN). */
+  exportedFunction(connection: Connection, id: number): ((args: unknown[], context: CallContext) => unknown) | MeshscopeError | undefined
+  /** The object exposed under `name` (an error: it refuses, e.g. WITHDRAWN). */
+  exposedObject(name: string): object | MeshscopeError | undefined
   /** Failures nobody waits for (a plain send's handler threw, a malformed request). */
   report(error: MeshscopeError): void
   /** How long a request may take to arrive (default DEFAULT_SERVE_LIMITS); the mesh's limits. */
@@ -225,11 +225,13 @@ function resolveTarget(
     case 'function': {
       const run = targets.exportedFunction(connection, request.functionId)
       if (!run) return new MeshscopeError('PEER_GONE', 'that remote function is no longer provided')
+      if (run instanceof MeshscopeError) return run
       return (context) => run(request.args, context)
     }
     case 'method': {
       const target = targets.exposedObject(request.object)
       if (!target) return new MeshscopeError('UNKNOWN_MAILBOX', `nothing is exposed as "${request.object}" on the receiving peer`)
+      if (target instanceof MeshscopeError) return target
       // Own or inherited methods only, never Object.prototype's (constructor, __proto__, toString…).
       const method = Object.hasOwn(Object.prototype, request.method) ? undefined : (target as Record<string, unknown>)[request.method]
       if (typeof method !== 'function') return new MeshscopeError('UNKNOWN_METHOD', `"${request.object}" has no method "${request.method}"`)

@@ -11,6 +11,11 @@
  * the sender's stream would pin its bytes here and let one full mailbox use up the peer's stream
  * budget for every other mailbox. An arriving message is matched against the waiting receives only
  * (never the queue: a queued message matched none of them); the queue is scanned once per `receiveIf`.
+ *
+ * Linked processes, as Factor's `spawn-linked`: `mailbox.spawnLinked(task)` runs a task whose
+ * uncaught error goes to that mailbox, and `registry.spawn(name, loop, { linkedTo })` a mailbox with
+ * its own loop whose uncaught error goes to the parent; the parent's next receive throws it (a
+ * LinkedError). A loop that `call`s its own mailbox fails with SELF_CALL (process-context.ts).
  */
 import type { Connection, PeerRouter } from '../channels/connection.js'
 import { ENCODE_PORT, type PortPlan, type PortTable } from '../channels/port.js'
@@ -18,6 +23,7 @@ import { MeshscopeError } from '../errors.js'
 import type { CallOptions } from '../rpc/call.js'
 import { validateName } from '../rpc/protocol.js'
 import type { CallContext } from '../rpc/serve.js'
+import { runAsLoopOf } from './process-context.js'
 
 /** A registered mailbox: called with each message; for a `call`, its result is the reply. */
 export type MailboxHandler<T = unknown, R = unknown> = (value: T, context: CallContext) => R | Promise<R>
@@ -58,8 +64,67 @@ export function resolveMailboxOptions(options: MailboxOptions = {}): Required<Ma
   return resolved
 }
 
+/** `spawn`'s options: the mailbox's bounds, and the parent its loop's uncaught error goes to. */
+export interface SpawnOptions extends MailboxOptions {
+  /** The parent mailbox: an uncaught error of the loop makes its next receive throw (a LinkedError). */
+  linkedTo?: Mailbox<unknown>
+}
+
+/** A linked task or mailbox loop failed (Factor's linked-error): its error is the `cause`. */
+export class LinkedError extends MeshscopeError {
+  override name = 'LinkedError'
+  constructor(
+    /** The name of the linked mailbox whose loop failed; undefined for a task (`spawnLinked`). */
+    readonly child: string | undefined,
+    cause: unknown,
+  ) {
+    super(
+      'LINKED_ERROR',
+      `${child === undefined ? 'a linked task' : `linked mailbox "${child}"`} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        cause,
+      },
+    )
+  }
+}
+
 export class MailboxRegistry {
   #handlers = new Map<string, Deliver>()
+  /** Mailboxes made by `spawn`, while their loop runs: a `call` from a loop to its own is SELF_CALL. */
+  #spawned = new Map<string, Mailbox<unknown>>()
+
+  /** `report`: where an unlinked spawned loop's uncaught error goes (the mesh's `error` event). */
+  constructor(private readonly report: (error: MeshscopeError) => void = () => {}) {}
+
+  /**
+   * A mailbox `name` with its own loop (Factor's `spawn`): `loop(self)` runs at once and reads
+   * `self`; when it ends the mailbox is closed. Its uncaught error goes to `options.linkedTo` (the
+   * parent's next receive throws a LinkedError), or is reported as HANDLER_FAILED if unlinked. A
+   * `call` from the loop to its own mailbox fails with SELF_CALL rather than wait for itself.
+   */
+  spawn<T>(name: string, loop: (self: Mailbox<T>) => unknown, options: SpawnOptions = {}): Mailbox<T> {
+    if (typeof loop !== 'function') throw new MeshscopeError('INVALID_ARGUMENT', 'spawn takes a function')
+    const { linkedTo, ...bounds } = options
+    const box = this.mailbox<T>(name, bounds)
+    this.#spawned.set(name, box as Mailbox<unknown>)
+    void (async () => {
+      try {
+        await runAsLoopOf(box, () => loop(box))
+      } catch (error) {
+        if (linkedTo) linkedTo.linkFailed(new LinkedError(name, error))
+        else this.report(new MeshscopeError('HANDLER_FAILED', `the loop of mailbox "${name}" failed: ${String(error)}`, { cause: error }))
+      } finally {
+        if (this.#spawned.get(name) === box) this.#spawned.delete(name)
+        box.close()
+      }
+    })()
+    return box
+  }
+
+  /** Whether `loop` (the running code's `currentLoop()`) is the loop of the spawned mailbox `name`. */
+  isLoopOf(name: string, loop: object | undefined): boolean {
+    return loop !== undefined && this.#spawned.get(name) === loop
+  }
 
   register<T, R>(name: string, handler: MailboxHandler<T, R>): () => void {
     validateName('mailbox', name)
@@ -119,6 +184,10 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
   #queuedBytes = 0
   #waiters: Waiter<T>[] = []
   #closed = false
+  /** Errors of linked tasks and mailboxes, thrown by the next receives, oldest first. */
+  #linkedErrors: LinkedError[] = []
+  /** The running linked tasks' signals: they abort when this mailbox closes. */
+  #children = new Set<AbortController>()
 
   /** @internal use `mesh.mailbox(name, options)` */
   constructor(
@@ -134,6 +203,8 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
   /** The oldest message whose value matches; the others stay queued, in order. */
   receiveIf(predicate: (value: T, envelope: Envelope<T>) => boolean, options: CallOptions = {}): Promise<Envelope<T>> {
     if (this.#closed) return Promise.reject(new MeshscopeError('MESH_CLOSED', 'this mailbox is closed'))
+    const linked = this.#linkedErrors.shift()
+    if (linked) return Promise.reject(linked)
     const matches = (envelope: Envelope<T>) => predicate(envelope.value, envelope)
     let index: number
     try {
@@ -174,6 +245,40 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
     })
   }
 
+  /**
+   * Runs `task` linked to this mailbox (Factor's `spawn-linked`): if it throws or rejects, the next
+   * receive here (`receive`, `receiveIf`, the iterator) throws a LinkedError whose `cause` is its
+   * error — a receive already waiting is woken with it. `signal` aborts when this mailbox closes.
+   * Resolves with the task's result, or undefined when it failed (never rejects).
+   */
+  spawnLinked<R>(task: (signal: AbortSignal) => R | Promise<R>): Promise<R | undefined> {
+    if (typeof task !== 'function') throw new MeshscopeError('INVALID_ARGUMENT', 'spawnLinked takes a function')
+    if (this.#closed) throw new MeshscopeError('MESH_CLOSED', 'this mailbox is closed')
+    const controller = new AbortController()
+    this.#children.add(controller)
+    return (async () => {
+      try {
+        return await task(controller.signal)
+      } catch (error) {
+        this.linkFailed(new LinkedError(undefined, error))
+        return undefined
+      } finally {
+        this.#children.delete(controller)
+      }
+    })()
+  }
+
+  /**
+   * @internal a linked task or mailbox failed: the oldest waiting receive throws it, or else the
+   * next one. Dropped once this mailbox is closed (nobody is left to tell).
+   */
+  linkFailed(error: LinkedError): void {
+    if (this.#closed) return
+    const waiter = this.#waiters.shift()
+    if (waiter) waiter.reject(error)
+    else this.#linkedErrors.push(error)
+  }
+
   /** Messages waiting to be received (at most `capacity`). */
   get size(): number {
     return this.#queue.length
@@ -197,6 +302,8 @@ export class Mailbox<T> implements AsyncIterable<Envelope<T>> {
     this.unregister()
     const error = new MeshscopeError('MESH_CLOSED', 'the mailbox was closed')
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error)
+    for (const child of this.#children) child.abort(error)
+    this.#linkedErrors = []
     this.#queuedBytes = 0
     const unreceived: Envelope<T>[] = []
     for (const { envelope } of this.#queue.splice(0)) {

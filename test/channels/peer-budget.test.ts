@@ -72,14 +72,18 @@ describe('per-peer budget: received channel buffers', () => {
     expect(after.channelBytes + after.inboundBytes + after.grantedBytes).toBeLessThanOrEqual(bound(item.byteLength))
   }, 20_000)
 
-  it('closing the flooded receivers gives their bytes back to the budget', async () => {
+  it('disposing the flooded receivers gives their bytes back to the budget (close() keeps them receivable)', async () => {
     pair = await connectionPair('memory', { muxConfig })
     const ports = Array.from({ length: 8 }, () => hostilePort(pair.a, { k: 'mpsc.rx', o: { c: 1024 } }))
     const receivers = await pair.transfer(ports.map(({ port }) => port) as unknown as mpsc.Receiver<Uint8Array>[])
     const item = encodeItem(pair.a, { ok: true, value: new Uint8Array(VALUE_BYTES) })
     await Promise.all(ports.map(({ stream }) => flood(stream, item, 16)))
-    expect(pair.b.session.stats().channelBytes).toBeGreaterThan(0)
+    const held = pair.b.session.stats().channelBytes
+    expect(held).toBeGreaterThan(0)
     for (const rx of receivers) rx.close()
+    await tick(50)
+    expect(pair.b.session.stats().channelBytes).toBe(held) // still receivable, so still counted
+    for (const rx of receivers) rx[Symbol.dispose]()
     await tick(50)
     expect(pair.b.session.stats().channelBytes).toBe(0)
   })

@@ -1,2 +1,2 @@
 /** The public `mpsc` namespace: the channel and its halves (the module's port kinds stay internal). */
-export { channel, Receiver, Sender, type ChannelOptions } from '../mpsc.js'
+export { channel, Permit, Receiver, Sender, type ChannelOptions } from '../mpsc.js'

@@ -193,7 +193,8 @@ export class LinkTable {
     return new Promise((resolve) => {
       let waiters = this.#linkWaiters.get(peerId)
       if (!waiters) this.#linkWaiters.set(peerId, (waiters = []))
-      waiters.push(resolve)
+      // A refused attempt (PEER_BUSY) is no link, as for a lost one: the caller's own timeout decides.
+      waiters.push((result) => resolve(result instanceof MeshscopeError ? undefined : result))
     })
   }
 

@@ -149,7 +149,7 @@ async function exchangeAfterSlot(
     throw abortedError(options.signal)
   }
   const left = timeout === Number.POSITIVE_INFINITY ? timeout : Math.max(1, timeout - (Date.now() - waitStarted))
-  return exchangeInSlot(connection, request, options, kind, left, release)
+  return exchangeInSlot(connection, request, options, kind, left, release, timeout)
 }
 
 /**
@@ -164,6 +164,8 @@ function exchangeInSlot(
   kind: 'send' | 'call',
   timeout: number,
   release: ReleaseSlot,
+  /** The caller's whole timeout, for the message (`timeout` is what is left of it after a wait for a slot). */
+  wholeTimeout = timeout,
 ): Promise<Reply | null> {
   let stream: MuxStream
   let bytes: Uint8Array
@@ -196,7 +198,7 @@ function exchangeInSlot(
     }
     const onAbort = () => giveUp(abortedError(signal!))
     signal?.addEventListener('abort', onAbort, { once: true })
-    if (timeout !== Number.POSITIVE_INFINITY) timer = setTimeout(() => giveUp(timeoutError(connection, timeout)), timeout)
+    if (timeout !== Number.POSITIVE_INFINITY) timer = setTimeout(() => giveUp(timeoutError(connection, wholeTimeout)), timeout)
     // Closing our side right away lets OPEN, the request and CLOSE leave in one link message; the
     // serving side still learns of a give-up, which resets the stream.
     let sendFailed = false

@@ -19,6 +19,9 @@ import { runFormationBench } from './formation.mjs'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const quick = Boolean(process.env.BENCH_QUICK)
 const only = process.env.BENCH_ONLY
+/** BENCH_PARTS=rtt: only the cold and the interleaved round trips (issue 20's call figures), no mesh parts; `cold`: only the cold ones. */
+const coldOnly = process.env.BENCH_PARTS === 'cold'
+const rttOnly = coldOnly || process.env.BENCH_PARTS === 'rtt'
 
 const MiB = 1024 * 1024
 /**
@@ -77,6 +80,8 @@ if (quick)
     slowTotalBytes: 20 * MiB,
     retainedTotalBytes: 10 * MiB,
   })
+// BENCH_COLD_ROUNDS=n: that many fresh links for the cold round trips (their spread is wide).
+if (process.env.BENCH_COLD_ROUNDS) PLAN.coldRounds = Number(process.env.BENCH_COLD_ROUNDS)
 
 const log = (...parts) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s]`, ...parts)
 const started = performance.now()
@@ -144,6 +149,8 @@ async function suite(platform, connect) {
       await fresh.close().catch(() => {})
     }
   }
+
+  if (coldOnly) return { ...rttFigures({ ...rounds, calls: [] }), incidents, udp_receive_drops: null }
 
   let pair = await connect()
   const warmUp = async () => {
@@ -214,6 +221,10 @@ async function suite(platform, connect) {
       `round trips ${i + 1}: raw ping p50 ${raw.p50.toFixed(2)} ms; call p50/p99 ${call.p50.toFixed(2)}/${call.p99.toFixed(2)} ms; hop p50/p99 ${hopped.p50.toFixed(2)}/${hopped.p99.toFixed(2)} ms`,
     )
   }
+  if (rttOnly) {
+    await pair.close()
+    return { ...rttFigures(rounds), incidents, udp_receive_drops: udpReceiveDrops() === undefined ? null : udpDrops }
+  }
   rounds.callsPerSecond = {}
   for (const inFlight of [1, 64]) {
     rounds.callsPerSecond[inFlight] = await measure('callsPerSecond', { inFlight, durationMs: PLAN.callsMs })
@@ -273,6 +284,26 @@ async function suite(platform, connect) {
   )
   await pair.close()
   return { ...figures(rounds), incidents, udp_receive_drops: udpReceiveDrops() === undefined ? null : udpDrops }
+}
+
+/** The round-trip figures alone (BENCH_PARTS=rtt). */
+function rttFigures(rounds) {
+  return {
+    call_vs_raw_rtt_p50: median(rounds.calls.map((r) => r.call.p50 / r.raw.p50)),
+    call_rtt_p50_ms: median(rounds.calls.map((r) => r.call.p50)),
+    call_rtt_p99_ms: median(rounds.calls.map((r) => r.call.p99)),
+    call_raw_ping_p50_ms: median(rounds.calls.map((r) => r.raw.p50)),
+    call_raw_ping_p99_ms: median(rounds.calls.map((r) => r.raw.p99)),
+    hop_vs_call_rtt_p50: median(rounds.calls.map((r) => r.hop.p50 / r.call.p50)),
+    hop_rtt_p50_ms: median(rounds.calls.map((r) => r.hop.p50)),
+    hop_rtt_p99_ms: median(rounds.calls.map((r) => r.hop.p99)),
+    cold_ping_vs_raw_p50: median(rounds.cold.map((r) => r.ping.p50 / r.raw.p50)),
+    cold_call_vs_raw_p50: median(rounds.cold.map((r) => r.call.p50 / r.raw.p50)),
+    cold_ping_p50_ms: median(rounds.cold.map((r) => r.ping.p50)),
+    cold_call_p50_ms: median(rounds.cold.map((r) => r.call.p50)),
+    cold_raw_ping_p50_ms: median(rounds.cold.map((r) => r.raw.p50)),
+    rounds,
+  }
 }
 
 function figures(rounds) {
@@ -413,7 +444,8 @@ function table(results) {
     if (!r) return '—'
     if (r.error) return 'failed'
     const keys = Array.isArray(key) ? key : [key]
-    return format(...keys.map((k) => r[k]))
+    const values = keys.map((k) => r[k])
+    return values.some((v) => v === undefined) ? '—' : format(...values)
   }
   const rows = ROWS.map(([label, key, format, goal]) => [label, cell('wrtc', key, format), cell('chromium', key, format), goal])
   const header = ['metric', 'wrtc', 'chromium', 'goal']
@@ -598,7 +630,7 @@ for (const [platform, run] of [
 // Whole meshes, after the link measurements (their own processes, servers and rooms; bench/README.md
 // "Forming a mesh" and "Service clusters"). A part that fails leaves its figures null and says why.
 const mesh = { formation: null, clusters: null, errors: {} }
-if (!tuning) {
+if (!tuning && !rttOnly) {
   try {
     const { rounds: formationRounds, ...formation } = await runFormationBench({ rounds: quick ? 1 : 3, only, log: (...parts) => log('formation:', ...parts) })
     mesh.formation = { ...formation, rounds: formationRounds }
@@ -624,7 +656,7 @@ console.log(`\n${meshTable(mesh)}`)
 const json = report(results)
 Object.assign(json, meshFigures(mesh))
 json.meta.errors = { ...json.meta.errors, ...mesh.errors }
-if (!quick && !only && !tuning) {
+if (!quick && !only && !tuning && !rttOnly) {
   mkdirSync(join(root, 'bench/results'), { recursive: true })
   writeFileSync(join(root, 'bench/results/latest.json'), `${JSON.stringify(json, null, 2)}\n`)
   console.log('\nwrote bench/results/latest.json')

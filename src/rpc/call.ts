@@ -6,7 +6,7 @@
  * (PEER_GONE, or the distinct codes of delivery-errors.ts) — never hangs.
  */
 import type { Connection } from '../channels/connection.js'
-import { MeshscopeError, isMeshscopeError } from '../errors.js'
+import { MeshscopeError } from '../errors.js'
 import { RemoteError } from './errors.js'
 import type { MuxStream } from '../mux/stream.js'
 import { deliveryError } from './delivery-errors.js'
@@ -111,66 +111,132 @@ export async function sendOverConnection(connection: Connection, request: Reques
  * one. Gives up on the signal or the timeout (the stream is reset, which aborts the handler's signal
  * on the other side and releases the stream here).
  */
-async function exchange(connection: Connection, request: Request, options: CallOptions, kind: 'send' | 'call'): Promise<Reply | null> {
+function exchange(connection: Connection, request: Request, options: CallOptions, kind: 'send' | 'call'): Promise<Reply | null> {
   validateCallOptions(options)
-  if (options.signal?.aborted) throw abortedError(options.signal)
-  const peerId = connection.peerId ?? 'the peer'
+  if (options.signal?.aborted) return Promise.reject(abortedError(options.signal))
   const requests = requestsOf(connection)
   const timeout = options.timeout ?? requests.timeoutMs
   // A free slot (the common case) is taken without an await, so the request leaves at once.
-  let release: ReleaseSlot | undefined = requests.slots.tryAcquire()
-  if (release && !options.signal && timeout === Number.POSITIVE_INFINITY) {
-    try {
-      return await writeAndAnswer(connection, request, kind).answered
-    } catch (error) {
-      throw deliveryError(error, connection, kind)
-    } finally {
-      release()
-    }
-  }
+  const release = requests.slots.tryAcquire()
+  if (release) return exchangeInSlot(connection, request, options, kind, timeout, release)
+  return exchangeAfterSlot(connection, request, options, kind, timeout)
+}
 
+/** Past the limit, the request waits for a slot; its timeout and signal run meanwhile. */
+async function exchangeAfterSlot(
+  connection: Connection,
+  request: Request,
+  options: CallOptions,
+  kind: 'send' | 'call',
+  timeout: number,
+): Promise<Reply | null> {
+  const waitStarted = Date.now()
   let giveUp!: (error: MeshscopeError) => void
   const givenUp = new Promise<never>((_, reject) => (giveUp = reject))
   givenUp.catch(() => {})
   const onAbort = () => giveUp(abortedError(options.signal!))
   options.signal?.addEventListener('abort', onAbort, { once: true })
-  const timer =
-    timeout === Number.POSITIVE_INFINITY
-      ? undefined
-      : setTimeout(() => giveUp(new MeshscopeError('TIMEOUT', `no answer from ${peerId} within ${timeout} ms`)), timeout)
-  let stream: MuxStream | undefined
+  const timer = timeout === Number.POSITIVE_INFINITY ? undefined : setTimeout(() => giveUp(timeoutError(connection, timeout)), timeout)
+  let release: ReleaseSlot
   try {
-    // Past the limit, the request waits for a slot; its timeout and signal run meanwhile.
-    release ??= await requests.slots.acquire(givenUp)
-    const written = writeAndAnswer(connection, request, kind)
-    stream = written.stream
-    try {
-      return await Promise.race([written.answered, givenUp])
-    } catch (error) {
-      written.answered.catch(() => {})
-      throw error
-    }
-  } catch (error) {
-    // Giving up resets the stream, which aborts the handler's signal on the other side.
-    if (stream && (isMeshscopeError(error, 'TIMEOUT') || isMeshscopeError(error, 'ABORTED'))) stream.reset('closed', 'the caller gave up')
-    throw deliveryError(error, connection, kind)
+    release = await requestsOf(connection).slots.acquire(givenUp)
   } finally {
     clearTimeout(timer)
     options.signal?.removeEventListener('abort', onAbort)
-    release?.()
   }
+  if (options.signal?.aborted) {
+    release()
+    throw abortedError(options.signal)
+  }
+  const left = timeout === Number.POSITIVE_INFINITY ? timeout : Math.max(1, timeout - (Date.now() - waitStarted))
+  return exchangeInSlot(connection, request, options, kind, left, release, timeout)
 }
 
 /**
- * Opens the request's stream and writes the request. Closing our side right away lets OPEN, the
- * request and CLOSE leave in one link message; the serving side still learns of a give-up, which
- * resets the stream.
+ * Opens the request's stream, writes the request and settles one promise on whichever comes first:
+ * the answer, the timeout, the signal (both reset the stream) or the stream's failure. One promise
+ * and no race per call: on a cold process every promise hop on this path runs in the interpreter.
  */
-function writeAndAnswer(connection: Connection, request: Request, kind: 'send' | 'call'): { stream: MuxStream; answered: Promise<Reply | null> } {
-  const { stream, bytes } = openRequest(connection, request, kind)
-  const sent = stream.send(bytes)
-  stream.close()
-  return { stream, answered: receiveAnswer(connection, stream, sent) }
+function exchangeInSlot(
+  connection: Connection,
+  request: Request,
+  options: CallOptions,
+  kind: 'send' | 'call',
+  timeout: number,
+  release: ReleaseSlot,
+  /** The caller's whole timeout, for the message (`timeout` is what is left of it after a wait for a slot). */
+  wholeTimeout = timeout,
+): Promise<Reply | null> {
+  let stream: MuxStream
+  let bytes: Uint8Array
+  try {
+    ;({ stream, bytes } = openRequest(connection, request, kind))
+  } catch (error) {
+    release()
+    return Promise.reject(deliveryError(error, connection, kind))
+  }
+  const { signal } = options
+  return new Promise<Reply | null>((resolve, reject) => {
+    let settled = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const settle = (): boolean => {
+      if (settled) return false
+      settled = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      release()
+      return true
+    }
+    const fail = (error: unknown) => {
+      if (settle()) reject(deliveryError(error, connection, kind))
+    }
+    // Giving up resets the stream, which aborts the handler's signal on the other side.
+    const giveUp = (error: MeshscopeError) => {
+      if (!settle()) return
+      stream.reset('closed', 'the caller gave up')
+      reject(error)
+    }
+    const onAbort = () => giveUp(abortedError(signal!))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (timeout !== Number.POSITIVE_INFINITY) timer = setTimeout(() => giveUp(timeoutError(connection, wholeTimeout)), timeout)
+    // Closing our side right away lets OPEN, the request and CLOSE leave in one link message; the
+    // serving side still learns of a give-up, which resets the stream.
+    let sendFailed = false
+    const sent = stream.send(bytes)
+    stream.close()
+    sent.catch((error: unknown) => {
+      sendFailed = true
+      fail(error)
+    })
+    stream.receive().then(
+      (answer) => {
+        if (settled) return
+        if (answer === null) {
+          settle()
+          resolve(null)
+          return
+        }
+        endAfterOneMessage(stream) // the serving side's CLOSE came with the reply
+        let reply: Reply
+        try {
+          reply = replyFromWire(connection.decode(answer))
+        } catch (error) {
+          fail(error)
+          return
+        }
+        settle()
+        resolve(reply)
+      },
+      // A request that could not go fails with the send's error, as the stream's failure follows from it.
+      (error: unknown) => {
+        if (sendFailed) return
+        sent.then(
+          () => fail(error),
+          () => {},
+        )
+      },
+    )
+  })
 }
 
 /**
@@ -193,19 +259,8 @@ export function openRequest(connection: Connection, request: Request, kind: 'sen
   }
 }
 
-/** The answer on a request stream whose request is on its way (`sent` rejects if it could not go): a reply, or null (closed without one). */
-async function receiveAnswer(connection: Connection, stream: MuxStream, sent: Promise<void>): Promise<Reply | null> {
-  const receiving = stream.receive()
-  try {
-    await sent
-  } catch (error) {
-    receiving.catch(() => {})
-    throw error
-  }
-  const reply = await receiving
-  if (reply === null) return null
-  endAfterOneMessage(stream) // the serving side's CLOSE came with the reply
-  return replyFromWire(connection.decode(reply))
+function timeoutError(connection: Connection, timeout: number): MeshscopeError {
+  return new MeshscopeError('TIMEOUT', `no answer from ${connection.peerId ?? 'the peer'} within ${timeout} ms`)
 }
 
 /** The caller's result: the value, or the refusal or remote error thrown. */

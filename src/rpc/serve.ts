@@ -152,12 +152,19 @@ async function serveDecoded(connection: Connection, stream: MuxStream, targets: 
   if (request.kind === 'send') return acceptSend(connection, stream, request.name, () => run(context), targets)
   let reply: Reply
   try {
-    reply = { kind: 'value', value: await run(context) }
+    const result = run(context)
+    // A handler that answers synchronously is answered without a promise hop (a cold process runs
+    // every hop on this path in the interpreter).
+    reply = { kind: 'value', value: isThenable(result) ? await result : result }
   } catch (error) {
     const thrown = error instanceof Error ? error : new Error(String(error))
     reply = isRefusal(thrown) ? { kind: 'refused', error: thrown as MeshscopeError } : { kind: 'threw', error: thrown }
   }
   await answer(connection, stream, reply)
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
 }
 
 /**

@@ -77,6 +77,22 @@ describe('requests in flight to one peer', () => {
     await peers.a.call(ID_B, 'held', 0)
   })
 
+  it('a request that got its slot late has only what is left of its timeout (the wait counts), and says the whole one', async () => {
+    peers = await messagingPair({ maxRequestsInFlight: 1 })
+    peers.b.register('slow', () => delay(300))
+    peers.b.register('silent', () => new Promise(() => {}))
+    const first = peers.a.call(ID_B, 'slow', 0)
+    const started = Date.now()
+    const second = peers.a.call(ID_B, 'silent', 0, { timeout: 400 })
+    await first
+    const error = await second.catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'TIMEOUT' })
+    expect((error as Error).message).toContain('within 400 ms')
+    // It waited ~300 ms for the slot, then the rest: not a fresh 400 ms after the slot (≥ 700).
+    expect(Date.now() - started).toBeLessThan(650)
+    expect(requestSlotsOf(peers.connections.a)).toEqual({ inFlight: 0, waiting: 0 })
+  })
+
   it('a request waiting for a slot is aborted by its signal (ABORTED)', async () => {
     peers = await messagingPair({ maxRequestsInFlight: 1 })
     let release!: () => void

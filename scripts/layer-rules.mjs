@@ -8,7 +8,19 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 
 /** Top to bottom; each layer may import the ones after it. Layers on one line are peers that import none of each other. */
-const layers = [['mesh'], ['scope'], ['services'], ['rpc'], ['channels'], ['mux'], ['codec'], ['gossip'], ['signaling'], ['transport', 'identity'], ['util']]
+const layers = [
+  ['mesh'],
+  ['scope'],
+  ['services', 'objects'],
+  ['rpc'],
+  ['channels'],
+  ['mux'],
+  ['codec'],
+  ['gossip'],
+  ['signaling'],
+  ['transport', 'identity'],
+  ['util'],
+]
 /** Build-time code: it reads scope's hop ids and nothing of the runtime above it. */
 const plugin = { name: 'plugin', mayImport: ['scope', 'util'] }
 

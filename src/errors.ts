@@ -87,6 +87,11 @@ export type ErrorCode =
   | 'GOSSIP_UNSOLICITED'
   | 'GOSSIP_FORGED'
   | 'GOSSIP_CLOSED'
+  // observable collections (src/objects/collections): a frozen collection changed, or a mirror refusing what its owner sent
+  | 'COLLECTION_DONE'
+  | 'MIRROR_TOO_LARGE'
+  | 'MIRROR_BAD_INDEX'
+  | 'MIRROR_BAD_EVENT'
 
 export class MeshscopeError extends Error {
   override name = 'MeshscopeError'

@@ -69,6 +69,23 @@ describe('observable collections: shedding, owners going away, subscribers leavi
     expect(remote.value.get('k')).toBe('v')
   })
 
+  it('an owner garbage-collected without done() or close() fails its mirrors with CHANNEL_CLOSED', async () => {
+    pair = await connectionPair()
+    const gc = (globalThis as { gc?: () => void }).gc
+    expect(gc).toBeTypeOf('function') // vitest runs with --expose-gc
+    const mirror = await (async () => {
+      const owner = new ObservableMap<string, number>([['kept', 1]])
+      return (await pair.transfer(owner.subscribe())).mirror()
+    })()
+    await mirror.whenComplete()
+    await until('the dropped owner to end its mirror', () => {
+      gc!()
+      return mirror.error !== undefined
+    })
+    expect(mirror.error?.code).toBe('CHANNEL_CLOSED')
+    expect(mirror.value.get('kept')).toBe(1)
+  })
+
   it('a mirror that closes, or a subscription closed unmirrored, is forgotten by the owner', async () => {
     pair = await connectionPair()
     const owner = new ObservableMap<string, number>()

@@ -107,6 +107,21 @@ describe('observable collections mirrored on another peer', () => {
     expect(mirror.borrow().size).toBe(0)
   })
 
+  it('a for-await loop more than eventBuffer changes behind ends with CHANNEL_LAGGED; the mirror goes on', async () => {
+    const owner = new ObservableList<number>()
+    const mirror = owner.subscribe().mirror({ eventBuffer: 2 })
+    await mirror.whenComplete()
+    const changes = mirror[Symbol.asyncIterator]()
+    const first = changes.next() // registers the loop
+    for (let i = 0; i < 5; i++) owner.push(i)
+    await until('the mirror has every item', () => mirror.value.length === 5)
+    expect(await first).toEqual({ done: false, value: { type: 'push', values: [0] } })
+    await expect(changes.next()).rejects.toMatchObject({ code: 'CHANNEL_LAGGED' })
+    expect(mirror.error).toBeUndefined()
+    owner.done()
+    await mirror.whenDone()
+  })
+
   it('an array mirrored in the same process works without a connection', async () => {
     const owner = new ObservableArray<string>(['a'])
     const mirror = owner.subscribe().mirror()

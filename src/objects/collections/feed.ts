@@ -63,6 +63,7 @@ export class Feed {
       // The subscriber fell behind: drop what waits for it and tell it so, instead of holding the owner back.
       this.#queue = [['lagged']]
       this.#head = 0
+      this.#initial = undefined
       this.#state = 'shed'
       this.onGone(this)
     } else this.#queue.push(event)
@@ -93,6 +94,7 @@ export class Feed {
         const initial = this.#initial
         const to = Math.min(initial.count, this.#initialSent + INIT_CHUNK_ITEMS)
         if (to > this.#initialSent) await this.#tx.send(['init', initial.chunk(this.#initialSent, to)])
+        if (this.#initial !== initial) break // shed meanwhile: the rest is not sent
         this.#initialSent = to
         if (to === initial.count) {
           this.#initial = undefined

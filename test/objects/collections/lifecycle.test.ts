@@ -28,6 +28,17 @@ describe('observable collections: shedding, owners going away, subscribers leavi
     await Promise.all([again.whenDone(), roomy.whenDone()])
   })
 
+  it('shed while its initial contents are still being sent: the rest is not sent, the mirror fails with CHANNEL_LAGGED', async () => {
+    // In this process, so nothing is read before mirror(): the channel holds 16 chunks and the feed waits.
+    const owner = new ObservableList<number>(Array.from({ length: 5000 }, (_, i) => i))
+    const subscription = owner.subscribe({ buffer: 2 })
+    for (let i = 0; i < 3; i++) owner.push(i)
+    expect(owner.subscriberCount).toBe(0)
+    const mirror = subscription.mirror()
+    await expect(mirror.whenComplete()).rejects.toMatchObject({ code: 'CHANNEL_LAGGED' })
+    expect(mirror.value.length).toBeLessThan(5000)
+  })
+
   it('a subscriber whose peer stops reading is shed over time: the owner holds at most its buffer', async () => {
     pair = await connectionPair()
     const owner = new ObservableList<string>()

@@ -30,6 +30,8 @@ const PLAN = {
   warmupMs: 2000,
   throughputRounds: 3,
   throughputMs: 2500,
+  /** A lazy blob of this size fetched with get() in each throughput round, beside the bytes channel (issue 15). */
+  blobBytes: 16 * MiB,
   pingRounds: 3,
   /** Pings per series, one every `pingIntervalMs` (5 more are sent first and not counted). */
   pings: 200,
@@ -188,10 +190,12 @@ async function suite(platform, connect) {
     const raw = await measure('rawThroughput', { durationMs: PLAN.throughputMs })
     const mux = await measure('muxBytesThroughput', { durationMs: PLAN.throughputMs })
     const stream = await measure('muxStreamThroughput', { durationMs: PLAN.throughputMs })
-    rounds.throughput.push({ raw, mux, stream })
+    const blob = await measure('lazyBlobThroughput', { totalBytes: PLAN.blobBytes })
+    rounds.throughput.push({ raw, mux, stream, blob })
     log(
       platform,
-      `throughput ${i + 1}: raw ${raw.mbps.toFixed(1)} MB/s${gap(raw)}; bytes channel ${mux.mbps.toFixed(1)} MB/s${gap(mux)}; mux stream ${stream.mbps.toFixed(1)} MB/s${gap(stream)}`,
+      `throughput ${i + 1}: raw ${raw.mbps.toFixed(1)} MB/s${gap(raw)}; bytes channel ${mux.mbps.toFixed(1)} MB/s${gap(mux)}; mux stream ${stream.mbps.toFixed(1)} MB/s${gap(stream)}; ` +
+        `lazy blob of ${PLAN.blobBytes / MiB} MiB ${blob.mbps.toFixed(1)} MB/s${gap(blob)}`,
     )
   }
 
@@ -300,6 +304,8 @@ function figures(rounds) {
     mux_bytes_throughput_mbps: median(t.map((r) => r.mux.mbps)),
     mux_stream_throughput_mbps: median(t.map((r) => r.stream.mbps)),
     mux_stream_vs_raw_throughput: median(t.map((r) => r.stream.mbps / r.raw.mbps)),
+    lazy_blob_vs_bytes_throughput: median(t.map((r) => r.blob.mbps / r.mux.mbps)),
+    lazy_blob_throughput_mbps: median(t.map((r) => r.blob.mbps)),
     ping_p50_under_load_ms: median(p.map((r) => r.mux.p50)),
     ping_p99_under_load_ms: median(p.map((r) => r.mux.p99)),
     raw_ping_p50_under_load_ms: median(p.map((r) => r.raw.p50)),
@@ -370,6 +376,8 @@ const ROWS = [
   ['  bytes channel, 64 KiB writes (MB/s)', 'mux_bytes_throughput_mbps', (v) => v.toFixed(1), ''],
   ['  mux stream, 64 KiB msgs (MB/s)', 'mux_stream_throughput_mbps', (v) => v.toFixed(1), ''],
   ['  mux stream ÷ raw channel', 'mux_stream_vs_raw_throughput', (v) => v.toFixed(2), ''],
+  ['lazy blob (16 MiB, get()) ÷ bytes channel', 'lazy_blob_vs_bytes_throughput', (v) => v.toFixed(2), '≥ 0.90'],
+  ['  lazy blob (MB/s)', 'lazy_blob_throughput_mbps', (v) => v.toFixed(1), ''],
   ['ping p99 under load, mpsc (ms)', 'ping_p99_under_load_ms', (v) => v.toFixed(1), '≤ 25'],
   ['  ping p50 under load, mpsc (ms)', 'ping_p50_under_load_ms', (v) => v.toFixed(1), ''],
   ['  bulk beside the pings (MB/s)', 'ping_load_mbps', (v) => v.toFixed(1), ''],
@@ -447,6 +455,8 @@ const HEADLINE_KEYS = [
   'mux_bytes_throughput_mbps',
   'mux_stream_throughput_mbps',
   'mux_stream_vs_raw_throughput',
+  'lazy_blob_vs_bytes_throughput',
+  'lazy_blob_throughput_mbps',
   'ping_p50_under_load_ms',
   'raw_ping_p50_under_load_ms',
   'raw_vs_mux_ping_p99',

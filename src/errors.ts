@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'LINK_CLOSED'
   | 'LINK_FAILED'
   | 'TOO_MANY_LINKS'
+  | 'PEER_BUSY'
   // multiplexer and streams
   | 'DISCONNECTED'
   | 'STREAM_RESET'
@@ -87,6 +88,16 @@ export type ErrorCode =
   | 'GOSSIP_UNSOLICITED'
   | 'GOSSIP_FORGED'
   | 'GOSSIP_CLOSED'
+  // remote objects (src/objects): handles, lazy values and blobs, read-write locks
+  | 'HANDLE_NOT_LOCAL'
+  | 'HANDLE_WRONG_KIND'
+  | 'HANDLE_UNKNOWN'
+  | 'OBJECT_MOVED'
+  | 'OBJECT_GONE'
+  | 'OBJECT_LIMIT'
+  | 'BLOB_TOO_LARGE'
+  | 'BLOB_SIZE_MISMATCH'
+  | 'LOCK_LEASE_EXPIRED'
   // observable collections (src/objects/collections): a frozen collection changed, or a mirror refusing what its owner sent
   | 'COLLECTION_DONE'
   | 'MIRROR_TOO_LARGE'

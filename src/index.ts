@@ -31,6 +31,12 @@ export {
 export { mpsc, oneshot, watch, broadcast, bytes } from './channels/index.js'
 export type { ProgressListener } from './channels/bytes.js'
 export { ChannelClosedError, LaggedError, type ChannelCloseReason } from './channels/errors.js'
+// Remote objects (issue 15 §1): handles, lazy values, lazy blobs, read-write locks
+export { handle, Handle, type HandleOptions } from './objects/handle.js'
+export { lazy, Lazy } from './objects/lazy.js'
+export { lazyBlob, LazyBlob, type BlobFetchOptions } from './objects/lazy-blob.js'
+export { rwLock, RwLock, type ReadGuard, type WriteGuard, type RwLockOptions } from './objects/rw-lock.js'
+export { OBJECT_LIMITS, type ObjectLimits } from './objects/limits.js'
 export { CodecError, type CodecErrorCode, type CodecLimits } from './codec/index.js'
 export type { MeshJoinOptions, PeerLimits } from './mesh/options.js'
 export type { MuxConfig } from './mux/config.js'

@@ -2,6 +2,9 @@
  * A formation-benchmark process, driven by bench/formation.mjs over IPC: a Node peer (wrtc) running one
  * of the roles of roles.ts, or the signaling server. Built into one ES module by the runner (Vite SSR build).
  */
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
 import wrtc from '@roamhq/wrtc'
 import { WebSocket } from 'ws'
 import type { Platform } from '../../src/mesh/platform.js'
@@ -28,9 +31,11 @@ const handlers: Record<string, (args: Args) => unknown> = {
   serverRefusals: () => (globalThis as { refusedLines?: () => number }).refusedLines?.() ?? 0,
   /** Joins and forms; `cpuMs` is what this process spent doing it (all threads: JS, wrtc's network and signaling threads). */
   async form({ url, room, members }) {
+    const profiler = await startFormProfile()
     const before = process.cpuUsage()
     const report = await joinAndForm(platform, url as string, room as string, members as number)
     const used = process.cpuUsage(before)
+    await profiler?.stop()
     return { ...report, cpuMs: (used.user + used.system) / 1000 }
   },
   async waitFirst({ url, room }) {
@@ -55,6 +60,28 @@ const handlers: Record<string, (args: Args) => unknown> = {
     setTimeout(() => process.exit(0), 100)
     return true
   },
+}
+
+/**
+ * FORMATION_PROFILE_DIR (diagnosis): a CPU profile of the main thread from the `form` command until
+ * the room formed — the formation alone, without the process's startup and teardown that
+ * `--cpu-prof` records too — sampled every 100 µs, written as `form-<pid>.cpuprofile`.
+ */
+async function startFormProfile(): Promise<{ stop(): Promise<void> } | undefined> {
+  const dir = process.env.FORMATION_PROFILE_DIR
+  if (!dir) return undefined
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 100 })
+  await session.post('Profiler.start')
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop')
+      writeFileSync(join(dir, `form-${process.pid}.cpuprofile`), JSON.stringify(profile))
+      session.disconnect()
+    },
+  }
 }
 
 process.on('message', (message: { rawSignal?: RawSignal; id?: number; cmd?: string; args?: Args }) => {

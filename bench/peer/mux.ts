@@ -11,6 +11,7 @@ import type { Connection } from '../../src/channels/connection.js'
 import { bytes, mpsc, oneshot } from '../../src/channels/index.js'
 import { Messaging } from '../../src/mesh/messaging.js'
 import { ObservableMap, type MapSubscription } from '../../src/objects/collections/map.js'
+import { lazyBlob, type LazyBlob } from '../../src/objects/lazy-blob.js'
 import { createPeerStack, type PeerStack } from '../../src/mesh/peer-stack.js'
 import type { MuxConfig } from '../../src/mux/config.js'
 import type { MuxStream } from '../../src/mux/stream.js'
@@ -44,6 +45,7 @@ type MuxRequest =
   | { op: 'echo'; pings: mpsc.Receiver<Uint8Array>; pongs: mpsc.Sender<Uint8Array> }
   | { op: 'count'; messages: mpsc.Receiver<Uint8Array>; done: oneshot.Sender<number> }
   | { op: 'mirror'; subscription: MapSubscription<string, number>; seen: mpsc.Sender<[number, number]> }
+  | { op: 'blob'; blob: LazyBlob; done: oneshot.Sender<SinkReply> }
 
 type Responder<R extends MuxRequest> = (request: R, stream: MuxStream) => Promise<void>
 
@@ -93,6 +95,21 @@ const RESPONDERS: { [Op in MuxRequest['op']]: Responder<Extract<MuxRequest, { op
       await request.pongs.send(ping)
     }
     request.pongs.close()
+  },
+  async blob(request) {
+    // A receiver fetching a lazy blob the usual way: get(), all of it into one buffer, with progress.
+    let maxGapMs = 0
+    let last = 0
+    const bytes = await request.blob.get({
+      onProgress: (received) => {
+        const at = now()
+        if (last > 0) maxGapMs = Math.max(maxGapMs, at - last)
+        last = at
+        void received
+      },
+    })
+    request.blob.close()
+    await request.done.send({ count: bytes.byteLength, maxGapMs })
   },
   async count(request) {
     let count = 0
@@ -205,6 +222,23 @@ export class MuxWorkloads {
     const { count: receivedBytes, maxGapMs } = await withTimeout(doneRx.recv(), 60_000, 'bytes sink reply')
     const ms = now() - started
     return { sentBytes, receivedBytes, ms, mbps: receivedBytes / ms / 1000, maxGapMs }
+  }
+
+  /**
+   * A lazy blob of `totalBytes` sent to the peer inside a request, which fetches it with `get()`;
+   * rate = bytes it counted ÷ time from sending the request until its reply (as for the bytes channel).
+   */
+  async lazyBlobThroughput(totalBytes: number): Promise<ThroughputResult> {
+    const data = filled(totalBytes, 0)
+    const blob = lazyBlob(data)
+    const [doneTx, doneRx] = oneshot.channel<SinkReply>()
+    const started = now()
+    const request = await this.#request({ op: 'blob', blob, done: doneTx })
+    request.close()
+    const { count: receivedBytes, maxGapMs } = await withTimeout(doneRx.recv(), 60_000, 'lazy blob reply')
+    const ms = now() - started
+    blob.close()
+    return { sentBytes: totalBytes, receivedBytes, ms, mbps: receivedBytes / ms / 1000, maxGapMs }
   }
 
   /** 64 KiB messages on one mux stream (no channel layer, no codec): where the mux alone stands. */

@@ -11,6 +11,8 @@ export const operations = {
     peer.raw.throughput(durationMs, highBytes, lowBytes),
   /** A `bytes` channel's bulk throughput. */
   muxBytesThroughput: (peer: BenchPeer, { durationMs }: { durationMs: number }) => peer.mux.bytesThroughput(durationMs),
+  /** A lazy blob of `totalBytes` fetched by the peer with `get()` (issue 15). */
+  lazyBlobThroughput: (peer: BenchPeer, { totalBytes }: { totalBytes: number }) => peer.mux.lazyBlobThroughput(totalBytes),
   /** One mux stream's bulk throughput (no channel layer, no codec). */
   muxStreamThroughput: (peer: BenchPeer, { durationMs }: { durationMs: number }) => peer.mux.streamThroughput(durationMs),
   /** Pings on the raw channel, behind `queuedBytes` of bulk data in it (0: idle). */

@@ -80,7 +80,7 @@ export class LinkTable {
   #retryTimers = new Map<string, ReturnType<typeof setTimeout>>()
   #retryBackoffs = new Map<string, Backoff>()
   /** Callers waiting for an on-demand link to open. */
-  #linkWaiters = new Map<string, Array<(connection: Connection | undefined) => void>>()
+  #linkWaiters = new Map<string, Array<(connection: Connection | MeshscopeError | undefined) => void>>()
   /** Set by `enableOnDemand`: links to any peer may be opened for a caller, and close when idle. */
   #idleLinkMs?: number
   #idleSweep?: ReturnType<typeof setInterval>
@@ -175,10 +175,10 @@ export class LinkTable {
     // The caller learns why there is no link, rather than a bare "not connected".
     if (!this.hasRoomFor(peerId)) return Promise.reject(this.#tooManyLinks(peerId))
     this.ensure(peerId)
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       let waiters = this.#linkWaiters.get(peerId)
       if (!waiters) this.#linkWaiters.set(peerId, (waiters = []))
-      waiters.push(resolve)
+      waiters.push((result) => (result instanceof MeshscopeError ? reject(result) : resolve(result)))
     })
   }
 
@@ -197,6 +197,16 @@ export class LinkTable {
     if (reason === 'replaced') return
     this.#settleWaiters(entry.peerId, undefined)
     this.host.lost(entry.peerId)
+  }
+
+  /**
+   * The peer refused our attempt `entry` (a signed refusal: it has `maxLinks` links). The attempt
+   * ends as a failed one does, but what waits for the link (`connect`) fails with PEER_BUSY.
+   */
+  refusedBy(entry: PeerLink): void {
+    if (this.#links.get(entry.peerId) !== entry || entry.joined) return
+    this.#settleWaiters(entry.peerId, new MeshscopeError('PEER_BUSY', `peer ${entry.peerId} refused a link: it has as many links as its maxLinks`))
+    this.detach(entry, 'failed', 'refused: the peer has as many links as its maxLinks')
   }
 
   /** Ends the link to `peerId`, if any (a peer that misbehaved). */
@@ -289,6 +299,7 @@ export class LinkTable {
       muxConfig: { ...limits.mux, keepaliveIntervalMs: heartbeatIntervalMs, idleTimeoutMs: peerTimeoutMs },
       codecLimits: limits.codec,
       channelLimits: limits.channels,
+      ...(limits.objects ? { objectLimits: limits.objects } : {}),
       messaging: router,
       sendErrorStacks: exposeErrorStacks,
       ...(this.options.inboundPool ? { inboundPool: this.options.inboundPool } : {}),
@@ -310,7 +321,7 @@ export class LinkTable {
     )
   }
 
-  #settleWaiters(peerId: string, connection: Connection | undefined): void {
+  #settleWaiters(peerId: string, connection: Connection | MeshscopeError | undefined): void {
     const waiters = this.#linkWaiters.get(peerId)
     if (!waiters) return
     this.#linkWaiters.delete(peerId)

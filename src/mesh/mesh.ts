@@ -14,7 +14,7 @@
  * The server's roster only says whom to connect to, so the mesh keeps working while the server is
  * away, and the client rejoins the same room under the same id when it returns.
  */
-import { MeshscopeError } from '../errors.js'
+import { MeshscopeError, isMeshscopeError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import { SignalingClient, type SignalingState } from '../signaling/client.js'
 import { WebRtcLink } from '../transport/webrtc-link.js'
@@ -40,7 +40,7 @@ import type { MeshEvents, MeshGossip, MeshState } from './public-types.js'
 import { Roster } from './roster.js'
 import { Signals } from './signals.js'
 import type { TopologyParts, TopologyPolicy } from './topology.js'
-import { warmUpPeerConnections } from './warm-up.js'
+import { SparePeerConnection } from './warm-up.js'
 
 export type { MeshEvents, MeshGossip, MeshState, PeerLeaveReason } from './public-types.js'
 
@@ -69,8 +69,9 @@ export class Mesh {
     const mesh = new Mesh(resolved, signaling, createTopology)
     try {
       const welcomed = signaling.start(resolved.signal)
-      // While the socket connects and the server checks the hello, the WebRTC stack starts up.
-      warmUpPeerConnections(resolved.platform.RTCPeerConnection)
+      // While the socket connects and the server checks the hello, the WebRTC stack starts up: the
+      // first link takes the connection made here.
+      mesh.#spare = new SparePeerConnection(resolved.platform.RTCPeerConnection, resolved.iceServers)
       await welcomed
     } catch (error) {
       await mesh.close()
@@ -92,6 +93,8 @@ export class Mesh {
   readonly #signals: Signals
   readonly #hopTransport: HopTransport
   readonly #clusters: Clusters
+  /** The connection made while joining, for the first link (warm-up.ts). */
+  #spare?: SparePeerConnection
 
   private constructor(
     options: ResolvedMeshOptions,
@@ -119,6 +122,7 @@ export class Mesh {
         initiator,
         RTCPeerConnection: options.platform.RTCPeerConnection,
         iceServers: options.iceServers,
+        peerConnection: this.#spare?.take(),
         connectTimeoutMs: options.connectTimeoutMs,
         highWaterMarkBytes: options.highWaterMarkBytes,
         sendSignal: (signal) => void this.#signals.send(peerId, session, signal),
@@ -197,7 +201,8 @@ export class Mesh {
         openLink: (peerId: string) =>
           this.#links.connect(peerId).then(
             (connection) => (connection ? 'open' : 'failed'),
-            () => 'refused', // TOO_MANY_LINKS: no room here, nothing wrong with the member
+            // PEER_BUSY: the member refused, it has no room; TOO_MANY_LINKS: no room here. Neither is a phantom.
+            (error: unknown) => (isMeshscopeError(error, 'PEER_BUSY') ? 'busy' : 'refused'),
           ),
       }),
     })
@@ -431,6 +436,7 @@ export class Mesh {
     await withDeadline(this.#clusters.leave(), CLOSE_GRACE_MS / 4)
     if (this.#topology.leave) await withDeadline(this.#topology.leave(), CLOSE_GRACE_MS / 2)
     this.#state = 'closing'
+    this.#spare?.close()
     this.#clusters.close()
     if (isBrowserPage(globalThis)) globalThis.removeEventListener('pagehide', this.#onPageHide)
     this.signaling.close()

@@ -2,6 +2,7 @@
  * Options of `Mesh.join`, with every default in one place (`MESH_DEFAULTS`, documented in README
  * and docs/architecture.md) and checked once, here, before anything starts.
  */
+import { resolveObjectLimits, type ObjectLimits } from '../objects/limits.js'
 import { resolveChannelLimits, type ChannelLimits } from '../channels/limits.js'
 import { resolveCodecLimits, type CodecLimits } from '../codec/limits.js'
 import { MeshscopeError } from '../errors.js'
@@ -93,7 +94,8 @@ export interface MeshJoinOptions {
   maxRequestsInFlight?: number
   /**
    * Links open or connecting at once. An offer past it is refused (TOO_MANY_LINKS on the `error`
-   * event), a call or send that would open one rejects with TOO_MANY_LINKS: each link is an
+   * event; the offerer gets a signed refusal, and its send or call that waited for the link rejects
+   * with PEER_BUSY), a call or send that would open one rejects with TOO_MANY_LINKS: each link is an
    * RTCPeerConnection (Chromium refuses more than about 500 per tab), and any identity that signs an
    * offer would otherwise get one.
    * @default 256
@@ -131,8 +133,9 @@ export interface MeshJoinOptions {
    * `mux` (src/mux/config.ts: streams, windows, the inbound memory budget, the control queue;
    * `keepaliveIntervalMs`/`idleTimeoutMs` come from `heartbeatIntervalMs`/`peerTimeoutMs`),
    * `codec` (src/codec/limits.ts: sizes, depth, element counts of a decoded value), `channels`
-   * (src/channels/limits.ts: the buffers of received channel halves) and `serve`
-   * (src/rpc/serve-limits.ts: how long a request may take to arrive).
+   * (src/channels/limits.ts: the buffers of received channel halves), `serve`
+   * (src/rpc/serve-limits.ts: how long a request may take to arrive) and `objects`
+   * (src/objects/limits.ts: remote objects per connection, the largest lazy blob fetched, pending fetches).
    * @default `{}` (every layer's defaults)
    */
   limits?: PeerLimits
@@ -145,6 +148,8 @@ export interface PeerLimits {
   channels?: Partial<ChannelLimits>
   /** Serving the peer's requests (src/rpc/serve-limits.ts: how long a request may take to arrive). */
   serve?: Partial<ServeLimits>
+  /** Remote objects crossing the link (src/objects/limits.ts: objects per connection, blob size, pending fetches). */
+  objects?: Partial<ObjectLimits>
 }
 
 /** The default of every `MeshJoinOptions` field that has a constant one. */
@@ -220,6 +225,7 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
   resolveCodecLimits(limits.codec)
   resolveChannelLimits(limits.channels)
   resolveServeLimits(limits.serve)
+  resolveObjectLimits(limits.objects)
   const platform = resolvePlatform(options.platform)
   return {
     signaling: options.signaling,

@@ -12,6 +12,7 @@ import { MuxSession } from '../mux/session.js'
 import type { SharedInboundBudget } from '../mux/shared-budget.js'
 import type { MuxStream } from '../mux/stream.js'
 import { configureRequests } from '../rpc/call.js'
+import { configureObjects, type ObjectLimits } from '../objects/limits.js'
 import type { Link } from '../transport/link.js'
 import { DEFAULT_PORTS } from './ports.js'
 
@@ -35,6 +36,8 @@ export interface PeerStackOptions {
   inboundPool?: SharedInboundBudget
   /** Bounds on the channel halves the peer sends (src/channels/limits.ts). */
   channelLimits?: Partial<ChannelLimits>
+  /** Bounds on the remote objects crossing to this peer (src/objects/limits.ts). */
+  objectLimits?: Partial<ObjectLimits>
   /** Limits on the values decoded from this peer (src/codec/limits.ts). */
   codecLimits?: Partial<CodecLimits>
   /** The port kinds the connection decodes. Default: every kind (DEFAULT_PORTS). */
@@ -78,6 +81,7 @@ export function createPeerStack(link: Link, options: PeerStackOptions): PeerStac
     channelLimits: options.channelLimits,
     codecLimits: options.codecLimits,
   })
+  if (options.objectLimits) configureObjects(connection, options.objectLimits)
   const { messaging, serveStream } = options
   if (messaging) configureRequests(connection, { timeoutMs: messaging.callTimeoutMs, maxInFlight: messaging.maxRequestsInFlight })
   if (serveStream) session.events.on('stream', (stream) => serveStream(stream, connection))

@@ -1,6 +1,6 @@
 /**
  * The full port table: every kind of port a mesh peer may send inside a value — channel halves,
- * remote functions, mailbox references — and the encoder that turns plain functions into remote
+ * remote functions, mailbox references, remote objects — and the encoder that turns plain functions into remote
  * functions. The peer stack (./peer-stack.ts) hands it to each connection unless told otherwise.
  */
 import { broadcastPorts } from '../channels/broadcast.js'
@@ -12,5 +12,16 @@ import { watchPorts } from '../channels/watch.js'
 import { collectionPorts } from '../objects/collections/ports.js'
 import { rfnPorts } from '../rpc/remote-function.js'
 import { mailboxPorts } from '../services/mailboxes.js'
+import { objectPorts } from '../objects/ports.js'
 
-export const DEFAULT_PORTS: PortTable = joinPortTables(mpscPorts, oneshotPorts, watchPorts, broadcastPorts, bytesPorts, rfnPorts, mailboxPorts, collectionPorts)
+export const DEFAULT_PORTS: PortTable = joinPortTables(
+  mpscPorts,
+  oneshotPorts,
+  watchPorts,
+  broadcastPorts,
+  bytesPorts,
+  rfnPorts,
+  mailboxPorts,
+  objectPorts,
+  collectionPorts,
+)

@@ -21,7 +21,7 @@ import type { RtcSignal } from '../transport/webrtc-link.js'
 import { asLinkError, type LinkTable, type PeerLink } from './link-table.js'
 import type { Roster } from './roster.js'
 import { SignalFreshness } from './signal-freshness.js'
-import { openSignedSignal, signSignal } from './signed-signal.js'
+import { type LinkRefusal, openSignedSignal, signSignal } from './signed-signal.js'
 import type { TopologyPolicy } from './topology.js'
 
 /**
@@ -54,7 +54,7 @@ export interface SignalsHost {
   readonly identity: Identity
   readonly room: string
   readonly roster: Roster
-  readonly links: Pick<LinkTable, 'get' | 'start' | 'detach' | 'hasRoomFor'>
+  readonly links: Pick<LinkTable, 'get' | 'start' | 'detach' | 'hasRoomFor' | 'refusedBy'>
   readonly server: Pick<SignalingClient, 'state' | 'sendSignal'>
   readonly topology: Pick<TopologyPolicy, 'acceptsOfferFrom' | 'signalsCarryKey' | 'signalWithoutServer'>
   /** False once the mesh is closing: signals are then neither sent nor handled. */
@@ -81,7 +81,7 @@ export class Signals {
    * sent before it: signing is asynchronous, and candidates that overtook their offer would reach an
    * answering side that has no attempt yet for them.
    */
-  send(peerId: string, session: string, signal: RtcSignal): Promise<void> {
+  send(peerId: string, session: string, signal: RtcSignal | LinkRefusal): Promise<void> {
     const previous = this.#sendChains.get(peerId) ?? Promise.resolve()
     const next = previous.then(() => this.#send(peerId, session, signal))
     // A signal that failed does not hold back the ones after it.
@@ -93,7 +93,7 @@ export class Signals {
     return next
   }
 
-  async #send(peerId: string, session: string, signal: RtcSignal): Promise<void> {
+  async #send(peerId: string, session: string, signal: RtcSignal | LinkRefusal): Promise<void> {
     const { identity, room, server, topology } = this.host
     const signed = await signSignal(identity, { room, from: identity.id, to: peerId, session, signal })
     // The receiver may know nothing of us (scamp): the key travels along (its hash is our id).
@@ -130,7 +130,7 @@ export class Signals {
       this.host.report(new MeshscopeError('BAD_SIGNAL', `a signal from ${from}, who is not in the room; dropped`))
       return
     }
-    let signal: RtcSignal
+    let signal: RtcSignal | LinkRefusal
     let session: string
     let t: number
     try {
@@ -143,6 +143,11 @@ export class Signals {
     const stale = this.#freshness.checkTime(t)
     if (stale) return this.host.report(new MeshscopeError('BAD_SIGNAL', `a signal from ${from} refused: ${stale}`))
     let entry = links.get(from)
+    if (signal.kind === 'refusal') {
+      // The peer has no room for our attempt: it is busy, not gone (what waits for the link learns PEER_BUSY).
+      if (entry && entry.session === session && !entry.joined) links.refusedBy(entry)
+      return
+    }
     if (signal.kind === 'description' && signal.type === 'offer') {
       const decision = decideOffer(identity.id, from, session, entry, topology.acceptsOfferFrom(from))
       if (decision === 'refuse') {
@@ -153,6 +158,10 @@ export class Signals {
       const replayed = this.#freshness.checkNewOffer(from, t)
       if (replayed) return this.host.report(new MeshscopeError('BAD_SIGNAL', `an offer from ${from} refused: ${replayed}`))
       if (decision === 'accept' && !links.hasRoomFor(from)) {
+        // Said to the offerer, signed, once per offer (the freshness check refuses a replay of it):
+        // it learns this peer is busy, not gone, instead of waiting out its connectTimeoutMs.
+        this.#freshness.took(from, t)
+        void this.send(from, session, { kind: 'refusal', code: 'PEER_BUSY' }).catch(() => {})
         return this.host.report(new MeshscopeError('TOO_MANY_LINKS', `an offer from ${from} refused: this peer has as many links as its maxLinks`))
       }
       if (decision === 'replace') links.detach(entry!, 'replaced')

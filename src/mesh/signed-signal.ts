@@ -35,7 +35,17 @@ export interface SignedSignal {
   session: string
   /** When the sender signed it (ms since the epoch, its clock). */
   t: number
-  signal: RtcSignal
+  signal: RtcSignal | LinkRefusal
+}
+
+/**
+ * The answer to an offer this peer has no room for (it has `maxLinks` links): sent back signed, so the
+ * offerer knows at once that the peer is alive but busy, rather than waiting out `connectTimeoutMs`
+ * and taking it for gone. Older peers drop it as BAD_SIGNAL (and time out, as before).
+ */
+export interface LinkRefusal {
+  kind: 'refusal'
+  code: 'PEER_BUSY'
 }
 
 /** Signs `signal`, stamped now unless `t` is given (tests). */
@@ -87,9 +97,10 @@ export async function verifyCarriedSignal(payload: JsonObject, expected: { room:
   return openSignedSignal(payload, key, expected)
 }
 
-function parseRtcSignal(value: unknown): RtcSignal | undefined {
+function parseRtcSignal(value: unknown): RtcSignal | LinkRefusal | undefined {
   if (typeof value !== 'object' || value === null) return undefined
   const signal = value as Record<string, unknown>
+  if (signal.kind === 'refusal') return signal.code === 'PEER_BUSY' ? { kind: 'refusal', code: 'PEER_BUSY' } : undefined
   if (signal.kind === 'description') {
     if ((signal.type !== 'offer' && signal.type !== 'answer') || typeof signal.sdp !== 'string' || signal.sdp.length > MAX_SDP_LENGTH) return undefined
     return { kind: 'description', type: signal.type, sdp: signal.sdp }

@@ -10,6 +10,13 @@
  * means the same type, base address and protocol (RFC 8445, 5.1.1.3), so it offers no new path. wrtc
  * gathers such candidates again and again on new ports while many connections form in one process
  * (a dozen per link with six peers), and each would cost the server a message.
+ *
+ * A loopback host candidate (127.0.0.0/8, ::1) is dropped once a host candidate of the same
+ * protocol on another address was gathered: a peer on another host cannot reach it, and one on this
+ * host reaches the other address as well (the kernel routes a host's own addresses over loopback).
+ * wrtc offers both (browsers never offer loopback), so each side's UDP candidates halve and the ICE
+ * checks per link — pairs of local and remote candidates, a CPU cost in both processes — fall to a
+ * quarter. A host with loopback only still sends its loopback candidates.
  */
 
 /** One ICE candidate as it travels in a signal. */
@@ -40,6 +47,8 @@ export class CandidateBatch {
   #timer: ReturnType<typeof setTimeout> | undefined
   /** `foundation component` of every candidate taken, to drop the ones that add no path. */
   #taken = new Set<string>()
+  /** Protocols (udp, tcp) of the host candidates taken on an address other than loopback. */
+  #routableProtocols = new Set<string>()
 
   constructor(
     private readonly flushTo: (candidates: RtcCandidate[]) => void,
@@ -56,6 +65,9 @@ export class CandidateBatch {
       if (this.#taken.has(path)) return
       this.#taken.add(path)
     }
+    const host = hostCandidateOf(candidate.candidate)
+    if (host?.loopback && this.#routableProtocols.has(host.protocol)) return
+    if (host && !host.loopback) this.#routableProtocols.add(host.protocol)
     this.#waiting.push(candidate)
     if (this.#waiting.length >= MAX_CANDIDATES_PER_SIGNAL) return this.flush()
     this.#timer ??= setTimeout(() => this.flush(), this.windowMs)
@@ -65,9 +77,13 @@ export class CandidateBatch {
   flush(): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
-    if (this.#waiting.length === 0) return
-    const candidates = this.#waiting
+    // A loopback candidate that waited in this batch goes only if no other address of its protocol came.
+    const candidates = this.#waiting.filter((candidate) => {
+      const host = hostCandidateOf(candidate.candidate)
+      return !host?.loopback || !this.#routableProtocols.has(host.protocol)
+    })
     this.#waiting = []
+    if (candidates.length === 0) return
     this.flushTo(candidates)
   }
 
@@ -83,4 +99,13 @@ export class CandidateBatch {
 function pathOf(line: string): string | undefined {
   const match = /^(?:a=)?candidate:(\S+) (\d+) /.exec(line)
   return match ? `${match[1]} ${match[2]}` : undefined
+}
+
+/** The protocol of a host candidate and whether its address is loopback; undefined for other types or lines that do not parse. */
+function hostCandidateOf(line: string): { protocol: string; loopback: boolean } | undefined {
+  // candidate:<foundation> <component> <protocol> <priority> <address> <port> typ <type> …
+  const match = /^(?:a=)?candidate:\S+ \d+ (\S+) \d+ (\S+) \d+ typ (\S+)/.exec(line)
+  if (match?.[3] !== 'host') return undefined
+  const address = match[2]!
+  return { protocol: match[1]!.toLowerCase(), loopback: address === '::1' || address.startsWith('127.') }
 }

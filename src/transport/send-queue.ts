@@ -16,6 +16,11 @@ export interface SendTarget {
   isWritable(): boolean
   /** Bytes the transport holds that are not on the wire yet. */
   bufferedAmount(): number
+  /**
+   * The transport holds nothing until the first write (a fresh data channel): the first messages
+   * need no `bufferedAmount` reading, only those written once the bound reaches the mark.
+   */
+  readonly startsEmpty?: boolean
   /** Hands one message to the transport; may throw if the transport just died. */
   write(data: Uint8Array): void
   /** Arranges one call to `wake` once the buffer has drained (an event or a timer). */
@@ -32,7 +37,8 @@ export class SendQueue {
   #queuedBytes = 0
   #waiting = false
   #failure: unknown
-  #bufferedBound = Infinity
+  /** An upper bound of the transport's buffered bytes; Infinity: unknown, read before writing. */
+  #bufferedBound: number
   /** Since when the open transport has been refusing messages (undefined: it is taking them). */
   #refusedSince: number | undefined
 
@@ -40,7 +46,9 @@ export class SendQueue {
     private readonly target: SendTarget,
     private readonly highWaterMarkBytes: number,
     private readonly refusalLimitMs = DEFAULT_REFUSAL_LIMIT_MS,
-  ) {}
+  ) {
+    this.#bufferedBound = target.startsEmpty ? 0 : Infinity
+  }
 
   get queuedBytes(): number {
     return this.#queuedBytes

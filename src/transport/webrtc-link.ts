@@ -40,6 +40,11 @@ export interface WebRtcLinkOptions {
   initiator: boolean
   RTCPeerConnection: RtcPeerConnectionConstructor
   iceServers?: RTCIceServer[]
+  /**
+   * A connection made ahead of need (src/mesh/warm-up.ts) with these `iceServers`, never used: the
+   * link takes it over instead of making one. Without it the link makes its own.
+   */
+  peerConnection?: RTCPeerConnection
   /** Carries a description or candidate to the other side. */
   sendSignal(signal: RtcSignal): void
   /** The bulk lane's mark (`DEFAULT_HIGH_WATER_MARK_BYTES`). */
@@ -106,6 +111,12 @@ export class WebRtcLink implements Link {
   #remoteCandidates = 0
   #lastMessageAt = 0
   #hasRemoteDescription = false
+  /**
+   * The connection's state as its last `connectionstatechange` reported it, and `closed` once the
+   * link ended. Read from the connection once per change event and nowhere else: in wrtc every state
+   * read is a synchronous call into its signaling thread, which is busiest while a room forms.
+   */
+  #connectionState: RTCPeerConnectionState = 'new'
   #connectTimer: ReturnType<typeof setTimeout>
   #resolveOpened!: () => void
   #rejectOpened!: (error: unknown) => void
@@ -118,14 +129,14 @@ export class WebRtcLink implements Link {
     })
     this.opened.catch(() => {}) // observed through `close` as well; never an unhandled rejection
 
-    this.#pc = new options.RTCPeerConnection({ iceServers: options.iceServers ?? [] })
+    this.#pc = options.peerConnection ?? new options.RTCPeerConnection({ iceServers: options.iceServers ?? [] })
     this.#lanes = {
       latency: this.#createLane('latency', options.latencyHighWaterMarkBytes ?? DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES),
       bulk: this.#createLane('bulk', options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES),
     }
 
     this.#outgoingCandidates = new CandidateBatch((candidates) => {
-      if (this.#state === 'connecting' && !this.#iceConnected()) options.sendSignal({ kind: 'candidates', candidates })
+      if (this.#state === 'connecting' && this.#connectionState !== 'connected') options.sendSignal({ kind: 'candidates', candidates })
     })
     this.#pc.onicecandidate = (event) => {
       const candidate = event.candidate
@@ -134,7 +145,9 @@ export class WebRtcLink implements Link {
       this.#outgoingCandidates.add({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex })
     }
     this.#pc.onconnectionstatechange = () => {
-      if (this.#pc.connectionState === 'failed') this.#finish({ reason: 'failed', message: 'the peer connection failed' })
+      if (this.#state === 'closed') return
+      this.#connectionState = this.#pc.connectionState
+      if (this.#connectionState === 'failed') this.#finish({ reason: 'failed', message: 'the peer connection failed' })
     }
     for (const name of LANES) this.#listen(name)
 
@@ -148,6 +161,14 @@ export class WebRtcLink implements Link {
 
   get state(): LinkState {
     return this.#state
+  }
+
+  /**
+   * The peer connection's state as its events reported it (`closed` once the link ended), without
+   * asking the connection: for diagnosis, and cheap to read in wrtc, where asking is a cross-thread call.
+   */
+  get connectionState(): RTCPeerConnectionState {
+    return this.#connectionState
   }
 
   get bufferedBytes(): number {
@@ -189,10 +210,10 @@ export class WebRtcLink implements Link {
       }
       if (signal.candidates.length > MAX_CANDIDATES_PER_SIGNAL)
         throw new MeshscopeError('BAD_SIGNAL', `more than ${MAX_CANDIDATES_PER_SIGNAL} candidates in one signal`)
-      // Once ICE has a working pair (or the link is open) a candidate adds nothing but a check towards
+      // Once the connection is up (or the link is open) a candidate adds nothing but a check towards
       // an address the peer chose; past the per-link cap, the same. Both are ignored, not refused: an
       // honest peer's late batch may cross this side's connecting.
-      if (this.#state !== 'connecting' || (this.#hasRemoteDescription && this.#iceConnected())) return
+      if (this.#state !== 'connecting' || this.#connectionState === 'connected') return
       for (const { candidate, sdpMid, sdpMLineIndex } of signal.candidates) {
         if (this.#remoteCandidates >= MAX_REMOTE_CANDIDATES_PER_LINK) return
         this.#remoteCandidates++
@@ -236,16 +257,6 @@ export class WebRtcLink implements Link {
     closeWhenHandedOver()
   }
 
-  /**
-   * Whether ICE already has a working pair: later candidates (a TCP phase, STUN) cannot make this
-   * link and would only cost the signaling server messages. Read once per batch, not on every state
-   * change: in wrtc a state read is a synchronous call into its busy signaling thread.
-   */
-  #iceConnected(): boolean {
-    const ice = this.#pc.iceConnectionState
-    return ice === 'connected' || ice === 'completed'
-  }
-
   async #makeOffer(): Promise<void> {
     try {
       const offer = await this.#pc.createOffer()
@@ -283,6 +294,7 @@ export class WebRtcLink implements Link {
       {
         isWritable: () => lane.open && (this.#state === 'open' || this.#state === 'closing'),
         bufferedAmount: () => channel.bufferedAmount,
+        startsEmpty: true, // a new channel: nothing is buffered before this queue's first write
         write: (data) => channel.send(data as Uint8Array<ArrayBuffer>),
         waitForDrain: (wake) => this.#waitForDrain(lane, wake),
       },
@@ -358,6 +370,8 @@ export class WebRtcLink implements Link {
     if (this.#state === 'closed') return
     const wasConnecting = this.#state === 'connecting'
     this.#state = 'closed'
+    // Closing a connection from this side fires no change event: the cached state says it here.
+    this.#connectionState = 'closed'
     clearTimeout(this.#connectTimer)
     const error = new MeshscopeError('LINK_CLOSED', `the link closed: ${info.message}`)
     for (const name of LANES) {

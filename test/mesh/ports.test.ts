@@ -18,10 +18,13 @@ import { MailboxRef, mailboxPorts } from '../../src/services/mailboxes.js'
 import { connectionPair, type ConnectionPair } from '../channels/helpers.js'
 
 const EVERY_KIND = [
+  'blob',
   'broadcast.rx',
   'broadcast.tx',
   'bytes.rx',
   'bytes.tx',
+  'handle',
+  'lazy',
   'mailbox.ref',
   'mpsc.rx',
   'mpsc.tx',
@@ -29,6 +32,7 @@ const EVERY_KIND = [
   'oneshot.rx',
   'oneshot.tx',
   'rfn',
+  'rwlock',
   'watch.rx',
   'watch.tx',
 ]

@@ -56,6 +56,9 @@ class ScriptedLinks {
     if (this.entries.get(entry.peerId) === entry) this.entries.delete(entry.peerId)
     this.detached.push(`${entry.session}:${reason}`)
   }
+  refusedBy(entry: PeerLink): void {
+    this.detach(entry, 'refused')
+  }
 }
 
 interface Peer {
@@ -174,6 +177,24 @@ describe('Signals', () => {
     await a.signals.send(b.identity.id, 'a-later-session', OFFER)
     await deliver(a, b)
     expect(b.errors).toEqual(['TOO_MANY_LINKS', 'LINK_FAILED'])
+  })
+
+  it('an offer past maxLinks is answered with a signed refusal: the offerer ends that attempt as refused (PEER_BUSY), not after a timeout', async () => {
+    const { a, b } = await twoPeers(true)
+    b.links.maxLinks = 0
+    a.links.start(b.identity.id, SESSION_A, true)
+    await a.signals.send(b.identity.id, SESSION_A, OFFER)
+    await deliver(a, b)
+    expect(b.errors).toEqual(['TOO_MANY_LINKS'])
+    expect(b.outbox).toHaveLength(1) // the refusal
+    const refusal = b.outbox[0]!.payload
+    await deliver(b, a)
+    expect(a.links.detached).toEqual([`${SESSION_A}:refused`])
+    // Replayed, it refuses nothing more: the attempt it was for is gone.
+    a.links.start(b.identity.id, 'a-later-session', true)
+    a.signals.receive(b.identity.id, refusal)
+    await delay(100)
+    expect(a.links.detached).toEqual([`${SESSION_A}:refused`])
   })
 
   it('a replayed offer (older than what was taken from its sender) is refused; so is one signed outside the window', async () => {

@@ -67,4 +67,36 @@ describe('CandidateBatch', () => {
     vi.advanceTimersByTime(10)
     expect(sent).toEqual([])
   })
+
+  describe('loopback candidates', () => {
+    const host = (foundation: number, protocol: string, address: string): RtcCandidate => ({
+      candidate: `candidate:${foundation} 1 ${protocol} 2122194687 ${address} ${5000 + foundation} typ host generation 0`,
+      sdpMid: '0',
+      sdpMLineIndex: 0,
+    })
+    const lines = () => sent.flat().map((sentCandidate) => sentCandidate.candidate.split(' ').slice(2, 5).join(' '))
+
+    it('are dropped once another address of their protocol was gathered, before or after them in the window', () => {
+      batch.add(host(1, 'udp', '::1'))
+      batch.add(host(2, 'udp', '192.0.2.2'))
+      batch.add(host(3, 'udp', '127.0.0.1'))
+      batch.add(host(4, 'udp', 'fd00::2'))
+      vi.advanceTimersByTime(5)
+      // and in a later window
+      batch.add(host(5, 'udp', '127.0.0.1'))
+      vi.advanceTimersByTime(5)
+      expect(lines()).toEqual(['udp 2122194687 192.0.2.2', 'udp 2122194687 fd00::2'])
+      expect(sent).toHaveLength(1)
+    })
+
+    it('still leave on a host with loopback only, or for a protocol that has no other address', () => {
+      batch.add(host(1, 'udp', '127.0.0.1'))
+      batch.add(host(2, 'udp', '::1'))
+      vi.advanceTimersByTime(5)
+      batch.add(host(3, 'udp', '192.0.2.2'))
+      batch.add(host(4, 'tcp', '127.0.0.1'))
+      vi.advanceTimersByTime(5)
+      expect(lines()).toEqual(['udp 2122194687 127.0.0.1', 'udp 2122194687 ::1', 'udp 2122194687 192.0.2.2', 'tcp 2122194687 127.0.0.1'])
+    })
+  })
 })

@@ -1,5 +1,5 @@
 import wrtc from '@roamhq/wrtc'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { MAX_CANDIDATES_PER_SIGNAL } from '../../src/transport/candidate-batch.js'
 import { WebRtcLink, type RtcPeerConnectionConstructor, type RtcSignal } from '../../src/transport/webrtc-link.js'
 import { linkCompliance } from './link-compliance.js'
@@ -97,6 +97,38 @@ describe('WebRtcLink', () => {
     const closed = new Promise((resolve) => b.events.once('close', resolve))
     await b.acceptSignal({ kind: 'description', type: 'offer', sdp: 'v=0 this is not sdp' })
     expect(await closed).toMatchObject({ reason: 'failed' })
+    a.close()
+  })
+
+  // The state is cached from the connection's change events (a state read is a cross-thread call in
+  // wrtc): it must follow the connection up, and say `closed` however the link ends, since closing
+  // from this side fires no change event.
+  it('reports its connection state from events: connected when up, closed once the link ends', async () => {
+    const { a, b } = createWrtcPair()
+    expect(a.connectionState).toBe('new')
+    await Promise.all([a.opened, b.opened])
+    await vi.waitFor(() => expect([a.connectionState, b.connectionState]).toEqual(['connected', 'connected']))
+    const bClosed = new Promise((resolve) => b.events.once('close', resolve))
+    a.close()
+    await vi.waitFor(() => expect(a.state).toBe('closed'))
+    expect(a.connectionState).toBe('closed')
+    // The other side learns it from its channels closing, not from a state change.
+    expect(await bClosed).toMatchObject({ reason: 'remote-closed' })
+    expect(b.connectionState).toBe('closed')
+  })
+
+  it('reports closed after a link that failed or timed out, whatever the connection reported before', async () => {
+    const timedOut = createWrtcPair({ connectTimeoutMs: 200, dropSignals: true })
+    await expect(timedOut.a.opened).rejects.toMatchObject({ code: 'TIMEOUT' })
+    expect(timedOut.a.connectionState).toBe('closed')
+    timedOut.b.close()
+    expect(timedOut.b.connectionState).toBe('closed')
+
+    const { a, b } = createWrtcPair({ dropSignals: true })
+    const closed = new Promise((resolve) => b.events.once('close', resolve))
+    await b.acceptSignal({ kind: 'description', type: 'offer', sdp: 'v=0 this is not sdp' })
+    expect(await closed).toMatchObject({ reason: 'failed' })
+    expect(b.connectionState).toBe('closed')
     a.close()
   })
 })

@@ -23,7 +23,8 @@ export interface ClusterHost {
   hasLink?(peerId: string): boolean
   /**
    * Opens a link to `peerId` on demand (a scamp room): 'open' once it is, 'failed' when the attempt
-   * failed (the peer never answered), 'refused' when this peer had no room for another link.
+   * failed (the peer never answered), 'refused' when this peer had no room for another link, 'busy'
+   * when the peer refused it (it has no room: PEER_BUSY).
    */
-  openLink?(peerId: string): Promise<'open' | 'failed' | 'refused'>
+  openLink?(peerId: string): Promise<'open' | 'failed' | 'refused' | 'busy'>
 }

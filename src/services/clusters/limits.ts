@@ -104,6 +104,13 @@ export const MEMBER_LINKS = {
    * microtasks that never lets its own deadline's timer run. @default 1_000
    */
   refusedRetryMs: 1_000,
+  /**
+   * A member that refused a link (PEER_BUSY: it is at its own `maxLinks`) is skipped this long, then
+   * tried again; it stays in the directory (a busy member is not a phantom). @default 5_000
+   */
+  busyRetryMs: 5_000,
+  /** Members remembered as busy at once (the oldest forgotten first). @default 1024 */
+  maxBusyMembers: 1024,
 } as const
 
 /** The shortest time between two announcements this peer sends: changes in between are announced together. */

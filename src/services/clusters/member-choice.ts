@@ -16,10 +16,12 @@ import type { ClusterHost } from './host.js'
 import { MEMBER_LINKS } from './limits.js'
 
 export class MemberChoice {
-  /** This peer's requests in flight to each member, by `peerId cluster`: subtracted from what it reported. */
-  #inFlight = new Map<string, number>()
+  /** This peer's requests in flight to each member, by cluster then member: subtracted from what it reported. */
+  #inFlight = new Map<string, Map<string, number>>()
   /** On-demand link attempts made for clusters, by peer. */
   #linkAttempts = new Map<string, Promise<void>>()
+  /** Members that refused a link (PEER_BUSY: at their maxLinks), until when: skipped, not struck off. */
+  #busyUntil = new Map<string, number>()
   /** Settles what waits for a member when the mesh closes. */
   #onClose = new Set<(error: MeshscopeError) => void>()
   #closed = false
@@ -32,14 +34,21 @@ export class MemberChoice {
 
   /**
    * The member of `cluster` (not in `tried`) the next request goes to; waits for one until `deadline`
-   * (NO_MEMBER), ABORTED by `signal`, MESH_CLOSED when the mesh closes.
+   * (NO_MEMBER), ABORTED by `signal`, MESH_CLOSED when the mesh closes; PEER_BUSY at once when every
+   * member left refused a link for being at its maxLinks (busy members are skipped for
+   * MEMBER_LINKS.busyRetryMs, never dropped from the directory).
    */
   async choose(cluster: string, tried: Set<string>, deadline: number, signal: AbortSignal | undefined): Promise<string> {
     for (;;) {
-      const members = this.directory.membersOf(cluster).filter((member) => !tried.has(member))
-      if (members.length === 0) {
+      const untried = this.directory.membersOf(cluster).filter((member) => !tried.has(member))
+      if (untried.length === 0) {
         await this.#waitForChange(cluster, deadline, signal)
         continue
+      }
+      // A busy member that has a link after all (it opened one to this peer) is not skipped.
+      const members = untried.filter((member) => !this.#isBusy(member) || this.#isReachable(member))
+      if (members.length === 0) {
+        throw new MeshscopeError('PEER_BUSY', `every member of "${cluster}" this peer has no link to refused one: they are at their maxLinks`)
       }
       const best = this.#mostSpare(members, cluster)
       if (this.#isReachable(best)) return best
@@ -50,15 +59,32 @@ export class MemberChoice {
     }
   }
 
-  /** Counts a request in flight to `member` until the returned function is called. */
-  track(member: string, cluster: string): () => void {
-    const key = `${member} ${cluster}`
-    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1)
-    return () => {
-      const left = (this.#inFlight.get(key) ?? 1) - 1
-      if (left > 0) this.#inFlight.set(key, left)
-      else this.#inFlight.delete(key)
-    }
+  /**
+   * The member the next request goes to when one can be had at once: the member with the most spare
+   * capacity when it is reachable, else undefined (then `choose` waits, opens links, or gives up).
+   * The common case — members known and linked — costs no promise.
+   */
+  pick(cluster: string, tried: Set<string> | undefined): string | undefined {
+    const all = this.directory.membersOf(cluster)
+    const members = tried ? all.filter((member) => !tried.has(member)) : all
+    if (members.length === 0) return undefined
+    const best = members.length === 1 ? members[0]! : this.#mostSpare(members, cluster)
+    return this.#isReachable(best) ? best : undefined
+  }
+
+  /** Counts a request in flight to `member` until `untrack` is called with the same arguments. */
+  track(member: string, cluster: string): void {
+    let byMember = this.#inFlight.get(cluster)
+    if (!byMember) this.#inFlight.set(cluster, (byMember = new Map()))
+    byMember.set(member, (byMember.get(member) ?? 0) + 1)
+  }
+
+  untrack(member: string, cluster: string): void {
+    const byMember = this.#inFlight.get(cluster)
+    if (!byMember) return
+    const left = (byMember.get(member) ?? 1) - 1
+    if (left > 0) byMember.set(member, left)
+    else if (byMember.delete(member) && byMember.size === 0) this.#inFlight.delete(cluster)
   }
 
   /** The mesh closes: whatever waits for a member fails with `error`. */
@@ -70,12 +96,21 @@ export class MemberChoice {
   #mostSpare(members: string[], cluster: string): string {
     let best: string[] = []
     let bestSpare = Number.NEGATIVE_INFINITY
+    const inFlight = this.#inFlight.get(cluster)
     for (const member of members) {
-      const spare = this.directory.spareOf(member, cluster) - (this.#inFlight.get(`${member} ${cluster}`) ?? 0)
+      const spare = this.directory.spareOf(member, cluster) - (inFlight?.get(member) ?? 0)
       if (spare > bestSpare) [best, bestSpare] = [[member], spare]
       else if (spare === bestSpare) best.push(member)
     }
     return best[Math.floor(Math.random() * best.length)]!
+  }
+
+  #isBusy(member: string): boolean {
+    const until = this.#busyUntil.get(member)
+    if (until === undefined) return false
+    if (until > this.clock()) return true
+    this.#busyUntil.delete(member)
+    return false
   }
 
   /** This peer, a member with an open link, or any member where links do not open on demand. */
@@ -93,10 +128,19 @@ export class MemberChoice {
         // 'refused' (no room for a link here) says nothing about the member: it stays, but the attempt
         // counts as going on for a while, so that what waits for it waits for a timer, not a microtask.
         if (result === 'refused' && !this.#closed) await pause(MEMBER_LINKS.refusedRetryMs)
+        // 'busy' (the member refused: at its maxLinks) is an honest member's answer: skipped for a while, never struck off.
+        if (result === 'busy' && !this.#closed) this.#markBusy(member)
         this.#linkAttempts.delete(member)
         if (result === 'failed' && !this.#closed) this.directory.unreachable(member, this.clock() + MEMBER_LINKS.unreachableCooldownMs)
       })
     this.#linkAttempts.set(member, attempt)
+  }
+
+  /** Bounded like the directory: the oldest mark goes first past MEMBER_LINKS.maxBusyMembers. */
+  #markBusy(member: string): void {
+    this.#busyUntil.delete(member)
+    if (this.#busyUntil.size >= MEMBER_LINKS.maxBusyMembers) this.#busyUntil.delete(this.#busyUntil.keys().next().value!)
+    this.#busyUntil.set(member, this.clock() + MEMBER_LINKS.busyRetryMs)
   }
 
   /** Resolves on the directory's next change (or when `also` settles); NO_MEMBER at the deadline, ABORTED, or MESH_CLOSED. */

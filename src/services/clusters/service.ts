@@ -9,7 +9,7 @@ import type { CallContext } from '../../rpc/serve.js'
 import { payloadBytes } from './payload-bytes.js'
 import type { Receiver, Sender } from '../../channels/mpsc.js'
 import { Tunnel } from './tunnel.js'
-import { type HandlerAbort, WorkQueue, type WorkQueueStats } from './work-queue.js'
+import { type HandlerAbort, type Work, WorkQueue, type WorkQueueStats } from './work-queue.js'
 
 /** What a member does with the work its cluster receives. */
 export interface ClusterHandlers<T = unknown, R = unknown> {
@@ -117,19 +117,7 @@ export class Service {
    * start. Throws SERVICE_OVERLOADED at once when over memory; a handler's throw comes as HandlerThrew.
    */
   request(value: unknown, context: CallContext, deadline: number): Promise<unknown> {
-    const handler = this.handlers.request!
-    return this.#requests.offer({
-      bytes: payloadBytes(value),
-      deadline,
-      signal: context.signal,
-      run: async (abort) => {
-        try {
-          return await handler.call(this.handlers, value, handlerContext(context.from, abort))
-        } catch (error) {
-          throw new HandlerThrew(error)
-        }
-      },
-    })
+    return this.#requests.offer(new RequestWork(this.handlers, value, context, deadline))
   }
 
   /** @internal Makes this member's side of a new tunnel and hands it to the `tunnel` handler (closed with the service). */
@@ -234,12 +222,57 @@ function deliver(queue: WorkQueue, value: unknown, run: (abort: HandlerAbort) =>
   })
 }
 
-/** A handler's context: its caller, and its signal made only if the handler reads it. */
-function handlerContext(from: string, abort: HandlerAbort): CallContext {
-  return {
-    from,
-    get signal() {
-      return abort.signal
-    },
+/** A handler's context: its caller, and its signal made only if the handler reads it (a class: an object literal's getter costs one per object). */
+class HandlerContext implements CallContext {
+  constructor(
+    readonly from: string,
+    private readonly abort: HandlerAbort,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal
   }
+}
+
+function handlerContext(from: string, abort: HandlerAbort): CallContext {
+  return new HandlerContext(from, abort)
+}
+
+/**
+ * One request as queue work. The caller's signal is read only if the request has to wait or its
+ * handler reads its own: a served call's signal is made when first read. Not an async function: a
+ * synchronous handler's value is taken without a promise hop.
+ */
+class RequestWork implements Work<unknown> {
+  readonly bytes: number
+
+  constructor(
+    private readonly handlers: ClusterHandlers,
+    private readonly value: unknown,
+    private readonly context: CallContext,
+    readonly deadline: number,
+  ) {
+    this.bytes = payloadBytes(value)
+  }
+
+  get signal(): AbortSignal {
+    return this.context.signal
+  }
+
+  run(abort: HandlerAbort): unknown {
+    let result: unknown
+    try {
+      result = this.handlers.request!.call(this.handlers, this.value, new HandlerContext(this.context.from, abort))
+    } catch (error) {
+      throw new HandlerThrew(error)
+    }
+    if (!isThenable(result)) return result
+    return Promise.resolve(result).catch((error: unknown) => {
+      throw new HandlerThrew(error)
+    })
+  }
+}
+
+function isThenable(value: unknown): boolean {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }

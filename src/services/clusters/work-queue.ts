@@ -13,8 +13,11 @@ export interface Work<T> {
   bytes: number
   /** `clock()` time after which it must not start (Infinity: none). */
   deadline: number
-  /** The caller's signal: aborting it drops queued work and aborts a running handler. */
-  signal?: AbortSignal | undefined
+  /**
+   * The caller's signal: aborting it drops queued work and aborts a running handler. Read only when
+   * the work has to wait or its handler reads its own signal (it may be a getter that makes it).
+   */
+  readonly signal?: AbortSignal | undefined
   /** Runs the handler; `abort.signal` is its signal (made when first read). */
   run(abort: HandlerAbort): T | Promise<T>
 }
@@ -22,17 +25,25 @@ export interface Work<T> {
 /**
  * A running handler's abort signal, made only when the handler reads it: most handlers never do, and
  * an AbortController per request was the largest cost a member adds to a request
- * (`createAbortSignal`, in a CPU profile of `npm run bench:clusters`).
+ * (`createAbortSignal`, in a CPU profile of `npm run bench:clusters`). The caller's signal is only
+ * listened to then too: a handler that never reads its signal cannot tell an abort from none.
  */
 export class HandlerAbort {
   #controller?: AbortController
   #aborted = false
   #reason: unknown
+  #caller: { readonly signal?: AbortSignal | undefined } | undefined
+  #stopListening?: () => void
+
+  constructor(caller?: { readonly signal?: AbortSignal | undefined }) {
+    this.#caller = caller
+  }
 
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController()
       if (this.#aborted) this.#controller.abort(this.#reason)
+      else this.#followCaller()
     }
     return this.#controller.signal
   }
@@ -43,6 +54,25 @@ export class HandlerAbort {
     this.#reason = reason
     this.#controller?.abort(reason)
   }
+
+  /** The work settled: the caller's signal is not listened to any more. */
+  release(): void {
+    this.#stopListening?.()
+    this.#caller = undefined
+  }
+
+  #followCaller(): void {
+    const signal = this.#caller?.signal
+    if (!signal) return
+    const onAbort = () => this.abort(callerGaveUp(signal))
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    this.#stopListening = () => signal.removeEventListener('abort', onAbort)
+  }
+}
+
+function callerGaveUp(signal: AbortSignal | undefined): MeshscopeError {
+  return new MeshscopeError('ABORTED', 'the caller gave up', { cause: signal?.reason })
 }
 
 /** What a queue has done since it was made. */
@@ -105,12 +135,24 @@ export class WorkQueue {
       )
     }
     return new Promise<T>((resolve, reject) => {
-      const entry: Entry = { work: work as Work<unknown>, abort: new HandlerAbort(), resolve: resolve as (value: unknown) => void, reject, detach: () => {} }
-      const onAbort = () => this.#abandon(entry, new MeshscopeError('ABORTED', 'the caller gave up', { cause: work.signal?.reason }))
-      if (work.signal?.aborted) return reject(new MeshscopeError('ABORTED', 'the caller gave up', { cause: work.signal.reason }))
-      work.signal?.addEventListener('abort', onAbort, { once: true })
-      entry.detach = () => work.signal?.removeEventListener('abort', onAbort)
+      const entry: Entry = { work: work as Work<unknown>, abort: new HandlerAbort(work), resolve: resolve as (value: unknown) => void, reject, detach: noop }
       this.#heldBytes += work.bytes
+      if (this.#queue.length === 0 && this.#running.size < this.limits.requestConcurrency) {
+        // A free slot: the work starts now, and the caller's signal is not read (reading a served
+        // call's signal makes its AbortController) — its handler listens when it reads its own.
+        this.#startOrExpire(entry)
+        return
+      }
+      const signal = work.signal
+      if (signal?.aborted) {
+        this.#heldBytes -= work.bytes
+        return reject(callerGaveUp(signal))
+      }
+      if (signal) {
+        const onAbort = () => this.#abandon(entry, callerGaveUp(signal))
+        signal.addEventListener('abort', onAbort, { once: true })
+        entry.detach = () => signal.removeEventListener('abort', onAbort)
+      }
       this.#queue.push(entry)
       this.#pump()
     })
@@ -128,29 +170,32 @@ export class WorkQueue {
   }
 
   #pump(): void {
-    while (this.#running.size < this.limits.requestConcurrency && this.#queue.length > 0) {
-      const entry = this.#queue.shift()!
-      if (this.clock() > entry.work.deadline) {
-        this.#stats.expired++
-        this.#settle(entry, () => entry.reject(new MeshscopeError('TIMEOUT', 'the caller’s deadline passed before a handler was free')))
-        continue
-      }
-      this.#start(entry)
-    }
+    while (this.#running.size < this.limits.requestConcurrency && this.#queue.length > 0) this.#startOrExpire(this.#queue.shift()!)
   }
 
-  #start(entry: Entry): void {
-    this.#running.add(entry)
-    let result: Promise<unknown>
-    try {
-      result = Promise.resolve(entry.work.run(entry.abort))
-    } catch (error) {
-      result = Promise.reject(error)
+  /** Starts `entry`'s handler, or drops it unrun when its deadline passed. */
+  #startOrExpire(entry: Entry): void {
+    if (this.clock() > entry.work.deadline) {
+      this.#stats.expired++
+      this.#settle(entry, () => entry.reject(new MeshscopeError('TIMEOUT', 'the caller’s deadline passed before a handler was free')))
+      return
     }
-    result.then(
-      (value) => this.#finish(entry, () => entry.resolve(value)),
-      (error) => this.#finish(entry, () => entry.reject(error)),
-    )
+    this.#running.add(entry)
+    let result: unknown
+    try {
+      result = entry.work.run(entry.abort)
+    } catch (error) {
+      this.#finish(entry, () => entry.reject(error))
+      return
+    }
+    if (isPromiseLike(result)) {
+      result.then(
+        (value) => this.#finish(entry, () => entry.resolve(value)),
+        (error) => this.#finish(entry, () => entry.reject(error)),
+      )
+    } else {
+      this.#finish(entry, () => entry.resolve(result)) // a synchronous handler: no promise hop
+    }
   }
 
   #finish(entry: Entry, settle: () => void): void {
@@ -173,7 +218,14 @@ export class WorkQueue {
 
   #settle(entry: Entry, settle: () => void): void {
     entry.detach()
+    entry.abort.release()
     this.#heldBytes -= entry.work.bytes
     settle()
   }
+}
+
+const noop = () => {}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }

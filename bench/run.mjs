@@ -61,9 +61,14 @@ const PLAN = {
   /** Cold round trips: a fresh link per round, then its first `coldCount` raw pings, mpsc pings and calls, interleaved. */
   coldRounds: 3,
   coldCount: 100,
+  /** Observable-map updates mirrored by the peer, one at a time, each beside a raw ping (after a warm-up round). */
+  mirrorRounds: 3,
+  mirrorUpdates: 300,
 }
 if (quick)
   Object.assign(PLAN, {
+    mirrorRounds: 1,
+    mirrorUpdates: 200,
     callRounds: 1,
     calls: 200,
     callWarmup: 1000,
@@ -225,6 +230,16 @@ async function suite(platform, connect) {
     await pair.close()
     return { ...rttFigures(rounds), incidents, udp_receive_drops: udpReceiveDrops() === undefined ? null : udpDrops }
   }
+  await measure('mirrorUpdate', { updates: PLAN.mirrorUpdates })
+  rounds.mirror = []
+  for (let i = 0; i < PLAN.mirrorRounds; i++) {
+    const { raw, update, forward } = await measure('mirrorUpdate', { updates: PLAN.mirrorUpdates })
+    rounds.mirror.push({ raw, update, forward })
+    log(
+      platform,
+      `mirror updates ${i + 1}: mutation → mirror p50/p99 ${forward.p50.toFixed(2)}/${forward.p99.toFixed(2)} ms; to the ack back p50 ${update.p50.toFixed(2)} ms; raw ping p50 ${raw.p50.toFixed(2)} ms`,
+    )
+  }
   rounds.callsPerSecond = {}
   for (const inFlight of [1, 64]) {
     rounds.callsPerSecond[inFlight] = await measure('callsPerSecond', { inFlight, durationMs: PLAN.callsMs })
@@ -340,6 +355,11 @@ function figures(rounds) {
     hop_vs_call_rtt_p50: median(rounds.calls.map((r) => r.hop.p50 / r.call.p50)),
     hop_rtt_p50_ms: median(rounds.calls.map((r) => r.hop.p50)),
     hop_rtt_p99_ms: median(rounds.calls.map((r) => r.hop.p99)),
+    mirror_update_p50_ms: median(rounds.mirror.map((r) => r.forward.p50)),
+    mirror_update_p99_ms: median(rounds.mirror.map((r) => r.forward.p99)),
+    mirror_update_rtt_p50_ms: median(rounds.mirror.map((r) => r.update.p50)),
+    mirror_raw_ping_p50_ms: median(rounds.mirror.map((r) => r.raw.p50)),
+    mirror_vs_raw_rtt_p50: median(rounds.mirror.map((r) => r.update.p50 / r.raw.p50)),
     cold_ping_vs_raw_p50: median(rounds.cold.map((r) => r.ping.p50 / r.raw.p50)),
     cold_call_vs_raw_p50: median(rounds.cold.map((r) => r.call.p50 / r.raw.p50)),
     cold_ping_p50_ms: median(rounds.cold.map((r) => r.ping.p50)),
@@ -422,6 +442,9 @@ const ROWS = [
   ],
   ['hop round trip p50 ÷ call p50', 'hop_vs_call_rtt_p50', (v) => v.toFixed(2), '≤ 1.1'],
   ['  hop p50 / p99 (ms)', ['hop_rtt_p50_ms', 'hop_rtt_p99_ms'], (a, b) => `${a.toFixed(2)} / ${b.toFixed(2)}`, ''],
+  ['mirror update: to the ack ÷ raw ping p50', 'mirror_vs_raw_rtt_p50', (v) => v.toFixed(2), ''],
+  ['  mutation → mirror p50 / p99 (ms)', ['mirror_update_p50_ms', 'mirror_update_p99_ms'], (a, b) => `${a.toFixed(2)} / ${b.toFixed(2)}`, ''],
+  ['  to the ack / raw ping p50 (ms)', ['mirror_update_rtt_p50_ms', 'mirror_raw_ping_p50_ms'], (a, b) => `${a.toFixed(2)} / ${b.toFixed(2)}`, ''],
   ['small msgs: mpsc ÷ raw (100 B)', 'small_msgs_vs_raw', (v) => v.toFixed(2), ''],
   ['  raw channel (msgs/s)', 'raw_small_msgs_per_s', (v) => Math.round(v).toLocaleString('en-US'), ''],
   ['  mpsc channel (msgs/s)', 'mux_small_msgs_per_s', (v) => Math.round(v).toLocaleString('en-US'), ''],
@@ -503,6 +526,11 @@ const HEADLINE_KEYS = [
   'cold_ping_p50_ms',
   'cold_call_p50_ms',
   'cold_raw_ping_p50_ms',
+  'mirror_update_p50_ms',
+  'mirror_update_p99_ms',
+  'mirror_update_rtt_p50_ms',
+  'mirror_raw_ping_p50_ms',
+  'mirror_vs_raw_rtt_p50',
 ]
 
 /** Numbers to three decimals; objects of numbers (`calls_per_s`) member by member. */

@@ -15,7 +15,8 @@ const USAGE = `usage:
   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity <file>] [--require <module>]…
       join a room as a headless Node peer; logs joins, leaves and messages. Each --require
       module (.ts or .js) is imported first through the meshscope loader, so the peer serves
-      its hop blocks (inline hops are checked and registered as the Vite plugin does).
+      its hop blocks (inline hops are checked and registered as the Vite plugin does); one
+      that exports onJoin(mesh) has it called once the peer joined.
 `
 
 export async function main(argv: string[]): Promise<number> {

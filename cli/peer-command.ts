@@ -3,7 +3,9 @@
  * it shows up properly in the demo: it answers chat lines ("demo.chat", replies carry `echo: false`
  * so two Node peers never answer each other forever) and shares its links ("demo.links").
  * With `--require <module>`, it first imports those modules through the meshscope loader
- * (TypeScript, inline hops checked and registered), so it serves their hop blocks.
+ * (TypeScript, inline hops checked and registered), so it serves their hop blocks; a module that
+ * exports `onJoin(mesh)` has it called once the peer joined (the demo's chat log registers its
+ * mailboxes that way).
  */
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -14,7 +16,7 @@ const CHAT = 'demo.chat'
 const LINKS = 'demo.links'
 
 export async function runPeer(options: { signaling: string; room: string; identityFile?: string; modules?: readonly string[] }): Promise<number> {
-  await importUserModules(options.modules ?? [])
+  const modules = await importUserModules(options.modules ?? [])
   const shutdown = untilShutdownSignal()
   const identity: Identity | undefined = options.identityFile ? await loadOrCreateIdentity(fileIdentityStore(options.identityFile)) : undefined
   const mesh = await Mesh.join({ signaling: options.signaling, room: options.room, identity })
@@ -35,6 +37,7 @@ export async function runPeer(options: { signaling: string; room: string; identi
   mesh.on('error', (error) => log(`error ${error.code}: ${error.message}`))
   mesh.register(LINKS, () => {})
   mesh.register('demo.who', () => ({ kind: 'node' }))
+  for (const module of modules) await (module as { onJoin?: (mesh: Mesh) => unknown }).onJoin?.(mesh)
   mesh.register(CHAT, (value, { from }) => {
     const chat = parseChat(value)
     if (!chat) return
@@ -50,13 +53,15 @@ export async function runPeer(options: { signaling: string; room: string; identi
 }
 
 /** Installs the meshscope loader (once) and imports each module, relative to the working directory. */
-async function importUserModules(modules: readonly string[]): Promise<void> {
-  if (modules.length === 0) return
+async function importUserModules(modules: readonly string[]): Promise<unknown[]> {
+  if (modules.length === 0) return []
   await import('../src/plugin/register.js')
+  const loaded: unknown[] = []
   for (const module of modules) {
-    await import(pathToFileURL(resolve(module)).href)
+    loaded.push(await import(pathToFileURL(resolve(module)).href))
     console.log(`meshscope-peer loaded ${module}`)
   }
+  return loaded
 }
 
 function parseChat(value: unknown): { text: string; echo?: unknown } | undefined {

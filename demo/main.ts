@@ -1,14 +1,16 @@
 /**
  * The demo page: joins room `?room=` (default "demo") through the signaling server `?signaling=`
- * (default ws://<this host>:8787), draws who is linked to whom, chats over the mesh, and serves and
+ * (default ws://<this host>:8787), draws who is linked to whom, chats (the log is an ObservableList the
+ * demo's Node peer owns and every tab mirrors: chat-log.ts), and serves and
  * balances requests over the service cluster "demo.work" (clusters-panel.ts). Every tab
  * tells its peers its own links whenever they change, so each tab can draw the edges between others.
  * Nothing is exposed globally.
  */
 import { Mesh, isMeshscopeError } from 'meshscope'
 import { createChatPanel } from './chat.js'
+import { followChatLog, type ChatLog } from './chat-log.js'
 import { renderGraph } from './graph.js'
-import { MAILBOX, parseChat, parseLinks, shortId } from './protocol.js'
+import { MAILBOX, parseLinks, shortId } from './protocol.js'
 import { Topology } from './topology.js'
 import { WHO_MAILBOX, createSearchPanel } from './search-panel.js'
 import { createClustersPanel } from './clusters-panel.js'
@@ -26,12 +28,10 @@ const ui = {
   graph: element('graph', SVGSVGElement),
 }
 
-let mesh: Mesh | undefined
+let chatLog: ChatLog | undefined
 const chat = createChatPanel(
   { log: element('chat-log', HTMLOListElement), form: element('chat-form', HTMLFormElement), input: element('chat-input', HTMLInputElement) },
-  (text) => {
-    if (mesh) sendChat(mesh, text)
-  },
+  (text) => void sendChat(text),
 )
 
 ui.room.textContent = room
@@ -41,6 +41,7 @@ chat.setEnabled(false)
 void start()
 
 async function start(): Promise<void> {
+  let mesh: Mesh
   try {
     mesh = await Mesh.join({ signaling, room })
   } catch (error) {
@@ -69,8 +70,10 @@ async function start(): Promise<void> {
   redraw()
 
   joined.on('signaling', (state) => showSignalingState(state))
+  chatLog = followChatLog(joined, (line) => chat.append(line))
   joined.on('peer:join', (peerId) => {
     chat.append({ kind: 'system', text: `${shortId(peerId)} joined` })
+    chatLog?.peerJoined(peerId)
     shareLinks()
     redraw()
   })
@@ -95,10 +98,6 @@ async function start(): Promise<void> {
     topology.setReport(from, links.peers)
     redraw()
   })
-  joined.register(MAILBOX.chat, (value, { from }) => {
-    const message = parseChat(value)
-    if (message) chat.append({ kind: 'peer', from, text: message.text })
-  })
   joined.on('error', (error) => console.warn(`meshscope ${error.code}: ${error.message}`))
   await createClustersPanel(joined, {
     directory: element('cluster-directory', HTMLElement),
@@ -108,13 +107,9 @@ async function start(): Promise<void> {
   })
 }
 
-function sendChat(joined: Mesh, text: string): void {
-  if (joined.peers.length === 0) {
-    chat.append({ kind: 'system', text: 'no peer is linked yet: nobody heard that' })
-    return
-  }
-  sendToAll(joined, MAILBOX.chat, { text })
-  chat.append({ kind: 'self', text })
+/** The line appears when the log's owner has it, in every tab at once (this one included). */
+async function sendChat(text: string): Promise<void> {
+  if (!(await chatLog?.post(text))) chat.append({ kind: 'system', text: 'the chat log lives on the demo’s Node peer, which is not linked: nobody heard that' })
 }
 
 /** Sends to every linked peer; a peer that goes away meanwhile is reported by its peer:leave, not here. */

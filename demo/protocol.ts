@@ -1,17 +1,28 @@
 /**
- * The demo's messages between peers, sent to two mailboxes with `mesh.send(peer, name, value)`:
- *   "demo.links"  { peers: ["<id>", …] }  the sender's open links, sent to every peer whenever they change
- *   "demo.chat"   { text: "…" }           a chat line (the Node peer answers with `echo: false`)
- * `parseLinks` and `parseChat` take whatever value a peer sent and return a message or undefined; they never throw.
+ * The demo's messages between peers:
+ *   "demo.links"     { peers: ["<id>", …] }  the sender's open links, sent to every peer whenever they change
+ *   "demo.chat.log"  { buffer }              called on the Node peer: a subscription to its chat log, an
+ *                                            ObservableList of { from, text } that every tab mirrors
+ *   "demo.chat.post" { text: "…" }           called on the Node peer: appends a line (from = the caller)
+ * `parseLinks`, `parseChat` and `parseChatEntry` take whatever value a peer sent and return a message
+ * or undefined; they never throw.
  */
 
-export const MAILBOX = { links: 'demo.links', chat: 'demo.chat' } as const
+export const MAILBOX = { links: 'demo.links', chatLog: 'demo.chat.log', chatPost: 'demo.chat.post' } as const
+
+/** A line of the chat log. */
+export interface ChatEntry {
+  from: string
+  text: string
+}
 
 export const DEMO_LIMITS = {
   /** Longest chat line, in UTF-16 code units (what `String.length` and `maxlength` count). */
   chatTextChars: 2000,
   /** Most ids in one links message (the signaling server's default room size is 64). */
   linkPeers: 256,
+  /** Lines the Node peer's chat log holds; then it is done() and a new one begins (tabs follow it). */
+  chatLogLines: 1000,
 } as const
 
 /** Peer ids are 32 lowercase hex characters (the library's PEER_ID_PATTERN, which it does not export). */
@@ -38,4 +49,10 @@ export function parseLinks(value: unknown): { peers: string[] } | undefined {
   const peers = (value as { peers?: unknown }).peers
   if (!Array.isArray(peers) || peers.length > DEMO_LIMITS.linkPeers || !peers.every(isPeerId)) return undefined
   return { peers: [...new Set(peers)] }
+}
+
+export function parseChatEntry(value: unknown): ChatEntry | undefined {
+  const chat = parseChat(value)
+  const from = (value as { from?: unknown } | undefined)?.from
+  return chat && isPeerId(from) ? { from, text: chat.text } : undefined
 }

@@ -76,10 +76,22 @@ async function withoutViteExitHandlers(start) {
 function startPeer() {
   // detached: its own process group, so a Ctrl-C in the terminal reaches only this script, which then
   // stops the peer with exactly one SIGTERM (a second signal would cut its goodbye short).
-  // The peer serves the demo's scope hops (search over a cities dataset, the three-step demo).
+  // The peer serves the demo's scope hops (search over a cities dataset, the three-step demo) and
+  // owns the chat log every tab mirrors.
   const child = spawn(
     process.execPath,
-    [`${root}bin/meshscope.js`, 'peer', '--signaling', SIGNALING_URL, '--room', ROOM, '--require', `${root}demo/search-server.ts`],
+    [
+      `${root}bin/meshscope.js`,
+      'peer',
+      '--signaling',
+      SIGNALING_URL,
+      '--room',
+      ROOM,
+      '--require',
+      `${root}demo/search-server.ts`,
+      '--require',
+      `${root}demo/chat-server.ts`,
+    ],
     {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],

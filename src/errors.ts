@@ -102,6 +102,11 @@ export type ErrorCode =
   | 'BLOB_TOO_LARGE'
   | 'BLOB_SIZE_MISMATCH'
   | 'LOCK_LEASE_EXPIRED'
+  // observable collections (src/objects/collections): a frozen collection changed, or a mirror refusing what its owner sent
+  | 'COLLECTION_DONE'
+  | 'MIRROR_TOO_LARGE'
+  | 'MIRROR_BAD_INDEX'
+  | 'MIRROR_BAD_EVENT'
 
 export class MeshscopeError extends Error {
   override name = 'MeshscopeError'

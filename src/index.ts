@@ -64,3 +64,13 @@ export type { RemoteFunctionProvider } from './rpc/remote-function.js'
 export type { RemoteLifecycle } from './rpc/remote-object.js'
 export type { ExposedObject } from './mesh/messaging.js'
 export { LinkedError, type SpawnOptions } from './services/mailboxes.js'
+
+// Issue 15, observable collections (src/objects/collections)
+export { ObservableMap, MapSubscription, MirroredMap } from './objects/collections/map.js'
+export { ObservableSet, SetSubscription, MirroredSet } from './objects/collections/set.js'
+export { ObservableArray, ArraySubscription, MirroredArray } from './objects/collections/array.js'
+export { ObservableList, ListSubscription, MirroredList } from './objects/collections/list.js'
+export { ObservableCollection, type SubscribeOptions } from './objects/collections/collection.js'
+export { CollectionSubscription } from './objects/collections/subscription.js'
+export { Mirror, type MirrorOptions } from './objects/collections/mirror.js'
+export type { ArrayChange, CollectionChange, CollectionKind, ListChange, MapChange, SetChange } from './objects/collections/protocol.js'

@@ -10,6 +10,7 @@
 import type { Connection } from '../../src/channels/connection.js'
 import { bytes, mpsc, oneshot } from '../../src/channels/index.js'
 import { Messaging } from '../../src/mesh/messaging.js'
+import { ObservableMap, type MapSubscription } from '../../src/objects/collections/map.js'
 import { lazyBlob, type LazyBlob } from '../../src/objects/lazy-blob.js'
 import { createPeerStack, type PeerStack } from '../../src/mesh/peer-stack.js'
 import type { MuxConfig } from '../../src/mux/config.js'
@@ -43,6 +44,7 @@ type MuxRequest =
   | { op: 'streamSink'; done: oneshot.Sender<SinkReply> }
   | { op: 'echo'; pings: mpsc.Receiver<Uint8Array>; pongs: mpsc.Sender<Uint8Array> }
   | { op: 'count'; messages: mpsc.Receiver<Uint8Array>; done: oneshot.Sender<number> }
+  | { op: 'mirror'; subscription: MapSubscription<string, number>; seen: mpsc.Sender<[number, number]> }
   | { op: 'blob'; blob: LazyBlob; done: oneshot.Sender<SinkReply> }
 
 type Responder<R extends MuxRequest> = (request: R, stream: MuxStream) => Promise<void>
@@ -113,6 +115,26 @@ const RESPONDERS: { [Op in MuxRequest['op']]: Responder<Extract<MuxRequest, { op
     let count = 0
     while ((await request.messages.recv()) !== undefined) count++
     await request.done.send(count)
+  },
+  /** Mirrors the map and, each time its `seq` entry changes, says so: `[seq, wall clock when seen]` (-1: complete). */
+  async mirror(request) {
+    const mirror = request.subscription.mirror()
+    try {
+      await mirror.whenComplete()
+      await request.seen.send([-1, wallClockMs()])
+      let last = mirror.value.get('seq')
+      for (;;) {
+        while (mirror.value.get('seq') === last && !mirror.done) await mirror.changed()
+        if (mirror.done) return
+        last = mirror.value.get('seq')
+        await request.seen.send([last!, wallClockMs()])
+      }
+    } catch {
+      // The owner went away (the run ended or the link failed): the runner sees the missing acks.
+    } finally {
+      request.seen.close()
+      mirror.close()
+    }
   },
 }
 
@@ -299,6 +321,45 @@ export class MuxWorkloads {
     }
     const [rawRtts, pingRtts, callRtts] = rtts.map(summarize)
     return { raw: rawRtts!, ping: pingRtts!, call: callRtts! }
+  }
+
+  /**
+   * Observable-map updates, one at a time, interleaved with raw pings: this side owns the map, the
+   * peer mirrors it and acknowledges each change it sees. `forward` is owner mutation → mirror sees
+   * it, by the two sides' wall clocks; `update` is mutation → acknowledgement back (a round trip, the
+   * figure comparable with the raw ping's).
+   */
+  async mirrorUpdate(count: number): Promise<{ raw: PingResult; update: PingResult; forward: PingResult }> {
+    const owner = new ObservableMap<string, number>([['seq', -1]])
+    const [seenTx, seenRx] = mpsc.channel<[number, number]>()
+    ;(await this.#request({ op: 'mirror', subscription: owner.subscribe(), seen: seenTx })).close()
+    await withTimeout(seenRx.recv(), 10_000, 'mirror complete')
+    const raw = this.options.rawRoundTrips()
+    const rawRtts: number[] = []
+    const updates: number[] = []
+    const forward: number[] = []
+    try {
+      for (let seq = 0; seq < count + PING_DISCARD; seq++) {
+        let started = now()
+        await raw.next()
+        const rawRtt = now() - started
+        started = now()
+        const mutatedAt = wallClockMs()
+        owner.set('seq', seq)
+        const seen = await withTimeout(seenRx.recv(), 10_000, 'mirror update')
+        const updateRtt = now() - started
+        if (!seen || seen[0] !== seq) throw new Error(`the mirror saw ${seen?.[0]} where ${seq} was set`)
+        if (seq < PING_DISCARD) continue
+        rawRtts.push(rawRtt)
+        updates.push(updateRtt)
+        forward.push(seen[1] - mutatedAt)
+      }
+    } finally {
+      raw.stop()
+      owner.done()
+      seenRx.close()
+    }
+    return { raw: summarize(rawRtts), update: summarize(updates), forward: summarize(forward) }
   }
 
   /** Calls per second with `inFlight` calls outstanding at all times, for `durationMs`. */

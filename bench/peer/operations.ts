@@ -34,6 +34,8 @@ export const operations = {
   interleavedRtt: (peer: BenchPeer, { calls }: { calls: number }) => peer.mux.interleavedRtt(calls),
   /** The first `count` raw pings, mpsc pings and calls on a fresh link, interleaved one by one. */
   coldRtt: (peer: BenchPeer, { count }: { count: number }) => peer.mux.coldRtt(count),
+  /** `updates` observable-map changes mirrored by the peer, one at a time, interleaved with raw pings. */
+  mirrorUpdate: (peer: BenchPeer, { updates }: { updates: number }) => peer.mux.mirrorUpdate(updates),
   /** Calls completed per second with `inFlight` outstanding. */
   callsPerSecond: (peer: BenchPeer, { inFlight, durationMs }: { inFlight: number; durationMs: number }) => peer.mux.callsPerSecond(inFlight, durationMs),
   /** Plain mailbox sends completed per second with `inFlight` outstanding (1: awaited one by one). */

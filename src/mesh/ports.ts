@@ -9,8 +9,19 @@ import { mpscPorts } from '../channels/mpsc.js'
 import { oneshotPorts } from '../channels/oneshot.js'
 import { joinPortTables, type PortTable } from '../channels/port.js'
 import { watchPorts } from '../channels/watch.js'
+import { collectionPorts } from '../objects/collections/ports.js'
 import { rfnPorts } from '../rpc/remote-function.js'
 import { mailboxPorts } from '../services/mailboxes.js'
 import { objectPorts } from '../objects/ports.js'
 
-export const DEFAULT_PORTS: PortTable = joinPortTables(mpscPorts, oneshotPorts, watchPorts, broadcastPorts, bytesPorts, rfnPorts, mailboxPorts, objectPorts)
+export const DEFAULT_PORTS: PortTable = joinPortTables(
+  mpscPorts,
+  oneshotPorts,
+  watchPorts,
+  broadcastPorts,
+  bytesPorts,
+  rfnPorts,
+  mailboxPorts,
+  objectPorts,
+  collectionPorts,
+)

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import type { Mesh } from '../../src/mesh/mesh.js'
+import { ListSubscription } from '../../src/objects/collections/list.js'
 import { transformHops } from '../../src/plugin/transform.js'
 import { defineHop, hop } from '../../src/scope/index.js'
 import type { SignalingServer } from '../../signaling/index.js'
@@ -139,6 +140,30 @@ describe('meshscope CLI', () => {
     expect(await hop(mesh.peer(peerId), { n: 21 }, served)).toEqual({ doubled: 42, ranOn: peerId, caller: mesh.id })
     peer.child.kill('SIGTERM')
     expect(await peer.exited).toEqual({ code: 0, signal: null })
+  })
+
+  it("peer --require calls a module's onJoin(mesh): the demo's chat log, mirrored with its history", async () => {
+    const module = fileURLToPath(new URL('../../demo/chat-server.ts', import.meta.url))
+    server = await startServer()
+    const { url } = server.address()
+    const mesh = await joinMesh(url, 'cli-chat')
+    meshes.push(mesh)
+    const peer = run(['peer', '--signaling', url, '--room', 'cli-chat', '--require', module])
+    children.push(peer.child)
+    await until('the CLI peer to connect', () => mesh.peers.length === 1, 15_000)
+    const peerId = mesh.peers[0]!
+    await until('the chat log to be served', () => peer.output().includes('the chat log is served'), 15_000)
+    expect(await mesh.call(peerId, 'demo.chat.post', { text: 'before subscribing' })).toBe(true)
+    const subscription = await mesh.call(peerId, 'demo.chat.log', { buffer: 16 })
+    expect(subscription).toBeInstanceOf(ListSubscription)
+    const mirror = (subscription as ListSubscription<unknown>).mirror()
+    await mirror.whenComplete()
+    expect(mirror.value).toEqual([{ from: mesh.id, text: 'before subscribing' }])
+    expect(await mesh.call(peerId, 'demo.chat.post', { text: 'after' })).toBe(true)
+    await until('the new line in the mirror', () => mirror.value.length === 2)
+    peer.child.kill('SIGTERM')
+    expect(await peer.exited).toEqual({ code: 0, signal: null })
+    await expect(mirror.whenDone()).rejects.toMatchObject({ code: 'CHANNEL_CLOSED' })
   })
 
   it('peer --require refuses a module whose hops fail the build checks, with exit code 2 and file:line:col', async () => {

@@ -13,6 +13,7 @@ import * as watch from '../../src/channels/watch.js'
 import { Codec, NOT_A_PORT } from '../../src/codec/index.js'
 import { MeshscopeError } from '../../src/errors.js'
 import { DEFAULT_PORTS } from '../../src/mesh/ports.js'
+import { ListSubscription, ObservableList } from '../../src/objects/collections/list.js'
 import { MailboxRef, mailboxPorts } from '../../src/services/mailboxes.js'
 import { connectionPair, type ConnectionPair } from '../channels/helpers.js'
 
@@ -27,6 +28,7 @@ const EVERY_KIND = [
   'mailbox.ref',
   'mpsc.rx',
   'mpsc.tx',
+  'observable',
   'oneshot.rx',
   'oneshot.tx',
   'rfn',
@@ -70,8 +72,11 @@ describe('port tables', () => {
       bytes: { tx: bytesTx, rx: bytesRx2 },
       negate: (x: number) => -x,
       inbox: new MailboxRef('c'.repeat(32), 'inbox', undefined),
+      log: new ObservableList([1]).subscribe(),
     }
     const arrived = await peers.transfer(value)
+    expect(arrived.log).toBeInstanceOf(ListSubscription)
+    arrived.log.close()
     expect(arrived.mpsc.tx).toBeInstanceOf(mpsc.Sender)
     expect(arrived.mpsc.rx).toBeInstanceOf(mpsc.Receiver)
     expect(arrived.oneshot.tx).toBeInstanceOf(oneshot.Sender)

@@ -11,7 +11,7 @@ import { encodeItem } from '../../src/channels/items.js'
 import { CHUNK_OVERHEAD_BYTES } from '../../src/mux/stream.js'
 import type * as mpsc from '../../src/channels/mpsc.js'
 import type * as broadcast from '../../src/channels/broadcast.js'
-import { connectionPair, flood, hostilePort, tick, usedBytes, type ConnectionPair } from './helpers.js'
+import { connectionPair, flood, hostilePort, tick, until, usedBytes, type ConnectionPair } from './helpers.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -51,6 +51,9 @@ describe('per-peer budget: received channel buffers', () => {
     const before = await usedBytes()
 
     const sent = await Promise.all(ports.map(({ stream }) => flood(stream, item, ITEMS_PER_CHANNEL)))
+    // The flood ends when the link stops taking more; the receivers' pumps may not have moved the
+    // last items from the mux into their buffers yet (a loaded machine): wait until some did.
+    await until('items in the received channels', () => pair.b.session.stats().channelBytes > 0)
     const stats = pair.b.session.stats()
     const growth = (await usedBytes()) - before
     report('64 flooded received mpsc receivers, none read', growth)
@@ -78,6 +81,7 @@ describe('per-peer budget: received channel buffers', () => {
     const receivers = await pair.transfer(ports.map(({ port }) => port) as unknown as mpsc.Receiver<Uint8Array>[])
     const item = encodeItem(pair.a, { ok: true, value: new Uint8Array(VALUE_BYTES) })
     await Promise.all(ports.map(({ stream }) => flood(stream, item, 16)))
+    await until('items in the received channels', () => pair.b.session.stats().channelBytes > 0)
     const held = pair.b.session.stats().channelBytes
     expect(held).toBeGreaterThan(0)
     for (const rx of receivers) rx.close()
@@ -116,6 +120,7 @@ describe('per-peer budget: received channel buffers', () => {
     const item = encodeItem(pair.a, { ok: true, value: new Uint8Array(VALUE_BYTES) })
     const before = await usedBytes()
     await Promise.all(ports.map(({ stream }) => flood(stream, item, ITEMS_PER_CHANNEL)))
+    await until('items in the received channels', () => pair.b.session.stats().channelBytes > 0)
     const stats = pair.b.session.stats()
     const growth = (await usedBytes()) - before
     report('64 flooded received broadcast receivers, none read', growth)

@@ -407,6 +407,24 @@ export class NodePeer extends IpcChild {
   }
 }
 
+/**
+ * A Node peer owning an ObservableMap of scores and a 10 MB lazy blob (e2e/fixtures/objects-peer.mjs),
+ * in a child process, driven over IPC.
+ */
+export class ObjectsNodePeer extends IpcChild {
+  private constructor(
+    child: ChildProcess,
+    readonly id: string,
+  ) {
+    super(child)
+  }
+
+  static async start(signalingUrl: string, room: string): Promise<ObjectsNodePeer> {
+    const child = fork(`${root}e2e/fixtures/objects-peer.mjs`, [signalingUrl, room], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    return new ObjectsNodePeer(child, await joined(child))
+  }
+}
+
 export type Participant = Tab | NodePeer
 
 type HarnessApi = {

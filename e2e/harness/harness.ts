@@ -5,6 +5,7 @@
 import { Mesh, bytes, indexedDbIdentityStore, loadOrCreateIdentity, mpsc, oneshot } from 'meshscope'
 import { provideRenderer, searchAndDisplay } from '../../demo/hops/search.js'
 import { threeStep } from '../../demo/hops/three-step.js'
+import { objectsHarness } from './objects.js'
 import { registeredHopIds } from '../../src/scope/registry.js'
 
 let rendered: { query: string; rows: string[] } | undefined
@@ -30,6 +31,8 @@ interface RequestOutcome {
 }
 
 const harness = {
+  /** Remote objects and observable collections (e2e/objects.test.ts). */
+  ...objectsHarness(() => mesh!),
   /** Joins with a fresh identity, or with the one stored in IndexedDB under `identityName`. */
   async join(signaling: string, room: string, identityName?: string): Promise<string> {
     const identity = identityName ? await loadOrCreateIdentity(indexedDbIdentityStore(identityName)) : undefined

@@ -81,16 +81,28 @@ export function hostilePort(from: Connection, payload: Omit<PortPayload, 's'>): 
 /**
  * Writes `message` `count` times without waiting and resolves once the link stopped taking more
  * (nothing resolved for `quietMs`) or every write resolved; returns how many resolved.
+ * `stalled`: what says the receiving side stopped taking more (e.g. its budget is full). Quiet
+ * alone is a guess: on a loaded machine nothing may resolve for `quietMs` before the first item
+ * even arrived. With `stalled`, the flood also waits for it (up to `stallTimeoutMs`).
  */
-export async function flood(stream: MuxStream, message: Uint8Array, count: number, quietMs = 150): Promise<number> {
+export async function flood(
+  stream: MuxStream,
+  message: Uint8Array,
+  count: number,
+  quietMs = 150,
+  stalled: () => boolean = () => true,
+  stallTimeoutMs = 10_000,
+): Promise<number> {
   let resolved = 0
   for (let i = 0; i < count; i++)
     stream.send(message).then(
       () => resolved++,
       () => {},
     )
+  const deadline = Date.now() + stallTimeoutMs
   let seen = -1
-  while (resolved !== seen && resolved < count) {
+  while (resolved < count && (resolved !== seen || !stalled())) {
+    if (Date.now() > deadline) throw new Error(`the flood did not stall within ${stallTimeoutMs} ms (${resolved} of ${count} taken)`)
     seen = resolved
     await tick(quietMs)
   }

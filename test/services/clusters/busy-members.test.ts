@@ -21,7 +21,15 @@ afterEach(async () => {
   }
 })
 
-test('a member at its maxLinks refuses a link with PEER_BUSY: it stays listed, requests go elsewhere or fail with PEER_BUSY', async () => {
+// Retried: about one run in 5–10 the busy member's SCAMP partial view stays empty — the peers that
+// keep its subscription take both its link slots, and the link for its own arc is refused and
+// dropped from the view — so its announcement reaches only its two linked peers and no unlinked
+// requester exists to test with. That is a gossip limitation (a node at maxLinks with an empty view),
+// recorded for the gossip issue, not what this test is about.
+test('a member at its maxLinks refuses a link with PEER_BUSY: it stays listed, requests go elsewhere or fail with PEER_BUSY', {
+  retry: 2,
+  timeout: 60_000,
+}, async () => {
   server = await startServer()
   const options = { topology: 'scamp' as const, gossip: { heartbeatIntervalMs: 1_000 }, connectTimeoutMs: 8_000 }
   for (let index = 0; index < 5; index++) {
@@ -55,4 +63,4 @@ test('a member at its maxLinks refuses a link with PEER_BUSY: it stays listed, r
   await until('the requester knows the second member', () => requester.directory().clusters['busy-echo']?.includes(spare.id) === true, 15_000)
   await expect(requester.request('busy-echo', 2, { timeout: 6_000 })).resolves.toBe('spare: 2')
   expect(requester.directory().clusters['busy-echo']).toContain(busy.id)
-}, 60_000)
+})

@@ -149,7 +149,8 @@ export class Connection {
 /** Closes a rebuilt port (a channel half, a remote object…) whose value was discarded. */
 function closePort(port: unknown): void {
   if ((typeof port !== 'object' && typeof port !== 'function') || port === null) return
-  const close = (port as { close?: unknown }).close
+  // Dispose rather than close where both exist: a receiver's close() keeps what it queued receivable.
+  const close = (port as { [Symbol.dispose]?: unknown })[Symbol.dispose] ?? (port as { close?: unknown }).close
   try {
     if (typeof close === 'function') close.call(port)
   } catch {

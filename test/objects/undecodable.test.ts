@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Connection } from '../../src/channels/connection.js'
+import * as mpsc from '../../src/channels/mpsc.js'
 import { ENCODE_PORT, type Portable } from '../../src/channels/port.js'
 import { ObservableMap } from '../../src/objects/collections/map.js'
 import { handle } from '../../src/objects/handle.js'
@@ -79,6 +80,17 @@ describe('remote objects inside a value the receiver cannot decode', () => {
     const sent = everyKind()
     await expect(net.carry(0, 1, { ...sent.objects, z: malformedPort(net.connection(0, 1)) })).rejects.toMatchObject({ code: 'BAD_PORT' })
     await expectReleased(net, sent, before)
+  })
+
+  it('a channel receiver in such a value: the sender’s pending sends settle with CHANNEL_CLOSED', async () => {
+    net = await peers(2, (i) => (i === 1 ? { codecLimits: { maxStringBytes: 1024 } } : {}))
+    const [tx, rx] = mpsc.channel<number>()
+    await expect(net.carry(0, 1, { rx, big: 'x'.repeat(4096) })).rejects.toMatchObject({ code: 'CODEC_TOO_LARGE' })
+    await expect(
+      (async () => {
+        for (;;) await tx.send(1)
+      })(),
+    ).rejects.toMatchObject({ code: 'CHANNEL_CLOSED' })
   })
 
   it('the unclaimed-stream timeout (lowered) resets the port streams of a value that never arrived; the objects react', async () => {

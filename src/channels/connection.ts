@@ -4,6 +4,7 @@
  * understands is the table it is given (`ConnectionOptions.ports`); it imports no kind itself.
  */
 import { Codec, NOT_A_PORT, type CodecLimits } from '../codec/index.js'
+import { portStreamIds } from '../codec/port-ids.js'
 import { MeshscopeError } from '../errors.js'
 import type { MuxSession } from '../mux/session.js'
 import type { MuxStream } from '../mux/stream.js'
@@ -43,6 +44,8 @@ export class Connection {
   /** Settles when the session ends: whatever waits for its budget stops waiting. */
   readonly ended: Promise<void>
   #plans?: PortPlan[]
+  /** The ports rebuilt so far by the decode under way: closed if the rest of its value fails. */
+  #rebuilt?: unknown[]
 
   constructor(
     readonly session: MuxSession,
@@ -64,7 +67,11 @@ export class Connection {
           this.#plans.push(plan)
           return plan.payload
         },
-        decodePort: (payload) => decodePort(this, kinds, payload),
+        decodePort: (payload) => {
+          const port = decodePort(this, kinds, payload)
+          this.#rebuilt?.push(port)
+          return port
+        },
       },
     })
   }
@@ -93,7 +100,27 @@ export class Connection {
    * message is its own), so large binaries come back as views of them, not copies.
    */
   decode(bytes: Uint8Array): unknown {
-    return this.codec.decode(bytes, { owned: true })
+    const outer = this.#rebuilt
+    const rebuilt: unknown[] = []
+    this.#rebuilt = rebuilt
+    try {
+      return this.codec.decode(bytes, { owned: true })
+    } catch (error) {
+      this.#discardPorts(bytes, rebuilt)
+      throw error
+    } finally {
+      this.#rebuilt = outer
+    }
+  }
+
+  /**
+   * A value failed to decode: nobody will ever hold the ports it carried. Those already rebuilt are
+   * closed; the streams of the others are reset now rather than after `unclaimedStreamTimeoutMs`,
+   * so the sending side lets go of its objects at once.
+   */
+  #discardPorts(bytes: Uint8Array, rebuilt: unknown[]): void {
+    for (const port of rebuilt) closePort(port)
+    for (const id of portStreamIds(bytes)) this.session.resetUnclaimed(id, 'the value carrying this port failed to decode')
   }
 
   /** A stream for a port this side is sending. */
@@ -116,6 +143,18 @@ export class Connection {
     const stream = this.claimPortStream(id)
     stream.maxItemBytes = Math.min(askedItemBytes ?? stream.maxItemBytes, this.channelLimits.maxReceivedItemBytes)
     return stream
+  }
+}
+
+/** Closes a rebuilt port (a channel half, a remote object…) whose value was discarded. */
+function closePort(port: unknown): void {
+  if ((typeof port !== 'object' && typeof port !== 'function') || port === null) return
+  // Dispose rather than close where both exist: a receiver's close() keeps what it queued receivable.
+  const close = (port as { [Symbol.dispose]?: unknown })[Symbol.dispose] ?? (port as { close?: unknown }).close
+  try {
+    if (typeof close === 'function') close.call(port)
+  } catch {
+    // Closing what nobody holds: nothing to report to.
   }
 }
 

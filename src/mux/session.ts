@@ -250,6 +250,22 @@ export class MuxSession {
     return this.#streams.get(id)
   }
 
+  /**
+   * Resets a port stream the peer opened and nothing claimed yet (the value carrying it failed to
+   * decode here), instead of letting it wait `unclaimedStreamTimeoutMs`. Returns false, doing
+   * nothing, for an id not waiting to be claimed.
+   */
+  resetUnclaimed(id: number, message: string): boolean {
+    const timer = this.#unclaimed.get(id)
+    if (timer === undefined) return false
+    clearTimeout(timer)
+    this.#unclaimed.delete(id)
+    const stream = this.#streams.get(id)
+    // The peer's value provoked this RESET, as its opening would have provoked the timer's.
+    if (stream) this.#provokedBy(() => stream.reset('unclaimed', message))
+    return true
+  }
+
   #claimEarly(id: number): MuxStream | undefined {
     if (this.#state !== 'open' || this.#isLocalId(id) || id <= this.#highestRemoteId || this.#streams.has(id) || id > 0xfffffffe) return undefined
     if (this.#remoteStreamCount >= this.config.maxStreams || this.#budget.openRefusal(this.config.initialWindowBytes)) return undefined

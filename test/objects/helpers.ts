@@ -5,7 +5,7 @@
  */
 import type { Connection } from '../../src/channels/connection.js'
 import { Messaging } from '../../src/mesh/messaging.js'
-import { createPeerStack } from '../../src/mesh/peer-stack.js'
+import { createPeerStack, type PeerStackOptions } from '../../src/mesh/peer-stack.js'
 import { expectNoOpenStreams } from '../leaks.js'
 import { memoryLinkPair } from '../mux/helpers.js'
 
@@ -22,7 +22,10 @@ export interface Peers {
   dispose(): Promise<void>
 }
 
-export async function peers(n: number): Promise<Peers> {
+/** Stack options of peer `i` (its mux config, codec limits…), for tests that give one side other limits. */
+export type StackOptionsOf = (i: number) => Partial<Pick<PeerStackOptions, 'muxConfig' | 'codecLimits' | 'channelLimits' | 'objectLimits'>>
+
+export async function peers(n: number, stackOptions: StackOptionsOf = () => ({})): Promise<Peers> {
   const ids = Array.from({ length: n }, (_, i) => String.fromCharCode(97 + i).repeat(32))
   const connections = new Map<string, Connection>()
   const key = (from: number, to: number) => `${from}>${to}`
@@ -46,8 +49,8 @@ export async function peers(n: number): Promise<Peers> {
     for (let j = i + 1; j < n; j++) {
       const pair = await memoryLinkPair()
       links.set(key(i, j), pair)
-      const a = createPeerStack(pair.a, { initiator: true, peerId: ids[j]!, messaging: messaging[i] }).connection
-      const b = createPeerStack(pair.b, { initiator: false, peerId: ids[i]!, messaging: messaging[j] }).connection
+      const a = createPeerStack(pair.a, { ...stackOptions(i), initiator: true, peerId: ids[j]!, messaging: messaging[i] }).connection
+      const b = createPeerStack(pair.b, { ...stackOptions(j), initiator: false, peerId: ids[i]!, messaging: messaging[j] }).connection
       connections.set(key(i, j), a)
       connections.set(key(j, i), b)
       await Promise.all([a.session.ready, b.session.ready])

@@ -1,5 +1,6 @@
 /** Every limit and timing of a multiplexer session, in one place (documented in docs/protocol.md). */
 import { MeshscopeError } from '../errors.js'
+import { MIN_BULK_IN_FLIGHT_BYTES } from './bulk-pacing.js'
 import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './frame.js'
 
 export interface MuxConfig {
@@ -24,6 +25,15 @@ export interface MuxConfig {
    * @default 256 * 1024
    */
   maxWindowBytes: number
+  /**
+   * Credit a bulk-lane stream (a `bytes` channel) may have in flight — spent and not yet given back
+   * by the peer — however large the peer's window: what sits in the receiving WebRTC stack's UDP
+   * buffer and event queue ahead of every small message, and what the kernel drops when it exceeds
+   * that buffer (src/mux/bulk-pacing.ts). At least 32 KiB. Raise it (with the windows) for one bulk
+   * stream to go faster over a long round trip: one stream moves at most this much per round trip.
+   * @default 64 * 1024
+   */
+  bulkInFlightBytes: number
   /**
    * Largest message (item) accepted on a stream; larger ones fail that item only.
    * @default 16 * 1024 * 1024
@@ -75,6 +85,7 @@ export const DEFAULT_MUX_CONFIG: Readonly<MuxConfig> = Object.freeze({
   maxFrameBytes: MAX_FRAME_BYTES,
   initialWindowBytes: 256 * 1024,
   maxWindowBytes: 256 * 1024,
+  bulkInFlightBytes: 64 * 1024,
   maxItemBytes: 16 * 1024 * 1024,
   maxStreams: 1024,
   maxInboundBytes: 64 * 1024 * 1024,
@@ -99,6 +110,8 @@ export function resolveMuxConfig(overrides: Partial<MuxConfig> = {}): MuxConfig 
   // A peer refuses a HELLO announcing less (session.ts), and a window must hold more than a frame's charge.
   if (config.initialWindowBytes < 1024) throw new MeshscopeError('INVALID_ARGUMENT', 'mux initialWindowBytes must be at least 1024')
   if (config.maxWindowBytes < config.initialWindowBytes) throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxWindowBytes must be at least initialWindowBytes')
+  if (config.bulkInFlightBytes < MIN_BULK_IN_FLIGHT_BYTES)
+    throw new MeshscopeError('INVALID_ARGUMENT', `mux bulkInFlightBytes must be at least ${MIN_BULK_IN_FLIGHT_BYTES}`)
   if (config.maxInboundBytes < config.maxWindowBytes)
     throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxInboundBytes must be at least maxWindowBytes (room for one stream)')
   if (config.idleTimeoutMs <= config.keepaliveIntervalMs)

@@ -11,8 +11,9 @@
  * receiving thread was descheduled — hundreds of drops per second in wrtc, each a retransmission
  * stall of ~400 ms — and every byte in flight is ahead of a small message at the receiver.
  *
- * So a bulk stream's sender keeps at most `bulkInFlightBytes` (64 KiB) of credit unreturned, and
- * the receiver returns a bulk stream's credit every BULK_CREDIT_BATCH_BYTES instead of every
+ * So a bulk stream's sender keeps at most its in-flight limit of credit unreturned — twice the
+ * bandwidth-delay product it measures, at least `bulkInFlightBytes` (64 KiB), at most the window
+ * (bulk-inflight-estimator.ts) — and the receiver returns a bulk stream's credit every BULK_CREDIT_BATCH_BYTES instead of every
  * quarter window, so the sender keeps going while credit travels. Latency-lane streams are not
  * paced. Nothing on the wire changes: a CREDIT is a CREDIT.
  */
@@ -30,10 +31,10 @@ export function creditReturnThreshold(bulk: boolean, windowBytes: number): numbe
 }
 
 /**
- * How much unreturned credit a bulk stream may have: `bulkInFlightBytes`, but never so little that
+ * How much unreturned credit a bulk stream may have: `limitBytes` (the estimator's), but never so little that
  * a receiver returning credit only every quarter of its window (`remoteWindowBytes`) would never
  * answer — a stream that stops at the limit has more than that quarter unreturned.
  */
-export function bulkInFlightLimit(bulkInFlightBytes: number, remoteWindowBytes: number): number {
-  return Math.max(bulkInFlightBytes, Math.ceil(remoteWindowBytes / 4) + DATA_FRAME_CREDIT_BYTES + 1)
+export function bulkInFlightLimit(limitBytes: number, remoteWindowBytes: number): number {
+  return Math.max(limitBytes, Math.ceil(remoteWindowBytes / 4) + DATA_FRAME_CREDIT_BYTES + 1)
 }

@@ -26,14 +26,22 @@ export interface MuxConfig {
    */
   maxWindowBytes: number
   /**
-   * Credit a bulk-lane stream (a `bytes` channel) may have in flight — spent and not yet given back
-   * by the peer — however large the peer's window: what sits in the receiving WebRTC stack's UDP
-   * buffer and event queue ahead of every small message, and what the kernel drops when it exceeds
-   * that buffer (src/mux/bulk-pacing.ts). At least 32 KiB. Raise it (with the windows) for one bulk
-   * stream to go faster over a long round trip: one stream moves at most this much per round trip.
+   * The floor of a bulk-lane stream's (a `bytes` channel's) in-flight limit — credit spent and not
+   * yet given back by the peer. The limit follows the link: twice the bandwidth-delay product the
+   * stream measures from its own credit round trips, never below this floor and never above the
+   * window or `maxBulkInFlightBytes` (src/mux/bulk-inflight-estimator.ts). What is in flight sits in
+   * the receiving WebRTC stack's UDP buffer and event queue ahead of every small message, and the
+   * kernel drops what exceeds that buffer (src/mux/bulk-pacing.ts): on a fast short link the floor
+   * holds. At least 32 KiB.
    * @default 64 * 1024
    */
   bulkInFlightBytes: number
+  /**
+   * The most a bulk-lane stream may have in flight however long the link; the window bounds it too.
+   * Set it to `bulkInFlightBytes` for a fixed limit.
+   * @default 16 * 1024 * 1024
+   */
+  maxBulkInFlightBytes: number
   /**
    * Largest message (item) accepted on a stream; larger ones fail that item only.
    * @default 16 * 1024 * 1024
@@ -86,6 +94,7 @@ export const DEFAULT_MUX_CONFIG: Readonly<MuxConfig> = Object.freeze({
   initialWindowBytes: 256 * 1024,
   maxWindowBytes: 256 * 1024,
   bulkInFlightBytes: 64 * 1024,
+  maxBulkInFlightBytes: 16 * 1024 * 1024,
   maxItemBytes: 16 * 1024 * 1024,
   maxStreams: 1024,
   maxInboundBytes: 64 * 1024 * 1024,
@@ -112,6 +121,8 @@ export function resolveMuxConfig(overrides: Partial<MuxConfig> = {}): MuxConfig 
   if (config.maxWindowBytes < config.initialWindowBytes) throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxWindowBytes must be at least initialWindowBytes')
   if (config.bulkInFlightBytes < MIN_BULK_IN_FLIGHT_BYTES)
     throw new MeshscopeError('INVALID_ARGUMENT', `mux bulkInFlightBytes must be at least ${MIN_BULK_IN_FLIGHT_BYTES}`)
+  if (config.maxBulkInFlightBytes < config.bulkInFlightBytes)
+    throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxBulkInFlightBytes must be at least bulkInFlightBytes')
   if (config.maxInboundBytes < config.maxWindowBytes)
     throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxInboundBytes must be at least maxWindowBytes (room for one stream)')
   if (config.idleTimeoutMs <= config.keepaliveIntervalMs)

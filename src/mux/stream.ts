@@ -17,6 +17,7 @@
 import { MeshscopeError } from '../errors.js'
 import { joinBytes } from '../util/bytes.js'
 import type { MuxConfig } from './config.js'
+import { BulkInFlightEstimator } from './bulk-inflight-estimator.js'
 import { bulkInFlightLimit, creditReturnThreshold } from './bulk-pacing.js'
 import { CHUNK_OVERHEAD_BYTES, ChunkRun, RUN_MAX_BYTES } from './chunk-run.js'
 import { DATA_FRAME_CREDIT_BYTES, FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamLane, type StreamPurposeName } from './frame.js'
@@ -99,6 +100,8 @@ export class MuxStream implements BudgetedStream {
   #sendCredit = 0
   /** Credit spent and not yet given back by the peer: a bulk stream keeps it under its in-flight limit (bulk-pacing.ts). */
   #unreturnedCredit = 0
+  /** A bulk stream's in-flight limit, following the link (made when the stream first sends on the bulk lane). */
+  #pacing?: BulkInFlightEstimator
   /** Why this side can no longer send; the error is made when first needed (an Error's stack is not free, and a plain close needs none). */
   #sendEnd?: { reason: StreamEndReason; error: () => MeshscopeError }
   #incoming: IncomingEntry[] = []
@@ -247,8 +250,19 @@ export class MuxStream implements BudgetedStream {
   /** The credit this stream may spend now: all of it, or for a bulk stream what its in-flight limit leaves (bulk-pacing.ts). */
   #usableCredit(): number {
     if (this.lane !== 'bulk') return this.#sendCredit
-    const room = bulkInFlightLimit(this.host.config.bulkInFlightBytes, this.host.remoteWindowBytes) - this.#unreturnedCredit
+    const config = this.host.config
+    this.#pacing ??= new BulkInFlightEstimator(config.bulkInFlightBytes)
+    // The window as this side sees it: what it may still spend plus what is out.
+    const ceiling = Math.min(this.#sendCredit + this.#unreturnedCredit, config.maxBulkInFlightBytes)
+    const room = bulkInFlightLimit(this.#pacing.limit(ceiling), this.host.remoteWindowBytes) - this.#unreturnedCredit
     return Math.max(0, Math.min(this.#sendCredit, room))
+  }
+
+  /** Diagnosis (tests, bench): a bulk stream's current in-flight limit, or undefined for a latency-lane stream or before it sent. */
+  get bulkInFlightLimit(): number | undefined {
+    if (this.lane !== 'bulk' || !this.#pacing) return undefined
+    const ceiling = Math.min(this.#sendCredit + this.#unreturnedCredit, this.host.config.maxBulkInFlightBytes)
+    return bulkInFlightLimit(this.#pacing.limit(ceiling), this.host.remoteWindowBytes)
   }
 
   /** Scheduler side: the next frame of this stream (one chunk of at most `maxPayloadBytes`, or the CLOSE after the last message). */
@@ -282,6 +296,7 @@ export class MuxStream implements BudgetedStream {
     this.#queuedBytes -= size
     this.#sendCredit -= size + DATA_FRAME_CREDIT_BYTES
     this.#unreturnedCredit += size + DATA_FRAME_CREDIT_BYTES
+    this.#pacing?.onSent(size + DATA_FRAME_CREDIT_BYTES, performance.now())
     const fin = message.remaining === 0
     if (fin) {
       this.#outgoing.shift()
@@ -325,8 +340,10 @@ export class MuxStream implements BudgetedStream {
 
   onCredit(increment: number): void {
     this.#sendCredit += increment
-    // A grown window's extra comes in the same increment: what was unreturned never goes below 0.
-    this.#unreturnedCredit = Math.max(0, this.#unreturnedCredit - increment)
+    // A grown window's extra comes in the same increment: only what was out counts as returned.
+    const returned = Math.min(this.#unreturnedCredit, Math.max(0, increment))
+    this.#unreturnedCredit -= returned
+    if (returned > 0) this.#pacing?.onCredited(returned, performance.now())
     if (this.hasWork) this.host.markReady(this)
   }
 

@@ -12,8 +12,10 @@
  * Limit = clamp(BULK_INFLIGHT_GAIN × rate × round trip, floor, ceiling). The gain leaves room for the
  * credit travelling back and lets the limit grow: while the limit is what holds the stream back, a
  * round trip delivers about the limit, so the next is up to twice it — slow start's doubling per round
- * trip, until the link (its rate stops rising) or the window (the ceiling) stops it. On a fast short
- * link rate × round trip stays small and the floor holds.
+ * trip, until the link (its rate stops rising) or the window (the ceiling) stops it. It rises only
+ * when the rate rose RATE_RISE_TO_GROW since it last rose (more in flight bought throughput), and
+ * falls as soon as the product does. On a fast short link rate × round trip stays near the floor,
+ * and more in flight buys no rate there: the floor holds.
  *
  * A receiver decides when credit comes back, so it can only make the limit grow by returning credit
  * promptly — and never past the window it granted itself. One that never returns credit yields no
@@ -27,6 +29,12 @@ export const BULK_INFLIGHT_GAIN = 2
 export const MIN_RTT_WINDOW_MS = 10_000
 /** How many (minimum) round trips a delivery-rate maximum holds (BBR's bandwidth window). */
 export const RATE_WINDOW_ROUND_TRIPS = 10
+/**
+ * The limit rises only when the delivery rate rose this much since it last rose (BBR's full-bandwidth
+ * test): more in flight must have bought more throughput. On loopback the product is close to the
+ * floor and its noise alone would double the limit; there more in flight buys no rate, only kernel drops.
+ */
+export const RATE_RISE_TO_GROW = 1.25
 /** Credit between two send marks: a mark per frame at most, and no per-byte bookkeeping. */
 export const SEND_MARK_SPACING_BYTES = 8 * 1024
 /** Send marks kept at once (with the spacing, 256 KiB in flight are marked); past that, frames go unmarked. */
@@ -50,6 +58,10 @@ export class BulkInFlightEstimator {
   #delivered = 0
   #marks: SendMark[] = []
   #lastCreditAt: number | undefined
+  /** The limit now; it moves on samples only. */
+  #limit: number
+  /** The maximum rate when the limit last rose (or at the first sample), and when: growth must beat it. */
+  #rateAtGrowth: { rate: number; at: number } | undefined
   #coveredSentAt: number | undefined
   readonly #minRttMs = new WindowedExtreme('min')
   /** Bytes per millisecond. */
@@ -58,6 +70,7 @@ export class BulkInFlightEstimator {
   /** `floorBytes`: the limit before any sample and whenever the product is smaller. */
   constructor(floorBytes: number) {
     this.floorBytes = floorBytes
+    this.#limit = floorBytes
   }
 
   /** The stream spent `creditBytes` (a frame's payload and charge) at `now` (ms). */
@@ -92,7 +105,15 @@ export class BulkInFlightEstimator {
     // covered frames were sent in, so a burst of credit after a stall (the peer's thread was
     // descheduled) does not read as a faster link.
     const intervalMs = Math.max(now - newest.lastCreditAtSend, newest.at - newest.coveredSentAtSend, rttMs)
-    this.#maxRate.update((this.#delivered - newest.deliveredAtSend) / intervalMs, now, RATE_WINDOW_ROUND_TRIPS * minRttMs)
+    const rate = this.#maxRate.update((this.#delivered - newest.deliveredAtSend) / intervalMs, now, RATE_WINDOW_ROUND_TRIPS * minRttMs)
+    const target = Math.max(this.floorBytes, Math.ceil(BULK_INFLIGHT_GAIN * rate * minRttMs))
+    const grown = this.#rateAtGrowth
+    if (!grown || now - grown.at > MIN_RTT_WINDOW_MS) this.#rateAtGrowth = { rate, at: now }
+    if (target <= this.#limit) this.#limit = target
+    else if (grown && rate >= RATE_RISE_TO_GROW * grown.rate) {
+      this.#limit = target
+      this.#rateAtGrowth = { rate, at: now }
+    }
   }
 
   /** The minimum round trip measured (ms), or undefined before the first sample. */
@@ -107,10 +128,6 @@ export class BulkInFlightEstimator {
 
   /** Credit the stream may have in flight: the paced product, at least the floor, at most `ceilingBytes` (unless that is under the floor). */
   limit(ceilingBytes: number): number {
-    const rtt = this.#minRttMs.value
-    const rate = this.#maxRate.value
-    if (rtt === undefined || rate === undefined) return this.floorBytes
-    const paced = Math.ceil(BULK_INFLIGHT_GAIN * rate * rtt)
-    return Math.max(this.floorBytes, Math.min(paced, ceilingBytes))
+    return Math.max(this.floorBytes, Math.min(this.#limit, ceilingBytes))
   }
 }

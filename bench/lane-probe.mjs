@@ -10,6 +10,40 @@
  */
 process.env.BENCH_TUNING ??= '{}'
 const { startChromium, startWrtc, tuning } = await import('./drivers.mjs')
+const { readFileSync } = await import('node:fs')
+const { execFileSync } = await import('node:child_process')
+
+/** UDP datagrams dropped at one process's sockets (`ss -uanmp`'s per-socket `d` counter), or NaN without `ss`. */
+function socketDrops(pid) {
+  if (!pid) return Number.NaN
+  try {
+    const lines = execFileSync('ss', ['-uanmp'], { encoding: 'utf8' }).split('\n')
+    let total = 0
+    for (let i = 0; i < lines.length; i++) {
+      if (!lines[i].includes(`pid=${pid},`)) continue
+      total += Number(/\bd(\d+)\)/.exec(lines[i + 1] ?? '')?.[1] ?? 0)
+    }
+    return total
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Machine-wide UDP receive-buffer drops (Linux), as bench/run.mjs counts them. */
+function udpReceiveDrops() {
+  let total = 0
+  for (const [file, pattern] of [
+    ['/proc/net/snmp', /^Udp: (?:\d+ ){4}(\d+)/m],
+    ['/proc/net/snmp6', /^Udp6RcvbufErrors\s+(\d+)/m],
+  ]) {
+    try {
+      total += Number(pattern.exec(readFileSync(file, 'utf8'))?.[1] ?? 0)
+    } catch {
+      // not Linux
+    }
+  }
+  return total
+}
 
 const only = process.env.BENCH_ONLY
 const rounds = Number(process.env.PROBE_ROUNDS ?? 2)
@@ -49,9 +83,16 @@ for (const [platform, start] of [
         }
         try {
           await pair.a.run('muxBytesThroughput', { durationMs: 1500 })
+          const dropsBefore = udpReceiveDrops()
+          const pids = [pair.a.child?.pid, pair.b.child?.pid]
+          const sideDropsBefore = pids.map(socketDrops)
           const ping = await pair.a.run('muxPing', { pings, intervalMs: 15, load: true })
+          const pingDrops = udpReceiveDrops() - dropsBefore
+          const sideDrops = pids.map((pid, i) => socketDrops(pid) - sideDropsBefore[i])
           const mux = await pair.a.run('muxBytesThroughput', { durationMs: 2500 })
+          const muxDrops = udpReceiveDrops() - dropsBefore - pingDrops
           const raw = await pair.a.run('rawThroughput', { durationMs: 2500 })
+          const rawDrops = udpReceiveDrops() - dropsBefore - pingDrops - muxDrops
           const row = {
             platform,
             round,
@@ -66,11 +107,13 @@ for (const [platform, start] of [
             gapMs: ping.loadMaxGapMs,
             forwardP50: ping.forward?.p50,
             forwardP99: ping.forward?.p99,
+            drops: [pingDrops, muxDrops, rawDrops],
+            pingSideDrops: sideDrops,
           }
           table.push(row)
           log(
             `${platform} r${round} ${name}: ping p50/p99/max ${row.p50.toFixed(1)}/${row.p99.toFixed(1)}/${row.max.toFixed(1)} ms beside ${row.loadMBps.toFixed(1)} MB/s ` +
-              `(a→b p50/p99 ${row.forwardP50?.toFixed(1)}/${row.forwardP99?.toFixed(1)} ms, link buffered ${row.linkKiB.toFixed(0)} KiB, gap ${row.gapMs?.toFixed(0)} ms); bytes ${row.muxMBps.toFixed(1)} raw ${row.rawMBps.toFixed(1)} MB/s = ${(row.muxMBps / row.rawMBps).toFixed(2)}`,
+              `(a→b p50/p99 ${row.forwardP50?.toFixed(1)}/${row.forwardP99?.toFixed(1)} ms, link buffered ${row.linkKiB.toFixed(0)} KiB, gap ${row.gapMs?.toFixed(0)} ms); bytes ${row.muxMBps.toFixed(1)} raw ${row.rawMBps.toFixed(1)} MB/s = ${(row.muxMBps / row.rawMBps).toFixed(2)}; UDP drops ping/bytes/raw ${row.drops.join('/')} (ping at a/b sockets ${row.pingSideDrops.join('/')})`,
           )
         } catch (error) {
           log(`${platform} r${round} ${name}: failed: ${String(error?.message ?? error).split('\n')[0]}`)

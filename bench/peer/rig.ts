@@ -27,6 +27,8 @@ export interface BenchPeerOptions {
 export interface BenchTuning {
   muxConfig?: Partial<MuxConfig>
   linkHighWaterMarkBytes?: number
+  /** The latency lane's (data channel id 1) RTCDataChannelInit `priority` (webrtc-priority): does the SCTP scheduler honour it? */
+  latencyLanePriority?: 'very-low' | 'low' | 'medium' | 'high'
 }
 
 export class BenchPeer {
@@ -53,6 +55,12 @@ export class BenchPeer {
     const Capturing = function (this: unknown, configuration?: RTCConfiguration) {
       const pc = new Base(configuration)
       captured.push(pc)
+      const priority = options.tuning?.latencyLanePriority
+      if (priority) {
+        const create = pc.createDataChannel.bind(pc)
+        pc.createDataChannel = (label: string, init?: RTCDataChannelInit) =>
+          create(label, init?.id === 1 ? ({ ...init, priority } as RTCDataChannelInit) : init)
+      }
       return pc
     } as unknown as RtcPeerConnectionConstructor
     const link = new WebRtcLink({

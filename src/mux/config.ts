@@ -1,5 +1,6 @@
 /** Every limit and timing of a multiplexer session, in one place (documented in docs/protocol.md). */
 import { MeshscopeError } from '../errors.js'
+import { MIN_BULK_IN_FLIGHT_BYTES } from './bulk-pacing.js'
 import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './frame.js'
 
 export interface MuxConfig {
@@ -24,6 +25,23 @@ export interface MuxConfig {
    * @default 256 * 1024
    */
   maxWindowBytes: number
+  /**
+   * The floor of a bulk-lane stream's (a `bytes` channel's) in-flight limit — credit spent and not
+   * yet given back by the peer. The limit follows the link: twice the bandwidth-delay product the
+   * stream measures from its own credit round trips, never below this floor and never above the
+   * window or `maxBulkInFlightBytes` (src/mux/bulk-inflight-estimator.ts). What is in flight sits in
+   * the receiving WebRTC stack's UDP buffer and event queue ahead of every small message, and the
+   * kernel drops what exceeds that buffer (src/mux/bulk-pacing.ts): on a fast short link the floor
+   * holds. At least 32 KiB.
+   * @default 64 * 1024
+   */
+  bulkInFlightBytes: number
+  /**
+   * The most a bulk-lane stream may have in flight however long the link; the window bounds it too.
+   * Set it to `bulkInFlightBytes` for a fixed limit.
+   * @default 16 * 1024 * 1024
+   */
+  maxBulkInFlightBytes: number
   /**
    * Largest message (item) accepted on a stream; larger ones fail that item only.
    * @default 16 * 1024 * 1024
@@ -75,6 +93,8 @@ export const DEFAULT_MUX_CONFIG: Readonly<MuxConfig> = Object.freeze({
   maxFrameBytes: MAX_FRAME_BYTES,
   initialWindowBytes: 256 * 1024,
   maxWindowBytes: 256 * 1024,
+  bulkInFlightBytes: 64 * 1024,
+  maxBulkInFlightBytes: 16 * 1024 * 1024,
   maxItemBytes: 16 * 1024 * 1024,
   maxStreams: 1024,
   maxInboundBytes: 64 * 1024 * 1024,
@@ -99,6 +119,10 @@ export function resolveMuxConfig(overrides: Partial<MuxConfig> = {}): MuxConfig 
   // A peer refuses a HELLO announcing less (session.ts), and a window must hold more than a frame's charge.
   if (config.initialWindowBytes < 1024) throw new MeshscopeError('INVALID_ARGUMENT', 'mux initialWindowBytes must be at least 1024')
   if (config.maxWindowBytes < config.initialWindowBytes) throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxWindowBytes must be at least initialWindowBytes')
+  if (config.bulkInFlightBytes < MIN_BULK_IN_FLIGHT_BYTES)
+    throw new MeshscopeError('INVALID_ARGUMENT', `mux bulkInFlightBytes must be at least ${MIN_BULK_IN_FLIGHT_BYTES}`)
+  if (config.maxBulkInFlightBytes < config.bulkInFlightBytes)
+    throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxBulkInFlightBytes must be at least bulkInFlightBytes')
   if (config.maxInboundBytes < config.maxWindowBytes)
     throw new MeshscopeError('INVALID_ARGUMENT', 'mux maxInboundBytes must be at least maxWindowBytes (room for one stream)')
   if (config.idleTimeoutMs <= config.keepaliveIntervalMs)

@@ -17,6 +17,8 @@
 import { MeshscopeError } from '../errors.js'
 import { joinBytes } from '../util/bytes.js'
 import type { MuxConfig } from './config.js'
+import { BulkInFlightEstimator } from './bulk-inflight-estimator.js'
+import { bulkInFlightLimit, creditReturnThreshold } from './bulk-pacing.js'
 import { CHUNK_OVERHEAD_BYTES, ChunkRun, RUN_MAX_BYTES } from './chunk-run.js'
 import { DATA_FRAME_CREDIT_BYTES, FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamLane, type StreamPurposeName } from './frame.js'
 import { GrowingBytes } from './growing-bytes.js'
@@ -96,6 +98,10 @@ export class MuxStream implements BudgetedStream {
   #outgoing: OutgoingMessage[] = []
   #queuedBytes = 0
   #sendCredit = 0
+  /** Credit spent and not yet given back by the peer: a bulk stream keeps it under its in-flight limit (bulk-pacing.ts). */
+  #unreturnedCredit = 0
+  /** A bulk stream's in-flight limit, following the link (made when the stream first sends on the bulk lane). */
+  #pacing?: BulkInFlightEstimator
   /** Why this side can no longer send; the error is made when first needed (an Error's stack is not free, and a plain close needs none). */
   #sendEnd?: { reason: StreamEndReason; error: () => MeshscopeError }
   #incoming: IncomingEntry[] = []
@@ -234,9 +240,29 @@ export class MuxStream implements BudgetedStream {
   get hasWork(): boolean {
     if (this.#sendEnd) return false
     // A frame costs its payload plus DATA_FRAME_CREDIT_BYTES: an empty FIN needs the charge, a chunk at least one byte more.
-    if (this.#outgoing.length > 0)
-      return this.#sendCredit > DATA_FRAME_CREDIT_BYTES || (this.#sendCredit === DATA_FRAME_CREDIT_BYTES && this.#outgoing[0]!.remaining === 0)
+    if (this.#outgoing.length > 0) {
+      const credit = this.#usableCredit()
+      return credit > DATA_FRAME_CREDIT_BYTES || (credit === DATA_FRAME_CREDIT_BYTES && this.#outgoing[0]!.remaining === 0)
+    }
     return this.#sendState === 'closing'
+  }
+
+  /** The credit this stream may spend now: all of it, or for a bulk stream what its in-flight limit leaves (bulk-pacing.ts). */
+  #usableCredit(): number {
+    if (this.lane !== 'bulk') return this.#sendCredit
+    const config = this.host.config
+    this.#pacing ??= new BulkInFlightEstimator(config.bulkInFlightBytes)
+    // The window as this side sees it: what it may still spend plus what is out.
+    const ceiling = Math.min(this.#sendCredit + this.#unreturnedCredit, config.maxBulkInFlightBytes)
+    const room = bulkInFlightLimit(this.#pacing.limit(ceiling), this.host.remoteWindowBytes) - this.#unreturnedCredit
+    return Math.max(0, Math.min(this.#sendCredit, room))
+  }
+
+  /** Diagnosis (tests, bench): a bulk stream's current in-flight limit, or undefined for a latency-lane stream or before it sent. */
+  get bulkInFlightLimit(): number | undefined {
+    if (this.lane !== 'bulk' || !this.#pacing) return undefined
+    const ceiling = Math.min(this.#sendCredit + this.#unreturnedCredit, this.host.config.maxBulkInFlightBytes)
+    return bulkInFlightLimit(this.#pacing.limit(ceiling), this.host.remoteWindowBytes)
   }
 
   /** Scheduler side: the next frame of this stream (one chunk of at most `maxPayloadBytes`, or the CLOSE after the last message). */
@@ -249,8 +275,9 @@ export class MuxStream implements BudgetedStream {
       this.#endSend('closed', () => new MeshscopeError('STREAM_CLOSED', 'this stream was closed for sending'))
       return { type: 'close', streamId: this.id }
     }
-    if (this.#sendCredit < DATA_FRAME_CREDIT_BYTES) return undefined
-    const size = Math.min(message.remaining, this.#sendCredit - DATA_FRAME_CREDIT_BYTES, maxPayloadBytes)
+    const credit = this.#usableCredit()
+    if (credit < DATA_FRAME_CREDIT_BYTES) return undefined
+    const size = Math.min(message.remaining, credit - DATA_FRAME_CREDIT_BYTES, maxPayloadBytes)
     if (size <= 0 && message.remaining > 0) return undefined
     // The chunk as views of the parts it spans (usually one).
     const parts: Uint8Array[] = []
@@ -268,6 +295,8 @@ export class MuxStream implements BudgetedStream {
     message.remaining -= size
     this.#queuedBytes -= size
     this.#sendCredit -= size + DATA_FRAME_CREDIT_BYTES
+    this.#unreturnedCredit += size + DATA_FRAME_CREDIT_BYTES
+    this.#pacing?.onSent(size + DATA_FRAME_CREDIT_BYTES, performance.now())
     const fin = message.remaining === 0
     if (fin) {
       this.#outgoing.shift()
@@ -311,6 +340,10 @@ export class MuxStream implements BudgetedStream {
 
   onCredit(increment: number): void {
     this.#sendCredit += increment
+    // A grown window's extra comes in the same increment: only what was out counts as returned.
+    const returned = Math.min(this.#unreturnedCredit, Math.max(0, increment))
+    this.#unreturnedCredit -= returned
+    if (returned > 0) this.#pacing?.onCredited(returned, performance.now())
     if (this.hasWork) this.host.markReady(this)
   }
 
@@ -538,11 +571,12 @@ export class MuxStream implements BudgetedStream {
 
   /**
    * Credit goes back in batches of a quarter window: few CREDIT frames, and the sender never stalls
-   * while the credit travels. When the reader has taken everything that arrived, it is not what
+   * while the credit travels. A bulk stream's batches are at most BULK_CREDIT_BATCH_BYTES, as its
+   * sender keeps only `bulkInFlightBytes` in flight (bulk-pacing.ts). When the reader has taken everything that arrived, it is not what
    * limits the stream: the window doubles (up to maxWindowBytes) and the extra goes back too.
    */
   #returnCredit(): void {
-    if (this.#recvState !== 'open' || this.#pendingCredit < this.#recvWindow / 4) return
+    if (this.#recvState !== 'open' || this.#pendingCredit < creditReturnThreshold(this.lane === 'bulk', this.#recvWindow)) return
     let increment = this.#pendingCredit
     let extra = 0
     const max = this.host.config.maxWindowBytes

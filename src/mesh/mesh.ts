@@ -15,11 +15,11 @@
  * away, and the client rejoins the same room under the same id when it returns.
  */
 import { MeshscopeError, isMeshscopeError } from '../errors.js'
-import type { Identity } from '../identity/identity.js'
+import { Identity } from '../identity/identity.js'
 import { SignalingClient, type SignalingState } from '../signaling/client.js'
 import { WebRtcLink } from '../transport/webrtc-link.js'
 import { Emitter } from '../util/emitter.js'
-import { resolveMeshOptions, type MeshJoinOptions, type ResolvedMeshOptions } from './options.js'
+import { checkMeshOptions, type MeshJoinOptions, type ResolvedMeshOptions } from './options.js'
 import type { Connection } from '../channels/connection.js'
 import type { MuxSessionStats } from '../mux/session.js'
 import { SharedInboundBudget, type SharedBudgetStats } from '../mux/shared-budget.js'
@@ -56,22 +56,40 @@ export class Mesh {
    * loader's error if that chunk cannot be fetched.
    */
   static async join(options: MeshJoinOptions): Promise<Mesh> {
-    const resolved = await resolveMeshOptions(options)
-    const createTopology = await loadTopology(resolved)
+    const checked = checkMeshOptions(options)
+    const createTopology = await loadTopology(checked)
+    // The socket opens while the identity is generated (the hello needs the key, the socket does
+    // not). The WebRTC stack starts up while the server checks the hello — its constructor blocks
+    // the thread (~10 ms in Chromium and wrtc), so not while the socket's events wait for it — and
+    // the first link takes the connection made then.
+    const generated = options.identity ? Promise.resolve(options.identity) : Identity.generate()
     const signaling = new SignalingClient({
-      url: resolved.signaling,
-      room: resolved.room,
-      topology: resolved.topology,
-      identity: resolved.identity,
-      WebSocket: resolved.platform.WebSocket,
-      joinTimeoutMs: resolved.joinTimeoutMs,
+      url: checked.signaling,
+      room: checked.room,
+      topology: checked.topology,
+      identity: generated,
+      WebSocket: checked.platform.WebSocket,
+      joinTimeoutMs: checked.joinTimeoutMs,
     })
-    const mesh = new Mesh(resolved, signaling, createTopology)
+    let mesh: Mesh | undefined
+    let spare: SparePeerConnection | undefined
+    signaling.events.once('hello', () => {
+      spare = new SparePeerConnection(checked.platform.RTCPeerConnection, checked.iceServers)
+      if (mesh) mesh.#spare = spare
+    })
+    const welcomed = signaling.start(checked.signal)
+    welcomed.catch(() => {}) // awaited below, once the mesh exists; a failure before then must not go unhandled
+    let identity: Identity
     try {
-      const welcomed = signaling.start(resolved.signal)
-      // While the socket connects and the server checks the hello, the WebRTC stack starts up: the
-      // first link takes the connection made here.
-      mesh.#spare = new SparePeerConnection(resolved.platform.RTCPeerConnection, resolved.iceServers)
+      identity = await generated
+    } catch (error) {
+      signaling.close()
+      throw error
+    }
+    mesh = new Mesh({ ...checked, identity }, signaling, createTopology)
+    // The hello is signed with the identity, so it leaves after this, in practice; either way the mesh keeps the spare.
+    mesh.#spare = spare
+    try {
       await welcomed
     } catch (error) {
       await mesh.close()
@@ -122,7 +140,7 @@ export class Mesh {
         initiator,
         RTCPeerConnection: options.platform.RTCPeerConnection,
         iceServers: options.iceServers,
-        peerConnection: this.#spare?.take(),
+        prepared: this.#spare?.take(),
         connectTimeoutMs: options.connectTimeoutMs,
         highWaterMarkBytes: options.highWaterMarkBytes,
         sendSignal: (signal) => void this.#signals.send(peerId, session, signal),
@@ -463,7 +481,7 @@ function isBrowserPage(scope: typeof globalThis): boolean {
  * the signal relay: about a fifth of a page's meshscope code) is loaded only by a mesh that joins a
  * scamp room, so a bundler puts it in a chunk of its own that full-mesh pages never fetch.
  */
-async function loadTopology(options: ResolvedMeshOptions): Promise<(parts: TopologyParts) => TopologyPolicy> {
+async function loadTopology(options: Pick<ResolvedMeshOptions, 'topology' | 'gossip'>): Promise<(parts: TopologyParts) => TopologyPolicy> {
   if (options.topology !== 'scamp') return (parts) => new FullTopology(parts)
   const { ScampTopology } = await import('./scamp-topology.js')
   return (parts) => new ScampTopology(parts, options.gossip)

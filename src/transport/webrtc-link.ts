@@ -23,6 +23,7 @@ import {
   type LinkLane,
   type LinkState,
 } from './link.js'
+import { LANES, createLaneChannels, type PreparedConnection } from './prepared-connection.js'
 import { SendQueue } from './send-queue.js'
 
 export type RtcPeerConnectionConstructor = new (configuration?: RTCConfiguration) => RTCPeerConnection
@@ -41,10 +42,11 @@ export interface WebRtcLinkOptions {
   RTCPeerConnection: RtcPeerConnectionConstructor
   iceServers?: RTCIceServer[]
   /**
-   * A connection made ahead of need (src/mesh/warm-up.ts) with these `iceServers`, never used: the
-   * link takes it over instead of making one. Without it the link makes its own.
+   * A connection made ahead of need (src/mesh/warm-up.ts) with these `iceServers`, never used by
+   * another link: the link takes it over, with its lanes (prepared-connection.ts), instead of
+   * making one. Without it the link makes its own.
    */
-  peerConnection?: RTCPeerConnection
+  prepared?: PreparedConnection
   /** Carries a description or candidate to the other side. */
   sendSignal(signal: RtcSignal): void
   /** The bulk lane's mark (`DEFAULT_HIGH_WATER_MARK_BYTES`). */
@@ -81,9 +83,6 @@ const CLOSE_QUIET_MS = 20
 const CLOSE_QUIET_LIMIT_MS = 500
 /** How long a graceful close waits for buffered bytes to leave before closing anyway. */
 const CLOSE_FLUSH_LIMIT_MS = 3000
-/** The data channel ids of the two lanes (pre-negotiated: both sides use the same). */
-const LANE_CHANNEL_IDS: Record<LinkLane, number> = { bulk: 0, latency: 1 }
-const LANES: readonly LinkLane[] = ['latency', 'bulk']
 
 /** One lane: its data channel and the queue that keeps its buffer under the lane's mark. */
 interface Lane {
@@ -129,10 +128,12 @@ export class WebRtcLink implements Link {
     })
     this.opened.catch(() => {}) // observed through `close` as well; never an unhandled rejection
 
-    this.#pc = options.peerConnection ?? new options.RTCPeerConnection({ iceServers: options.iceServers ?? [] })
+    const prepared = options.prepared
+    this.#pc = prepared?.pc ?? new options.RTCPeerConnection({ iceServers: options.iceServers ?? [] })
+    const channels = prepared?.channels ?? createLaneChannels(this.#pc)
     this.#lanes = {
-      latency: this.#createLane('latency', options.latencyHighWaterMarkBytes ?? DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES),
-      bulk: this.#createLane('bulk', options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES),
+      latency: this.#createLane(channels.latency, options.latencyHighWaterMarkBytes ?? DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES),
+      bulk: this.#createLane(channels.bulk, options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES),
     }
 
     this.#outgoingCandidates = new CandidateBatch((candidates) => {
@@ -282,13 +283,7 @@ export class WebRtcLink implements Link {
     setTimeout(check, CLOSE_QUIET_MS)
   }
 
-  #createLane(name: LinkLane, highWaterMarkBytes: number): Lane {
-    const channel = this.#pc.createDataChannel(name === 'bulk' ? 'meshscope' : 'meshscope-latency', {
-      negotiated: true,
-      id: LANE_CHANNEL_IDS[name],
-      ordered: true,
-    })
-    channel.binaryType = 'arraybuffer'
+  #createLane(channel: RTCDataChannel, highWaterMarkBytes: number): Lane {
     const lane: Lane = { channel, highWaterMarkBytes, open: false, queue: undefined as unknown as SendQueue }
     lane.queue = new SendQueue(
       {

@@ -59,9 +59,7 @@ export class Mesh {
     const checked = checkMeshOptions(options)
     const createTopology = await loadTopology(checked)
     // The socket opens while the identity is generated (the hello needs the key, the socket does
-    // not). The WebRTC stack starts up while the server checks the hello — its constructor blocks
-    // the thread (~10 ms in Chromium and wrtc), so not while the socket's events wait for it — and
-    // the first link takes the connection made then.
+    // not), and the WebRTC stack starts up meanwhile: the first link takes the connection made here.
     const generated = options.identity ? Promise.resolve(options.identity) : Identity.generate()
     const signaling = new SignalingClient({
       url: checked.signaling,
@@ -71,23 +69,18 @@ export class Mesh {
       WebSocket: checked.platform.WebSocket,
       joinTimeoutMs: checked.joinTimeoutMs,
     })
-    let mesh: Mesh | undefined
-    let spare: SparePeerConnection | undefined
-    signaling.events.once('hello', () => {
-      spare = new SparePeerConnection(checked.platform.RTCPeerConnection, checked.iceServers)
-      if (mesh) mesh.#spare = spare
-    })
     const welcomed = signaling.start(checked.signal)
     welcomed.catch(() => {}) // awaited below, once the mesh exists; a failure before then must not go unhandled
+    const spare = new SparePeerConnection(checked.platform.RTCPeerConnection, checked.iceServers)
     let identity: Identity
     try {
       identity = await generated
     } catch (error) {
+      spare.close()
       signaling.close()
       throw error
     }
-    mesh = new Mesh({ ...checked, identity }, signaling, createTopology)
-    // The hello is signed with the identity, so it leaves after this, in practice; either way the mesh keeps the spare.
+    const mesh = new Mesh({ ...checked, identity }, signaling, createTopology)
     mesh.#spare = spare
     try {
       await welcomed

@@ -26,8 +26,6 @@ export type WebSocketConstructor = new (url: string) => WebSocket
 export type SignalingState = 'connecting' | 'joined' | 'reconnecting' | 'closed'
 
 export type SignalingClientEvents = {
-  /** The hello left: the server checks it now (Mesh.join makes its spare connection meanwhile). */
-  hello: []
   /** A (re)join succeeded; carries the room's current members. */
   welcome: [welcome: WelcomeMessage]
   'peer-joined': [peer: PeerInfo]
@@ -210,7 +208,6 @@ export class SignalingClient {
         if (this.#socket !== socket) return
         const topology = this.options.topology === 'scamp' ? { topology: 'scamp' as const } : {}
         this.#send({ type: 'hello', version: PROTOCOL_VERSION, room, ...topology, publicKey: identity.publicKey, signature })
-        this.events.emit('hello')
         return
       }
       case 'welcome':

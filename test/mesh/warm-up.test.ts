@@ -52,32 +52,6 @@ describe('the spare connection made while joining', () => {
     expect(await received).toBe('there')
   })
 
-  it('is made once the hello has left, while the server checks it, not while the socket connects', async () => {
-    server = await startServer()
-    const { platform, made } = countingPlatform()
-    let hellosSent = 0
-    const hellosSentWhenMade: number[] = []
-    class RecordingWebSocket extends WebSocket {
-      override send(data: string): void {
-        if (JSON.parse(data).type === 'hello') hellosSent++
-        super.send(data)
-      }
-    }
-    const Base = platform.RTCPeerConnection
-    class Recording extends (Base as new (configuration?: RTCConfiguration) => RTCPeerConnection) {
-      constructor(configuration?: RTCConfiguration) {
-        hellosSentWhenMade.push(hellosSent)
-        super(configuration)
-      }
-    }
-    const mesh = await joinMesh(server.address().url, 'spare-after-hello', {
-      platform: { RTCPeerConnection: Recording, WebSocket: RecordingWebSocket } as unknown as Platform,
-    })
-    meshes.push(mesh)
-    expect(made).toHaveLength(1)
-    expect(hellosSentWhenMade).toEqual([1])
-  })
-
   it('is closed with the mesh when no link took it', async () => {
     server = await startServer()
     const { platform, made, closed } = countingPlatform()

@@ -1,12 +1,11 @@
 /**
  * The first RTCPeerConnection of a process costs more than the next ones: wrtc starts its threads
  * and factory (~10 ms here, against ~1.5 ms for the second), a browser sets its WebRTC stack up
- * (~10 ms on the main thread in Chromium). A joining peer makes one while its socket connects and
- * the signaling server checks its hello, with the lanes and a local offer ready
- * (src/transport/prepared-connection.ts), so the first link's offer leaves the moment the peer is
- * known — and the first link takes it over rather than making another: a connection and a close
- * fewer per join, each a synchronous call into wrtc's signaling thread (docs/architecture.md,
- * "Forming a mesh").
+ * (~10 ms on the main thread in Chromium). A joining peer makes one, with its lanes' data channels
+ * (src/transport/prepared-connection.ts), while its socket connects and the signaling server checks
+ * its hello, so the first link's offer or answer does not pay for it — and the first link takes it
+ * over rather than making another: a connection and a close fewer per join, each a synchronous call
+ * into wrtc's signaling thread (docs/architecture.md, "Forming a mesh").
  */
 import { PreparedConnection } from '../transport/prepared-connection.js'
 import type { RtcPeerConnectionConstructor } from '../transport/webrtc-link.js'

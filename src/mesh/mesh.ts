@@ -133,7 +133,7 @@ export class Mesh {
         initiator,
         RTCPeerConnection: options.platform.RTCPeerConnection,
         iceServers: options.iceServers,
-        prepared: this.#spare?.take(),
+        peerConnection: this.#spare?.take(),
         connectTimeoutMs: options.connectTimeoutMs,
         highWaterMarkBytes: options.highWaterMarkBytes,
         sendSignal: (signal) => void this.#signals.send(peerId, session, signal),

@@ -23,7 +23,6 @@ import {
   type LinkLane,
   type LinkState,
 } from './link.js'
-import { LANES, createLaneChannels, type PreparedConnection } from './prepared-connection.js'
 import { SendQueue } from './send-queue.js'
 
 export type RtcPeerConnectionConstructor = new (configuration?: RTCConfiguration) => RTCPeerConnection
@@ -42,11 +41,10 @@ export interface WebRtcLinkOptions {
   RTCPeerConnection: RtcPeerConnectionConstructor
   iceServers?: RTCIceServer[]
   /**
-   * A connection made ahead of need (src/mesh/warm-up.ts) with these `iceServers`, never used by
-   * another link: the link takes it over, with its lanes (prepared-connection.ts), instead of
-   * making one. Without it the link makes its own.
+   * A connection made ahead of need (src/mesh/warm-up.ts) with these `iceServers`, never used: the
+   * link takes it over instead of making one. Without it the link makes its own.
    */
-  prepared?: PreparedConnection
+  peerConnection?: RTCPeerConnection
   /** Carries a description or candidate to the other side. */
   sendSignal(signal: RtcSignal): void
   /** The bulk lane's mark (`DEFAULT_HIGH_WATER_MARK_BYTES`). */
@@ -83,6 +81,9 @@ const CLOSE_QUIET_MS = 20
 const CLOSE_QUIET_LIMIT_MS = 500
 /** How long a graceful close waits for buffered bytes to leave before closing anyway. */
 const CLOSE_FLUSH_LIMIT_MS = 3000
+/** The data channel ids of the two lanes (pre-negotiated: both sides use the same). */
+const LANE_CHANNEL_IDS: Record<LinkLane, number> = { bulk: 0, latency: 1 }
+const LANES: readonly LinkLane[] = ['latency', 'bulk']
 
 /** One lane: its data channel and the queue that keeps its buffer under the lane's mark. */
 interface Lane {
@@ -128,12 +129,10 @@ export class WebRtcLink implements Link {
     })
     this.opened.catch(() => {}) // observed through `close` as well; never an unhandled rejection
 
-    const prepared = options.prepared
-    this.#pc = prepared?.pc ?? new options.RTCPeerConnection({ iceServers: options.iceServers ?? [] })
-    const channels = prepared?.channels ?? createLaneChannels(this.#pc)
+    this.#pc = options.peerConnection ?? new options.RTCPeerConnection({ iceServers: options.iceServers ?? [] })
     this.#lanes = {
-      latency: this.#createLane(channels.latency, options.latencyHighWaterMarkBytes ?? DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES),
-      bulk: this.#createLane(channels.bulk, options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES),
+      latency: this.#createLane('latency', options.latencyHighWaterMarkBytes ?? DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES),
+      bulk: this.#createLane('bulk', options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES),
     }
 
     this.#outgoingCandidates = new CandidateBatch((candidates) => {
@@ -283,7 +282,13 @@ export class WebRtcLink implements Link {
     setTimeout(check, CLOSE_QUIET_MS)
   }
 
-  #createLane(channel: RTCDataChannel, highWaterMarkBytes: number): Lane {
+  #createLane(name: LinkLane, highWaterMarkBytes: number): Lane {
+    const channel = this.#pc.createDataChannel(name === 'bulk' ? 'meshscope' : 'meshscope-latency', {
+      negotiated: true,
+      id: LANE_CHANNEL_IDS[name],
+      ordered: true,
+    })
+    channel.binaryType = 'arraybuffer'
     const lane: Lane = { channel, highWaterMarkBytes, open: false, queue: undefined as unknown as SendQueue }
     lane.queue = new SendQueue(
       {

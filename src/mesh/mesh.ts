@@ -15,11 +15,11 @@
  * away, and the client rejoins the same room under the same id when it returns.
  */
 import { MeshscopeError, isMeshscopeError } from '../errors.js'
-import type { Identity } from '../identity/identity.js'
+import { Identity } from '../identity/identity.js'
 import { SignalingClient, type SignalingState } from '../signaling/client.js'
 import { WebRtcLink } from '../transport/webrtc-link.js'
 import { Emitter } from '../util/emitter.js'
-import { resolveMeshOptions, type MeshJoinOptions, type ResolvedMeshOptions } from './options.js'
+import { checkMeshOptions, type MeshJoinOptions, type ResolvedMeshOptions } from './options.js'
 import type { Connection } from '../channels/connection.js'
 import type { MuxSessionStats } from '../mux/session.js'
 import { SharedInboundBudget, type SharedBudgetStats } from '../mux/shared-budget.js'
@@ -57,22 +57,33 @@ export class Mesh {
    * loader's error if that chunk cannot be fetched.
    */
   static async join(options: MeshJoinOptions): Promise<Mesh> {
-    const resolved = await resolveMeshOptions(options)
-    const createTopology = await loadTopology(resolved)
+    const checked = checkMeshOptions(options)
+    const createTopology = await loadTopology(checked)
+    // The socket opens while the identity is generated (the hello needs the key, the socket does
+    // not), and the WebRTC stack starts up meanwhile: the first link takes the connection made here.
+    const generated = options.identity ? Promise.resolve(options.identity) : Identity.generate()
     const signaling = new SignalingClient({
-      url: resolved.signaling,
-      room: resolved.room,
-      topology: resolved.topology,
-      identity: resolved.identity,
-      WebSocket: resolved.platform.WebSocket,
-      joinTimeoutMs: resolved.joinTimeoutMs,
+      url: checked.signaling,
+      room: checked.room,
+      topology: checked.topology,
+      identity: generated,
+      WebSocket: checked.platform.WebSocket,
+      joinTimeoutMs: checked.joinTimeoutMs,
     })
-    const mesh = new Mesh(resolved, signaling, createTopology)
+    const welcomed = signaling.start(checked.signal)
+    welcomed.catch(() => {}) // awaited below, once the mesh exists; a failure before then must not go unhandled
+    const spare = new SparePeerConnection(checked.platform.RTCPeerConnection, checked.iceServers)
+    let identity: Identity
     try {
-      const welcomed = signaling.start(resolved.signal)
-      // While the socket connects and the server checks the hello, the WebRTC stack starts up: the
-      // first link takes the connection made here.
-      mesh.#spare = new SparePeerConnection(resolved.platform.RTCPeerConnection, resolved.iceServers)
+      identity = await generated
+    } catch (error) {
+      spare.close()
+      signaling.close()
+      throw error
+    }
+    const mesh = new Mesh({ ...checked, identity }, signaling, createTopology)
+    mesh.#spare = spare
+    try {
       await welcomed
     } catch (error) {
       await mesh.close()
@@ -488,7 +499,7 @@ function isBrowserPage(scope: typeof globalThis): boolean {
  * the signal relay: about a fifth of a page's meshscope code) is loaded only by a mesh that joins a
  * scamp room, so a bundler puts it in a chunk of its own that full-mesh pages never fetch.
  */
-async function loadTopology(options: ResolvedMeshOptions): Promise<(parts: TopologyParts) => TopologyPolicy> {
+async function loadTopology(options: Pick<ResolvedMeshOptions, 'topology' | 'gossip'>): Promise<(parts: TopologyParts) => TopologyPolicy> {
   if (options.topology !== 'scamp') return (parts) => new FullTopology(parts)
   const { ScampTopology } = await import('./scamp-topology.js')
   return (parts) => new ScampTopology(parts, options.gossip)

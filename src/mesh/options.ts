@@ -185,6 +185,15 @@ export interface ResolvedMeshOptions extends Required<Omit<MeshJoinOptions, 'sig
  * the defaults. The identity is generated last, only once everything else was accepted.
  */
 export async function resolveMeshOptions(options: MeshJoinOptions): Promise<ResolvedMeshOptions> {
+  const checked = checkMeshOptions(options)
+  return { ...checked, identity: options.identity ?? (await Identity.generate()) }
+}
+
+/**
+ * `resolveMeshOptions` without the identity: throws INVALID_ARGUMENT at once, so `Mesh.join` can
+ * open its socket while the identity is generated.
+ */
+export function checkMeshOptions(options: MeshJoinOptions): Omit<ResolvedMeshOptions, 'identity'> {
   if (typeof options.signaling !== 'string' || !/^wss?:\/\//.test(options.signaling)) {
     throw new MeshscopeError('INVALID_ARGUMENT', `signaling must be a ws:// or wss:// URL, got ${String(options.signaling)}`)
   }
@@ -245,6 +254,5 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
     highWaterMarkBytes,
     exposeErrorStacks: options.exposeErrorStacks ?? MESH_DEFAULTS.exposeErrorStacks,
     limits,
-    identity: options.identity ?? (await Identity.generate()),
   }
 }

@@ -41,7 +41,8 @@ export type SignalingClientEvents = {
 export interface SignalingClientOptions {
   url: string
   room: string
-  identity: Identity
+  /** The peer's identity, or its generation still under way: the socket opens meanwhile, the hello waits for it. */
+  identity: Identity | Promise<Identity>
   WebSocket: WebSocketConstructor
   /**
    * How the room links up (see Topology).
@@ -73,8 +74,12 @@ export class SignalingClient {
   #backoff: Backoff
   #reconnectTimer?: ReturnType<typeof setTimeout>
   #lastRefusal?: MeshscopeError
+  /** The identity, once the first hello was signed with it (welcomes are checked against its id). */
+  #identity?: Identity
 
   constructor(private readonly options: SignalingClientOptions) {
+    // A generation that fails is reported when the hello needs it (start() rejects), never as unhandled.
+    if (options.identity instanceof Promise) options.identity.catch(() => {})
     this.#backoff = new Backoff({
       initialDelayMs: options.reconnectInitialDelayMs ?? 250,
       maxDelayMs: options.reconnectMaxDelayMs ?? 5_000,
@@ -186,15 +191,27 @@ export class SignalingClient {
           socket.close(1000)
           return
         }
-        const { identity, room } = this.options
-        const signature = await identity.sign(helloSigningText(message.nonce, room), 'hello')
+        const { room } = this.options
+        let identity: Identity
+        let signature: string
+        try {
+          identity = await this.options.identity
+          signature = await identity.sign(helloSigningText(message.nonce, room), 'hello')
+        } catch (cause) {
+          // No identity, no hello: the join fails (Mesh.join reports the generation's own error).
+          if (this.#socket !== socket) return
+          this.#lastRefusal = new MeshscopeError('SIGNALING_REFUSED', 'no identity to say hello with', { cause })
+          socket.close(1000)
+          return
+        }
+        this.#identity = identity
         if (this.#socket !== socket) return
         const topology = this.options.topology === 'scamp' ? { topology: 'scamp' as const } : {}
         this.#send({ type: 'hello', version: PROTOCOL_VERSION, room, ...topology, publicKey: identity.publicKey, signature })
         return
       }
       case 'welcome':
-        if (message.id !== this.options.identity.id) return this.#reportBadServerMessage('a welcome for another id')
+        if (message.id !== this.#identity?.id) return this.#reportBadServerMessage('a welcome for another id')
         this.#joinedOnce = true
         this.#lastRefusal = undefined
         this.#backoff.reset()
@@ -202,7 +219,7 @@ export class SignalingClient {
         this.events.emit('welcome', message)
         return
       case 'peer-joined':
-        if (message.peer.id !== this.options.identity.id) this.events.emit('peer-joined', message.peer)
+        if (message.peer.id !== this.#identity?.id) this.events.emit('peer-joined', message.peer)
         return
       case 'peer-left':
         this.events.emit('peer-left', message.id)
@@ -211,7 +228,7 @@ export class SignalingClient {
         this.events.emit('signal', message.from, message.payload)
         return
       case 'contact':
-        if (message.peer?.id === this.options.identity.id) return this.#reportBadServerMessage('a contact that is this peer')
+        if (message.peer?.id === this.#identity?.id) return this.#reportBadServerMessage('a contact that is this peer')
         this.events.emit('contact', message.peer ?? undefined)
         return
       case 'error': {

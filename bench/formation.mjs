@@ -44,7 +44,7 @@ const withTimeout = (promise, what) => {
   ]).finally(() => clearTimeout(timer))
 }
 
-async function buildNodeBundle() {
+export async function buildNodeBundle() {
   await build({
     configFile: false,
     root,
@@ -62,13 +62,13 @@ async function buildNodeBundle() {
 }
 
 /** One process of bench/formation/node.ts (a peer or the signaling server), driven over IPC; raw signals go to `other`. */
-function startFormationProcess(bundle) {
+export function startFormationProcess(bundle) {
   // FORMATION_NODE_ARGS adds flags for diagnosis.
   return IpcProcess.start(bundle, { name: 'formation peer', relay: 'rawSignal', execArgv: nodeArgsFrom('FORMATION_NODE_ARGS') })
 }
 
 /** A fresh signaling server process; every measurement gets its own, so no limit carries over between them. */
-async function startServer(bundle) {
+export async function startServer(bundle) {
   const server = await startFormationProcess(bundle)
   const url = await server.call('serve')
   return { server, url }
@@ -213,7 +213,7 @@ async function rawFirstMessageOnce({ bundle, browser, pageUrl }) {
   }
 }
 
-async function startPages(cleanups) {
+export async function startPages(cleanups) {
   const server = await createServer({
     configFile: false,
     root: join(root, 'bench/formation'),

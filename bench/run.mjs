@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { measureClusters } from './clusters.mjs'
 import { startChromium, startWrtc, tuning } from './drivers.mjs'
 import { runFormationBench } from './formation.mjs'
+import { runMirrorBench } from './mirror.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const quick = Boolean(process.env.BENCH_QUICK)
@@ -579,7 +580,7 @@ function report(results) {
 }
 
 /** The whole-mesh figures as latest.json keys (null where a part did not run or failed). */
-function meshFigures({ formation, clusters }) {
+function meshFigures({ formation, clusters, mirror }) {
   return {
     formation_ms: formation?.formation_ms ?? null,
     join_first_message_ms: formation?.join_first_message_ms ?? null,
@@ -592,12 +593,18 @@ function meshFigures({ formation, clusters }) {
     requests_per_s: clusters?.requests_per_s ?? null,
     event_to_all_subscribers_ms: clusters?.event_to_all_subscribers_ms ?? null,
     events_not_reaching_all: clusters?.events_not_reaching_all ?? null,
+    mirror_update_tab_node_p50_ms: mirror?.mirror_update_tab_node_p50_ms ?? null,
+    mirror_update_tab_node_p99_ms: mirror?.mirror_update_tab_node_p99_ms ?? null,
+    mirror_call_forward_tab_node_p50_ms: mirror?.mirror_call_forward_tab_node_p50_ms ?? null,
+    mirror_update_rtt_tab_node_p50_ms: mirror?.mirror_update_rtt_tab_node_p50_ms ?? null,
+    mirror_call_rtt_tab_node_p50_ms: mirror?.mirror_call_rtt_tab_node_p50_ms ?? null,
   }
 }
 
 function meshTable(mesh) {
   const f = meshFigures(mesh)
   const ms = (v) => (typeof v === 'number' ? `${Math.round(v)} ms` : '—')
+  const ms2 = (v) => (typeof v === 'number' ? `${v.toFixed(2)} ms` : '—')
   const rows = [
     ['form the full mesh: 6 / 12 Node peers', `${ms(f.formation_ms?.node_6)} / ${ms(f.formation_ms?.node_12)}`, '12: ≤ 1 500 ms'],
     ['form the full mesh: 4 tabs + 2 Node peers', ms(f.formation_ms?.tabs_4_node_2), '≤ 1 000 ms'],
@@ -613,6 +620,11 @@ function meshTable(mesh) {
       f.event_to_all_subscribers_ms ? `${ms(f.event_to_all_subscribers_ms.p50)} / ${ms(f.event_to_all_subscribers_ms.p99)}` : '—',
       `${f.events_not_reaching_all ?? '—'} events missed someone`,
     ],
+    ...['node_to_tab', 'tab_to_node'].map((direction) => [
+      `mutation → mirror, ${direction === 'node_to_tab' ? 'Node owns, tab mirrors' : 'tab owns, Node mirrors'}, p50 / p99`,
+      `${ms2(f.mirror_update_tab_node_p50_ms?.[direction])} / ${ms2(f.mirror_update_tab_node_p99_ms?.[direction])}`,
+      `call one way ${ms2(f.mirror_call_forward_tab_node_p50_ms?.[direction])}, round trip ${ms2(f.mirror_call_rtt_tab_node_p50_ms?.[direction])}`,
+    ]),
   ]
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)))
   return rows.map((row) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`).join('\n')
@@ -657,7 +669,7 @@ for (const [platform, run] of [
 
 // Whole meshes, after the link measurements (their own processes, servers and rooms; bench/README.md
 // "Forming a mesh" and "Service clusters"). A part that fails leaves its figures null and says why.
-const mesh = { formation: null, clusters: null, errors: {} }
+const mesh = { formation: null, clusters: null, mirror: null, errors: {} }
 if (!tuning && !rttOnly) {
   try {
     const { rounds: formationRounds, ...formation } = await runFormationBench({ rounds: quick ? 1 : 3, only, log: (...parts) => log('formation:', ...parts) })
@@ -672,6 +684,17 @@ if (!tuning && !rttOnly) {
     } catch (error) {
       log('clusters failed:', error)
       mesh.errors.clusters = String(error?.stack ?? error)
+    }
+  }
+  // Mirror updates between a Node peer and a tab (issue 15 §5): both platforms at once.
+  if (!only) {
+    try {
+      const { failures, ...mirror } = await runMirrorBench({ count: quick ? 100 : 300, log: (...parts) => log('mirror:', ...parts) })
+      mesh.mirror = mirror
+      if (Object.keys(failures).length > 0) mesh.errors.mirror = JSON.stringify(failures)
+    } catch (error) {
+      log('mirror failed:', error)
+      mesh.errors.mirror = String(error?.stack ?? error)
     }
   }
 }

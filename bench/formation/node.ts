@@ -9,6 +9,7 @@ import wrtc from '@roamhq/wrtc'
 import { WebSocket } from 'ws'
 import type { Platform } from '../../src/mesh/platform.js'
 import { createSignalingServer, type SignalingServer } from '../../signaling/index.js'
+import { mirrorJoin, mirrorLeave, ownerJoin, ownerRun } from './mirror.js'
 import { firstMessageTrace, joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, waitForFirstMessage, type RawSignal } from './roles.js'
 
 const platform = { RTCPeerConnection: wrtc.RTCPeerConnection, WebSocket } as unknown as Platform
@@ -53,8 +54,12 @@ const handlers: Record<string, (args: Args) => unknown> = {
     return startedAt
   },
   rawReceivedAt: () => rawReceived,
+  mirrorOwnerJoin: ({ url, room }) => ownerJoin(platform, url as string, room as string),
+  mirrorOwnerRun: ({ count, warmup }) => ownerRun(count as number, warmup as number),
+  mirrorJoin: ({ url, room }) => mirrorJoin(platform, url as string, room as string),
   async close() {
     rawClose()
+    await mirrorLeave()
     await leave()
     await server?.close()
     setTimeout(() => process.exit(0), 100)

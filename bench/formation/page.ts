@@ -2,6 +2,7 @@
  * A formation-benchmark peer in a Chromium tab, driven by bench/formation.mjs with page.evaluate. The raw
  * floor's two tabs signal to each other over a BroadcastChannel, the quickest way between two tabs.
  */
+import { mirrorJoin, mirrorLeave, ownerJoin, ownerRun } from './mirror.js'
 import { firstMessageTrace, joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, waitForFirstMessage, type RawSignal } from './roles.js'
 
 let firstMessage: Promise<number> | undefined
@@ -30,8 +31,12 @@ const formation = {
     return startedAt
   },
   rawReceivedAt: () => rawReceived,
+  mirrorOwnerJoin: (url: string, room: string) => ownerJoin(undefined, url, room),
+  mirrorOwnerRun: (count: number, warmup: number) => ownerRun(count, warmup),
+  mirrorJoin: (url: string, room: string) => mirrorJoin(undefined, url, room),
   async close(): Promise<void> {
     rawClose()
+    await mirrorLeave()
     await leave()
   },
 }

@@ -130,6 +130,18 @@ async function formOnce({ bundle, nodes, tabs = 0, browser, pageUrl, log }) {
   }
 }
 
+/** `count` tabs of the formation page in `context`, each loaded and its `formation` API ready. */
+async function openFormationPages(context, pageUrl, count) {
+  const pages = []
+  for (let i = 0; i < count; i++) {
+    const page = await context.newPage()
+    await page.goto(pageUrl)
+    await page.waitForFunction(() => 'formation' in globalThis)
+    pages.push(page)
+  }
+  return pages
+}
+
 /** One peer waits, a second joins and sends; the time from its join call until the first received it. */
 async function firstMessageOnce({ bundle, browser, pageUrl, log }) {
   const { server, url } = await startServer(bundle)
@@ -141,11 +153,7 @@ async function firstMessageOnce({ bundle, browser, pageUrl, log }) {
     let joiner
     if (browser) {
       context = await browser.newContext()
-      const [a, b] = [await context.newPage(), await context.newPage()]
-      for (const page of [a, b]) {
-        await page.goto(pageUrl)
-        await page.waitForFunction(() => 'formation' in globalThis)
-      }
+      const [a, b] = await openFormationPages(context, pageUrl, 2)
       waiter = {
         wait: () => a.evaluate(([u, r]) => globalThis.formation.waitFirst(u, r), [url, room]),
         receivedAt: () => a.evaluate(() => globalThis.formation.firstReceivedAt()),
@@ -184,11 +192,7 @@ async function rawFirstMessageOnce({ bundle, browser, pageUrl }) {
     let initiator
     if (browser) {
       context = await browser.newContext()
-      const [a, b] = [await context.newPage(), await context.newPage()]
-      for (const page of [a, b]) {
-        await page.goto(pageUrl)
-        await page.waitForFunction(() => 'formation' in globalThis)
-      }
+      const [a, b] = await openFormationPages(context, pageUrl, 2)
       answerer = {
         start: () => b.evaluate(() => globalThis.formation.rawStart(false)),
         receivedAt: () => b.evaluate(() => globalThis.formation.rawReceivedAt()),

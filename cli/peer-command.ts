@@ -15,11 +15,17 @@ import { untilShutdownSignal } from './shutdown.js'
 const CHAT = 'demo.chat'
 const LINKS = 'demo.links'
 
-export async function runPeer(options: { signaling: string; room: string; identityFile?: string; modules?: readonly string[] }): Promise<number> {
+export async function runPeer(options: {
+  signaling: string
+  room: string
+  identityFile?: string
+  modules?: readonly string[]
+  token?: string
+}): Promise<number> {
   const modules = await importUserModules(options.modules ?? [])
   const shutdown = untilShutdownSignal()
   const identity: Identity | undefined = options.identityFile ? await loadOrCreateIdentity(fileIdentityStore(options.identityFile)) : undefined
-  const mesh = await Mesh.join({ signaling: options.signaling, room: options.room, identity })
+  const mesh = await Mesh.join({ signaling: options.signaling, room: options.room, identity, ...(options.token !== undefined && { token: options.token }) })
   const log = (line: string) => console.log(`meshscope-peer ${line}`)
   const shareLinks = () => {
     for (const peerId of mesh.peers) mesh.send(peerId, LINKS, { peers: mesh.peers }).catch(() => {})

@@ -1,7 +1,13 @@
-import { createSignalingServer } from '../signaling/index.js'
+import { createSignalingServer, type SignalingServerOptions } from '../signaling/index.js'
 import { untilShutdownSignal } from './shutdown.js'
 
-export async function runSignal(options: { port: number; host: string; allowedOrigins?: string[]; roomTopology?: 'full' | 'scamp' }): Promise<number> {
+export async function runSignal(options: {
+  port: number
+  host: string
+  allowedOrigins?: string[]
+  roomTopology?: 'full' | 'scamp'
+  auth?: SignalingServerOptions['auth']
+}): Promise<number> {
   // Listen for signals before announcing anything: whoever reads "listening" may stop us at once.
   const shutdown = untilShutdownSignal()
   const server = createSignalingServer({
@@ -9,6 +15,7 @@ export async function runSignal(options: { port: number; host: string; allowedOr
     host: options.host,
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.roomTopology ? { roomTopology: options.roomTopology } : {}),
+    ...(options.auth && { auth: options.auth }),
   })
   await server.ready
   console.log(`meshscope-signal listening on ${server.address().url}`)

@@ -1,5 +1,6 @@
 /** Every limit and timing of the signaling server in one place, with the defaults documented in docs/protocol.md. */
 import { SIGNALING_LIMITS, type Topology } from '../src/signaling/protocol.js'
+import type { SignalingAuth } from './auth.js'
 
 /**
  * Which topology a room runs: one for every room, or decided per room name (e.g. by prefix). A hello
@@ -137,14 +138,23 @@ export interface SignalingServerOptions {
    */
   roomTopology?: RoomTopologyPolicy
   /**
+   * Who may join which room: a JWT verifier configuration (`{ secret }` for HS256, `{ publicKeys }`
+   * or `{ jwks }` for RS256/ES256; `issuer`, `audience`, `clockToleranceSeconds`) or a function
+   * `(token, room, peerId) → grant | refusal`. Absent: anyone may join any room (no token is asked
+   * for, and peers have no principal). See docs/protocol.md, "Token-authorised rooms".
+   * @default undefined (no auth)
+   */
+  auth?: SignalingAuth
+  /**
    * One line per refused client and per lifecycle event. Pass `() => {}` to silence.
    * @default console.log
    */
   log?: (line: string) => void
 }
 
-export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'allowedOrigins' | 'roomTopology'>> &
-  Pick<SignalingServerOptions, 'allowedOrigins' | 'roomTopology'>
+type OptionalServerOptions = 'allowedOrigins' | 'roomTopology' | 'auth'
+
+export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, OptionalServerOptions>> & Pick<SignalingServerOptions, OptionalServerOptions>
 
 export function resolveServerOptions(options: SignalingServerOptions): ResolvedServerOptions {
   const resolved: ResolvedServerOptions = {
@@ -170,6 +180,7 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     maxBufferedBytesPerSocket: options.maxBufferedBytesPerSocket ?? 1024 * 1024,
     allowedOrigins: options.allowedOrigins,
     roomTopology: options.roomTopology,
+    auth: options.auth,
     log: options.log ?? ((line) => console.log(line)),
   }
   for (const key of [

@@ -30,6 +30,7 @@ import {
 import { Admission, isRefusal, refuseUpgrade, type Admitted } from './admission.js'
 import { resolveServerOptions, type ResolvedServerOptions, type SignalingServerOptions } from './options.js'
 import { RoomMembers } from './room.js'
+import { SessionAuth, type AuthState } from './session-auth.js'
 
 export interface SignalingServer {
   /** Resolves once the server listens; rejects if it cannot (port in use…). */
@@ -62,6 +63,8 @@ interface ClientSession {
   /** Cut as a slow consumer: nothing more is sent to it; it leaves its room right after. */
   cut?: boolean
   helloTimer?: ReturnType<typeof setTimeout>
+  /** Its token's principal and expiry, on a server with `auth` (session-auth.ts). */
+  auth: AuthState
 }
 
 /** How long a socket over its rate limit is not read. */
@@ -74,6 +77,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const rooms = new Map<string, RoomMembers<ClientSession>>()
   const sessions = new Set<ClientSession>()
   const admission = new Admission(config)
+  const sessionAuth = new SessionAuth(config.auth, config.helloTimeoutMs)
 
   const httpServer = createHttpServer({
     // A connection that never finishes its request headers is dropped as one that never says hello would be.
@@ -157,6 +161,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     const wasJoined = session.state === 'joined'
     session.state = 'closed'
     clearTimeout(session.helloTimer)
+    sessionAuth.release(session.auth)
     sessions.delete(session)
     if (!wasJoined || !session.roomKey || !session.peer) return
     const room = rooms.get(session.roomKey)
@@ -195,6 +200,9 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       refuse(session, CLOSE_CODES.topologyMismatch, 'TOPOLOGY_MISMATCH', `this server runs room "${hello.room}" as ${serverTopology}, not ${topology}`)
       return
     }
+    const decision = await sessionAuth.decideJoin(hello.token, hello.room, id)
+    if (session.state !== 'verifying') return
+    if (!decision.ok) return refuse(session, decision.closeCode, decision.code, decision.reason)
     const key = roomKey(topology, hello.room)
     let room = rooms.get(key)
     const previous = room?.get(id)
@@ -217,6 +225,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     session.admitted.helloDone()
     clearTimeout(session.helloTimer)
     room.set(id, session)
+    session.auth.room = hello.room
+    sessionAuth.grant(session.auth, decision, () => expireToken(session))
 
     if (previous) {
       // Reconnection with the same key: the new socket takes over; the room sees no leave and no join.
@@ -231,7 +241,22 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     // full room's lists every other member (at most maxRoomSize - 1, which fits in a frame).
     const contact = topology === 'scamp' ? room.randomOther(id) : undefined
     const peers = topology === 'scamp' ? (contact ? [contact.peer!] : []) : [...room.values()].filter((other) => other !== session).map((other) => other.peer!)
-    send(session, { type: 'welcome', id, room: hello.room, peers })
+    const expiresAt = session.auth.expiresAt
+    send(session, { type: 'welcome', id, room: hello.room, peers, ...(expiresAt !== undefined && { expiresAt }) })
+  }
+
+  /** A member whose token expired without a refresh leaves its room. */
+  const expireToken = (session: ClientSession) => refuse(session, CLOSE_CODES.tokenExpired, 'TOKEN_EXPIRED', 'the token expired and was not refreshed')
+
+  const handleRefresh = async (session: ClientSession, token: string) => {
+    if (session.auth.refreshing) return strike(session, 'RATE_LIMITED', 'a refresh is already being verified')
+    session.auth.refreshing = true
+    const decision = await sessionAuth.decideRefresh(session.auth, token, session.auth.room!, session.peer!.id)
+    session.auth.refreshing = false
+    if (session.state !== 'joined') return
+    if (!decision.ok) return strike(session, decision.code, `refresh refused: ${decision.reason}`)
+    sessionAuth.grant(session.auth, decision, () => expireToken(session))
+    send(session, { type: 'token-refreshed', ...(decision.expiresAt !== undefined && { expiresAt: decision.expiresAt }) })
   }
 
   const handleSignal = (session: ClientSession, request: SignalRequest) => {
@@ -270,6 +295,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     const parsed = parseClientMessage(rawDataToText(data))
     if (!parsed.ok) {
       if (parsed.code === 'UNSUPPORTED_VERSION') return refuse(session, CLOSE_CODES.authenticationFailed, parsed.code, parsed.reason)
+      if (parsed.code === 'TOKEN_INVALID' && session.state === 'challenged') return refuse(session, CLOSE_CODES.unauthorized, parsed.code, parsed.reason)
       return strike(session, parsed.code, parsed.reason)
     }
     const message = parsed.message
@@ -287,6 +313,10 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       send(session, { type: 'contact', peer: contact?.peer ?? null })
       return
     }
+    if (message.type === 'refresh-token') {
+      void handleRefresh(session, message.token).catch((error: unknown) => strike(session, 'TOKEN_INVALID', `refresh failed: ${String(error)}`))
+      return
+    }
     handleSignal(session, message)
   }
 
@@ -300,6 +330,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       strikes: 0,
       bucket: new TokenBucket(config.rateLimitBurst, 1000 / config.rateLimitPerSecond, performance.now()),
       answeredPing: true,
+      auth: {},
     }
     sessions.add(session)
     session.helloTimer = setTimeout(() => {

@@ -23,6 +23,11 @@ export type ErrorCode =
   | 'UNKNOWN_PEER'
   | 'SIGNALING_UNREACHABLE'
   | 'SIGNALING_REFUSED'
+  // token-authorised rooms and principals (issue 16)
+  | 'TOKEN_REQUIRED'
+  | 'TOKEN_INVALID'
+  | 'TOKEN_EXPIRED'
+  | 'ROOM_FORBIDDEN'
   // peers and links
   | 'PEER_NOT_CONNECTED'
   | 'PEER_GONE'

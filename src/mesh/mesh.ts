@@ -69,6 +69,7 @@ export class Mesh {
       identity: generated,
       WebSocket: checked.platform.WebSocket,
       joinTimeoutMs: checked.joinTimeoutMs,
+      ...(checked.token !== undefined && { token: checked.token }),
     })
     const welcomed = signaling.start(checked.signal)
     welcomed.catch(() => {}) // awaited below, once the mesh exists; a failure before then must not go unhandled
@@ -454,6 +455,17 @@ export class Mesh {
   /** The channel-layer connection to a joined peer (for layers built on the mesh). */
   connectionTo(peerId: string): Connection | undefined {
     return this.#links.connectionTo(peerId)
+  }
+
+  /**
+   * Sends the signaling server a fresh token (`token`, or the `token` function's) before the current
+   * one expires: verified like the join's, with the same `sub`. Resolves once the server accepted it.
+   * Rejects with TOKEN_INVALID, TOKEN_EXPIRED, ROOM_FORBIDDEN, NOT_JOINED (not connected to the
+   * server now) or TIMEOUT. A member whose token expires unrefreshed is removed by the server (close
+   * 4008) and rejoins with its token function if it has one.
+   */
+  async refreshToken(token?: string): Promise<void> {
+    await this.signaling.refreshToken(token)
   }
 
   /** Leaves the mesh: says goodbye to every peer, closes every link and the signaling connection. Idempotent. */

@@ -8,6 +8,7 @@ import { resolveCodecLimits, type CodecLimits } from '../codec/limits.js'
 import { MeshscopeError } from '../errors.js'
 import type { ScampConfig } from '../gossip/config.js'
 import { Identity } from '../identity/identity.js'
+import type { TokenSource } from '../signaling/token-keeper.js'
 import { DEFAULT_CALL_TIMEOUT_MS, isTimeoutMs } from '../rpc/call.js'
 import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../rpc/request-slots.js'
 import { resolveServeLimits, type ServeLimits } from '../rpc/serve-limits.js'
@@ -118,6 +119,20 @@ export interface MeshJoinOptions {
    */
   hopPolicy?: HopPolicy
   /**
+   * The token for a signaling server with `auth` (docs/protocol.md, "Token-authorised rooms"): a
+   * string, or a function returning a fresh one — called at every (re)connect and, before the
+   * server's expiry, for an automatic refresh (`mesh.refreshToken()` does it by hand).
+   * @default undefined (no token: rooms without auth only)
+   */
+  token?: TokenSource
+  /**
+   * The public keys (JWKs, ES256) whose principal attestations this peer accepts from other peers.
+   * When given, they win over the key the server names in its welcome — so a peer that does not
+   * trust its signaling server's word about keys pins them here.
+   * @default undefined (the key from the server's welcome)
+   */
+  trustedKeys?: JsonWebKey[]
+  /**
    * Bytes a link may buffer before `send` waits.
    * @default 262_144 (256 KiB)
    */
@@ -173,8 +188,10 @@ export const MESH_DEFAULTS = {
 } as const satisfies Partial<MeshJoinOptions>
 
 /** `MeshJoinOptions` with every default filled in and every value checked. */
-export interface ResolvedMeshOptions extends Required<Omit<MeshJoinOptions, 'signal' | 'platform' | 'gossip' | 'iceServers'>> {
+export interface ResolvedMeshOptions extends Required<Omit<MeshJoinOptions, 'signal' | 'platform' | 'gossip' | 'iceServers' | 'token' | 'trustedKeys'>> {
   signal?: AbortSignal
+  token?: TokenSource
+  trustedKeys?: JsonWebKey[]
   platform: Platform
   gossip: Partial<ScampConfig>
   iceServers: RTCIceServer[]
@@ -228,6 +245,10 @@ export function checkMeshOptions(options: MeshJoinOptions): Omit<ResolvedMeshOpt
   const maxLinks = options.maxLinks ?? MESH_DEFAULTS.maxLinks
   if (!Number.isSafeInteger(maxLinks) || maxLinks < 1) throw new MeshscopeError('INVALID_ARGUMENT', 'maxLinks must be a positive integer')
   if (options.hopPolicy !== undefined && typeof options.hopPolicy !== 'function') throw new MeshscopeError('INVALID_ARGUMENT', 'hopPolicy must be a function')
+  if (options.token !== undefined && typeof options.token !== 'string' && typeof options.token !== 'function')
+    throw new MeshscopeError('INVALID_ARGUMENT', 'token must be a string or a function returning one')
+  if (options.trustedKeys !== undefined && (!Array.isArray(options.trustedKeys) || options.trustedKeys.some((key) => typeof key !== 'object' || key === null)))
+    throw new MeshscopeError('INVALID_ARGUMENT', 'trustedKeys must be a list of public JWKs')
   const limits: PeerLimits = options.limits ?? MESH_DEFAULTS.limits
   // Checked now, so a bad limit fails the join rather than every link later.
   resolveMuxConfig({ ...limits.mux, keepaliveIntervalMs: timings.heartbeatIntervalMs, idleTimeoutMs: timings.peerTimeoutMs })
@@ -245,6 +266,8 @@ export function checkMeshOptions(options: MeshJoinOptions): Omit<ResolvedMeshOpt
     iceServers: options.iceServers ?? [...MESH_DEFAULTS.iceServers],
     platform,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.token !== undefined && { token: options.token }),
+    ...(options.trustedKeys !== undefined && { trustedKeys: options.trustedKeys }),
     ...timings,
     callTimeoutMs,
     maxRequestsInFlight,

@@ -16,9 +16,11 @@ import {
   type ClientMessage,
   type JsonObject,
   type PeerInfo,
+  type TokenRefreshedMessage,
   type Topology,
   type WelcomeMessage,
 } from './protocol.js'
+import { TokenKeeper, type TokenSource } from './token-keeper.js'
 
 /** The part of the WebSocket constructor meshscope uses: the browser's, or `ws` in Node. */
 export type WebSocketConstructor = new (url: string) => WebSocket
@@ -34,6 +36,8 @@ export type SignalingClientEvents = {
   /** The answer to `requestContact`: a random other member, or undefined when alone. */
   contact: [peer: PeerInfo | undefined]
   state: [state: SignalingState]
+  /** The server accepted a refreshed token (and, in a room with auth, sent a fresh attestation). */
+  'token-refreshed': [refreshed: TokenRefreshedMessage]
   /** Something the server refused, or a server message that made no sense. Not fatal. */
   error: [error: MeshscopeError]
 }
@@ -49,6 +53,11 @@ export interface SignalingClientOptions {
    * @default 'full'
    */
   topology?: Topology
+  /**
+   * The token for a server with auth: a string, or a function called for a fresh one at every
+   * (re)connect and, before the server's `expiresAt`, for an automatic refresh.
+   */
+  token?: TokenSource
   /**
    * First join fails with TIMEOUT after this long.
    * @default 10_000
@@ -76,10 +85,14 @@ export class SignalingClient {
   #lastRefusal?: MeshscopeError
   /** The identity, once the first hello was signed with it (welcomes are checked against its id). */
   #identity?: Identity
+  readonly #tokens: TokenKeeper
+  /** The refresh waiting for the server's answer (one at a time). */
+  #refresh?: { resolve: (message: TokenRefreshedMessage) => void; reject: (error: MeshscopeError) => void; token: string }
 
   constructor(private readonly options: SignalingClientOptions) {
     // A generation that fails is reported when the hello needs it (start() rejects), never as unhandled.
     if (options.identity instanceof Promise) options.identity.catch(() => {})
+    this.#tokens = new TokenKeeper(options.token)
     this.#backoff = new Backoff({
       initialDelayMs: options.reconnectInitialDelayMs ?? 250,
       maxDelayMs: options.reconnectMaxDelayMs ?? 5_000,
@@ -131,9 +144,36 @@ export class SignalingClient {
     return this.#state === 'joined' && this.#send({ type: 'contact' })
   }
 
+  /**
+   * Sends a fresh token (the given one, or the token function's) to the server, which verifies it
+   * like the hello's and requires the same `sub`; resolves once accepted. Rejects with the server's
+   * code (TOKEN_INVALID, TOKEN_EXPIRED, ROOM_FORBIDDEN…), NOT_JOINED when not joined, TIMEOUT.
+   */
+  async refreshToken(token?: string): Promise<TokenRefreshedMessage> {
+    const fresh = token ?? (await this.#tokens.fresh())
+    if (this.#state !== 'joined') throw new MeshscopeError('NOT_JOINED', 'not joined to the signaling server')
+    if (this.#refresh) throw new MeshscopeError('INVALID_ARGUMENT', 'a token refresh is already waiting for the server')
+    return new Promise<TokenRefreshedMessage>((resolve, reject) => {
+      const timer = setTimeout(() => settle(() => reject(new MeshscopeError('TIMEOUT', 'the server did not answer the token refresh'))), 10_000)
+      const settle = (finish: () => void) => {
+        clearTimeout(timer)
+        this.#refresh = undefined
+        finish()
+      }
+      this.#refresh = {
+        token: fresh,
+        resolve: (message) => settle(() => resolve(message)),
+        reject: (error) => settle(() => reject(error)),
+      }
+      if (!this.#send({ type: 'refresh-token', token: fresh })) this.#refresh.reject(new MeshscopeError('NOT_JOINED', 'the signaling socket is not open'))
+    })
+  }
+
   /** Leaves the room and stops reconnecting. Idempotent. */
   close(): void {
     if (this.#state === 'closed') return
+    this.#tokens.cancel()
+    this.#refresh?.reject(new MeshscopeError('MESH_CLOSED', 'the signaling client closed'))
     clearTimeout(this.#reconnectTimer)
     const socket = this.#socket
     this.#socket = undefined
@@ -173,6 +213,12 @@ export class SignalingClient {
         this.close()
         return
       }
+      if (this.#joinedOnce && (event.code === CLOSE_CODES.unauthorized || event.code === CLOSE_CODES.forbidden)) {
+        // The server will not take this peer's token: trying again with the same would only be refused again.
+        this.events.emit('error', new MeshscopeError('SIGNALING_REFUSED', `the signaling server refused the token on reconnect: ${event.reason}`))
+        this.close()
+        return
+      }
       this.#onSocketGone()
     }
     socket.onerror = () => {
@@ -194,20 +240,30 @@ export class SignalingClient {
         const { room } = this.options
         let identity: Identity
         let signature: string
+        let token: string | undefined
         try {
           identity = await this.options.identity
           signature = await identity.sign(helloSigningText(message.nonce, room), 'hello')
+          token = await this.#tokens.forHello()
         } catch (cause) {
           // No identity, no hello: the join fails (Mesh.join reports the generation's own error).
           if (this.#socket !== socket) return
-          this.#lastRefusal = new MeshscopeError('SIGNALING_REFUSED', 'no identity to say hello with', { cause })
+          this.#lastRefusal = new MeshscopeError('SIGNALING_REFUSED', 'no identity or token to say hello with', { cause })
           socket.close(1000)
           return
         }
         this.#identity = identity
         if (this.#socket !== socket) return
         const topology = this.options.topology === 'scamp' ? { topology: 'scamp' as const } : {}
-        this.#send({ type: 'hello', version: PROTOCOL_VERSION, room, ...topology, publicKey: identity.publicKey, signature })
+        this.#send({
+          type: 'hello',
+          version: PROTOCOL_VERSION,
+          room,
+          ...topology,
+          publicKey: identity.publicKey,
+          signature,
+          ...(token !== undefined && { token }),
+        })
         return
       }
       case 'welcome':
@@ -216,8 +272,18 @@ export class SignalingClient {
         this.#lastRefusal = undefined
         this.#backoff.reset()
         this.#setState('joined')
+        this.#scheduleRefresh(message.expiresAt)
         this.events.emit('welcome', message)
         return
+      case 'token-refreshed': {
+        const pending = this.#refresh
+        if (!pending) return this.#reportBadServerMessage('a token-refreshed nobody asked for')
+        this.#tokens.accepted(pending.token)
+        this.#scheduleRefresh(message.expiresAt)
+        pending.resolve(message)
+        this.events.emit('token-refreshed', message)
+        return
+      }
       case 'peer-joined':
         if (message.peer.id !== this.#identity?.id) this.events.emit('peer-joined', message.peer)
         return
@@ -233,6 +299,7 @@ export class SignalingClient {
         return
       case 'error': {
         const error = new MeshscopeError(message.code, `signaling server: ${message.message}`)
+        if (this.#refresh && REFRESH_REFUSALS.has(message.code)) return this.#refresh.reject(error)
         if (this.#state !== 'joined')
           this.#lastRefusal = new MeshscopeError('SIGNALING_REFUSED', `the signaling server refused to join: ${message.code}: ${message.message}`, {
             cause: error,
@@ -243,7 +310,20 @@ export class SignalingClient {
     }
   }
 
+  /** With a token function, the token is refreshed before the server's `expiresAt` without the application. */
+  #scheduleRefresh(expiresAt: number | undefined): void {
+    if (!this.#tokens.renewable) return
+    this.#tokens.schedule(expiresAt, () => {
+      this.refreshToken().catch((error: unknown) => {
+        const reported = error instanceof MeshscopeError ? error : new MeshscopeError('TOKEN_INVALID', 'the automatic token refresh failed', { cause: error })
+        this.events.emit('error', reported)
+      })
+    })
+  }
+
   #onSocketGone(): void {
+    this.#tokens.cancel()
+    this.#refresh?.reject(new MeshscopeError('DISCONNECTED', 'the signaling socket closed before the refresh was answered'))
     if (this.#state === 'closed') return
     if (!this.#joinedOnce) {
       this.#setState('closed')
@@ -271,6 +351,9 @@ export class SignalingClient {
     this.events.emit('state', state)
   }
 }
+
+/** The server's answers that refuse a pending refresh (rather than something else this peer sent). */
+const REFRESH_REFUSALS: ReadonlySet<string> = new Set(['TOKEN_REQUIRED', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'ROOM_FORBIDDEN', 'RATE_LIMITED', 'BAD_MESSAGE'])
 
 function detach(socket: WebSocket): void {
   socket.onmessage = null

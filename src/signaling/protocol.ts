@@ -3,8 +3,8 @@
  * Every message is one JSON text frame. docs/protocol.md documents it; the limits below are checked by
  * the parsers, which return a typed message or a typed error for any input and never throw.
  *
- *   server → client: challenge, welcome, peer-joined, peer-left, signal, error
- *   client → server: hello, signal
+ *   server → client: challenge, welcome, peer-joined, peer-left, signal, contact, token-refreshed, error
+ *   client → server: hello, signal, contact, refresh-token
  */
 import type { ErrorCode } from '../errors.js'
 import { PEER_ID_PATTERN } from '../identity/identity.js'
@@ -25,11 +25,16 @@ export const SIGNALING_LIMITS = {
   maxPeersInWelcome: 448,
   /** Longest error message the client keeps from the server. */
   maxErrorMessageLength: 512,
+  /** Longest token a hello or a refresh may carry (characters, printable ASCII). */
+  maxTokenLength: 8 * 1024,
+  /** Longest principal attestation a welcome or a refresh answer may carry. */
+  maxAttestationLength: 8 * 1024,
 } as const
 
 export const ROOM_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 const BASE64URL_PATTERN = /^[A-Za-z0-9_-]+$/
 const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,128}$/
+const TOKEN_PATTERN = /^[\x21-\x7e]+$/
 
 export interface PeerInfo {
   id: string
@@ -58,6 +63,13 @@ export interface HelloMessage {
   publicKey: string
   /** Signature over `helloSigningText(nonce, room)`, base64url. */
   signature: string
+  /** The bearer token a server with `auth` checks (at most `maxTokenLength` printable ASCII characters). */
+  token?: string
+}
+/** A fresh token for a joined peer whose token nears its expiry: verified like the hello's, same `sub` required. */
+export interface RefreshTokenRequest {
+  type: 'refresh-token'
+  token: string
 }
 export interface SignalRequest {
   type: 'signal'
@@ -68,7 +80,7 @@ export interface SignalRequest {
 export interface ContactRequest {
   type: 'contact'
 }
-export type ClientMessage = HelloMessage | SignalRequest | ContactRequest
+export type ClientMessage = HelloMessage | SignalRequest | ContactRequest | RefreshTokenRequest
 
 // ── server → client ────────────────────────────────────────────────────────
 export interface ChallengeMessage {
@@ -81,6 +93,19 @@ export interface WelcomeMessage {
   id: string
   room: string
   peers: PeerInfo[]
+  /** In a room with auth: when this peer's token expires (ms since the epoch); refresh before it. */
+  expiresAt?: number
+  /** In a room with auth: the server-signed principal attestation of this peer (a compact JWS). */
+  attestation?: string
+  /** In a room with auth: the public JWK (ES256) the server signs attestations with. */
+  serverKey?: JsonObject
+}
+/** The answer to a refresh-token that was accepted: when the new token expires, and a fresh attestation. */
+export interface TokenRefreshedMessage {
+  type: 'token-refreshed'
+  /** ms since the epoch; absent: the grant does not expire. */
+  expiresAt?: number
+  attestation?: string
 }
 export interface PeerJoinedMessage {
   type: 'peer-joined'
@@ -106,7 +131,15 @@ export interface ContactMessage {
   type: 'contact'
   peer: PeerInfo | null
 }
-export type ServerMessage = ChallengeMessage | WelcomeMessage | PeerJoinedMessage | PeerLeftMessage | SignalDelivery | ContactMessage | ErrorMessage
+export type ServerMessage =
+  | ChallengeMessage
+  | WelcomeMessage
+  | PeerJoinedMessage
+  | PeerLeftMessage
+  | SignalDelivery
+  | ContactMessage
+  | TokenRefreshedMessage
+  | ErrorMessage
 
 /** The codes a signaling server may send in an `error` message. */
 export const SERVER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -122,6 +155,10 @@ export const SERVER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TOPOLOGY_MISMATCH',
   'RATE_LIMITED',
   'UNKNOWN_PEER',
+  'TOKEN_REQUIRED',
+  'TOKEN_INVALID',
+  'TOKEN_EXPIRED',
+  'ROOM_FORBIDDEN',
 ])
 
 /** What a hello signature covers: the server's nonce and the room, under a domain tag. */
@@ -152,6 +189,12 @@ export const CLOSE_CODES = {
    * logged: the socket is terminated, since a close frame would queue behind the unread data.
    */
   slowConsumer: 4005,
+  /** The server needs a token and the hello had none, or one it could not verify, or one already expired (the reason names the code). */
+  unauthorized: 4006,
+  /** The token is valid but does not allow this room. */
+  forbidden: 4007,
+  /** A joined peer's token expired and it did not refresh it in time. */
+  tokenExpired: 4008,
 } as const
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: ErrorCode; reason: string }
@@ -165,12 +208,11 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   const value = parsed.message
   switch (value.type) {
     case 'hello': {
-      if (
-        !hasExactKeys(value, ['type', 'version', 'room', 'publicKey', 'signature']) &&
-        !hasExactKeys(value, ['type', 'version', 'room', 'topology', 'publicKey', 'signature'])
-      ) {
-        return fail('BAD_MESSAGE', 'hello takes exactly type, version, room, publicKey, signature and optionally topology')
+      if (!hasKeys(value, ['type', 'version', 'room', 'publicKey', 'signature'], ['topology', 'token'])) {
+        return fail('BAD_MESSAGE', 'hello takes exactly type, version, room, publicKey, signature and optionally topology and token')
       }
+      if (value.token !== undefined && !isToken(value.token))
+        return fail('TOKEN_INVALID', `hello.token must be 1..${SIGNALING_LIMITS.maxTokenLength} printable ASCII characters`)
       if (value.topology !== undefined && value.topology !== 'full' && value.topology !== 'scamp')
         return fail('BAD_MESSAGE', 'hello.topology must be "full" or "scamp"')
       if (typeof value.version !== 'number' || !Number.isInteger(value.version)) return fail('BAD_MESSAGE', 'hello.version must be an integer')
@@ -197,6 +239,10 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
     case 'contact':
       if (!hasExactKeys(value, ['type'])) return fail('BAD_MESSAGE', 'contact takes exactly type')
       return { ok: true, message: { type: 'contact' } }
+    case 'refresh-token':
+      if (!hasExactKeys(value, ['type', 'token'])) return fail('BAD_MESSAGE', 'refresh-token takes exactly type, token')
+      if (!isToken(value.token)) return fail('TOKEN_INVALID', `refresh-token.token must be 1..${SIGNALING_LIMITS.maxTokenLength} printable ASCII characters`)
+      return { ok: true, message: { type: 'refresh-token', token: value.token } }
     default:
       return fail('BAD_MESSAGE', typeof value.type === 'string' ? `unknown message type "${value.type.slice(0, 32)}"` : 'message.type must be a string')
   }
@@ -221,7 +267,23 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
         if (!isPeerInfo(peer)) return fail('BAD_MESSAGE', 'welcome.peers holds an invalid peer')
         peers.push({ id: peer.id, publicKey: peer.publicKey })
       }
-      return { ok: true, message: { type: 'welcome', id: value.id, room: value.room, peers } }
+      if (value.attestation !== undefined && !isAttestation(value.attestation)) return fail('BAD_MESSAGE', 'welcome.attestation is not a bounded string')
+      if (value.expiresAt !== undefined && (typeof value.expiresAt !== 'number' || !Number.isFinite(value.expiresAt)))
+        return fail('BAD_MESSAGE', 'welcome.expiresAt must be a time')
+      if (value.serverKey !== undefined && (!isJsonObject(value.serverKey) || JSON.stringify(value.serverKey).length > 1024))
+        return fail('BAD_MESSAGE', 'welcome.serverKey is not a small JWK')
+      return {
+        ok: true,
+        message: {
+          type: 'welcome',
+          id: value.id,
+          room: value.room,
+          peers,
+          ...(typeof value.expiresAt === 'number' && { expiresAt: value.expiresAt }),
+          ...(typeof value.attestation === 'string' && { attestation: value.attestation }),
+          ...(isJsonObject(value.serverKey) && { serverKey: value.serverKey }),
+        },
+      }
     }
     case 'peer-joined':
       if (!isPeerInfo(value.peer)) return fail('BAD_MESSAGE', 'peer-joined needs a peer')
@@ -236,6 +298,19 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
       if (!isPeerId(value.from) || !isJsonObject(value.payload)) return fail('BAD_MESSAGE', 'signal needs from and an object payload')
       if (depthOf(value.payload) > SIGNALING_LIMITS.maxPayloadDepth) return fail('BAD_MESSAGE', 'signal.payload nests too deep')
       return { ok: true, message: { type: 'signal', from: value.from, payload: value.payload } }
+    case 'token-refreshed':
+      if (value.expiresAt !== undefined && (typeof value.expiresAt !== 'number' || !Number.isFinite(value.expiresAt)))
+        return fail('BAD_MESSAGE', 'token-refreshed.expiresAt must be a time')
+      if (value.attestation !== undefined && !isAttestation(value.attestation))
+        return fail('BAD_MESSAGE', 'token-refreshed.attestation is not a bounded string')
+      return {
+        ok: true,
+        message: {
+          type: 'token-refreshed',
+          ...(typeof value.expiresAt === 'number' && { expiresAt: value.expiresAt }),
+          ...(typeof value.attestation === 'string' && { attestation: value.attestation }),
+        },
+      }
     case 'error':
       if (typeof value.code !== 'string' || typeof value.message !== 'string') return fail('BAD_MESSAGE', 'error needs code and message')
       return {
@@ -282,6 +357,21 @@ function parseJsonObject(text: string): ParseResult<JsonObject> {
 
 function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** A bearer token as a hello or a refresh may carry it: bounded, printable ASCII without spaces. */
+export function isToken(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= SIGNALING_LIMITS.maxTokenLength && TOKEN_PATTERN.test(value)
+}
+
+function isAttestation(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= SIGNALING_LIMITS.maxAttestationLength && TOKEN_PATTERN.test(value)
+}
+
+/** Every required key, any of the optional ones, nothing else. */
+function hasKeys(value: JsonObject, required: string[], optional: string[]): boolean {
+  const own = Object.keys(value)
+  return required.every((key) => Object.hasOwn(value, key)) && own.every((key) => required.includes(key) || optional.includes(key))
 }
 
 function hasExactKeys(value: JsonObject, keys: string[]): boolean {

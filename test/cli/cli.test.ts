@@ -6,8 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { SignJWT } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { Identity } from '../../src/identity/identity.js'
+import { SignalingClient, type WebSocketConstructor } from '../../src/signaling/client.js'
 import type { Mesh } from '../../src/mesh/mesh.js'
 import { ListSubscription } from '../../src/objects/collections/list.js'
 import { transformHops } from '../../src/plugin/transform.js'
@@ -108,6 +111,31 @@ describe('meshscope CLI', () => {
     const badTopology = run(['signal', '--room-topology', 'ring'])
     expect((await badTopology.exited).code).toBe(2)
     expect(badTopology.output()).toContain('--room-topology must be full or scamp')
+  })
+
+  it('signal --jwt-secret lets a valid token join and refuses a hello without one (4006)', async () => {
+    const secret = 'a cli test secret long enough for HS256'
+    const signal = run(['signal', '--port', '0', '--host', '127.0.0.1', '--jwt-secret', secret, '--jwt-issuer', 'cli-test'])
+    children.push(signal.child)
+    await until('listening', () => signal.output().includes('listening on ws://127.0.0.1:'), 10_000)
+    const url = /listening on (ws:\/\/\S+)/.exec(signal.output())![1]!
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('cli')
+      .setIssuer('cli-test')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret))
+    const WS = WebSocket as unknown as WebSocketConstructor
+    const joined = new SignalingClient({ url, room: 'cli-auth', identity: await Identity.generate(), WebSocket: WS, token })
+    await joined.start()
+    joined.close()
+    const refused = new SignalingClient({ url, room: 'cli-auth', identity: await Identity.generate(), WebSocket: WS })
+    await expect(refused.start()).rejects.toMatchObject({ code: 'SIGNALING_REFUSED', cause: { code: 'TOKEN_REQUIRED' } })
+    signal.child.kill('SIGTERM')
+    expect(await signal.exited).toEqual({ code: 0, signal: null })
+    const twoSources = run(['signal', '--jwt-secret', secret, '--jwt-jwks', 'http://127.0.0.1:1/jwks'])
+    expect((await twoSources.exited).code).toBe(2)
+    expect(twoSources.output()).toContain('give one of --jwt-secret, --jwt-jwks and --jwt-public-key')
   })
 
   it('refuses unknown commands and bad options with exit code 2 and the usage', async () => {

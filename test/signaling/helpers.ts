@@ -175,7 +175,7 @@ export class RawClient {
   async sendHello(
     identity: Identity,
     room: string,
-    overrides: { nonce?: string; signedRoom?: string; version?: number; publicKey?: string; topology?: string } = {},
+    overrides: { nonce?: string; signedRoom?: string; version?: number; publicKey?: string; topology?: string; token?: string } = {},
   ): Promise<void> {
     const { nonce } = await this.challenge()
     const signature = await identity.sign(helloSigningText(overrides.nonce ?? nonce, overrides.signedRoom ?? room), 'hello')
@@ -187,6 +187,7 @@ export class RawClient {
       ...topology,
       publicKey: overrides.publicKey ?? identity.publicKey,
       signature,
+      ...(overrides.token !== undefined && { token: overrides.token }),
     })
   }
 

@@ -2,6 +2,7 @@
  * The `meshscope` command:
  *   meshscope signal [--port 8787] [--host 127.0.0.1] [--allowed-origin <origin>]… [--room-topology full|scamp]
  *                    [--jwt-secret <s> | --jwt-jwks <url|file> | --jwt-public-key <pem file>…] [--jwt-issuer <iss>] [--jwt-audience <aud>]
+ *                    [--attestation-key <private JWK or PEM file>] [--attestation-claim <claim>]…
  *   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity ./peer-key.json] [--require ./hops.ts]…
  */
 import { readFileSync } from 'node:fs'
@@ -18,7 +19,10 @@ const USAGE = `usage:
       Token-authorised rooms: --jwt-secret <secret> (HS256; or the MESHSCOPE_JWT_SECRET
       variable, which ps does not show), --jwt-jwks <https URL or file>, or --jwt-public-key
       <PEM file> (RS256/ES256, repeated); --jwt-issuer and --jwt-audience are then required
-      claims. A token's "rooms" claim lists the rooms it may join
+      claims. A token's "rooms" claim lists the rooms it may join. --attestation-key <file>
+      (a private ES256 JWK or PKCS#8 PEM) signs the principal attestations peers verify:
+      give every instance serving the same rooms the same key (by default each process
+      generates its own); --attestation-claim names a token claim passed on (repeated)
   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity <file>] [--require <module>]… [--token <jwt>]
       join a room as a headless Node peer; logs joins, leaves and messages. Each --require
       module (.ts or .js) is imported first through the meshscope loader, so the peer serves
@@ -42,12 +46,16 @@ export async function main(argv: string[]): Promise<number> {
           'jwt-public-key': { type: 'string', multiple: true },
           'jwt-issuer': { type: 'string' },
           'jwt-audience': { type: 'string' },
+          'attestation-key': { type: 'string' },
+          'attestation-claim': { type: 'string', multiple: true },
         },
         strict: true,
       })
       const auth = jwtAuthFromArgs(values, process.env.MESHSCOPE_JWT_SECRET)
       return await runSignal({
         ...(auth && { auth }),
+        ...(values['attestation-key'] !== undefined && { attestationKeyFile: values['attestation-key'] }),
+        ...(values['attestation-claim'] !== undefined && { attestationClaims: values['attestation-claim'] }),
         port: values.port === undefined ? 8787 : parsePort(values.port),
         host: values.host ?? '127.0.0.1',
         allowedOrigins: values['allowed-origin'],

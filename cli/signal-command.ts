@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { createSignalingServer, type SignalingServerOptions } from '../signaling/index.js'
 import { untilShutdownSignal } from './shutdown.js'
 
@@ -7,6 +8,8 @@ export async function runSignal(options: {
   allowedOrigins?: string[]
   roomTopology?: 'full' | 'scamp'
   auth?: SignalingServerOptions['auth']
+  attestationKeyFile?: string
+  attestationClaims?: string[]
 }): Promise<number> {
   // Listen for signals before announcing anything: whoever reads "listening" may stop us at once.
   const shutdown = untilShutdownSignal()
@@ -16,6 +19,10 @@ export async function runSignal(options: {
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.roomTopology ? { roomTopology: options.roomTopology } : {}),
     ...(options.auth && { auth: options.auth }),
+    attestation: {
+      ...(options.attestationKeyFile && { key: readAttestationKey(options.attestationKeyFile) }),
+      ...(options.attestationClaims && { claims: options.attestationClaims }),
+    },
   })
   await server.ready
   console.log(`meshscope-signal listening on ${server.address().url}`)
@@ -23,4 +30,10 @@ export async function runSignal(options: {
   console.log(`meshscope-signal ${signal}: closing`)
   await server.close()
   return 0
+}
+
+/** A private key file: a JWK (JSON) or PEM text. */
+function readAttestationKey(file: string): string | JsonWebKey {
+  const text = readFileSync(file, 'utf8')
+  return text.trimStart().startsWith('{') ? (JSON.parse(text) as JsonWebKey) : text
 }

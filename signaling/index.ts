@@ -1,5 +1,6 @@
 export { createSignalingServer, type SignalingServer } from './server.js'
 export type { OriginPolicy, RoomTopologyPolicy, SignalingServerOptions } from './options.js'
+export type { AttestationOptions } from './attestation.js'
 export type { AuthFunction, AuthGrant, AuthRefusal, AuthRefusalCode, JwtAlgorithm, JwtAuthOptions, SignalingAuth } from './auth.js'
 export type { Topology } from '../src/signaling/protocol.js'
 export type { Principal } from '../src/identity/principal.js'

@@ -1,5 +1,6 @@
 /** Every limit and timing of the signaling server in one place, with the defaults documented in docs/protocol.md. */
 import { SIGNALING_LIMITS, type Topology } from '../src/signaling/protocol.js'
+import type { AttestationOptions } from './attestation.js'
 import type { SignalingAuth } from './auth.js'
 
 /**
@@ -146,13 +147,19 @@ export interface SignalingServerOptions {
    */
   auth?: SignalingAuth
   /**
+   * Principal attestations, on a server with `auth`: the ES256 signing key (share it between
+   * instances), their lifetime and the claims passed on. See docs/protocol.md, "Principal attestations".
+   * @default a key generated per process, 300 s, no claims beyond `sub`
+   */
+  attestation?: AttestationOptions
+  /**
    * One line per refused client and per lifecycle event. Pass `() => {}` to silence.
    * @default console.log
    */
   log?: (line: string) => void
 }
 
-type OptionalServerOptions = 'allowedOrigins' | 'roomTopology' | 'auth'
+type OptionalServerOptions = 'allowedOrigins' | 'roomTopology' | 'auth' | 'attestation'
 
 export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, OptionalServerOptions>> & Pick<SignalingServerOptions, OptionalServerOptions>
 
@@ -181,6 +188,7 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     allowedOrigins: options.allowedOrigins,
     roomTopology: options.roomTopology,
     auth: options.auth,
+    attestation: options.attestation,
     log: options.log ?? ((line) => console.log(line)),
   }
   for (const key of [

@@ -77,7 +77,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const rooms = new Map<string, RoomMembers<ClientSession>>()
   const sessions = new Set<ClientSession>()
   const admission = new Admission(config)
-  const sessionAuth = new SessionAuth(config.auth, config.helloTimeoutMs)
+  const sessionAuth = new SessionAuth(config.auth, config.helloTimeoutMs, config.attestation)
 
   const httpServer = createHttpServer({
     // A connection that never finishes its request headers is dropped as one that never says hello would be.
@@ -241,8 +241,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     // full room's lists every other member (at most maxRoomSize - 1, which fits in a frame).
     const contact = topology === 'scamp' ? room.randomOther(id) : undefined
     const peers = topology === 'scamp' ? (contact ? [contact.peer!] : []) : [...room.values()].filter((other) => other !== session).map((other) => other.peer!)
-    const expiresAt = session.auth.expiresAt
-    send(session, { type: 'welcome', id, room: hello.room, peers, ...(expiresAt !== undefined && { expiresAt }) })
+    send(session, { type: 'welcome', id, room: hello.room, peers, ...sessionAuth.welcomeFields(session.auth) })
   }
 
   /** A member whose token expired without a refresh leaves its room. */
@@ -256,7 +255,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     if (session.state !== 'joined') return
     if (!decision.ok) return strike(session, decision.code, `refresh refused: ${decision.reason}`)
     sessionAuth.grant(session.auth, decision, () => expireToken(session))
-    send(session, { type: 'token-refreshed', ...(decision.expiresAt !== undefined && { expiresAt: decision.expiresAt }) })
+    const { expiresAt, attestation } = sessionAuth.welcomeFields(session.auth)
+    send(session, { type: 'token-refreshed', ...(expiresAt !== undefined && { expiresAt }), ...(attestation !== undefined && { attestation }) })
   }
 
   const handleSignal = (session: ClientSession, request: SignalRequest) => {

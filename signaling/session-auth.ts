@@ -6,7 +6,8 @@
  */
 import type { ErrorCode } from '../src/errors.js'
 import type { Principal } from '../src/identity/principal.js'
-import { CLOSE_CODES } from '../src/signaling/protocol.js'
+import { CLOSE_CODES, type JsonObject } from '../src/signaling/protocol.js'
+import { Attestor, type AttestationOptions } from './attestation.js'
 import { createAuthorizer, type AuthRefusalCode, type Authorizer, type SignalingAuth } from './auth.js'
 
 /** The auth state one joined socket carries. */
@@ -19,18 +20,30 @@ export interface AuthState {
   expiryTimer?: ReturnType<typeof setTimeout>
   /** A refresh being verified: one at a time per socket. */
   refreshing?: boolean
+  /** Its current attestation. */
+  attestation?: Granted['attestation']
 }
 
-export type JoinDecision = { ok: true; principal?: Principal; expiresAt?: number } | { ok: false; closeCode: number; code: ErrorCode; reason: string }
+/** An accepted join or refresh: the principal, the token's expiry, and the attestation other peers verify. */
+export interface Granted {
+  ok: true
+  principal?: Principal
+  expiresAt?: number
+  attestation?: { attestation: string; expiresAt: number; serverKey: JsonObject }
+}
+
+export type JoinDecision = Granted | { ok: false; closeCode: number; code: ErrorCode; reason: string }
 
 /** setTimeout's longest delay; a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 export class SessionAuth {
   readonly #authorizer?: Authorizer
+  readonly #attestor?: Attestor
 
-  constructor(auth: SignalingAuth | undefined, decideWithinMs: number) {
+  constructor(auth: SignalingAuth | undefined, decideWithinMs: number, attestation?: AttestationOptions) {
     this.#authorizer = auth === undefined ? undefined : createAuthorizer(auth, decideWithinMs)
+    this.#attestor = auth === undefined ? undefined : new Attestor(attestation)
   }
 
   /** Whether this server requires tokens. */
@@ -43,7 +56,35 @@ export class SessionAuth {
     if (!this.#authorizer) return { ok: true }
     const verdict = await this.#authorizer.verify(token, room, peerId)
     if (!verdict.ok) return { ok: false, closeCode: closeCodeFor(verdict.code), code: verdict.code, reason: verdict.reason }
-    return { ok: true, principal: verdict.principal, ...(verdict.expiresAt !== undefined && { expiresAt: verdict.expiresAt }) }
+    return this.#attest(peerId, room, verdict.principal, verdict.expiresAt)
+  }
+
+  /** A grant with its attestation signed (a key that cannot sign refuses: no attestation is ever made up). */
+  async #attest(peerId: string, room: string, principal: Principal, expiresAt: number | undefined): Promise<JoinDecision> {
+    let attestation: Granted['attestation']
+    try {
+      const signed = await this.#attestor!.sign(peerId, room, principal, expiresAt)
+      attestation = { ...signed, serverKey: (await this.#attestor!.publicKey()) as JsonObject }
+    } catch (error) {
+      return {
+        ok: false,
+        closeCode: CLOSE_CODES.unauthorized,
+        code: 'TOKEN_INVALID',
+        reason: `the server cannot sign attestations: ${String(error).slice(0, 200)}`,
+      }
+    }
+    return { ok: true, principal, ...(expiresAt !== undefined && { expiresAt }), attestation }
+  }
+
+  /** What a welcome or a refresh answer carries: the attestation, the server's key, and when to refresh (the sooner of the token's and the attestation's end). */
+  welcomeFields(state: AuthState): { expiresAt?: number; attestation?: string; serverKey?: JsonObject } {
+    const attested = state.attestation
+    if (!attested) return state.expiresAt === undefined ? {} : { expiresAt: state.expiresAt }
+    return {
+      expiresAt: Math.min(attested.expiresAt, state.expiresAt ?? Number.POSITIVE_INFINITY),
+      attestation: attested.attestation,
+      serverKey: attested.serverKey,
+    }
   }
 
   /**
@@ -56,13 +97,14 @@ export class SessionAuth {
     if (!verdict.ok) return { ok: false, closeCode: closeCodeFor(verdict.code), code: verdict.code, reason: verdict.reason }
     if (verdict.principal.sub !== state.principal?.sub)
       return { ok: false, closeCode: CLOSE_CODES.unauthorized, code: 'TOKEN_INVALID', reason: 'a refreshed token must have the same sub' }
-    return { ok: true, principal: verdict.principal, ...(verdict.expiresAt !== undefined && { expiresAt: verdict.expiresAt }) }
+    return this.#attest(peerId, room, verdict.principal, verdict.expiresAt)
   }
 
   /** Takes a decision into the socket's state and (re)arms its expiry: `expire` runs once the token is past its time. */
-  grant(state: AuthState, decision: { principal?: Principal; expiresAt?: number }, expire: () => void): void {
+  grant(state: AuthState, decision: Granted, expire: () => void): void {
     state.principal = decision.principal
     state.expiresAt = decision.expiresAt
+    state.attestation = decision.attestation
     this.#arm(state, expire)
   }
 

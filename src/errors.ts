@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'TOKEN_INVALID'
   | 'TOKEN_EXPIRED'
   | 'ROOM_FORBIDDEN'
+  | 'ATTESTATION_INVALID'
+  | 'AUTHENTICATION_REQUIRED'
   // peers and links
   | 'PEER_NOT_CONNECTED'
   | 'PEER_GONE'

@@ -10,3 +10,10 @@ export interface Principal {
   /** The claims the server was configured to pass on (`attestation.claims`), JSON values. */
   readonly claims: Readonly<Record<string, unknown>>
 }
+
+/**
+ * The `typ` header of a principal attestation: a compact JWS (ES256) the signaling server signs,
+ * with claims `sub`, `peer` (the peer id: its public key's hash), `room`, `claims` (the passed-on
+ * claims), `iat` and `exp`. The type keeps it from passing for any other JWT the same key might sign.
+ */
+export const ATTESTATION_TYPE = 'meshscope-attestation+jwt'

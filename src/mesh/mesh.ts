@@ -40,6 +40,9 @@ import type { MeshEvents, MeshGossip, MeshState } from './public-types.js'
 import { Roster } from './roster.js'
 import { awaitFormingLink } from './forming-link.js'
 import { Signals } from './signals.js'
+import { PRINCIPAL_MAILBOX, Principals } from './principals.js'
+import type { Principal } from '../identity/principal.js'
+import type { JsonObject } from '../signaling/protocol.js'
 import type { TopologyParts, TopologyPolicy } from './topology.js'
 import { SparePeerConnection } from './warm-up.js'
 
@@ -108,6 +111,7 @@ export class Mesh {
   readonly #signals: Signals
   readonly #hopTransport: HopTransport
   readonly #clusters: Clusters
+  #principals!: Principals
   /** The connection made while joining, for the first link (warm-up.ts). */
   #spare?: SparePeerConnection
 
@@ -134,6 +138,7 @@ export class Mesh {
       callTimeoutMs: options.callTimeoutMs,
       maxRequestsInFlight: options.maxRequestsInFlight,
       serveLimits: resolveServeLimits(options.limits.serve),
+      principalOf: (peerId) => this.#principals.of(peerId),
     })
     const { heartbeatIntervalMs, peerTimeoutMs, exposeErrorStacks } = options
     const createLink = (peerId: string, session: string, initiator: boolean) =>
@@ -166,6 +171,8 @@ export class Mesh {
           this.#clusters.linkJoined(peerId)
         },
         left: (peerId, reason) => {
+          // A replaced link's successor already presented its attestation: keep that one.
+          if (reason !== 'replaced') this.#principals.forget(peerId)
           this.#clusters.linkLeft(peerId, reason === 'timeout' || reason === 'failed')
           if (reason !== 'replaced') this.#messaging.peerLeft(peerId)
           this.#events.emit('peer:leave', peerId, reason)
@@ -193,7 +200,21 @@ export class Mesh {
     this.#topology = createTopology(parts)
     if (this.#topology.linksOnDemand) this.#links.enableOnDemand(options.idleLinkMs)
     const isOpen = () => this.#state === 'open'
-    this.#signals = new Signals({ identity, room: this.room, roster, links: this.#links, server: signaling, topology: this.#topology, isOpen, report })
+    const principals = (this.#principals = new Principals(identity.id, this.room, options.trustedKeys, report))
+    this.#signals = new Signals({
+      identity,
+      room: this.room,
+      roster,
+      links: this.#links,
+      server: signaling,
+      topology: this.#topology,
+      isOpen,
+      report,
+      principals,
+    })
+    // Before the topology hears the welcome: the offers it starts carry this peer's attestation.
+    signaling.events.on('welcome', (welcome) => this.#takeAttestation(welcome.attestation, welcome.serverKey))
+    signaling.events.on('token-refreshed', (refreshed) => this.#takeAttestation(refreshed.attestation, undefined))
     signaling.events.on('welcome', (welcome) => this.#topology.welcome(welcome))
     signaling.events.on('peer-joined', (peer) => this.#topology.peerJoined(peer))
     signaling.events.on('peer-left', (peerId) => this.#topology.peerLeft(peerId))
@@ -204,6 +225,8 @@ export class Mesh {
     this.#hopTransport = { id: identity.id, call: (peerId, name, value, options) => this.call(peerId, name, value, options) }
     const hopPolicy = options.hopPolicy
     this.#messaging.register(HOP_MAILBOX, (request, context) => serveHop(request, context, this.#hopTransport, this, hopPolicy))
+    // A linked peer's renewed attestation; one that does not verify is reported and changes nothing.
+    this.#messaging.register(PRINCIPAL_MAILBOX, (attestation, context) => this.#principals.renew(context.from, attestation).catch(report))
     this.#clusters = new Clusters({
       id: () => identity.id,
       linkedPeers: () => this.#links.peers,
@@ -216,6 +239,7 @@ export class Mesh {
       report,
       callTimeoutMs: this.#messaging.callTimeoutMs,
       gossip: this.#topology.gossip,
+      ownPrincipal: () => this.#principals.of(identity.id),
       ...(this.#topology.linksOnDemand && {
         hasLink: (peerId: string) => this.#links.isJoined(peerId),
         openLink: (peerId: string) =>
@@ -232,6 +256,31 @@ export class Mesh {
   }
 
   #onPageHide = (): void => void this.close()
+
+  /**
+   * This peer's attestation from the server (a welcome, a reconnect's welcome, a token refresh): kept
+   * for the offers and answers to come, and presented to every linked peer so their view of this
+   * peer's principal does not lapse.
+   */
+  #takeAttestation(attestation: string | undefined, serverKey: JsonObject | undefined): void {
+    const previous = this.#principals.ownAttestation
+    void this.#principals.ownFromServer(attestation, serverKey as JsonWebKey | undefined)
+    if (attestation === undefined || previous === undefined || attestation === previous) return
+    for (const peerId of this.#links.peers) {
+      this.#messaging.send(peerId, PRINCIPAL_MAILBOX, attestation).catch((error: unknown) => {
+        if (error instanceof MeshscopeError && error.code !== 'PEER_GONE' && error.code !== 'MESH_CLOSED') this.#events.emit('error', error)
+      })
+    }
+  }
+
+  /**
+   * The verified principal of a peer (this peer's own for `mesh.id`): in a room with auth, from the
+   * server-signed attestation the peer presented when its link formed (or renewed since); undefined
+   * in a room without auth, for a peer not linked, or once its attestation has expired unrenewed.
+   */
+  principalOf(peerId: string): Principal | undefined {
+    return this.#principals.of(peerId)
+  }
 
   /**
    * Gossip over SCAMP; only in the `scamp` topology (INVALID_ARGUMENT otherwise). Values arrive as

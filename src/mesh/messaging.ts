@@ -16,6 +16,7 @@ import { ProxyLifecycle, createRemoteProxy, type Remote } from '../rpc/remote-ob
 import { serveRequest, type CallContext, type RequestTargets } from '../rpc/serve.js'
 import { MailboxRef, MailboxRegistry, type Mailbox, type MailboxHandler, type MailboxOptions, type SpawnOptions } from '../services/mailboxes.js'
 import { currentLoop } from '../services/process-context.js'
+import type { Principal } from '../identity/principal.js'
 
 export interface MessagingHost {
   /** This peer's id (a function: the mesh's identity is set after this object is made). */
@@ -45,6 +46,8 @@ export interface MessagingHost {
   maxRequestsInFlight?: number | undefined
   /** Serving the requests peers open (`limits.serve`). */
   serveLimits?: ServeLimits | undefined
+  /** A peer's verified principal now (this peer's own for local calls); absent in a room without auth. */
+  principalOf?(peerId: string): Principal | undefined
 }
 
 /**
@@ -212,6 +215,10 @@ export class Messaging implements PeerRouter, RequestTargets {
     return this.#exposed.get(name) ?? (this.#withdrawn.has(name) ? withdrawnError(name) : undefined)
   }
 
+  principalOf(peerId: string): Principal | undefined {
+    return this.host.principalOf?.(peerId)
+  }
+
   report(error: MeshscopeError): void {
     this.host.report(error)
   }
@@ -246,7 +253,7 @@ export class Messaging implements PeerRouter, RequestTargets {
     await Promise.resolve() // like a remote send, never synchronous
     const deliver = this.mailboxes.get(name)
     if (!deliver) throw new MeshscopeError('UNKNOWN_MAILBOX', `no mailbox "${name}" on this peer`)
-    const context: CallContext = { from: this.host.id(), signal: new AbortController().signal }
+    const context: CallContext = { from: this.host.id(), principal: this.principalOf(this.host.id()), signal: new AbortController().signal }
     const failed = (error: unknown) => this.host.report(new MeshscopeError('HANDLER_FAILED', `mailbox "${name}" failed: ${String(error)}`, { cause: error }))
     let result: unknown
     try {
@@ -260,7 +267,7 @@ export class Messaging implements PeerRouter, RequestTargets {
 
   async #runLocally(request: Request, options: CallOptions): Promise<unknown> {
     const controller = new AbortController()
-    const context: CallContext = { from: this.host.id(), signal: controller.signal }
+    const context: CallContext = { from: this.host.id(), principal: this.principalOf(this.host.id()), signal: controller.signal }
     const onAbort = () => controller.abort(options.signal?.reason)
     options.signal?.addEventListener('abort', onAbort, { once: true })
     const timer =

@@ -20,6 +20,7 @@ import type { JsonObject } from '../signaling/protocol.js'
 import type { RtcSignal } from '../transport/webrtc-link.js'
 import { asLinkError, type LinkTable, type PeerLink } from './link-table.js'
 import type { Roster } from './roster.js'
+import type { Principals } from './principals.js'
 import { SignalFreshness } from './signal-freshness.js'
 import { type LinkRefusal, openSignedSignal, signSignal } from './signed-signal.js'
 import type { TopologyPolicy } from './topology.js'
@@ -57,6 +58,8 @@ export interface SignalsHost {
   readonly links: Pick<LinkTable, 'get' | 'start' | 'detach' | 'hasRoomFor' | 'refusedBy'>
   readonly server: Pick<SignalingClient, 'state' | 'sendSignal'>
   readonly topology: Pick<TopologyPolicy, 'acceptsOfferFrom' | 'signalsCarryKey' | 'signalWithoutServer'>
+  /** This peer's attestation for its offers and answers, and the check of the sender's (principals.ts). */
+  readonly principals: Pick<Principals, 'ownAttestation' | 'admit'>
   /** False once the mesh is closing: signals are then neither sent nor handled. */
   isOpen(): boolean
   report(error: MeshscopeError): void
@@ -95,7 +98,8 @@ export class Signals {
 
   async #send(peerId: string, session: string, signal: RtcSignal | LinkRefusal): Promise<void> {
     const { identity, room, server, topology } = this.host
-    const signed = await signSignal(identity, { room, from: identity.id, to: peerId, session, signal })
+    const attestation = signal.kind === 'description' ? this.host.principals.ownAttestation : undefined
+    const signed = await signSignal(identity, { room, from: identity.id, to: peerId, session, signal, ...(attestation !== undefined && { attestation }) })
     // The receiver may know nothing of us (scamp): the key travels along (its hash is our id).
     const payload = topology.signalsCarryKey ? { ...signed, publicKey: identity.publicKey } : signed
     if (!this.host.isOpen()) return
@@ -133,8 +137,9 @@ export class Signals {
     let signal: RtcSignal | LinkRefusal
     let session: string
     let t: number
+    let attestation: string | undefined
     try {
-      ;({ signal, session, t } = await openSignedSignal(payload, await senderKey, { room: this.host.room, from, to: identity.id }))
+      ;({ signal, session, t, attestation } = await openSignedSignal(payload, await senderKey, { room: this.host.room, from, to: identity.id }))
     } catch (error) {
       this.host.report(error instanceof MeshscopeError ? error : new MeshscopeError('BAD_SIGNAL', String(error), { cause: error }))
       return
@@ -142,6 +147,19 @@ export class Signals {
     if (!this.host.isOpen()) return
     const stale = this.#freshness.checkTime(t)
     if (stale) return this.host.report(new MeshscopeError('BAD_SIGNAL', `a signal from ${from} refused: ${stale}`))
+    if (signal.kind === 'description') {
+      // In a room with auth a link forms only with a peer whose attestation verifies: an offer
+      // without one is dropped, an answer without one ends our attempt.
+      try {
+        await this.host.principals.admit(from, attestation)
+      } catch (error) {
+        const forming = links.get(from)
+        if (signal.type === 'answer' && forming && forming.session === session && !forming.joined)
+          links.detach(forming, 'failed', 'its principal attestation was refused')
+        return this.host.report(error as MeshscopeError)
+      }
+      if (!this.host.isOpen()) return
+    }
     let entry = links.get(from)
     if (signal.kind === 'refusal') {
       // The peer has no room for our attempt: it is busy, not gone (what waits for the link learns PEER_BUSY).

@@ -12,7 +12,7 @@
  */
 import { MeshscopeError } from '../errors.js'
 import { importPublicKey, verifySignature, type Identity } from '../identity/identity.js'
-import type { JsonObject } from '../signaling/protocol.js'
+import { SIGNALING_LIMITS, type JsonObject } from '../signaling/protocol.js'
 import { MAX_CANDIDATES_PER_SIGNAL } from '../transport/candidate-batch.js'
 import type { RtcCandidate, RtcSignal } from '../transport/webrtc-link.js'
 
@@ -20,12 +20,14 @@ import type { RtcCandidate, RtcSignal } from '../transport/webrtc-link.js'
 const SIGNAL_VERSION = 3
 /**
  * The longest signed body a signal can have: an SDP of at most MAX_SDP_LENGTH, or
- * MAX_CANDIDATES_PER_SIGNAL candidates of at most MAX_CANDIDATE_LENGTH, JSON-escaped, and the fields.
+ * MAX_CANDIDATES_PER_SIGNAL candidates of at most MAX_CANDIDATE_LENGTH, JSON-escaped, and the fields
+ * (an offer or answer may also carry a principal attestation of up to 8 KiB).
  */
-export const MAX_BODY_LENGTH = 32 * 1024
+export const MAX_BODY_LENGTH = 40 * 1024
 const MAX_SDP_LENGTH = 24 * 1024
 const MAX_CANDIDATE_LENGTH = 1024
 const SESSION_PATTERN = /^[A-Za-z0-9_-]{8,64}$/
+const MAX_ATTESTATION_LENGTH = SIGNALING_LIMITS.maxAttestationLength
 
 export interface SignedSignal {
   room: string
@@ -36,6 +38,11 @@ export interface SignedSignal {
   /** When the sender signed it (ms since the epoch, its clock). */
   t: number
   signal: RtcSignal | LinkRefusal
+  /**
+   * The sender's principal attestation (a room with auth), in offers and answers: signed with the
+   * signal, so it arrives however the signal travelled (principals.ts verifies it).
+   */
+  attestation?: string
 }
 
 /**
@@ -81,7 +88,18 @@ export async function openSignedSignal(payload: JsonObject, senderKey: CryptoKey
   if (typeof value.t !== 'number' || !Number.isSafeInteger(value.t) || value.t < 0) throw new MeshscopeError('BAD_SIGNAL', 'the signal has no valid time')
   const signal = parseRtcSignal(value.signal)
   if (!signal) throw new MeshscopeError('BAD_SIGNAL', 'the signal is neither a description nor a candidate')
-  return { room: expected.room, from: expected.from, to: expected.to, session: value.session, t: value.t, signal }
+  const { attestation } = value
+  if (attestation !== undefined && (typeof attestation !== 'string' || attestation.length > MAX_ATTESTATION_LENGTH))
+    throw new MeshscopeError('BAD_SIGNAL', 'the signal carries an attestation that is not a bounded string')
+  return {
+    room: expected.room,
+    from: expected.from,
+    to: expected.to,
+    session: value.session,
+    t: value.t,
+    signal,
+    ...(typeof attestation === 'string' && { attestation }),
+  }
 }
 
 /**

@@ -17,11 +17,17 @@ import type { MuxStream } from '../mux/stream.js'
 import { endAfterOneMessage } from './one-message.js'
 import { replyToWire, requestFromWire, type Reply, type Request } from './protocol.js'
 import { DEFAULT_SERVE_LIMITS, type ServeLimits } from './serve-limits.js'
+import type { Principal } from '../identity/principal.js'
 
 /** What a handler learns about the call it serves. */
 export interface CallContext {
   /** The verified id of the calling peer. */
   from: string
+  /**
+   * The caller's principal, verified from its server-signed attestation (a room with auth); absent
+   * in a room without auth, or when the caller's attestation has expired unrenewed. Never invented.
+   */
+  principal?: Principal | undefined
   /** Aborts when the caller gives up (abort, timeout) or goes away. */
   signal: AbortSignal
 }
@@ -40,6 +46,8 @@ export interface RequestTargets {
   exposedObject(name: string): object | MeshscopeError | undefined
   /** Failures nobody waits for (a plain send's handler threw, a malformed request). */
   report(error: MeshscopeError): void
+  /** The verified principal of a peer now, if it has one (absent: no principals, as in a room without auth). */
+  principalOf?(peerId: string): Principal | undefined
   /** How long a request may take to arrive (default DEFAULT_SERVE_LIMITS); the mesh's limits. */
   readonly serveLimits?: ServeLimits
 }
@@ -136,7 +144,7 @@ async function serveRead(connection: Connection, stream: MuxStream, targets: Req
 async function serveDecoded(connection: Connection, stream: MuxStream, targets: RequestTargets, request: Request, requestBytes: number): Promise<void> {
   const from = connection.peerId ?? 'unknown'
 
-  const context = new ServeContext(from)
+  const context = new ServeContext(from, targets.principalOf?.(from))
   // The caller closed its side with the request; a reset (it gave up) or a lost session ends our
   // sending side before the reply does.
   stream.onSendEnd((reason, error) => {
@@ -199,7 +207,10 @@ class ServeContext implements CallContext {
   #controller?: AbortController
   #abortReason?: () => MeshscopeError
 
-  constructor(readonly from: string) {}
+  constructor(
+    readonly from: string,
+    readonly principal: Principal | undefined,
+  ) {}
 
   get signal(): AbortSignal {
     if (!this.#controller) {

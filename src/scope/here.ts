@@ -1,5 +1,6 @@
 /** The context a hop block runs with: where it runs, who asked, how to hop on, when to stop. */
 import type { CallOptions } from '../rpc/call.js'
+import type { Principal } from '../identity/principal.js'
 
 /** What a hop needs from a mesh; `Mesh` provides it. */
 export interface HopTransport {
@@ -22,6 +23,13 @@ export interface Here {
   readonly id: string
   /** The verified id of the peer that hopped here (this peer's own id for a local hop). */
   readonly caller: string
+  /**
+   * The verified principal of `caller` (from its server-signed attestation, in a room with auth):
+   * each hop of a chain sees its own caller's. Undefined in a room without auth — never invented.
+   */
+  readonly principal: Principal | undefined
+  /** `principal`, or a throw of AUTHENTICATION_REQUIRED when the caller has none: the hop then fails with a HopError of that code. */
+  requirePrincipal(): Principal
   /**
    * The peers this chain went through, ending with this one: [A, B, C]. Only the last two are
    * verified (`caller`, this peer): what came before is what the caller says (`unverifiedPath`).

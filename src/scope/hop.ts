@@ -12,6 +12,7 @@ import { MeshscopeError } from '../errors.js'
 import type { CallOptions } from '../rpc/call.js'
 import type { CallContext } from '../rpc/serve.js'
 import { peerRef, type Here, type HopTransport, type PeerRef } from './here.js'
+import type { Principal } from '../identity/principal.js'
 import { ALLOW_ROOM_MEMBERS, findHop, isHopBlock, type HopBlock, type HopBody, type HopPolicy } from './registry.js'
 
 export const HOP_MAILBOX = '__meshscope.hop'
@@ -21,7 +22,7 @@ const MAX_PATH = 64
 export class HopError extends MeshscopeError {
   override name = 'HopError'
   constructor(
-    code: 'HOP_FAILED' | 'UNKNOWN_HOP' | 'HOP_REFUSED',
+    code: 'HOP_FAILED' | 'UNKNOWN_HOP' | 'HOP_REFUSED' | 'AUTHENTICATION_REQUIRED',
     message: string,
     /** The peer the failure happened on. */
     readonly peer: string,
@@ -46,7 +47,7 @@ export interface HopCallOptions extends CallOptions {
    * is checked on the serving peer; it may name only module-level bindings). For a block made with
    * `defineHop`, give `allow` to `defineHop` instead: here it is ignored.
    */
-  allow?: (callerId: string) => boolean
+  allow?: (callerId: string, principal: Principal | undefined) => boolean
 }
 
 /**
@@ -99,7 +100,8 @@ export async function serveHop(
   if (!block) return fail('UNKNOWN_HOP', `peer ${self} has no hop block "${blockId}": it is probably running a different build of the code`)
   let allowed = false
   try {
-    allowed = (block.options.allow ? block.options.allow(context.from) : policy(context.from, blockId)) === true
+    const principal = context.principal
+    allowed = (block.options.allow ? block.options.allow(context.from, principal) : policy(context.from, blockId, principal)) === true
   } catch {
     allowed = false
   }
@@ -107,6 +109,11 @@ export async function serveHop(
   const here: Here = {
     id: self,
     caller: context.from,
+    principal: context.principal,
+    requirePrincipal: () => {
+      if (context.principal) return context.principal
+      throw new MeshscopeError('AUTHENTICATION_REQUIRED', `the hop block "${blockId}" needs a caller with a verified principal; ${context.from} has none`)
+    },
     path,
     unverifiedPath: path.slice(0, -2),
     signal: context.signal,
@@ -119,6 +126,8 @@ export async function serveHop(
     // A failure further down travels up unchanged, so the first caller learns where it really happened.
     if (error instanceof HopError) return [1, { peer: error.peer, path: [...error.path], code: error.code, message: error.reason, error: error.remote }]
     const thrown = error instanceof Error ? error : new Error(String(error))
+    // `here.requirePrincipal()` said no: the caller learns that code, not a generic failure.
+    if (thrown instanceof MeshscopeError && thrown.code === 'AUTHENTICATION_REQUIRED') return fail('AUTHENTICATION_REQUIRED', thrown.message)
     return fail('HOP_FAILED', `the hop block "${blockId}" threw on ${self}: ${thrown.message}`, thrown)
   }
 }
@@ -128,7 +137,7 @@ function unpackReply(reply: unknown, peerId: string, path: string[]): unknown {
     if (reply[0] === 0) return reply[1]
     if (reply[0] === 1 && typeof reply[1] === 'object' && reply[1] !== null) {
       const failure = reply[1] as Partial<HopFailure>
-      const code = failure.code === 'UNKNOWN_HOP' || failure.code === 'HOP_REFUSED' ? failure.code : 'HOP_FAILED'
+      const code = failure.code === 'UNKNOWN_HOP' || failure.code === 'HOP_REFUSED' || failure.code === 'AUTHENTICATION_REQUIRED' ? failure.code : 'HOP_FAILED'
       const failurePath = Array.isArray(failure.path) && failure.path.every((id) => typeof id === 'string') ? failure.path : path
       const message = typeof failure.message === 'string' ? failure.message : 'a hop failed'
       throw new HopError(

@@ -6,23 +6,25 @@
  */
 import { MeshscopeError } from '../errors.js'
 import type { Here } from './here.js'
+import type { Principal } from '../identity/principal.js'
 
 /** A block's body: receives the captured values and the context `here`. */
 export type HopBody<C, R> = (captures: C, here: Here) => R | Promise<R>
 
 export interface HopOptions {
   /**
-   * Who may run this block: a predicate on the caller's verified peer id; others get HOP_REFUSED. A
+   * Who may run this block: a predicate on the caller's verified peer id and its verified principal
+   * (undefined in a room without auth, or without a valid attestation); others get HOP_REFUSED. A
    * block without one follows the mesh's `hopPolicy` (`Mesh.join`).
    */
-  allow?: (callerId: string) => boolean
+  allow?: (callerId: string, principal: Principal | undefined) => boolean
 }
 
 /**
  * Who may run a block that does not say (`Mesh.join({ hopPolicy })`): a predicate on the caller's
- * verified id and the block's id. A throw counts as no.
+ * verified id, the block's id and the caller's verified principal (if any). A throw counts as no.
  */
-export type HopPolicy = (callerId: string, blockId: string) => boolean
+export type HopPolicy = (callerId: string, blockId: string, principal: Principal | undefined) => boolean
 
 /** Everyone in the room may run every block that does not say otherwise: room membership is the trust boundary. */
 export const ALLOW_ROOM_MEMBERS: HopPolicy = () => true

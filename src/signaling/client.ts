@@ -150,7 +150,7 @@ export class SignalingClient {
    * code (TOKEN_INVALID, TOKEN_EXPIRED, ROOM_FORBIDDEN…), NOT_JOINED when not joined, TIMEOUT.
    */
   async refreshToken(token?: string): Promise<TokenRefreshedMessage> {
-    const fresh = token ?? (await this.#tokens.fresh())
+    const fresh = token ?? (await this.#tokens.forRefresh())
     if (this.#state !== 'joined') throw new MeshscopeError('NOT_JOINED', 'not joined to the signaling server')
     if (this.#refresh) throw new MeshscopeError('INVALID_ARGUMENT', 'a token refresh is already waiting for the server')
     return new Promise<TokenRefreshedMessage>((resolve, reject) => {
@@ -310,9 +310,12 @@ export class SignalingClient {
     }
   }
 
-  /** With a token function, the token is refreshed before the server's `expiresAt` without the application. */
+  /**
+   * Refreshed before the server's `expiresAt` without the application: with a token function, a
+   * fresh token; with a fixed one, the same token again, which renews the attestation while it holds.
+   */
   #scheduleRefresh(expiresAt: number | undefined): void {
-    if (!this.#tokens.renewable) return
+    if (!this.#tokens.present) return
     this.#tokens.schedule(expiresAt, () => {
       this.refreshToken().catch((error: unknown) => {
         const reported = error instanceof MeshscopeError ? error : new MeshscopeError('TOKEN_INVALID', 'the automatic token refresh failed', { cause: error })

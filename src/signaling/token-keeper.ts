@@ -28,11 +28,6 @@ export class TokenKeeper {
     return this.source !== undefined
   }
 
-  /** Whether a fresh token can be had without the application (the source is a function). */
-  get renewable(): boolean {
-    return typeof this.source === 'function'
-  }
-
   /** The token for a hello: a fresh one from a function source, else the newest one given. */
   async forHello(): Promise<string | undefined> {
     if (this.source === undefined) return undefined
@@ -46,6 +41,13 @@ export class TokenKeeper {
     const token = await this.source()
     if (!isToken(token)) throw new MeshscopeError('INVALID_ARGUMENT', 'the token function returned something that is not a token')
     return token
+  }
+
+  /** The token for a refresh: a fresh one from a function source, else the newest one given (it renews the attestation). */
+  async forRefresh(): Promise<string> {
+    if (typeof this.source === 'function') return this.fresh()
+    if (this.source === undefined) throw new MeshscopeError('INVALID_ARGUMENT', 'this peer has no token to refresh')
+    return this.#latest ?? this.source
   }
 
   /** Remembers a token the server accepted in a refresh (the next hello uses it). */

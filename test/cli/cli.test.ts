@@ -4,9 +4,11 @@
  * exits 0 (wrtc crashes at teardown if connections are left open).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { SignJWT } from 'jose'
+import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { Identity } from '../../src/identity/identity.js'
@@ -115,7 +117,11 @@ describe('meshscope CLI', () => {
 
   it('signal --jwt-secret lets a valid token join and refuses a hello without one (4006)', async () => {
     const secret = 'a cli test secret long enough for HS256'
-    const signal = run(['signal', '--port', '0', '--host', '127.0.0.1', '--jwt-secret', secret, '--jwt-issuer', 'cli-test'])
+    // A shared attestation key, as several instances serving the same rooms would be given.
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'meshscope-cli-')), 'attestation.jwk')
+    writeFileSync(keyFile, JSON.stringify(await exportJWK(privateKey)))
+    const signal = run(['signal', '--port', '0', '--host', '127.0.0.1', '--jwt-secret', secret, '--jwt-issuer', 'cli-test', '--attestation-key', keyFile])
     children.push(signal.child)
     await until('listening', () => signal.output().includes('listening on ws://127.0.0.1:'), 10_000)
     const url = /listening on (ws:\/\/\S+)/.exec(signal.output())![1]!
@@ -127,8 +133,10 @@ describe('meshscope CLI', () => {
       .sign(new TextEncoder().encode(secret))
     const WS = WebSocket as unknown as WebSocketConstructor
     const joined = new SignalingClient({ url, room: 'cli-auth', identity: await Identity.generate(), WebSocket: WS, token })
-    await joined.start()
+    const welcome = await joined.start()
     joined.close()
+    const expected = await exportJWK(publicKey)
+    expect(welcome.serverKey).toMatchObject({ kty: 'EC', crv: 'P-256', x: expected.x, y: expected.y })
     const refused = new SignalingClient({ url, room: 'cli-auth', identity: await Identity.generate(), WebSocket: WS })
     await expect(refused.start()).rejects.toMatchObject({ code: 'SIGNALING_REFUSED', cause: { code: 'TOKEN_REQUIRED' } })
     signal.child.kill('SIGTERM')

@@ -4,6 +4,7 @@
  * rule (decideOffer), crossing offers, duplicates, stale and forged signals, order, and the way
  * signals travel while the server is away.
  */
+import { Principals } from '../../src/mesh/principals.js'
 import { describe, expect, it } from 'vitest'
 import { delay } from '../until.js'
 import type { MeshscopeError } from '../../src/errors.js'
@@ -104,6 +105,7 @@ async function twoPeers(eitherSide: boolean) {
       },
       isOpen: () => true,
       report: (error: MeshscopeError) => void peer.errors.push(error.code),
+      principals: new Principals(identity.id, ROOM, undefined, () => {}),
     })
     return peer
   }

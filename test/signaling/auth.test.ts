@@ -64,13 +64,22 @@ describe('token-authorised rooms: HS256', () => {
   const auth: SignalingAuth = { secret: SECRET, issuer: 'https://issuer.test', audience: 'meshscope' }
   const good = (spec: TokenSpec = {}) => hs256({ iss: 'https://issuer.test', aud: 'meshscope', ...spec })
 
-  it('a valid token joins; the welcome says when it expires', async () => {
+  it('a valid token joins; the welcome carries the attestation, the server key and when to refresh', async () => {
     const { url } = await harness.server({ auth })
-    const exp = nowSeconds() + 600
     const client = await harness.connect(url)
-    await client.sendHello(await Identity.generate(), 'lobby', { token: await good({ exp }) })
+    await client.sendHello(await Identity.generate(), 'lobby', { token: await good({ exp: nowSeconds() + 600 }) })
     const welcome = await client.waitForType('welcome')
-    expect(welcome.expiresAt).toBe(exp * 1000 + 5_000) // the clock tolerance counts
+    // The attestation (300 s) ends before the token: refresh before it.
+    expect(welcome.expiresAt).toBeGreaterThan(Date.now() + 290_000)
+    expect(welcome.expiresAt).toBeLessThanOrEqual(Date.now() + 300_000)
+    expect(welcome.attestation).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
+    expect(welcome.serverKey).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' })
+    expect(welcome.serverKey).not.toHaveProperty('d')
+    // A token that ends sooner than an attestation would: its own end, the clock tolerance counted.
+    const soon = nowSeconds() + 60
+    const second = await harness.connect(url)
+    await second.sendHello(await Identity.generate(), 'lobby', { token: await good({ exp: soon }) })
+    expect((await second.waitForType('welcome')).expiresAt).toBe(soon * 1000 + 5_000)
   })
 
   it('refuses every bad token with its code and close code', async () => {
@@ -134,7 +143,8 @@ describe('token-authorised rooms: HS256', () => {
     since = member.client.messages.length
     member.client.send({ type: 'refresh-token', token: await good({ exp: nowSeconds() + 600 }) })
     const refreshed = await member.client.waitForType('token-refreshed', since)
-    expect(refreshed.expiresAt).toBeGreaterThan(Date.now() + 500_000)
+    expect(refreshed.expiresAt).toBeGreaterThan(Date.now() + 290_000) // the new attestation’s end, sooner than the token’s
+    expect(refreshed.attestation).toBeTypeOf('string')
     await new Promise((resolve) => setTimeout(resolve, 3_000))
     expect(member.client.isOpen).toBe(true)
   })

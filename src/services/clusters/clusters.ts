@@ -214,7 +214,7 @@ export class Clusters {
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
       await Promise.resolve() // like a remote request, never synchronous
-      const context: CallContext = { from: this.host.id(), signal: controller.signal }
+      const context: CallContext = { from: this.host.id(), principal: this.host.ownPrincipal?.(), signal: controller.signal }
       const running = service.request(value, context, this.clock() + timeoutMs)
       running.catch(() => {})
       return await Promise.race([running, givenUp])
@@ -350,7 +350,7 @@ export class Clusters {
       peers.map(async (peerId) => {
         if (peerId !== self) return this.host.send(peerId, mailbox, [name, value])
         await Promise.resolve() // like a remote delivery, never synchronous
-        deliverLocally({ from: self, signal: new AbortController().signal })
+        deliverLocally({ from: self, principal: this.host.ownPrincipal?.(), signal: new AbortController().signal })
       }),
     )
   }

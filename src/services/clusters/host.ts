@@ -2,6 +2,7 @@
 import type { MeshscopeError } from '../../errors.js'
 import type { CallOptions } from '../../rpc/call.js'
 import type { MailboxHandler } from '../mailboxes.js'
+import type { Principal } from '../../identity/principal.js'
 
 /** What clusters need from the mesh. */
 export interface ClusterHost {
@@ -27,4 +28,6 @@ export interface ClusterHost {
    * when the peer refused it (it has no room: PEER_BUSY).
    */
   openLink?(peerId: string): Promise<'open' | 'failed' | 'refused' | 'busy'>
+  /** This peer's own verified principal, for the handlers it runs for itself (absent in a room without auth). */
+  ownPrincipal?(): Principal | undefined
 }

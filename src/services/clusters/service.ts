@@ -6,6 +6,7 @@
  */
 import { MeshscopeError } from '../../errors.js'
 import type { CallContext } from '../../rpc/serve.js'
+import type { Principal } from '../../identity/principal.js'
 import { payloadBytes } from './payload-bytes.js'
 import type { Receiver, Sender } from '../../channels/mpsc.js'
 import { Tunnel } from './tunnel.js'
@@ -142,7 +143,7 @@ export class Service {
     deliver(
       this.#broadcasts,
       value,
-      (abort) => handler.call(this.handlers, value, handlerContext(context.from, abort)),
+      (abort) => handler.call(this.handlers, value, handlerContext(context, abort)),
       (error) =>
         this.reportFailure(
           new MeshscopeError('HANDLER_FAILED', `the broadcast handler of cluster "${this.cluster}" failed: ${String(error)}`, { cause: error }),
@@ -195,7 +196,7 @@ export class Subscription {
     deliver(
       this.#events,
       value,
-      (abort) => this.handler(value, handlerContext(context.from, abort)),
+      (abort) => this.handler(value, handlerContext(context, abort)),
       (error) => this.reportFailure(new MeshscopeError('HANDLER_FAILED', `the handler of topic "${this.topic}" failed: ${String(error)}`, { cause: error })),
     )
   }
@@ -227,6 +228,7 @@ class HandlerContext implements CallContext {
   constructor(
     readonly from: string,
     private readonly abort: HandlerAbort,
+    readonly principal: Principal | undefined,
   ) {}
 
   get signal(): AbortSignal {
@@ -234,8 +236,8 @@ class HandlerContext implements CallContext {
   }
 }
 
-function handlerContext(from: string, abort: HandlerAbort): CallContext {
-  return new HandlerContext(from, abort)
+function handlerContext(context: CallContext, abort: HandlerAbort): CallContext {
+  return new HandlerContext(context.from, abort, context.principal)
 }
 
 /**
@@ -262,7 +264,7 @@ class RequestWork implements Work<unknown> {
   run(abort: HandlerAbort): unknown {
     let result: unknown
     try {
-      result = this.handlers.request!.call(this.handlers, this.value, new HandlerContext(this.context.from, abort))
+      result = this.handlers.request!.call(this.handlers, this.value, new HandlerContext(this.context.from, abort, this.context.principal))
     } catch (error) {
       throw new HandlerThrew(error)
     }

@@ -317,6 +317,7 @@ export class SignalingClient {
   #scheduleRefresh(expiresAt: number | undefined): void {
     if (!this.#tokens.present) return
     this.#tokens.schedule(expiresAt, () => {
+      if (this.#refresh) return // one by hand is under way: its answer schedules the next
       this.refreshToken().catch((error: unknown) => {
         const reported = error instanceof MeshscopeError ? error : new MeshscopeError('TOKEN_INVALID', 'the automatic token refresh failed', { cause: error })
         this.events.emit('error', reported)

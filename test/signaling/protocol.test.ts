@@ -375,3 +375,50 @@ describe('depthOf', () => {
     expect(depthOf(deep)).toBeGreaterThan(SIGNALING_LIMITS.maxPayloadDepth)
   })
 })
+
+// ── tokens and attestations (issue 16) ───────────────────────────────────────
+
+describe('tokens and attestations on the wire', () => {
+  const parsedClient = (value: Fields) => parseClientMessage(asText(value))
+
+  it(`a hello token: up to maxTokenLength (${SIGNALING_LIMITS.maxTokenLength}) printable ASCII characters; longer, empty or other characters are TOKEN_INVALID`, () => {
+    const ok = parsedClient(hello({ token: 'x'.repeat(SIGNALING_LIMITS.maxTokenLength) }))
+    expect(ok.ok && ok.message.type === 'hello' && ok.message.token?.length).toBe(SIGNALING_LIMITS.maxTokenLength)
+    for (const token of ['x'.repeat(SIGNALING_LIMITS.maxTokenLength + 1), '', 'has space', 'ünïcode', 42, null]) {
+      expect(parsedClient(hello({ token }))).toMatchObject({ ok: false, code: 'TOKEN_INVALID' })
+    }
+    expect(parsedClient(hello({ token: 'a.b.c', extra: 1 }))).toMatchObject({ ok: false, code: 'BAD_MESSAGE' })
+  })
+
+  it('refresh-token takes exactly a token', () => {
+    expect(parsedClient({ type: 'refresh-token', token: 'a.b.c' })).toStrictEqual({ ok: true, message: { type: 'refresh-token', token: 'a.b.c' } })
+    expect(parsedClient({ type: 'refresh-token' })).toMatchObject({ ok: false, code: 'BAD_MESSAGE' })
+    expect(parsedClient({ type: 'refresh-token', token: 'a.b.c', sub: 'root' })).toMatchObject({ ok: false, code: 'BAD_MESSAGE' })
+    expect(parsedClient({ type: 'refresh-token', token: 'y'.repeat(SIGNALING_LIMITS.maxTokenLength + 1) })).toMatchObject({ ok: false, code: 'TOKEN_INVALID' })
+  })
+
+  it('a welcome and a token-refreshed keep a bounded attestation, a small server key and a time; anything else is refused', () => {
+    const welcome = { type: 'welcome', id: PEER_A, room: 'lobby', peers: [], expiresAt: 1_000, attestation: 'h.p.s', serverKey: { kty: 'EC' } }
+    expect(parseServerMessage(asText(welcome))).toStrictEqual({ ok: true, message: welcome })
+    for (const bad of [
+      { attestation: 'a'.repeat(SIGNALING_LIMITS.maxAttestationLength + 1) },
+      { attestation: 7 },
+      { serverKey: 'not a key' },
+      { serverKey: { pad: 'k'.repeat(1024) } },
+      { expiresAt: 'soon' },
+    ]) {
+      expect(parseServerMessage(asText({ ...welcome, ...bad }))).toMatchObject({ ok: false, code: 'BAD_MESSAGE' })
+    }
+    expect(parseServerMessage(asText({ type: 'token-refreshed', expiresAt: 5, attestation: 'h.p.s', extra: true }))).toStrictEqual({
+      ok: true,
+      message: { type: 'token-refreshed', expiresAt: 5, attestation: 'h.p.s' },
+    })
+    expect(parseServerMessage(asText({ type: 'token-refreshed', attestation: 'a b' }))).toMatchObject({ ok: false, code: 'BAD_MESSAGE' })
+  })
+
+  it('the server’s token codes pass the client’s allowlist', () => {
+    for (const code of ['TOKEN_REQUIRED', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'ROOM_FORBIDDEN']) {
+      expect(parseServerMessage(asText({ type: 'error', code, message: 'no' }))).toMatchObject({ ok: true, message: { code } })
+    }
+  })
+})

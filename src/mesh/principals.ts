@@ -12,7 +12,7 @@
  * PRINCIPAL_MAILBOX. In a room without auth (no trusted key) attestations are neither asked for nor
  * read, and every principal is absent.
  */
-import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import type { JWK, JWTPayload, JWTVerifyGetKey } from 'jose'
 import { MeshscopeError } from '../errors.js'
 import { ATTESTATION_TYPE, type Principal } from '../identity/principal.js'
 import { SIGNALING_LIMITS } from '../signaling/protocol.js'
@@ -30,7 +30,9 @@ interface Held {
 
 export class Principals {
   readonly #byPeer = new Map<string, Held>()
-  #keys?: JWTVerifyGetKey
+  /** The trusted keys; jose (a chunk of its own for bundlers) is loaded only once there are some. */
+  #keys?: JWK[]
+  #keySet?: { keys: JWK[]; set: JWTVerifyGetKey }
   #own?: { attestation: string; held?: Held }
   /** Keys given to `Mesh.join`: they win over the welcome's. */
   readonly #pinned: boolean
@@ -41,7 +43,7 @@ export class Principals {
     trustedKeys: readonly JsonWebKey[] | undefined,
     private readonly report: (error: MeshscopeError) => void,
   ) {
-    if (trustedKeys && trustedKeys.length > 0) this.#keys = createLocalJWKSet({ keys: trustedKeys as JWK[] })
+    if (trustedKeys && trustedKeys.length > 0) this.#keys = [...(trustedKeys as JWK[])]
     this.#pinned = this.#keys !== undefined
   }
 
@@ -61,7 +63,7 @@ export class Principals {
    * (for local calls) is never what the server said without a signature the others would accept.
    */
   async ownFromServer(attestation: string | undefined, serverKey: JsonWebKey | undefined): Promise<void> {
-    if (serverKey && !this.#pinned) this.#keys = createLocalJWKSet({ keys: [serverKey as JWK] })
+    if (serverKey && !this.#pinned) this.#keys = [serverKey as JWK]
     if (attestation === undefined) return
     this.#own = { attestation }
     try {
@@ -113,7 +115,10 @@ export class Principals {
     if (attestation.length > SIGNALING_LIMITS.maxAttestationLength) throw new MeshscopeError('ATTESTATION_INVALID', `${peerId}'s attestation is too long`)
     let payload: JWTPayload
     try {
-      ;({ payload } = await jwtVerify(attestation, keys, {
+      const { createLocalJWKSet, jwtVerify } = await import('jose')
+      // One key set per list of keys (it caches the imported keys).
+      if (this.#keySet?.keys !== keys) this.#keySet = { keys, set: createLocalJWKSet({ keys }) }
+      ;({ payload } = await jwtVerify(attestation, this.#keySet.set, {
         algorithms: ['ES256'],
         typ: ATTESTATION_TYPE,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,

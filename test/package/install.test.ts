@@ -94,8 +94,8 @@ describe('npm install of the packed package into a browser app', () => {
     if (workDir) rmSync(workDir, { recursive: true, force: true })
   })
 
-  it('node_modules holds meshscope, @msgpack/msgpack and ws: no native module, no build tool', () => {
-    expect(installedPackages(join(app, 'node_modules'))).toEqual(['@msgpack/msgpack', 'meshscope', 'ws'])
+  it('node_modules holds meshscope, @msgpack/msgpack, jose and ws: no native module, no build tool', () => {
+    expect(installedPackages(join(app, 'node_modules'))).toEqual(['@msgpack/msgpack', 'jose', 'meshscope', 'ws'])
   })
 
   it('the app imports meshscope, and meshscope/signaling', () => {

@@ -72,6 +72,8 @@ export type AuthVerdict = ({ ok: true } & AuthGrant) | { ok: false; code: AuthRe
 /** Decides joins and refreshes: `verify(token, room, peerId)` never throws. */
 export interface Authorizer {
   verify(token: string | undefined, room: string, peerId: string): Promise<AuthVerdict>
+  /** Settles once the configured keys are loaded (a remote JWKS is fetched at the first token); rejects if they cannot be. */
+  readonly ready: Promise<unknown>
 }
 
 /** The claim that restricts a token to some rooms: a list of room names, `*` for any, `prefix*` for a prefix. */
@@ -89,6 +91,7 @@ function refusal(code: AuthRefusalCode, reason: string): AuthVerdict {
 
 function functionAuthorizer(decide: AuthFunction, timeoutMs: number): Authorizer {
   return {
+    ready: Promise.resolve(),
     async verify(token, room, peerId) {
       let timer: ReturnType<typeof setTimeout> | undefined
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)))
@@ -147,6 +150,7 @@ function jwtAuthorizer(options: JwtAuthOptions): Authorizer {
     ...(options.audience !== undefined && { audience: options.audience }),
   }
   return {
+    ready: key,
     async verify(token, room) {
       if (token === undefined) return refusal('TOKEN_REQUIRED', 'this server needs a token in the hello')
       let payload: JWTPayload

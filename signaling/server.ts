@@ -33,7 +33,7 @@ import { RoomMembers } from './room.js'
 import { SessionAuth, type AuthState } from './session-auth.js'
 
 export interface SignalingServer {
-  /** Resolves once the server listens; rejects if it cannot (port in use…). */
+  /** Resolves once the server listens and its auth keys are loaded; rejects if it cannot (port in use, a key that cannot be read…). */
   readonly ready: Promise<void>
   /** Where the server listens; `url` is the ws:// address clients connect to. */
   address(): { host: string; port: number; url: string }
@@ -104,11 +104,13 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     wss.handleUpgrade(request, socket, head, (webSocket) => accept(webSocket, request, verdict))
   })
 
-  const ready = new Promise<void>((resolve, reject) => {
+  const listening = new Promise<void>((resolve, reject) => {
     httpServer.once('listening', resolve)
     httpServer.once('error', reject)
     httpServer.listen(config.port, config.host)
   })
+  // Keys that cannot be loaded (a bad PEM, a missing JWKS file) fail start-up, not every join.
+  const ready = Promise.all([listening, sessionAuth.ready]).then(() => {})
   // After start-up, a server-level error must not crash the process: report it and go on.
   ready.then(
     () => httpServer.on('error', (error) => log(`error ${error.message}`)),

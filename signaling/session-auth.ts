@@ -46,6 +46,11 @@ export class SessionAuth {
     this.#attestor = auth === undefined ? undefined : new Attestor(attestation)
   }
 
+  /** Settles once the verification and attestation keys are loaded; rejects if they cannot be. */
+  get ready(): Promise<void> {
+    return Promise.all([this.#authorizer?.ready, this.#attestor?.publicKey()]).then(() => {})
+  }
+
   /** Whether this server requires tokens. */
   get enabled(): boolean {
     return this.#authorizer !== undefined

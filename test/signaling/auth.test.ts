@@ -207,6 +207,21 @@ describe('token-authorised rooms: public keys and JWKS', () => {
   })
 })
 
+describe('token-authorised rooms: keys that cannot be loaded', () => {
+  it('a bad public key, a missing JWKS file or a bad attestation key fail start-up', async () => {
+    const { createSignalingServer } = await import('../../signaling/server.js')
+    for (const options of [
+      { auth: { publicKeys: ['-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----'] } },
+      { auth: { jwks: join(tmpdir(), 'meshscope-no-such-jwks.json') } },
+      { auth: { secret: SECRET }, attestation: { key: 'not a PEM' } },
+    ]) {
+      const server = createSignalingServer({ port: 0, host: '127.0.0.1', log: () => {}, ...options })
+      await expect(server.ready).rejects.toThrow()
+      await server.close()
+    }
+  })
+})
+
 describe('token-authorised rooms: the operator’s function', () => {
   it('decides with the token, the room and the proven peer id; refusals, throws and nonsense are refused', async () => {
     const seen: Array<[string | undefined, string, string]> = []

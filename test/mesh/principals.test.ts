@@ -85,6 +85,11 @@ describe('principals in a room with auth', () => {
     await until('the cluster to be known', () => (alice.directory().clusters['principals-svc'] ?? []).includes(bob.id))
     await expect(alice.request('principals-svc', 1)).resolves.toBe('alice')
     expect(alice.principalOf(bob.id)).toEqual({ sub: 'bob', claims: { role: 'user' } })
+
+    // Refreshing by hand: the same token again is taken; another sub is refused and changes nothing.
+    await expect(carol.refreshToken()).resolves.toBeUndefined()
+    await expect(alice.refreshToken(await token('mallory'))).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+    await expect(alice.call(bob.id, 'who', null)).resolves.toEqual(aliceSeen)
   })
 
   it('a peer pinned to another key refuses every link with ATTESTATION_INVALID', async () => {

@@ -9,6 +9,7 @@ import {
   defineHop,
   hop,
   mpsc,
+  type CallContext,
   type GossipMessageEvent,
   type Here,
   type HopBlock,
@@ -16,6 +17,7 @@ import {
   type Mesh,
   type PeerLeaveReason,
   type PeerRef,
+  type Principal,
   type Remote,
   type Service,
   type SignalingState,
@@ -102,6 +104,19 @@ declare const peer: PeerRef
   const later = defineHop('types/later', async ({ ms }: { ms: number }) => ms)
   // A block returning a promise resolves to its value, not a promise of a promise.
   expectTypeOf(hop(peer, { ms: 1 }, later)).toEqualTypeOf<Promise<number>>()
+
+  // Principals (issue 16): optional where remote code runs; requirePrincipal narrows.
+  defineHop(
+    'types/principal',
+    (_: object, here) => {
+      expectTypeOf(here.principal).toEqualTypeOf<Principal | undefined>()
+      expectTypeOf(here.requirePrincipal()).toEqualTypeOf<Principal>()
+      // @ts-expect-error the principal may be absent
+      return here.principal.sub
+    },
+    { allow: (_caller, principal) => principal?.claims.role === 'admin' },
+  )
+  expectTypeOf<CallContext['principal']>().toEqualTypeOf<Principal | undefined>()
 }
 
 // ── mesh.remote<T>: every method returns a promise, other properties are absent ─────────────────

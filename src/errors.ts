@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'UNKNOWN_PEER'
   | 'SIGNALING_UNREACHABLE'
   | 'SIGNALING_REFUSED'
+  | 'SIGNALING_UNAVAILABLE'
   // peers and links
   | 'PEER_NOT_CONNECTED'
   | 'PEER_GONE'

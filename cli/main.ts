@@ -1,6 +1,7 @@
 /**
  * The `meshscope` command:
  *   meshscope signal [--port 8787] [--host 127.0.0.1] [--allowed-origin <origin>]… [--room-topology full|scamp]
+ *                    [--redis redis://… [--redis-prefix meshscope:] [--presence-ttl-ms 15000]]
  *   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity ./peer-key.json] [--require ./hops.ts]…
  */
 import { parseArgs } from 'node:util'
@@ -11,7 +12,9 @@ const USAGE = `usage:
       run the signaling server. A public one should name the pages that may use it
       (--allowed-origin https://app.example, repeated; other origins are refused with 403);
       --room-topology makes every room full or scamp (by default a room's topology is part of
-      its identity: a full and a scamp room of the same name are two rooms)
+      its identity: a full and a scamp room of the same name are two rooms).
+      --redis redis://host:6379 shares rooms with every instance using the same Redis and
+      --redis-prefix; the peers of a crashed instance leave within 4/3 of --presence-ttl-ms
   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity <file>] [--require <module>]…
       join a room as a headless Node peer; logs joins, leaves and messages. Each --require
       module (.ts or .js) is imported first through the meshscope loader, so the peer serves
@@ -30,6 +33,9 @@ export async function main(argv: string[]): Promise<number> {
           host: { type: 'string' },
           'allowed-origin': { type: 'string', multiple: true },
           'room-topology': { type: 'string' },
+          redis: { type: 'string' },
+          'redis-prefix': { type: 'string' },
+          'presence-ttl-ms': { type: 'string' },
         },
         strict: true,
       })
@@ -38,6 +44,14 @@ export async function main(argv: string[]): Promise<number> {
         host: values.host ?? '127.0.0.1',
         allowedOrigins: values['allowed-origin'],
         roomTopology: values['room-topology'] === undefined ? undefined : parseTopology(values['room-topology']),
+        redis:
+          values.redis === undefined
+            ? undefined
+            : {
+                url: values.redis,
+                ...(values['redis-prefix'] === undefined ? {} : { keyPrefix: values['redis-prefix'] }),
+                ...(values['presence-ttl-ms'] === undefined ? {} : { presenceTtlMs: Number(values['presence-ttl-ms']) }),
+              },
       })
     }
     if (command === 'peer') {

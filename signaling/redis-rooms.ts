@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis'
 import { MeshscopeError } from '../src/errors.js'
 import { isPeerId, SIGNALING_LIMITS, type PeerInfo } from '../src/signaling/protocol.js'
 import { randomBase64Url } from '../src/util/bytes.js'
-import { CONTACT_SCRIPT, HEARTBEAT_SCRIPT, JOIN_SCRIPT, LEAVE_SCRIPT, RELAY_SCRIPT } from './redis-scripts.js'
+import { CONTACT_SCRIPT, HEARTBEAT_SCRIPT, JOIN_SCRIPT, LEAVE_SCRIPT, RELAY_SCRIPT, TAKE_TOKENS_SCRIPT } from './redis-scripts.js'
 import { encodeRelay, isToken, parseRelay, type RelayMessage } from './redis-relay-messages.js'
 
 /** How a server reaches Redis to share its rooms with other instances. */
@@ -201,6 +201,13 @@ export class RedisRooms {
     const [members] = this.#roomKeys(roomKey)
     const reply = (await this.commands.eval(CONTACT_SCRIPT, 1, members, exceptId)) as unknown[]
     return Array.isArray(reply) && reply.length === 2 ? this.#peer(reply[0], reply[1]) : undefined
+  }
+
+  /** Takes up to `want` tokens from the shared bucket `name` (capacity, refill per second); resolves with those granted. */
+  async takeTokens(name: string, capacity: number, perSecond: number, want: number): Promise<number> {
+    const granted = await this.commands.eval(TAKE_TOKENS_SCRIPT, 1, `${this.#prefix}rate:${name}`, capacity, perSecond, want)
+    const count = Number(granted)
+    return Number.isInteger(count) && count >= 0 && count <= want ? count : 0
   }
 
   /** Stops the heartbeat and disconnects. Idempotent. Peers not left stay until their presence lapses. */

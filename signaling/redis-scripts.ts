@@ -147,3 +147,23 @@ for i = 1, #picks, 2 do
 end
 return {}
 `
+
+/**
+ * Takes up to `want` tokens from a token bucket shared by every instance (a client address's budget
+ * of messages or of bytes). KEYS: bucket. ARGV: capacity, refill per second, want. Returns the tokens
+ * granted (0..want). The bucket expires once it would be full again anyway.
+ */
+export const TAKE_TOKENS_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local capacity, rate, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+if now > at then tokens = math.min(capacity, tokens + (now - at) * rate / 1000) end
+local granted = math.max(0, math.min(want, math.floor(tokens)))
+tokens = tokens - granted
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+return granted
+`

@@ -31,6 +31,7 @@ import { Admission, isRefusal, refuseUpgrade, type Admitted } from './admission.
 import { resolveServerOptions, type ResolvedServerOptions, type SignalingServerOptions } from './options.js'
 import { RedisRooms, redactUrl, type SharedJoin } from './redis-rooms.js'
 import { RoomMembers } from './room.js'
+import { SharedAddressRate } from './shared-rate.js'
 import { sharedRoomEvents } from './shared-room-events.js'
 
 export interface SignalingServer {
@@ -107,6 +108,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
 
   /** Rooms shared with other instances through Redis (redis-rooms.ts), when configured. */
   let shared: RedisRooms | undefined
+  /** The per-address budgets shared with the other instances (shared-rate.ts). */
+  let sharedRate: SharedAddressRate | undefined
   /** Leaves still being written to Redis: close() waits for them before disconnecting. */
   const sharedLeaves = new Set<Promise<void>>()
   const sharing = config.redis
@@ -116,6 +119,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
         2 * config.maxPayloadBytes + 4096,
       ).then((connected) => {
         shared = connected
+        sharedRate = new SharedAddressRate(connected, config)
         log(
           `sharing rooms through ${redactUrl(config.redis!.url)} as instance ${connected.instance}; a crashed instance's peers leave within ${connected.leaveBoundMs} ms`,
         )
@@ -344,9 +348,14 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     if (session.state === 'closed') return
     const now = performance.now()
     const overSocketRate = !session.bucket.take(now)
-    if (overSocketRate || !session.admitted.takeMessage(rawDataLength(data), now)) {
+    const bytes = rawDataLength(data)
+    if (overSocketRate || !session.admitted.takeMessage(bytes, now)) {
       throttle(session)
       return strike(session, 'RATE_LIMITED', overSocketRate ? 'too many messages; slow down' : 'too many messages from this address; slow down')
+    }
+    if (sharedRate && !sharedRate.take(session.admitted.address, bytes)) {
+      throttle(session)
+      return strike(session, 'RATE_LIMITED', 'too many messages from this address to the servers sharing this room; slow down')
     }
     if (isBinary) return strike(session, 'BINARY_NOT_ALLOWED', 'signaling messages are JSON text frames')
     const parsed = parseClientMessage(rawDataToText(data))

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Identity } from '../../src/identity/identity.js'
 import { CLOSE_CODES } from '../../src/signaling/protocol.js'
-import { Harness, type TestServer, sleep } from './helpers.js'
+import { Harness, type RawClient, type TestServer, sleep } from './helpers.js'
 import { REDIS_MISSING, type RedisProcess, startRedis } from './redis-server.js'
 
 describe.skipIf(REDIS_MISSING !== undefined)('signaling servers sharing rooms through Redis', () => {
@@ -135,6 +135,35 @@ describe.skipIf(REDIS_MISSING !== undefined)('signaling servers sharing rooms th
     const goes = await harness.joined(b!.url, 'closing')
     await b!.server.close()
     expect((await stays.client.waitForType('peer-left')).id).toBe(goes.identity.id)
+  })
+
+  it('the message budget of an address holds across instances: what it spent on one is not spent again on another', async () => {
+    harness = new Harness()
+    const redisOptions = { url: redis.url, keyPrefix: `test${++prefix}:` }
+    // Each instance alone allows 40 messages from the address; together too, not 80.
+    const limits = { redis: redisOptions, rateLimitPerIpBurst: 40, rateLimitPerIpPerSecond: 1, maxStrikes: 1_000 }
+    const a = await harness.server(limits)
+    const b = await harness.server(limits)
+    const answered = (client: { ofType: (type: 'contact') => unknown[]; errorCodes: () => string[] }) =>
+      client.ofType('contact').length + client.errorCodes().filter((code) => code === 'RATE_LIMITED').length
+    // Each message waits for its answer: the charges keep up, as they do for any sustained rate.
+    const sendAll = async (client: RawClient, count: number) => {
+      for (let i = 0; i < count; i++) {
+        const before = answered(client)
+        client.send({ type: 'contact' })
+        await client.waitFor(() => answered(client) > before, { what: 'an answer' })
+        if (client.errorCodes().includes('RATE_LIMITED')) return
+      }
+    }
+    const x = await harness.joined(a.url, 'budget')
+    await sendAll(x.client, 30)
+    expect(x.client.errorCodes()).not.toContain('RATE_LIMITED')
+
+    // Without sharing, b's own budget of 40 would answer all 30; shared, 2 hellos and 30 contacts left 8.
+    const y = await harness.joined(b.url, 'budget')
+    await sendAll(y.client, 30)
+    expect(y.client.errorCodes()).toContain('RATE_LIMITED')
+    expect(y.client.ofType('contact').length).toBeLessThanOrEqual(10)
   })
 
   it('a hostile message published on an instance channel is refused, and nothing reaches its peers', async () => {

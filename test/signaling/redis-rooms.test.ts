@@ -204,6 +204,30 @@ describe.skipIf(REDIS_MISSING !== undefined)('signaling servers sharing rooms th
     }
   })
 
+  it('malformed members written into Redis are left out of welcomes and contacts', async () => {
+    const [a] = await instances(1)
+    const writer = new Redis(redis.url)
+    try {
+      const members = `test${prefix}:room:full/planted:members`
+      const expiry = `test${prefix}:room:full/planted:expiry`
+      const fake = await Identity.generate()
+      // A bad id, a holder with too many fields, a holder with a bad key, a holder that is far too long.
+      await writer.hset(members, 'not-an-id', `inst00001 sess00001 ${fake.publicKey}`)
+      await writer.hset(members, fake.id, `inst00001 sess00001 ${fake.publicKey} extra`)
+      const other = await Identity.generate()
+      await writer.hset(members, other.id, 'inst00001 sess00001 short-key')
+      const third = await Identity.generate()
+      await writer.hset(members, third.id, 'x'.repeat(10_000))
+      const far = Date.now() + 60_000
+      await writer.zadd(expiry, far, 'not-an-id', far, fake.id, far, other.id, far, third.id)
+      const alice = await harness.joined(a!.url, 'planted')
+      expect(alice.welcome.peers).toEqual([])
+      expect(a!.log.filter((line) => line.includes('refused redis member'))).toHaveLength(4)
+    } finally {
+      writer.disconnect()
+    }
+  })
+
   it('an instance whose Redis cannot be reached does not start: ready rejects with SIGNALING_UNAVAILABLE', async () => {
     harness = new Harness()
     const server = await harness.server({ redis: { url: redis.url, keyPrefix: `test${++prefix}:` } })

@@ -3,6 +3,7 @@
  *   meshscope signal [--port 8787] [--host 127.0.0.1] [--allowed-origin <origin>]… [--room-topology full|scamp]
  *                    [--jwt-secret <s> | --jwt-jwks <url|file> | --jwt-public-key <pem file>…] [--jwt-issuer <iss>] [--jwt-audience <aud>]
  *                    [--attestation-key <private JWK or PEM file>] [--attestation-claim <claim>]…
+ *                    [--redis redis://… [--redis-prefix meshscope:] [--presence-ttl-ms 15000]]
  *   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity ./peer-key.json] [--require ./hops.ts]…
  */
 import { readFileSync } from 'node:fs'
@@ -23,6 +24,9 @@ const USAGE = `usage:
       (a private ES256 JWK or PKCS#8 PEM) signs the principal attestations peers verify:
       give every instance serving the same rooms the same key (by default each process
       generates its own); --attestation-claim names a token claim passed on (repeated)
+      --redis redis://host:6379 shares rooms with every instance using the same Redis and
+      --redis-prefix; the peers of a crashed instance leave within 4/3 of --presence-ttl-ms
+      (with auth, give the instances one --attestation-key)
   meshscope peer --signaling ws://127.0.0.1:8787 --room demo [--identity <file>] [--require <module>]… [--token <jwt>]
       join a room as a headless Node peer; logs joins, leaves and messages. Each --require
       module (.ts or .js) is imported first through the meshscope loader, so the peer serves
@@ -48,6 +52,9 @@ export async function main(argv: string[]): Promise<number> {
           'jwt-audience': { type: 'string' },
           'attestation-key': { type: 'string' },
           'attestation-claim': { type: 'string', multiple: true },
+          redis: { type: 'string' },
+          'redis-prefix': { type: 'string' },
+          'presence-ttl-ms': { type: 'string' },
         },
         strict: true,
       })
@@ -60,6 +67,14 @@ export async function main(argv: string[]): Promise<number> {
         host: values.host ?? '127.0.0.1',
         allowedOrigins: values['allowed-origin'],
         roomTopology: values['room-topology'] === undefined ? undefined : parseTopology(values['room-topology']),
+        redis:
+          values.redis === undefined
+            ? undefined
+            : {
+                url: values.redis,
+                ...(values['redis-prefix'] === undefined ? {} : { keyPrefix: values['redis-prefix'] }),
+                ...(values['presence-ttl-ms'] === undefined ? {} : { presenceTtlMs: Number(values['presence-ttl-ms']) }),
+              },
       })
     }
     if (command === 'peer') {

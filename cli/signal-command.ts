@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { createSignalingServer, type SignalingServerOptions } from '../signaling/index.js'
+import { createSignalingServer, type SharedRoomsOptions, type SignalingServerOptions } from '../signaling/index.js'
 import { untilShutdownSignal } from './shutdown.js'
 
 export async function runSignal(options: {
@@ -10,6 +10,7 @@ export async function runSignal(options: {
   auth?: SignalingServerOptions['auth']
   attestationKeyFile?: string
   attestationClaims?: string[]
+  redis?: SharedRoomsOptions
 }): Promise<number> {
   // Listen for signals before announcing anything: whoever reads "listening" may stop us at once.
   const shutdown = untilShutdownSignal()
@@ -23,8 +24,13 @@ export async function runSignal(options: {
       ...(options.attestationKeyFile && { key: readAttestationKey(options.attestationKeyFile) }),
       ...(options.attestationClaims && { claims: options.attestationClaims }),
     },
+    ...(options.redis ? { redis: options.redis } : {}),
   })
-  await server.ready
+  // Not ready (port taken, Redis out of reach): close what did start, so the process can exit.
+  await server.ready.catch(async (error: unknown) => {
+    await server.close()
+    throw error
+  })
   console.log(`meshscope-signal listening on ${server.address().url}`)
   const signal = await shutdown
   console.log(`meshscope-signal ${signal}: closing`)

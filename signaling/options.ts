@@ -2,6 +2,7 @@
 import { SIGNALING_LIMITS, type Topology } from '../src/signaling/protocol.js'
 import type { AttestationOptions } from './attestation.js'
 import type { SignalingAuth } from './auth.js'
+import type { SharedRoomsOptions } from './redis-rooms.js'
 
 /**
  * Which topology a room runs: one for every room, or decided per room name (e.g. by prefix). A hello
@@ -153,6 +154,13 @@ export interface SignalingServerOptions {
    */
   attestation?: AttestationOptions
   /**
+   * Share rooms with every other instance that uses the same Redis (and key prefix): a Redis URL, or
+   * the URL with the key prefix and the presence time-to-live. Needs the `ioredis` package. Absent:
+   * rooms live in this process only.
+   * @default undefined (rooms in memory)
+   */
+  redis?: string | SharedRoomsOptions
+  /**
    * One line per refused client and per lifecycle event. Pass `() => {}` to silence.
    * @default console.log
    */
@@ -161,7 +169,8 @@ export interface SignalingServerOptions {
 
 type OptionalServerOptions = 'allowedOrigins' | 'roomTopology' | 'auth' | 'attestation'
 
-export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, OptionalServerOptions>> & Pick<SignalingServerOptions, OptionalServerOptions>
+export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, OptionalServerOptions | 'redis'>> &
+  Pick<SignalingServerOptions, OptionalServerOptions> & { redis?: SharedRoomsOptions }
 
 export function resolveServerOptions(options: SignalingServerOptions): ResolvedServerOptions {
   const resolved: ResolvedServerOptions = {
@@ -189,6 +198,7 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     roomTopology: options.roomTopology,
     auth: options.auth,
     attestation: options.attestation,
+    ...(options.redis === undefined ? {} : { redis: typeof options.redis === 'string' ? { url: options.redis } : options.redis }),
     log: options.log ?? ((line) => console.log(line)),
   }
   for (const key of [
@@ -229,6 +239,8 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     throw new TypeError('allowedOrigins must be a list of origins or a function')
   if (roomTopology !== undefined && typeof roomTopology !== 'function' && roomTopology !== 'full' && roomTopology !== 'scamp')
     throw new TypeError(`roomTopology must be "full", "scamp" or a function of the room name, got ${String(roomTopology)}`)
+  if (resolved.redis !== undefined && (typeof resolved.redis.url !== 'string' || !/^rediss?:\/\//.test(resolved.redis.url)))
+    throw new TypeError('redis must be a redis:// or rediss:// URL, or options with one')
   if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) throw new RangeError(`port must be 0..65535, got ${resolved.port}`)
   return resolved
 }

@@ -29,8 +29,11 @@ import {
 } from '../src/signaling/protocol.js'
 import { Admission, isRefusal, refuseUpgrade, type Admitted } from './admission.js'
 import { resolveServerOptions, type ResolvedServerOptions, type SignalingServerOptions } from './options.js'
+import { RedisRooms, redactUrl, type SharedJoin } from './redis-rooms.js'
 import { RoomMembers } from './room.js'
 import { SessionAuth, type AuthState } from './session-auth.js'
+import { SharedAddressRate } from './shared-rate.js'
+import { sharedRoomEvents } from './shared-room-events.js'
 
 export interface SignalingServer {
   /** Resolves once the server listens and its auth keys are loaded; rejects if it cannot (port in use, a key that cannot be read…). */
@@ -39,9 +42,10 @@ export interface SignalingServer {
   address(): { host: string; port: number; url: string }
   /**
    * Number of rooms, of joined peers and of sockets (each past its upgrade), and of sockets that have
-   * not completed their hello, for monitoring and tests.
+   * not completed their hello, for monitoring and tests. With shared rooms (`redis`), also the number
+   * of messages from other instances refused as malformed.
    */
-  stats(): { rooms: number; peers: number; sockets: number; pendingHellos: number }
+  stats(): { rooms: number; peers: number; sockets: number; pendingHellos: number; refusedRelays?: number }
   /** Closes every socket with 1001 and stops listening. Idempotent. */
   close(): Promise<void>
 }
@@ -65,6 +69,8 @@ interface ClientSession {
   helloTimer?: ReturnType<typeof setTimeout>
   /** Its token's principal and expiry, on a server with `auth` (session-auth.ts). */
   auth: AuthState
+  /** Its id was taken over by a socket on another instance (shared rooms): it leaves without a word. */
+  replacedElsewhere?: boolean
 }
 
 /** How long a socket over its rate limit is not read. */
@@ -104,13 +110,32 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     wss.handleUpgrade(request, socket, head, (webSocket) => accept(webSocket, request, verdict))
   })
 
+  /** Rooms shared with other instances through Redis (redis-rooms.ts), when configured. */
+  let shared: RedisRooms | undefined
+  /** The per-address budgets shared with the other instances (shared-rate.ts). */
+  let sharedRate: SharedAddressRate | undefined
+  /** Leaves still being written to Redis: close() waits for them before disconnecting. */
+  const sharedLeaves = new Set<Promise<void>>()
+  const sharing = config.redis
+    ? RedisRooms.connect(
+        config.redis,
+        sharedRoomEvents({ rooms, send: (session, message) => send(session, message), close: (...args) => refuse(...args), log }),
+        2 * config.maxPayloadBytes + 4096,
+      ).then((connected) => {
+        shared = connected
+        sharedRate = new SharedAddressRate(connected, config)
+        log(
+          `sharing rooms through ${redactUrl(config.redis!.url)} as instance ${connected.instance}; a crashed instance's peers leave within ${connected.leaveBoundMs} ms`,
+        )
+      })
+    : Promise.resolve()
   const listening = new Promise<void>((resolve, reject) => {
     httpServer.once('listening', resolve)
     httpServer.once('error', reject)
     httpServer.listen(config.port, config.host)
   })
   // Keys that cannot be loaded (a bad PEM, a missing JWKS file) fail start-up, not every join.
-  const ready = Promise.all([listening, sessionAuth.ready]).then(() => {})
+  const ready = Promise.all([listening, sessionAuth.ready, sharing]).then(() => {})
   // After start-up, a server-level error must not crash the process: report it and go on.
   ready.then(
     () => httpServer.on('error', (error) => log(`error ${error.message}`)),
@@ -171,9 +196,25 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     if (!room || room.get(session.peer.id) !== session) return
     room.delete(session.peer.id)
     if (room.size === 0) rooms.delete(session.roomKey)
+    // Taken over on another instance: the peer is still in the room, held there.
+    if (session.replacedElsewhere) return
+    if (shared) leaveShared(shared, session.roomKey, session, room.topology)
     // While shutting down everyone is leaving: no point telling each about the others. A scamp room
     // announces nothing: its members learn of each other through the mesh.
     if (!shuttingDown && room.topology !== 'scamp') for (const other of room.values()) send(other, { type: 'peer-left', id: session.peer.id })
+  }
+
+  /** Removes a peer from its shared room (if this socket still holds it) and tells the other instances. */
+  const leaveShared = (store: RedisRooms, key: string, session: ClientSession, topology: Topology) => {
+    const peer = session.peer!
+    const leaving = store
+      .leave(key, peer.id, session.nonce, peer.publicKey)
+      .then(({ removed, instances }) => {
+        if (removed && topology === 'full') return store.publish(instances, { kind: 'announce', room: key, message: { type: 'peer-left', id: peer.id } })
+      })
+      .catch((error: unknown) => log(`redis leave failed peer=${peer.id}: ${(error as Error).message}; its presence lapses`))
+      .finally(() => sharedLeaves.delete(leaving))
+    sharedLeaves.add(leaving)
   }
 
   const handleHello = async (session: ClientSession, hello: HelloMessage) => {
@@ -206,15 +247,37 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     if (session.state !== 'verifying') return
     if (!decision.ok) return refuse(session, decision.closeCode, decision.code, decision.reason)
     const key = roomKey(topology, hello.room)
+    const limit = topology === 'scamp' ? config.maxScampRoomSize : config.maxRoomSize
+    let join: SharedJoin | undefined
+    if (shared || config.redis) {
+      // Shared rooms: Redis admits the peer against the room's limit, across every instance.
+      try {
+        await sharing
+        join = await shared!.join(key, id, session.nonce, hello.publicKey, limit, topology)
+      } catch (error) {
+        refuse(session, CLOSE_CODES.tryAgainLater, 'SIGNALING_UNAVAILABLE', `the shared rooms are out of reach: ${(error as Error).message}`)
+        return
+      }
+      shared!.announceLapsed(key, join)
+      if (session.state !== 'verifying') {
+        // The socket went away while Redis admitted it: take the seat back.
+        if (join.status !== 'full') leaveShared(shared!, key, { ...session, peer: { id, publicKey: hello.publicKey } }, topology)
+        return
+      }
+      if (join.status === 'full') {
+        refuse(session, CLOSE_CODES.roomFull, 'ROOM_FULL', `room "${hello.room}" has reached its limit of ${limit} peers`)
+        return
+      }
+    }
     let room = rooms.get(key)
     const previous = room?.get(id)
     if (!previous) {
-      const limit = topology === 'scamp' ? config.maxScampRoomSize : config.maxRoomSize
-      if (room && room.size >= limit) {
+      if (!join && room && room.size >= limit) {
         refuse(session, CLOSE_CODES.roomFull, 'ROOM_FULL', `room "${hello.room}" has reached its limit of ${limit} peers`)
         return
       }
       if (!room && rooms.size >= config.maxRooms) {
+        if (join) leaveShared(shared!, key, { ...session, peer: { id, publicKey: hello.publicKey } }, topology)
         refuse(session, CLOSE_CODES.roomFull, 'ROOM_FULL', 'the server has reached its limit of rooms')
         return
       }
@@ -236,13 +299,25 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       send(previous, { type: 'error', code: 'ALREADY_JOINED', message: 'a newer connection proved this key' })
       previous.socket.close(CLOSE_CODES.replaced, 'replaced')
       leave(previous)
+    } else if (join?.previous) {
+      // Reconnection from another instance: that one closes the old socket; nobody hears a leave or a join.
+      log(`replaced peer=${id} held by instance ${join.previous.instance}, by ${session.remote}`)
+      void shared!.publish([join.previous.instance], { kind: 'replaced', room: key, id, session: join.previous.session }).catch(() => {})
     } else if (topology === 'full') {
       for (const other of room.values()) if (other !== session) send(other, { type: 'peer-joined', peer: session.peer })
+      if (join) void shared!.publish(join.instances, { kind: 'announce', room: key, message: { type: 'peer-joined', peer: session.peer } }).catch(() => {})
     }
     // A scamp room's welcome names one random member as the contact (none for the first member); a
-    // full room's lists every other member (at most maxRoomSize - 1, which fits in a frame).
-    const contact = topology === 'scamp' ? room.randomOther(id) : undefined
-    const peers = topology === 'scamp' ? (contact ? [contact.peer!] : []) : [...room.values()].filter((other) => other !== session).map((other) => other.peer!)
+    // full room's lists every other member (at most maxRoomSize - 1, which fits in a frame). Shared
+    // rooms: Redis listed them, wherever they are held.
+    const contact = topology === 'scamp' && !join ? room.randomOther(id) : undefined
+    const peers = join
+      ? join.listing
+      : topology === 'scamp'
+        ? contact
+          ? [contact.peer!]
+          : []
+        : [...room.values()].filter((other) => other !== session).map((other) => other.peer!)
     send(session, { type: 'welcome', id, room: hello.room, peers, ...sessionAuth.welcomeFields(session.auth) })
   }
 
@@ -263,6 +338,16 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
 
   const handleSignal = (session: ClientSession, request: SignalRequest) => {
     const target = rooms.get(session.roomKey!)?.get(request.to)
+    if (!target && shared) {
+      // Held by another instance, maybe: Redis relays it to whichever holds the target.
+      const from = session.peer!.id
+      const message = { type: 'signal' as const, from, payload: request.payload }
+      shared.deliver(session.roomKey!, request.to, { kind: 'deliver', room: session.roomKey!, to: request.to, message }).then(
+        (delivered) => delivered || send(session, { type: 'error', code: 'UNKNOWN_PEER', message: `no peer ${request.to} in this room` }),
+        (error: unknown) => send(session, { type: 'error', code: 'SIGNALING_UNAVAILABLE', message: `could not relay: ${(error as Error).message}` }),
+      )
+      return
+    }
     if (!target) {
       // Not a strike: the target may have left a moment ago.
       send(session, { type: 'error', code: 'UNKNOWN_PEER', message: `no peer ${request.to} in this room` })
@@ -289,9 +374,14 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     if (session.state === 'closed') return
     const now = performance.now()
     const overSocketRate = !session.bucket.take(now)
-    if (overSocketRate || !session.admitted.takeMessage(rawDataLength(data), now)) {
+    const bytes = rawDataLength(data)
+    if (overSocketRate || !session.admitted.takeMessage(bytes, now)) {
       throttle(session)
       return strike(session, 'RATE_LIMITED', overSocketRate ? 'too many messages; slow down' : 'too many messages from this address; slow down')
+    }
+    if (sharedRate && !sharedRate.take(session.admitted.address, bytes)) {
+      throttle(session)
+      return strike(session, 'RATE_LIMITED', 'too many messages from this address to the servers sharing this room; slow down')
     }
     if (isBinary) return strike(session, 'BINARY_NOT_ALLOWED', 'signaling messages are JSON text frames')
     const parsed = parseClientMessage(rawDataToText(data))
@@ -311,6 +401,13 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     if (session.state !== 'joined') return strike(session, 'NOT_JOINED', 'send a hello before signaling')
     if (message.type === 'contact') {
       // A random other member: what a SCAMP peer needs from outside its views to repair a partition.
+      if (shared) {
+        shared.contact(session.roomKey!, session.peer!.id).then(
+          (peer) => send(session, { type: 'contact', peer: peer ?? null }),
+          () => send(session, { type: 'contact', peer: null }),
+        )
+        return
+      }
       const contact = rooms.get(session.roomKey!)?.randomOther(session.peer!.id)
       send(session, { type: 'contact', peer: contact?.peer ?? null })
       return
@@ -378,7 +475,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       for (const room of rooms.values()) peers += room.size
       let pendingHellos = 0
       for (const session of sessions) if (session.state !== 'joined') pendingHellos++
-      return { rooms: rooms.size, peers, sockets: sessions.size, pendingHellos }
+      return { rooms: rooms.size, peers, sockets: sessions.size, pendingHellos, ...(shared ? { refusedRelays: shared.refusedRelays } : {}) }
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
@@ -389,7 +486,14 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
           leave(session)
         }
         wss.close()
-        httpServer.close(() => resolve())
+        // The leaves reach Redis (and the other instances hear them) before this instance disconnects.
+        const unshared = sharing
+          .catch(() => {})
+          .then(async () => {
+            await Promise.allSettled([...sharedLeaves])
+            await shared?.close()
+          })
+        httpServer.close(() => void unshared.finally(resolve))
         httpServer.closeIdleConnections()
         // Sockets that ignore the close handshake are cut after a grace period.
         setTimeout(() => {

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'ROOM_FORBIDDEN'
   | 'ATTESTATION_INVALID'
   | 'AUTHENTICATION_REQUIRED'
+  | 'SIGNALING_UNAVAILABLE'
   // peers and links
   | 'PEER_NOT_CONNECTED'
   | 'PEER_GONE'

@@ -14,13 +14,17 @@ import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../rpc/request-slots.js'
 import { resolveServeLimits, type ServeLimits } from '../rpc/serve-limits.js'
 import { ALLOW_ROOM_MEMBERS, type HopPolicy } from '../scope/registry.js'
 import { DEFAULT_MUX_CONFIG, type MuxConfig, resolveMuxConfig } from '../mux/config.js'
+import { MAX_SIGNALING_SERVERS } from '../signaling/failover.js'
 import { isRoomName, type Topology } from '../signaling/protocol.js'
 import { DEFAULT_HIGH_WATER_MARK_BYTES } from '../transport/link.js'
 import { resolvePlatform, type Platform } from './platform.js'
 
 export interface MeshJoinOptions {
-  /** The signaling server, e.g. `ws://127.0.0.1:8787`. */
-  signaling: string
+  /**
+   * The signaling server, e.g. `ws://127.0.0.1:8787`, or several that share rooms (through Redis): the
+   * mesh uses the first and fails over to the next when its server goes away, keeping its id.
+   */
+  signaling: string | readonly string[]
   /** Room name: 1..64 characters of A-Z a-z 0-9 . _ - */
   room: string
   /**
@@ -211,8 +215,12 @@ export async function resolveMeshOptions(options: MeshJoinOptions): Promise<Reso
  * open its socket while the identity is generated.
  */
 export function checkMeshOptions(options: MeshJoinOptions): Omit<ResolvedMeshOptions, 'identity'> {
-  if (typeof options.signaling !== 'string' || !/^wss?:\/\//.test(options.signaling)) {
-    throw new MeshscopeError('INVALID_ARGUMENT', `signaling must be a ws:// or wss:// URL, got ${String(options.signaling)}`)
+  const servers = typeof options.signaling === 'string' ? [options.signaling] : options.signaling
+  if (!Array.isArray(servers) || servers.length === 0 || servers.length > MAX_SIGNALING_SERVERS)
+    throw new MeshscopeError('INVALID_ARGUMENT', `signaling must be a ws:// or wss:// URL or a list of 1..${MAX_SIGNALING_SERVERS} of them`)
+  for (const url of servers) {
+    if (typeof url !== 'string' || !/^wss?:\/\//.test(url))
+      throw new MeshscopeError('INVALID_ARGUMENT', `signaling must be a ws:// or wss:// URL, got ${String(url)}`)
   }
   if (!isRoomName(options.room)) throw new MeshscopeError('INVALID_ARGUMENT', 'room must be 1..64 characters of A-Z a-z 0-9 . _ -')
   const topology = options.topology ?? MESH_DEFAULTS.topology
@@ -258,7 +266,7 @@ export function checkMeshOptions(options: MeshJoinOptions): Omit<ResolvedMeshOpt
   resolveObjectLimits(limits.objects)
   const platform = resolvePlatform(options.platform)
   return {
-    signaling: options.signaling,
+    signaling: typeof options.signaling === 'string' ? options.signaling : [...servers],
     room: options.room,
     topology,
     gossip: options.gossip ?? MESH_DEFAULTS.gossip,

@@ -8,6 +8,7 @@ import { MeshscopeError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import { Backoff } from '../util/backoff.js'
 import { Emitter } from '../util/emitter.js'
+import { isServerGone, SignalingServers } from './failover.js'
 import {
   CLOSE_CODES,
   PROTOCOL_VERSION,
@@ -43,7 +44,8 @@ export type SignalingClientEvents = {
 }
 
 export interface SignalingClientOptions {
-  url: string
+  /** The server, or several sharing rooms: the client moves to the next when its server goes away (failover.ts). */
+  url: string | readonly string[]
   room: string
   /** The peer's identity, or its generation still under way: the socket opens meanwhile, the hello waits for it. */
   identity: Identity | Promise<Identity>
@@ -88,8 +90,10 @@ export class SignalingClient {
   readonly #tokens: TokenKeeper
   /** The refresh waiting for the server's answer (one at a time). */
   #refresh?: { resolve: (message: TokenRefreshedMessage) => void; reject: (error: MeshscopeError) => void; token: string }
+  readonly #servers: SignalingServers
 
   constructor(private readonly options: SignalingClientOptions) {
+    this.#servers = new SignalingServers(options.url)
     // A generation that fails is reported when the hello needs it (start() rejects), never as unhandled.
     if (options.identity instanceof Promise) options.identity.catch(() => {})
     this.#tokens = new TokenKeeper(options.token)
@@ -112,7 +116,7 @@ export class SignalingClient {
         this.close()
         reject(error)
       }
-      const timer = setTimeout(() => fail(new MeshscopeError('TIMEOUT', `no welcome from ${this.options.url} within ${timeoutMs} ms`)), timeoutMs)
+      const timer = setTimeout(() => fail(new MeshscopeError('TIMEOUT', `no welcome from ${this.#servers.describe()} within ${timeoutMs} ms`)), timeoutMs)
       const onAbort = () => fail(new MeshscopeError('ABORTED', 'joining was aborted', { cause: signal?.reason }))
       const offWelcome = this.events.once('welcome', (welcome) => {
         cleanup()
@@ -120,7 +124,7 @@ export class SignalingClient {
       })
       const offState = this.events.on('state', (state) => {
         if (state !== 'closed' || this.#joinedOnce) return
-        fail(this.#lastRefusal ?? new MeshscopeError('SIGNALING_UNREACHABLE', `could not reach the signaling server at ${this.options.url}`))
+        fail(this.#lastRefusal ?? new MeshscopeError('SIGNALING_UNREACHABLE', `could not reach the signaling server at ${this.#servers.describe()}`))
       })
       const cleanup = () => {
         clearTimeout(timer)
@@ -191,9 +195,9 @@ export class SignalingClient {
   #connect(): void {
     let socket: WebSocket
     try {
-      socket = new this.options.WebSocket(this.options.url)
+      socket = new this.options.WebSocket(this.#servers.current)
     } catch (cause) {
-      this.#lastRefusal = new MeshscopeError('INVALID_ARGUMENT', `cannot open a WebSocket to ${this.options.url}`, { cause })
+      this.#lastRefusal = new MeshscopeError('INVALID_ARGUMENT', `cannot open a WebSocket to ${this.#servers.current}`, { cause })
       this.#onSocketGone()
       return
     }
@@ -219,7 +223,7 @@ export class SignalingClient {
         this.close()
         return
       }
-      this.#onSocketGone()
+      this.#onSocketGone(event.code)
     }
     socket.onerror = () => {
       // `close` follows every error; handling lives there.
@@ -271,6 +275,7 @@ export class SignalingClient {
         this.#joinedOnce = true
         this.#lastRefusal = undefined
         this.#backoff.reset()
+        this.#servers.welcomed()
         this.#setState('joined')
         this.#scheduleRefresh(message.expiresAt)
         this.events.emit('welcome', message)
@@ -325,17 +330,21 @@ export class SignalingClient {
     })
   }
 
-  #onSocketGone(): void {
+  /** `code`: how the socket closed (undefined when it could not be made). */
+  #onSocketGone(code?: number): void {
     this.#tokens.cancel()
     this.#refresh?.reject(new MeshscopeError('DISCONNECTED', 'the signaling socket closed before the refresh was answered'))
     if (this.#state === 'closed') return
+    // With several servers, one that went away is left for the next at once, until each has failed once.
+    const tryAnother = this.#servers.urls.length > 1 && (code === undefined || isServerGone(code)) && this.#servers.failed()
     if (!this.#joinedOnce) {
-      this.#setState('closed')
+      if (tryAnother) this.#connect()
+      else this.#setState('closed')
       return
     }
     this.#setState('reconnecting')
     clearTimeout(this.#reconnectTimer)
-    this.#reconnectTimer = setTimeout(() => this.#connect(), this.#backoff.nextDelayMs())
+    this.#reconnectTimer = setTimeout(() => this.#connect(), tryAnother ? 0 : this.#backoff.nextDelayMs())
   }
 
   #send(message: ClientMessage): boolean {

@@ -159,6 +159,7 @@ export const SERVER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TOKEN_INVALID',
   'TOKEN_EXPIRED',
   'ROOM_FORBIDDEN',
+  'SIGNALING_UNAVAILABLE',
 ])
 
 /** What a hello signature covers: the server's nonce and the room, under a domain tag. */
@@ -174,6 +175,11 @@ export const CLOSE_CODES = {
   policyViolation: 1008,
   /** A frame over `maxMessageBytes` (ws closes with this itself). */
   messageTooBig: 1009,
+  /**
+   * The server cannot serve the room right now (the Redis it shares rooms through is out of reach, or
+   * the peer's presence lapsed meanwhile): the client reconnects, to another server when it has several.
+   */
+  tryAgainLater: 1013,
   /** A newer socket proved the same key and took over this id. */
   replaced: 4000,
   /** No valid hello within the time allowed. */

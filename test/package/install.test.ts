@@ -140,8 +140,9 @@ describe('npm install of the packed package into a browser app', () => {
 })
 
 describe('package.json', () => {
-  it('declares wrtc and the build tools as optional peer dependencies, with the ranges this project tests in devDependencies', () => {
-    const peers = ['@roamhq/wrtc', ...LOADER_PACKAGES]
+  it('declares wrtc, ioredis and the build tools as optional peer dependencies, with the ranges this project tests in devDependencies', () => {
+    // ioredis: only a signaling server sharing rooms through Redis loads it (signaling/redis-rooms.ts).
+    const peers = ['@roamhq/wrtc', 'ioredis', ...LOADER_PACKAGES]
     for (const name of peers) {
       expect(manifest.dependencies?.[name], name).toBeUndefined()
       expect(manifest.peerDependencies?.[name], name).toBe(manifest.devDependencies?.[name])

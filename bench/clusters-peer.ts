@@ -144,5 +144,7 @@ process.on('message', async ({ id, cmd, args }: { id: number; cmd: CommandName; 
     process.send!({ id, error: `${(error as { code?: string }).code ?? ''} ${(error as Error).message}` })
   }
 })
-process.on('disconnect', () => process.exit(0))
+// Leave before exiting, also when the runner went away: wrtc can crash a process that exits with a
+// connection open (docs/architecture.md, "wrtc's fragile close"); Mesh.close leaves none open.
+process.on('disconnect', () => void commands.leave().finally(() => process.exit(0)))
 process.send!({ ready: true })

@@ -6,7 +6,8 @@
  * build): without it, importing this module throws a `MeshscopeError` with code `PLATFORM_MISSING`
  * whose message says `npm install @roamhq/wrtc`.
  *
- * Close every mesh before the process exits: wrtc can crash at teardown while connections are open.
+ * Close every mesh (await `close()`, which resolves once every connection is closed) before the
+ * process exits: wrtc can crash at teardown while connections are open.
  */
 import { createRequire } from 'node:module'
 import { WebSocket } from 'ws'

@@ -12,7 +12,7 @@ import type { CallOptions } from '../rpc/call.js'
 import type { LinkTable } from './link-table.js'
 
 export interface FormingLinkParts {
-  links: Pick<LinkTable, 'connectionTo' | 'waitForLink'>
+  links: Pick<LinkTable, 'connectionTo' | 'waitForLink' | 'closed'>
   /** Whether `peerId` is in the room now (the roster). */
   isMember(peerId: string): boolean
 }
@@ -20,7 +20,7 @@ export interface FormingLinkParts {
 /**
  * The connection to room member `peerId` once its link joins; undefined at once for a peer that is
  * not a member. Rejects with PEER_NOT_CONNECTED when `options.timeout` passes first or the peer
- * leaves the room, ABORTED when `options.signal` aborts.
+ * leaves the room, ABORTED when `options.signal` aborts, MESH_CLOSED when the link table closes.
  */
 export async function awaitFormingLink(parts: FormingLinkParts, peerId: string, options: CallOptions = {}): Promise<Connection | undefined> {
   if (!parts.isMember(peerId)) return undefined
@@ -43,6 +43,9 @@ export async function awaitFormingLink(parts: FormingLinkParts, peerId: string, 
       if (outcome === 'aborted') throw new MeshscopeError('ABORTED', 'the call was aborted', { cause: signal?.reason })
       if (outcome === 'timeout') throw new MeshscopeError('PEER_NOT_CONNECTED', `the link to room member ${peerId} did not form within ${timeout} ms`)
       if (outcome) return outcome
+      // A closed table answers every wait at once: without this the loop would spin on microtasks
+      // forever, starving the event loop (seen while peers left: scripts/wrtc-close-stress.mjs).
+      if (parts.links.closed) throw new MeshscopeError('MESH_CLOSED', 'the mesh closed while the link was forming')
     }
   } finally {
     clearTimeout(timer)

@@ -77,6 +77,8 @@ const IDLE_SWEEP_MS = 2_000
 
 export class LinkTable {
   #links = new Map<string, PeerLink>()
+  /** Every link started here whose close event has not fired yet, listed or not (detached, closing for being idle). */
+  readonly #unclosed = new Set<Link>()
   #retryTimers = new Map<string, ReturnType<typeof setTimeout>>()
   #retryBackoffs = new Map<string, Backoff>()
   /** Callers waiting for an on-demand link to open. */
@@ -123,6 +125,11 @@ export class LinkTable {
     }, IDLE_SWEEP_MS)
   }
 
+  /** Whether `close` was called: no link starts and every wait for one settles at once. */
+  get closed(): boolean {
+    return !this.#open
+  }
+
   /** Whether a link to `peerId` may be started: it has one already (which a new attempt replaces), or there is room for one more. */
   hasRoomFor(peerId: string): boolean {
     return this.#links.has(peerId) || this.#links.size < this.options.maxLinks
@@ -137,7 +144,9 @@ export class LinkTable {
     const link = this.options.createLink(peerId, session, initiator)
     const entry: PeerLink = { peerId, session, link, joined: false, lastUsedAt: Date.now() }
     this.#links.set(peerId, entry)
+    this.#unclosed.add(link)
     link.events.on('close', (info) => {
+      this.#unclosed.delete(link)
       // Before the session exists the link's own close is the news; after, the session reports it.
       if (!entry.connection) this.detach(entry, leaveReasonOfLink(info))
     })
@@ -280,7 +289,9 @@ export class LinkTable {
 
   /**
    * Closes every link: a joined peer gets a GOAWAY (its session then closes the link), an attempt is
-   * dropped. Resolves once all are closed, or after `graceMs`. No leave is announced. Idempotent.
+   * dropped. Resolves once all are closed: after `graceMs` the links still flushing are aborted, so
+   * when this resolves every connection is closed (wrtc can crash if the process exits with one
+   * open). No leave is announced. Idempotent.
    */
   async close(graceMs: number): Promise<void> {
     if (!this.#open) return
@@ -289,20 +300,16 @@ export class LinkTable {
     for (const timer of this.#retryTimers.values()) clearTimeout(timer)
     this.#retryTimers.clear()
     for (const peerId of [...this.#linkWaiters.keys()]) this.#settleWaiters(peerId, undefined)
-    const closed: Promise<void>[] = []
+    // Every link still closing counts, also those already detached or closing for being idle.
+    const closed = [...this.#unclosed].map((link) => new Promise<void>((resolve) => link.events.on('close', () => resolve())))
     for (const entry of this.#links.values()) {
-      closed.push(
-        new Promise<void>((resolve) => {
-          if (entry.link.state === 'closed') return resolve()
-          entry.link.events.on('close', () => resolve())
-        }),
-      )
       if (entry.connection) void entry.connection.session.close()
       else entry.link.close('mesh closed')
     }
     let graceTimer: ReturnType<typeof setTimeout> | undefined
     await Promise.race([Promise.all(closed), new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)))])
     clearTimeout(graceTimer)
+    for (const link of [...this.#unclosed]) link.abort('mesh closed')
     this.#links.clear()
   }
 

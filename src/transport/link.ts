@@ -62,6 +62,13 @@ export interface Link {
   send(data: Uint8Array, lane?: LinkLane): Promise<void>
   /** Graceful and idempotent. */
   close(message?: string): void
+  /**
+   * Ends the link at once, also while a graceful `close()` is still flushing: what is still queued
+   * is dropped (its `send` rejects with LINK_CLOSED) and the `close` event fires before this returns,
+   * with reason `closed`. For an owner that may not wait longer (a mesh closing after its grace).
+   * Idempotent; nothing after a `close` event.
+   */
+  abort(message?: string): void
 }
 
 /**

@@ -113,6 +113,12 @@ class MemoryLink implements Link {
     )
   }
 
+  abort(message = 'aborted'): void {
+    if (this.#state === 'closed') return
+    this.#peer?.finish({ reason: 'remote-closed', message })
+    this.finish({ reason: 'closed', message })
+  }
+
   #afterInFlight(then: () => void): void {
     if (this.#inFlightBytes.latency === 0 && this.#inFlightBytes.bulk === 0) return then()
     setTimeout(() => this.#afterInFlight(then), 1)

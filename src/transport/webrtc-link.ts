@@ -81,6 +81,14 @@ const CLOSE_QUIET_MS = 20
 const CLOSE_QUIET_LIMIT_MS = 500
 /** How long a graceful close waits for buffered bytes to leave before closing anyway. */
 const CLOSE_FLUSH_LIMIT_MS = 3000
+/**
+ * How long a closed link keeps its connection and channels referenced after `RTCPeerConnection.close()`:
+ * wrtc may still dispatch callbacks to them, and collecting them meanwhile is one of its known crashes
+ * (docs/architecture.md, "wrtc's fragile close").
+ */
+const CLOSED_RETAIN_MS = 2_000
+/** Connections and channels of links that closed within CLOSED_RETAIN_MS; see there. */
+const recentlyClosed = new Set<object>()
 /** The data channel ids of the two lanes (pre-negotiated: both sides use the same). */
 const LANE_CHANNEL_IDS: Record<LinkLane, number> = { bulk: 0, latency: 1 }
 const LANES: readonly LinkLane[] = ['latency', 'bulk']
@@ -92,6 +100,12 @@ interface Lane {
   highWaterMarkBytes: number
   /** Tracked from events: reading readyState is a synchronous cross-thread call in wrtc. */
   open: boolean
+  /**
+   * The channel is closing or closed (this side called `close()`, or its close event came): nothing
+   * calls into it any more. In wrtc a channel's native handle is released on the signaling thread when
+   * it closes, while a call from JavaScript (bufferedAmount, send, close) may be using it: a crash.
+   */
+  closing: boolean
 }
 
 export class WebRtcLink implements Link {
@@ -175,7 +189,7 @@ export class WebRtcLink implements Link {
     let bytes = 0
     for (const name of LANES) {
       const lane = this.#lanes[name]
-      bytes += lane.queue.queuedBytes + (this.#state === 'open' ? lane.channel.bufferedAmount : 0)
+      bytes += lane.queue.queuedBytes + (this.#state === 'open' && lane.open ? lane.channel.bufferedAmount : 0)
     }
     return bytes
   }
@@ -237,24 +251,24 @@ export class WebRtcLink implements Link {
     const deadline = Date.now() + CLOSE_FLUSH_LIMIT_MS
     const closeWhenHandedOver = () => {
       if (this.#state === 'closed') return
+      // The peer closed a lane meanwhile: its close event finishes the link; touch nothing more.
+      if (LANES.some((name) => this.#lanes[name].closing)) return
       // wrtc loses what is still in bufferedAmount when the channel closes: wait until it is all sent.
       const pending = LANES.some((name) => this.#lanes[name].queue.queuedBytes > 0 || this.#lanes[name].channel.bufferedAmount > 0)
       if (pending && Date.now() < deadline) {
         setTimeout(closeWhenHandedOver, 5)
         return
       }
-      for (const name of LANES) {
-        try {
-          this.#lanes[name].channel.close()
-        } catch {
-          // already closing
-        }
-      }
+      for (const name of LANES) this.#closeChannel(this.#lanes[name])
       // A channel's close event finishes the link; never wait forever for it.
       const fallback = setTimeout(() => this.#finish({ reason: 'closed', message }), Math.max(0, deadline - Date.now()))
       ;(fallback as { unref?: () => void }).unref?.() // in Node, do not keep the process alive for it
     }
     closeWhenHandedOver()
+  }
+
+  abort(message = 'aborted'): void {
+    this.#finish({ reason: 'closed', message })
   }
 
   async #makeOffer(): Promise<void> {
@@ -282,6 +296,18 @@ export class WebRtcLink implements Link {
     setTimeout(check, CLOSE_QUIET_MS)
   }
 
+  /** Closes a lane's channel once; from then on nothing calls into it (see `Lane.closing`). */
+  #closeChannel(lane: Lane): void {
+    if (lane.closing) return
+    lane.closing = true
+    lane.open = false // the queue stops writing to it
+    try {
+      lane.channel.close()
+    } catch {
+      // already closing
+    }
+  }
+
   #createLane(name: LinkLane, highWaterMarkBytes: number): Lane {
     const channel = this.#pc.createDataChannel(name === 'bulk' ? 'meshscope' : 'meshscope-latency', {
       negotiated: true,
@@ -289,7 +315,7 @@ export class WebRtcLink implements Link {
       ordered: true,
     })
     channel.binaryType = 'arraybuffer'
-    const lane: Lane = { channel, highWaterMarkBytes, open: false, queue: undefined as unknown as SendQueue }
+    const lane: Lane = { channel, highWaterMarkBytes, open: false, closing: false, queue: undefined as unknown as SendQueue }
     lane.queue = new SendQueue(
       {
         isWritable: () => lane.open && (this.#state === 'open' || this.#state === 'closing'),
@@ -337,8 +363,13 @@ export class WebRtcLink implements Link {
       this.#earlyMessages.push([data, name])
     }
     // Either lane closing ends the link: a link that lost a lane cannot keep its guarantees.
-    channel.onclose = () =>
+    channel.onclose = () => {
+      const lane = this.#lanes[name]
+      // wrtc has released the channel's native handle by now: never call into it again.
+      lane.closing = true
+      lane.open = false
       this.#finishAfterLastMessages({ reason: this.#state === 'closing' ? 'closed' : 'remote-closed', message: `the ${name} data channel closed` })
+    }
   }
 
   #deliverEarlyMessages(): void {
@@ -359,7 +390,7 @@ export class WebRtcLink implements Link {
       return
     }
     const poll = () => {
-      if (this.#state === 'closed') return
+      if (this.#state === 'closed' || !lane.open) return
       if (channel.bufferedAmount < lane.highWaterMarkBytes / 2) wake()
       else setTimeout(poll, DRAIN_POLL_MS)
     }
@@ -388,13 +419,32 @@ export class WebRtcLink implements Link {
       channel.onmessage = null
       channel.onclose = null
     }
+    // Only the connection is closed here, which closes both channels with it: wrtc closes them on its
+    // own thread while this one waits, whereas closing a channel the peer is closing at the same
+    // moment, or any channel after its connection, can crash it (docs/architecture.md, "wrtc's fragile close").
+    for (const name of LANES) {
+      this.#lanes[name].closing = true
+      this.#lanes[name].open = false
+    }
     try {
-      for (const name of LANES) this.#lanes[name].channel.close()
       this.#pc.close()
     } catch {
       // closing a connection that already failed may throw in some implementations; it is closed either way
     }
+    retainWhileSettling([this.#pc, ...LANES.map((name) => this.#lanes[name].channel)])
     this.events.emit('close', info)
     this.events.removeAllListeners()
   }
+}
+
+/**
+ * Keeps a closed link's connection and channels referenced for CLOSED_RETAIN_MS, so they are not
+ * collected while wrtc may still call back into them (Node: the timer does not keep the process alive).
+ */
+function retainWhileSettling(objects: object[]): void {
+  for (const object of objects) recentlyClosed.add(object)
+  const timer = setTimeout(() => {
+    for (const object of objects) recentlyClosed.delete(object)
+  }, CLOSED_RETAIN_MS)
+  ;(timer as { unref?: () => void }).unref?.()
 }

@@ -115,6 +115,17 @@ describe('a call to a room member whose link is still forming', () => {
     await expect(leaving).rejects.toMatchObject({ code: 'PEER_NOT_CONNECTED' })
   })
 
+  it('fails with MESH_CLOSED when the mesh closes while the link forms, the peer still a member', async () => {
+    // Before the fix the wait looped on microtasks for ever once the table had closed: the event loop starved.
+    pair = formingPair()
+    pair.a.table.ensure(ID_B)
+    const waiting = pair.a.messaging.call(ID_B, 'x', 1, { timeout: 10_000 })
+    await delay(10)
+    await pair.a.table.close(100)
+    await expect(waiting).rejects.toMatchObject({ code: 'MESH_CLOSED' })
+    await expect(pair.a.messaging.call(ID_B, 'x', 1, { timeout: 10_000 })).rejects.toMatchObject({ code: 'MESH_CLOSED' })
+  })
+
   it('a peer that is not a room member fails at once; an aborted call fails with ABORTED', async () => {
     pair = formingPair()
     const stranger = 'c'.repeat(32)

@@ -27,7 +27,7 @@ interface Side {
 const signalled = (link: MemoryLinkPair['a']): SignalledLink => Object.assign(link, { acceptSignal: async () => {} })
 
 /** Two link tables whose attempts meet over memory pairs; `pairs` holds every pair made, newest last. */
-function twoTables(options: { retryMs?: number; maxLinks?: number; createLinkThrows?: boolean } = {}) {
+function twoTables(options: { retryMs?: number; maxLinks?: number; createLinkThrows?: boolean; bulkLaneDelayMs?: number } = {}) {
   const sides = new Map<string, Side>()
   const pairs: MemoryLinkPair[] = []
   const answering = new Map<string, MemoryLinkPair['b']>()
@@ -47,7 +47,7 @@ function twoTables(options: { retryMs?: number; maxLinks?: number; createLinkThr
         createLink: (peer, session, initiator) => {
           if (options.createLinkThrows) throw new Error('RTCPeerConnection: too many connections')
           if (!initiator) return signalled(answering.get(session)!)
-          const pair = createMemoryLinkPair()
+          const pair = createMemoryLinkPair({ bulkLaneDelayMs: options.bulkLaneDelayMs })
           pairs.push(pair)
           answering.set(session, pair.b)
           sides.get(peer)!.table.start(id, session, false) // the offer arrives at once
@@ -194,6 +194,19 @@ describe('LinkTable', () => {
     expect(a.lost).toEqual([]) // closed on purpose, not lost
     await until('b saw the goodbye', () => b.left.length === 1)
     expect(b.left).toEqual(['a:goodbye'])
+  })
+
+  it('close resolves only once every link it started is closed, aborting one still flushing after the grace', async () => {
+    // wrtc can crash when a process exits with a connection open: a closed mesh must leave none.
+    const { a, b, pairs } = tables({ bulkLaneDelayMs: 60_000 })
+    a.table.ensure(ID_B)
+    await until('both joined', () => a.joined.length === 1 && b.joined.length === 1)
+    const link = pairs[0]!.a
+    const stuck = link.send(new Uint8Array(1024), 'bulk') // in flight for a minute: a graceful close cannot finish
+    await a.table.close(50)
+    expect(link.state).toBe('closed')
+    await expect(stuck).resolves.toBeUndefined() // it was taken before the close
+    await until('b saw the link end', () => b.left.length === 1)
   })
 
   it('close sends goodbyes, announces no leave on its own side and starts nothing afterwards', async () => {

@@ -107,5 +107,33 @@ export function linkCompliance(name: string, createPair: LinkPairFactory, option
       await expect(a.send(Uint8Array.of(1))).rejects.toMatchObject({ code: 'LINK_CLOSED' })
       await dispose()
     })
+
+    it('abort ends a link that is still flushing at once: queued sends reject, the peer sees it close', async () => {
+      const { a, b, dispose } = await createPair()
+      const closedB = nextClose(b)
+      const reasons: string[] = []
+      a.events.on('close', (info) => reasons.push(info.reason))
+      const sends: Promise<string>[] = []
+      for (let i = 0; i < 256; i++)
+        sends.push(
+          a.send(new Uint8Array(16 * 1024), 'bulk').then(
+            () => 'sent',
+            (error: { code?: string }) => error.code ?? String(error),
+          ),
+        )
+      a.close('leaving')
+      a.abort('the owner cannot wait')
+      expect(a.state).toBe('closed')
+      a.abort('twice is fine')
+      a.close('and a close after it')
+      expect(reasons).toEqual(['closed'])
+      // Every send settles: taken before the abort, or LINK_CLOSED (how many were taken depends on
+      // the transport: wrtc's lagging bufferedAmount may take them all at once).
+      const outcomes = await Promise.all(sends)
+      expect(outcomes.filter((outcome) => outcome !== 'sent' && outcome !== 'LINK_CLOSED')).toEqual([])
+      await expect(a.send(Uint8Array.of(1))).rejects.toMatchObject({ code: 'LINK_CLOSED' })
+      expect(['remote-closed', 'failed']).toContain((await closedB).reason)
+      await dispose()
+    })
   })
 }

@@ -26,6 +26,18 @@ describe('memory pair', () => {
     expect(reasons).toEqual(['a:failed', 'b:failed'])
   })
 
+  it('abort while close flushes rejects what is still queued; the peer sees remote-closed', async () => {
+    const { a, b } = createMemoryLinkPair({ highWaterMarkBytes: 1024 })
+    const reasons: string[] = []
+    a.events.on('close', (info) => reasons.push(`a:${info.reason}`))
+    b.events.on('close', (info) => reasons.push(`b:${info.reason}`))
+    const pending = [a.send(new Uint8Array(2048), 'bulk'), a.send(new Uint8Array(10), 'bulk')]
+    a.close('leaving')
+    a.abort('now')
+    await expect(pending[1]).rejects.toMatchObject({ code: 'LINK_CLOSED' })
+    expect(reasons).toEqual(['b:remote-closed', 'a:closed'])
+  })
+
   it('a send waits while the high-water mark is exceeded', async () => {
     const { a, b } = createMemoryLinkPair({ highWaterMarkBytes: 100 })
     let settled = false

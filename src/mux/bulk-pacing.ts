@@ -14,8 +14,10 @@
  * So a bulk stream's sender keeps at most its in-flight limit of credit unreturned — twice the
  * bandwidth-delay product it measures, at least `bulkInFlightBytes` (64 KiB), at most the window
  * (bulk-inflight-estimator.ts) — and the receiver returns a bulk stream's credit every BULK_CREDIT_BATCH_BYTES instead of every
- * quarter window, so the sender keeps going while credit travels. Latency-lane streams are not
- * paced. Nothing on the wire changes: a CREDIT is a CREDIT.
+ * quarter window, so the sender keeps going while credit travels. That limit holds while small
+ * messages flow; a bulk stream alone on its session keeps up to `bulkAloneInFlightBytes`
+ * (latency-traffic.ts). Latency-lane streams are not paced. Nothing on the wire changes: a CREDIT
+ * is a CREDIT.
  */
 import { DATA_FRAME_CREDIT_BYTES } from './frame.js'
 

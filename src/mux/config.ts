@@ -43,6 +43,22 @@ export interface MuxConfig {
    */
   maxBulkInFlightBytes: number
   /**
+   * What a bulk-lane stream may keep in flight while it is alone: no latency-lane stream sent or
+   * received DATA on the session for `bulkAloneAfterMs`. Then nothing small waits behind it, and the
+   * paced limit (which holds while small messages flow) would leave the link idle while credit
+   * travels (src/mux/latency-traffic.ts). The default stays under what a Linux UDP socket at the
+   * default `rmem_default` holds (about 100 KiB of SCTP payload): more was dropped by the receiving
+   * wrtc peer's kernel. The window bounds it too; below `bulkInFlightBytes` the paced limit holds.
+   * @default 96 * 1024
+   */
+  bulkAloneInFlightBytes: number
+  /**
+   * How long after the last latency-lane DATA frame (either way) bulk-lane streams stay held to their
+   * paced limit.
+   * @default 100
+   */
+  bulkAloneAfterMs: number
+  /**
    * Largest message (item) accepted on a stream; larger ones fail that item only.
    * @default 16 * 1024 * 1024
    */
@@ -95,6 +111,8 @@ export const DEFAULT_MUX_CONFIG: Readonly<MuxConfig> = Object.freeze({
   maxWindowBytes: 256 * 1024,
   bulkInFlightBytes: 64 * 1024,
   maxBulkInFlightBytes: 16 * 1024 * 1024,
+  bulkAloneInFlightBytes: 96 * 1024,
+  bulkAloneAfterMs: 100,
   maxItemBytes: 16 * 1024 * 1024,
   maxStreams: 1024,
   maxInboundBytes: 64 * 1024 * 1024,

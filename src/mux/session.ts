@@ -30,6 +30,7 @@ import { resolveMuxConfig, type MuxConfig } from './config.js'
 import { splitBatch } from './batch.js'
 import { ControlQueue } from './control-queue.js'
 import { InboundBudget } from './inbound-budget.js'
+import { LatencyTraffic } from './latency-traffic.js'
 import type { SharedInboundBudget } from './shared-budget.js'
 import {
   FrameType,
@@ -160,6 +161,7 @@ export class MuxSession {
         return session.#remoteMaxItemBytes
       },
       budget: this.#budget,
+      latencyTraffic: new LatencyTraffic(),
       sendControl: (frame) => this.#sendControl(frame),
       markReady: (stream) => this.#markReady(stream),
       release: (stream) => this.#release(stream),

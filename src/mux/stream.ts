@@ -23,6 +23,7 @@ import { CHUNK_OVERHEAD_BYTES, ChunkRun, RUN_MAX_BYTES } from './chunk-run.js'
 import { DATA_FRAME_CREDIT_BYTES, FRAME_HEADER_BYTES, type CloseReasonName, type Frame, type StreamLane, type StreamPurposeName } from './frame.js'
 import { GrowingBytes } from './growing-bytes.js'
 import type { BudgetedStream, InboundBudget } from './inbound-budget.js'
+import type { LatencyTraffic } from './latency-traffic.js'
 
 /** Why a stream's direction ended, as the other side reports it (remoc's close reasons). */
 export type StreamEndReason = CloseReasonName | 'disconnected' | 'reset'
@@ -35,6 +36,8 @@ export interface StreamHost {
   readonly remoteMaxItemBytes: number
   /** The session's inbound budget, which every stream's received bytes count against. */
   readonly budget: InboundBudget
+  /** Latency-lane DATA on the session, either way: bulk streams hold back while it flows (latency-traffic.ts). */
+  readonly latencyTraffic: LatencyTraffic
   sendControl(frame: Frame): void
   markReady(stream: MuxStream): void
   release(stream: MuxStream): void
@@ -250,19 +253,28 @@ export class MuxStream implements BudgetedStream {
   /** The credit this stream may spend now: all of it, or for a bulk stream what its in-flight limit leaves (bulk-pacing.ts). */
   #usableCredit(): number {
     if (this.lane !== 'bulk') return this.#sendCredit
+    const room = this.#bulkLimit() - this.#unreturnedCredit
+    return Math.max(0, Math.min(this.#sendCredit, room))
+  }
+
+  /**
+   * A bulk stream's in-flight limit now: the paced one while latency-lane DATA flowed within
+   * `bulkAloneAfterMs`, else at least `bulkAloneInFlightBytes` (latency-traffic.ts); never past the
+   * window as this side sees it (what it may still spend plus what is out).
+   */
+  #bulkLimit(): number {
     const config = this.host.config
     this.#pacing ??= new BulkInFlightEstimator(config.bulkInFlightBytes)
-    // The window as this side sees it: what it may still spend plus what is out.
-    const ceiling = Math.min(this.#sendCredit + this.#unreturnedCredit, config.maxBulkInFlightBytes)
-    const room = bulkInFlightLimit(this.#pacing.limit(ceiling), this.host.remoteWindowBytes) - this.#unreturnedCredit
-    return Math.max(0, Math.min(this.#sendCredit, room))
+    const window = this.#sendCredit + this.#unreturnedCredit
+    const paced = bulkInFlightLimit(this.#pacing.limit(Math.min(window, config.maxBulkInFlightBytes)), this.host.remoteWindowBytes)
+    if (this.host.latencyTraffic.recent(performance.now(), config.bulkAloneAfterMs)) return paced
+    return Math.max(paced, Math.min(config.bulkAloneInFlightBytes, window))
   }
 
   /** Diagnosis (tests, bench): a bulk stream's current in-flight limit, or undefined for a latency-lane stream or before it sent. */
   get bulkInFlightLimit(): number | undefined {
     if (this.lane !== 'bulk' || !this.#pacing) return undefined
-    const ceiling = Math.min(this.#sendCredit + this.#unreturnedCredit, this.host.config.maxBulkInFlightBytes)
-    return bulkInFlightLimit(this.#pacing.limit(ceiling), this.host.remoteWindowBytes)
+    return this.#bulkLimit()
   }
 
   /** Scheduler side: the next frame of this stream (one chunk of at most `maxPayloadBytes`, or the CLOSE after the last message). */
@@ -302,6 +314,7 @@ export class MuxStream implements BudgetedStream {
       this.#outgoing.shift()
       message.resolve()
     }
+    if (this.lane === 'latency') this.host.latencyTraffic.note()
     return { type: 'data', streamId: this.id, fin, parts }
   }
 
@@ -409,6 +422,7 @@ export class MuxStream implements BudgetedStream {
     // It would carry nothing: only a way to make this side hold objects.
     if (bytes.byteLength === 0 && !fin) return 'an empty DATA frame without FIN'
     this.#recvWindowLeft -= credit
+    if (this.lane === 'latency') this.host.latencyTraffic.note()
     this.#hold(bytes, fin, credit)
     this.host.budget.change(0, 0, -credit, this.#local)
     this.#deliver()

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { resolveMuxConfig } from '../../src/mux/config.js'
 import { DATA_FRAME_CREDIT_BYTES, type Frame } from '../../src/mux/frame.js'
 import { InboundBudget } from '../../src/mux/inbound-budget.js'
+import { LatencyTraffic } from '../../src/mux/latency-traffic.js'
 import { MuxStream, type StreamHost } from '../../src/mux/stream.js'
 import { joinBytes } from '../../src/util/bytes.js'
 
@@ -40,6 +41,7 @@ describe('review: stream receive fuzz', () => {
           remoteWindowBytes: 1 << 20,
           remoteMaxItemBytes: 1 << 30,
           budget,
+          latencyTraffic: new LatencyTraffic(),
           sendControl: (f: Frame) => {
             if (f.type === 'credit') creditReturned += f.increment
           },

@@ -203,8 +203,11 @@ export class WebRtcLink implements Link {
         for (const candidate of early) await this.#pc.addIceCandidate(candidate)
         if (signal.type === 'offer') {
           const answer = await this.#pc.createAnswer()
-          await this.#pc.setLocalDescription(answer)
+          // The answer leaves while it is applied here (see #makeOffer): the peer starts on it sooner.
+          const applied = this.#pc.setLocalDescription(answer)
+          applied.catch(() => {}) // awaited below; handled there even if sending threw first
           if (this.state !== 'closed') this.options.sendSignal({ kind: 'description', type: 'answer', sdp: answer.sdp ?? '' })
+          await applied
         }
         return
       }
@@ -260,8 +263,15 @@ export class WebRtcLink implements Link {
   async #makeOffer(): Promise<void> {
     try {
       const offer = await this.#pc.createOffer()
-      await this.#pc.setLocalDescription(offer)
+      // The offer leaves while it is applied here, not after: applying it takes a few ms (more in
+      // wrtc under load) that the peer can spend on it meanwhile. Safe, because the description sent
+      // is the one being applied, and the connection's operations chain applies the peer's answer
+      // only after it; candidates are gathered once it is applied, so they still follow the offer.
+      // If applying it fails, the link fails (below) and the peer's attempt times out.
+      const applied = this.#pc.setLocalDescription(offer)
+      applied.catch(() => {}) // awaited below; handled there even if sending threw first
       if (this.state === 'connecting') this.options.sendSignal({ kind: 'description', type: 'offer', sdp: offer.sdp ?? '' })
+      await applied
     } catch (error) {
       this.#finish({ reason: 'failed', message: `could not create an offer: ${error instanceof Error ? error.message : String(error)}` })
     }

@@ -132,3 +132,53 @@ describe('WebRtcLink', () => {
     a.close()
   })
 })
+
+describe('WebRtcLink descriptions', () => {
+  /** A wrtc connection that notes whether its local description was applied when each signal left. */
+  function recordingConnection(applied: { done: boolean }): RtcPeerConnectionConstructor {
+    return class extends (wrtc.RTCPeerConnection as unknown as RtcPeerConnectionConstructor) {
+      override async setLocalDescription(description?: RTCLocalSessionDescriptionInit): Promise<void> {
+        await super.setLocalDescription(description)
+        applied.done = true
+      }
+    }
+  }
+
+  it('sends its offer and its answer while applying them, and both sides still open', async () => {
+    const appliedA = { done: false }
+    const appliedB = { done: false }
+    const sentBeforeApplied: string[] = []
+    const deliver = (applied: { done: boolean }, to: () => WebRtcLink) => (signal: RtcSignal) => {
+      if (signal.kind === 'description' && !applied.done) sentBeforeApplied.push(signal.type)
+      void to().acceptSignal(signal)
+    }
+    const a: WebRtcLink = new WebRtcLink({ initiator: true, RTCPeerConnection: recordingConnection(appliedA), sendSignal: deliver(appliedA, () => b) })
+    const b: WebRtcLink = new WebRtcLink({ initiator: false, RTCPeerConnection: recordingConnection(appliedB), sendSignal: deliver(appliedB, () => a) })
+    await Promise.all([a.opened, b.opened])
+    expect(sentBeforeApplied).toEqual(['offer', 'answer'])
+    const received = new Promise<Uint8Array>((resolve) => b.events.once('message', resolve))
+    await a.send(Uint8Array.of(7))
+    expect([...(await received)]).toEqual([7])
+    a.close()
+    b.close()
+  })
+
+  it('relies on wrtc applying an answer given before its offer was applied after it (operations chain)', async () => {
+    const offerer = new RTCPeerConnection({ iceServers: [] })
+    const answerer = new RTCPeerConnection({ iceServers: [] })
+    try {
+      offerer.createDataChannel('x', { negotiated: true, id: 0 })
+      answerer.createDataChannel('x', { negotiated: true, id: 0 })
+      const offer = await offerer.createOffer()
+      await answerer.setRemoteDescription(offer)
+      const answer = await answerer.createAnswer()
+      // Both in one turn: the answer's call must wait for the offer's, not fail in state `stable`.
+      await Promise.all([offerer.setLocalDescription(offer), offerer.setRemoteDescription(answer)])
+      expect(offerer.signalingState).toBe('stable')
+      expect(offerer.remoteDescription?.type).toBe('answer')
+    } finally {
+      offerer.close()
+      answerer.close()
+    }
+  })
+})

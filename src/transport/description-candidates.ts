@@ -1,13 +1,21 @@
 /**
  * A description that carries this side's first ICE candidates: the offer (or answer) waits for the
- * first candidate batch (candidate-batch.ts) — host candidates, gathered a few milliseconds after
- * the description is applied — and leaves with them as `a=candidate` lines, instead of the batch
+ * first candidates (candidate-batch.ts) — host candidates, gathered a few milliseconds after the
+ * description is applied, and those that come within DESCRIPTION_CANDIDATE_WINDOW_MS of the first —
+ * and leaves with them as `a=candidate` lines, instead of the batch
  * following in a signal of its own. The peer applies them with the description, so it can start
  * its connectivity checks at once, and a link costs one signed signal less each way (fewer
  * signatures, verifications and server messages: docs/architecture.md, "Forming a mesh"). Any
  * standard peer reads candidates in a description; later candidates still trickle.
  */
 import type { RtcCandidate } from './candidate-batch.js'
+
+/**
+ * How long a description waits after its first candidate for the others gathered with it (a host's
+ * candidates of one protocol come within about a millisecond of each other; the batch's own window,
+ * 5 ms, would hold the description back longer than its candidates save: measured in Chromium).
+ */
+export const DESCRIPTION_CANDIDATE_WINDOW_MS = 1
 
 /**
  * How long a description, once applied here, waits at most for its first candidates before it

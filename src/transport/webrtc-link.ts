@@ -13,7 +13,7 @@
 import { MeshscopeError } from '../errors.js'
 import { Emitter } from '../util/emitter.js'
 import { CandidateBatch, MAX_CANDIDATES_PER_SIGNAL, MAX_REMOTE_CANDIDATES_PER_LINK, type RtcCandidate } from './candidate-batch.js'
-import { addCandidatesToSdp, DESCRIPTION_CANDIDATE_WAIT_MS } from './description-candidates.js'
+import { addCandidatesToSdp, DESCRIPTION_CANDIDATE_WAIT_MS, DESCRIPTION_CANDIDATE_WINDOW_MS } from './description-candidates.js'
 import {
   DEFAULT_HIGH_WATER_MARK_BYTES,
   DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES,
@@ -98,6 +98,8 @@ interface HeldDescription {
   sdp: string
   /** Started once the description was applied: it then leaves without candidates. */
   timer?: ReturnType<typeof setTimeout>
+  /** Started by its first candidate: the batch then leaves with it. */
+  closing?: ReturnType<typeof setTimeout>
 }
 
 /** One lane: its data channel and the queue that keeps its buffer under the lane's mark. */
@@ -158,12 +160,14 @@ export class WebRtcLink implements Link {
     })
     this.#pc.onicecandidate = (event) => {
       const candidate = event.candidate
-      // End of candidates needs no message of its own: what is waiting leaves now (with a held description).
-      if (!candidate?.candidate) {
-        this.#outgoingCandidates.flush()
-        return this.#releaseDescription([])
-      }
+      // End of candidates needs no message of its own: what is waiting leaves now (with a held
+      // description). Not the held description without candidates: wrtc reports an end before an
+      // answer's gathering started (it reads the gathering state late); its wait covers that.
+      if (!candidate?.candidate) return this.#outgoingCandidates.flush()
       this.#outgoingCandidates.add({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex })
+      // A held description waits for the candidates gathered with this one, not a whole batch window.
+      const held = this.#heldDescription
+      if (held && !held.closing) held.closing = setTimeout(() => this.#outgoingCandidates.flush(), DESCRIPTION_CANDIDATE_WINDOW_MS)
     }
     this.#pc.onconnectionstatechange = () => {
       if (this.#state === 'closed') return
@@ -320,6 +324,7 @@ export class WebRtcLink implements Link {
     if (!held) return
     this.#heldDescription = undefined
     clearTimeout(held.timer)
+    clearTimeout(held.closing)
     if (this.#state === 'closed') return
     const sdp = candidates.length > 0 ? addCandidatesToSdp(held.sdp, candidates) : held.sdp
     this.options.sendSignal({ kind: 'description', type: held.type, sdp: sdp ?? held.sdp })
@@ -440,6 +445,7 @@ export class WebRtcLink implements Link {
     if (wasConnecting) this.#rejectOpened(new MeshscopeError(info.reason === 'timeout' ? 'TIMEOUT' : 'LINK_FAILED', info.message))
     this.#outgoingCandidates.clear()
     clearTimeout(this.#heldDescription?.timer)
+    clearTimeout(this.#heldDescription?.closing)
     this.#heldDescription = undefined
     this.#pc.onicecandidate = null
     this.#pc.onconnectionstatechange = null

@@ -15,7 +15,8 @@
  * `runFormationBench()` is what bench/run.mjs calls; run alone, this file prints the figures as JSON.
  * Environment: BENCH_ONLY=wrtc|chromium, FORMATION_ROUNDS (default 3), FORMATION_KEYS (diagnosis: a
  * comma-separated list of figures to measure, e.g. `formation_ms.node_12`; the others are null),
- * FORMATION_NODE_ARGS (diagnosis: flags for the Node processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * FORMATION_NODE_ARGS (diagnosis: flags for the Node processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
+ * FORMATION_TRACE=1 (diagnosis: log each join → first message round's stages on both sides, stage-trace.ts).
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -142,6 +143,15 @@ async function openFormationPages(context, pageUrl, count) {
   return pages
 }
 
+/** The stages of join → first message, logged per round on both sides (FORMATION_TRACE=1; stage-trace.ts). */
+const trace = process.env.FORMATION_TRACE === '1'
+const formatStages = (stamps, origin) =>
+  Object.entries(stamps)
+    .filter(([, at]) => Number.isFinite(at))
+    .sort((a, b) => a[1] - b[1])
+    .map(([stage, at]) => `${stage} +${(at - origin).toFixed(1)}`)
+    .join(', ')
+
 /** One peer waits, a second joins and sends; the time from its join call until the first received it. */
 async function firstMessageOnce({ bundle, browser, pageUrl, log }) {
   const { server, url } = await startServer(bundle)
@@ -155,26 +165,32 @@ async function firstMessageOnce({ bundle, browser, pageUrl, log }) {
       context = await browser.newContext()
       const [a, b] = await openFormationPages(context, pageUrl, 2)
       waiter = {
-        wait: () => a.evaluate(([u, r]) => globalThis.formation.waitFirst(u, r), [url, room]),
+        wait: () => a.evaluate(([u, r, t]) => globalThis.formation.waitFirst(u, r, t), [url, room, trace]),
         receivedAt: () => a.evaluate(() => globalThis.formation.firstReceivedAt()),
+        stages: () => a.evaluate(() => globalThis.formation.stages()),
       }
       joiner = {
-        send: () => b.evaluate(([u, r]) => globalThis.formation.sendFirst(u, r), [url, room]),
+        send: () => b.evaluate(([u, r, t]) => globalThis.formation.sendFirst(u, r, t), [url, room, trace]),
         trace: () => b.evaluate(() => globalThis.formation.firstMessageTrace()),
+        stages: () => b.evaluate(() => globalThis.formation.stages()),
       }
       stops.push(() => Promise.all([a, b].map((page) => page.evaluate(() => globalThis.formation.close()).catch(() => {}))))
     } else {
       const [a, b] = [await startFormationProcess(bundle), await startFormationProcess(bundle)]
       stops.push(() => Promise.all([a.stop(), b.stop()]))
-      waiter = { wait: () => a.call('waitFirst', { url, room }), receivedAt: () => a.call('firstReceivedAt') }
-      joiner = { send: () => b.call('sendFirst', { url, room }), trace: () => b.call('firstMessageTrace') }
+      waiter = { wait: () => a.call('waitFirst', { url, room, trace }), receivedAt: () => a.call('firstReceivedAt'), stages: () => a.call('stages') }
+      joiner = { send: () => b.call('sendFirst', { url, room, trace }), trace: () => b.call('firstMessageTrace'), stages: () => b.call('stages') }
     }
     await waiter.wait()
     const sentAt = await joiner.send()
     const receivedAt = await withTimeout(waiter.receivedAt(), 'first message')
-    const trace = await joiner.trace()
+    const joined = await joiner.trace()
     const since = (at) => (at === undefined ? '?' : (at - sentAt).toFixed(1))
-    log(`  joiner welcomed at +${since(trace.welcomedAt)} ms, linked at +${since(trace.linkedAt)} ms, message received at +${since(receivedAt)} ms`)
+    log(`  joiner welcomed at +${since(joined.welcomedAt)} ms, linked at +${since(joined.linkedAt)} ms, message received at +${since(receivedAt)} ms`)
+    if (trace) {
+      log(`    joiner: ${formatStages({ ...(await joiner.stages()), welcomed: joined.welcomedAt }, sentAt)}`)
+      log(`    waiter: ${formatStages({ ...(await waiter.stages()), 'message in': receivedAt }, sentAt)}`)
+    }
     return receivedAt - sentAt
   } finally {
     for (const stop of stops) await stop()

@@ -10,7 +10,7 @@ import { WebSocket } from 'ws'
 import type { Platform } from '../../src/mesh/platform.js'
 import { createSignalingServer, type SignalingServer } from '../../signaling/index.js'
 import { mirrorJoin, mirrorLeave, ownerJoin, ownerRun } from './mirror.js'
-import { firstMessageTrace, joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, waitForFirstMessage, type RawSignal } from './roles.js'
+import { firstMessageTrace, joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, stages, waitForFirstMessage, type RawSignal } from './roles.js'
 
 const platform = { RTCPeerConnection: wrtc.RTCPeerConnection, WebSocket } as unknown as Platform
 const RTCPeerConnectionClass = wrtc.RTCPeerConnection as unknown as new (config?: RTCConfiguration) => RTCPeerConnection
@@ -39,15 +39,16 @@ const handlers: Record<string, (args: Args) => unknown> = {
     await profiler?.stop()
     return { ...report, cpuMs: (used.user + used.system) / 1000 }
   },
-  async waitFirst({ url, room }) {
-    const { joined, received } = await waitForFirstMessage(platform, url as string, room as string)
+  async waitFirst({ url, room, trace }) {
+    const { joined, received } = await waitForFirstMessage(platform, url as string, room as string, trace === true)
     firstMessage = received
     await joined
     return true
   },
   firstReceivedAt: () => firstMessage,
-  sendFirst: ({ url, room }) => joinAndSendFirst(platform, url as string, room as string),
+  sendFirst: ({ url, room, trace }) => joinAndSendFirst(platform, url as string, room as string, trace === true),
   firstMessageTrace: () => firstMessageTrace,
+  stages: () => stages,
   rawStart({ initiator }) {
     const { startedAt, received } = rawStart(RTCPeerConnectionClass, initiator as boolean, sendRawSignal)
     rawReceived = received

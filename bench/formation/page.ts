@@ -3,7 +3,7 @@
  * floor's two tabs signal to each other over a BroadcastChannel, the quickest way between two tabs.
  */
 import { mirrorJoin, mirrorLeave, ownerJoin, ownerRun } from './mirror.js'
-import { firstMessageTrace, joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, waitForFirstMessage, type RawSignal } from './roles.js'
+import { firstMessageTrace, joinAndForm, joinAndSendFirst, leave, rawAccept, rawClose, rawStart, stages, waitForFirstMessage, type RawSignal } from './roles.js'
 
 let firstMessage: Promise<number> | undefined
 let rawReceived: Promise<number> | undefined
@@ -11,15 +11,16 @@ const rawSignals = new BroadcastChannel('meshscope-formation-raw')
 
 const formation = {
   form: (url: string, room: string, members: number) => joinAndForm(undefined, url, room, members),
-  async waitFirst(url: string, room: string): Promise<boolean> {
-    const { joined, received } = await waitForFirstMessage(undefined, url, room)
+  async waitFirst(url: string, room: string, trace = false): Promise<boolean> {
+    const { joined, received } = await waitForFirstMessage(undefined, url, room, trace)
     firstMessage = received
     await joined
     return true
   },
   firstReceivedAt: () => firstMessage,
-  sendFirst: (url: string, room: string) => joinAndSendFirst(undefined, url, room),
+  sendFirst: (url: string, room: string, trace = false) => joinAndSendFirst(undefined, url, room, trace),
   firstMessageTrace: () => firstMessageTrace,
+  stages: () => stages,
   /** The answering side starts first and listens; the initiator's start is the measured moment. */
   rawStart(initiator: boolean): number {
     const me = initiator ? 'a' : 'b'

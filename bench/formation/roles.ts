@@ -6,6 +6,7 @@
  */
 import { Mesh } from '../../src/mesh/mesh.js'
 import type { Platform } from '../../src/mesh/platform.js'
+import { type StageStamps, tracedPeerConnection, tracedWebSocket } from './stage-trace.js'
 
 /** An absolute high-resolution time, comparable between processes and tabs of one machine. */
 export const now = (): number => performance.timeOrigin + performance.now()
@@ -58,16 +59,34 @@ export async function joinAndForm(platform: Partial<Platform> | undefined, url: 
   return { formedAt: now(), welcomedAt, refusals: counted.refusals, leaves: counted.leaves, reconnects: counted.reconnects() }
 }
 
+/**
+ * Diagnosis of join → first message (FORMATION_TRACE=1): each side's stages, stamped by a traced
+ * RTCPeerConnection (stage-trace.ts) and by the roles below. Empty unless tracing.
+ */
+export const stages: StageStamps = {}
+
+/** `platform` with a traced RTCPeerConnection when `trace` is set, so the mesh's links stamp `stages`. */
+function tracedPlatform(platform: Partial<Platform> | undefined, trace: boolean): Partial<Platform> | undefined {
+  if (!trace) return platform
+  for (const stage of Object.keys(stages)) delete stages[stage]
+  const globals = globalThis as Partial<Platform>
+  const RTCPeerConnection = tracedPeerConnection((platform?.RTCPeerConnection ?? globals.RTCPeerConnection)!, stages)
+  return { ...platform, RTCPeerConnection, WebSocket: tracedWebSocket((platform?.WebSocket ?? globals.WebSocket)!, stages) }
+}
+
 /** The waiting side of join → first message: joins, then resolves with when the first message arrived. */
 export async function waitForFirstMessage(
   platform: Partial<Platform> | undefined,
   url: string,
   room: string,
+  trace = false,
 ): Promise<{ joined: Promise<void>; received: Promise<number> }> {
   let resolveReceived!: (at: number) => void
   const received = new Promise<number>((resolve) => (resolveReceived = resolve))
-  const joining = Mesh.join({ signaling: url, room, ...(platform ? { platform } : {}) }).then((joined) => {
+  const used = tracedPlatform(platform, trace)
+  const joining = Mesh.join({ signaling: url, room, ...(used ? { platform: used } : {}) }).then((joined) => {
     mesh = joined
+    if (trace) joined.once('peer:join', () => void (stages.linked ??= now()))
     joined.register('first', () => resolveReceived(now()))
   })
   return { joined: joining, received }
@@ -77,13 +96,15 @@ export async function waitForFirstMessage(
 export const firstMessageTrace: { welcomedAt?: number; linkedAt?: number } = {}
 
 /** The joining side of join → first message: returns when `Mesh.join` was called; sends to the first peer it links to. */
-export function joinAndSendFirst(platform: Partial<Platform> | undefined, url: string, room: string): number {
+export function joinAndSendFirst(platform: Partial<Platform> | undefined, url: string, room: string, trace = false): number {
+  const used = tracedPlatform(platform, trace)
   const startedAt = now()
-  void Mesh.join({ signaling: url, room, ...(platform ? { platform } : {}) }).then((joined) => {
+  void Mesh.join({ signaling: url, room, ...(used ? { platform: used } : {}) }).then((joined) => {
     mesh = joined
     firstMessageTrace.welcomedAt = now()
     const sendTo = (peerId: string) => {
       firstMessageTrace.linkedAt = now()
+      if (trace) stages.linked ??= firstMessageTrace.linkedAt
       void joined.send(peerId, 'first', 'hello').catch(() => {})
     }
     if (joined.peers.length > 0) sendTo(joined.peers[0]!)

@@ -13,6 +13,7 @@
 import { MeshscopeError } from '../errors.js'
 import { Emitter } from '../util/emitter.js'
 import { CandidateBatch, MAX_CANDIDATES_PER_SIGNAL, MAX_REMOTE_CANDIDATES_PER_LINK, type RtcCandidate } from './candidate-batch.js'
+import { addCandidatesToSdp, DESCRIPTION_CANDIDATE_WAIT_MS, DESCRIPTION_CANDIDATE_WINDOW_MS } from './description-candidates.js'
 import {
   DEFAULT_HIGH_WATER_MARK_BYTES,
   DEFAULT_LATENCY_HIGH_WATER_MARK_BYTES,
@@ -57,6 +58,12 @@ export interface WebRtcLinkOptions {
    * @default 15_000
    */
   connectTimeoutMs?: number
+  /**
+   * How long this side's offer or answer, once applied, waits at most for its first candidates to
+   * travel with it (description-candidates.ts).
+   * @default DESCRIPTION_CANDIDATE_WAIT_MS
+   */
+  descriptionCandidateWaitMs?: number
 }
 
 /**
@@ -93,6 +100,16 @@ const recentlyClosed = new Set<object>()
 const LANE_CHANNEL_IDS: Record<LinkLane, number> = { bulk: 0, latency: 1 }
 const LANES: readonly LinkLane[] = ['latency', 'bulk']
 
+/** This side's offer or answer while it waits for its first candidates. */
+interface HeldDescription {
+  type: 'offer' | 'answer'
+  sdp: string
+  /** Started once the description was applied: it then leaves without candidates. */
+  timer?: ReturnType<typeof setTimeout>
+  /** Started by its first candidate: the batch then leaves with it. */
+  closing?: ReturnType<typeof setTimeout>
+}
+
 /** One lane: its data channel and the queue that keeps its buffer under the lane's mark. */
 interface Lane {
   channel: RTCDataChannel
@@ -118,6 +135,8 @@ export class WebRtcLink implements Link {
   #earlyCandidates: RTCIceCandidateInit[] = []
   /** Candidates gathered here, waiting to leave in one signal. */
   #outgoingCandidates: CandidateBatch
+  /** This side's offer or answer, held until its first candidates can leave with it (description-candidates.ts). */
+  #heldDescription: HeldDescription | undefined
   /** Messages received before the link opened, and after until they are delivered (in order, a macrotask after `open`). */
   #earlyMessages: Array<[Uint8Array, LinkLane]> | undefined = []
   #earlyBytes = 0
@@ -150,13 +169,19 @@ export class WebRtcLink implements Link {
     }
 
     this.#outgoingCandidates = new CandidateBatch((candidates) => {
+      if (this.#heldDescription) return this.#releaseDescription(candidates)
       if (this.#state === 'connecting' && this.#connectionState !== 'connected') options.sendSignal({ kind: 'candidates', candidates })
     })
     this.#pc.onicecandidate = (event) => {
       const candidate = event.candidate
-      // End of candidates needs no message of its own: what is waiting leaves now.
+      // End of candidates needs no message of its own: what is waiting leaves now (with a held
+      // description). Not the held description without candidates: wrtc reports an end before an
+      // answer's gathering started (it reads the gathering state late); its wait covers that.
       if (!candidate?.candidate) return this.#outgoingCandidates.flush()
       this.#outgoingCandidates.add({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex })
+      // A held description waits for the candidates gathered with this one, not a whole batch window.
+      const held = this.#heldDescription
+      if (held && !held.closing) held.closing = setTimeout(() => this.#outgoingCandidates.flush(), DESCRIPTION_CANDIDATE_WINDOW_MS)
     }
     this.#pc.onconnectionstatechange = () => {
       if (this.#state === 'closed') return
@@ -217,8 +242,11 @@ export class WebRtcLink implements Link {
         for (const candidate of early) await this.#pc.addIceCandidate(candidate)
         if (signal.type === 'offer') {
           const answer = await this.#pc.createAnswer()
-          await this.#pc.setLocalDescription(answer)
-          if (this.state !== 'closed') this.options.sendSignal({ kind: 'description', type: 'answer', sdp: answer.sdp ?? '' })
+          // Applied while it waits for its candidates (see #makeOffer).
+          const applied = this.#pc.setLocalDescription(answer)
+          applied.catch(() => {}) // awaited below; handled there even if holding threw first
+          if (this.state !== 'closed') this.#holdDescription('answer', answer.sdp ?? '', applied)
+          await applied
         }
         return
       }
@@ -274,11 +302,47 @@ export class WebRtcLink implements Link {
   async #makeOffer(): Promise<void> {
     try {
       const offer = await this.#pc.createOffer()
-      await this.#pc.setLocalDescription(offer)
-      if (this.state === 'connecting') this.options.sendSignal({ kind: 'description', type: 'offer', sdp: offer.sdp ?? '' })
+      // The offer waits for its first candidates (gathered once it is applied), but not for being
+      // applied: if none come, it leaves without them as soon as it may (#holdDescription). Safe,
+      // because the description sent is the one being applied, and the connection's operations chain
+      // applies the peer's answer only after it. If applying it fails, the link fails (below) and
+      // the peer's attempt times out.
+      const applied = this.#pc.setLocalDescription(offer)
+      applied.catch(() => {}) // awaited below; handled there even if holding threw first
+      if (this.state === 'connecting') this.#holdDescription('offer', offer.sdp ?? '', applied)
+      await applied
     } catch (error) {
       this.#finish({ reason: 'failed', message: `could not create an offer: ${error instanceof Error ? error.message : String(error)}` })
     }
+  }
+
+  /**
+   * Holds this side's description until the first candidate batch (description-candidates.ts), or
+   * until `descriptionCandidateWaitMs` after it was applied — gathering starts then — if none came.
+   */
+  #holdDescription(type: 'offer' | 'answer', sdp: string, applied: Promise<void>): void {
+    const held: HeldDescription = { type, sdp }
+    this.#heldDescription = held
+    const waitMs = this.options.descriptionCandidateWaitMs ?? DESCRIPTION_CANDIDATE_WAIT_MS
+    void applied.then(
+      () => {
+        if (this.#heldDescription === held) held.timer = setTimeout(() => this.#releaseDescription([]), waitMs)
+      },
+      () => {}, // the link fails where `applied` is awaited
+    )
+  }
+
+  /** Sends the held description, with `candidates` in it (or, if the SDP has no section for them, after it). */
+  #releaseDescription(candidates: RtcCandidate[]): void {
+    const held = this.#heldDescription
+    if (!held) return
+    this.#heldDescription = undefined
+    clearTimeout(held.timer)
+    clearTimeout(held.closing)
+    if (this.#state === 'closed') return
+    const sdp = candidates.length > 0 ? addCandidatesToSdp(held.sdp, candidates) : held.sdp
+    this.options.sendSignal({ kind: 'description', type: held.type, sdp: sdp ?? held.sdp })
+    if (sdp === undefined) this.options.sendSignal({ kind: 'candidates', candidates })
   }
 
   /**
@@ -411,6 +475,9 @@ export class WebRtcLink implements Link {
     }
     if (wasConnecting) this.#rejectOpened(new MeshscopeError(info.reason === 'timeout' ? 'TIMEOUT' : 'LINK_FAILED', info.message))
     this.#outgoingCandidates.clear()
+    clearTimeout(this.#heldDescription?.timer)
+    clearTimeout(this.#heldDescription?.closing)
+    this.#heldDescription = undefined
     this.#pc.onicecandidate = null
     this.#pc.onconnectionstatechange = null
     for (const name of LANES) {

@@ -60,6 +60,8 @@ describe('WebRtcLink', () => {
     for (const side of ['a', 'b'] as const) {
       const batches = signals[side].filter((signal) => signal.kind === 'candidates')
       candidates += batches.flatMap((signal) => signal.candidates).length
+      // The first ones travel inside the offer or answer (description-candidates.ts).
+      for (const signal of signals[side]) if (signal.kind === 'description') candidates += signal.sdp.split('\na=candidate:').length - 1
       // Host candidates are gathered within a few milliseconds: one batch, or two on a busy machine.
       // None is possible too: a side whose batch was due after ICE connected sends nothing.
       expect(batches.length).toBeLessThanOrEqual(2)
@@ -130,5 +132,88 @@ describe('WebRtcLink', () => {
     expect(await closed).toMatchObject({ reason: 'failed' })
     expect(b.connectionState).toBe('closed')
     a.close()
+  })
+})
+
+describe('WebRtcLink descriptions', () => {
+  /** A wrtc connection that notes whether its local description was applied when each signal left. */
+  function recordingConnection(applied: { done: boolean }): RtcPeerConnectionConstructor {
+    return class extends (wrtc.RTCPeerConnection as unknown as RtcPeerConnectionConstructor) {
+      override async setLocalDescription(description?: RTCLocalSessionDescriptionInit): Promise<void> {
+        await super.setLocalDescription(description)
+        applied.done = true
+      }
+    }
+  }
+
+  it('sends its offer and its answer while applying them, with its first candidates in them, and both sides open', async () => {
+    const appliedA = { done: false }
+    const appliedB = { done: false }
+    const sentBeforeApplied: string[] = []
+    const signals: RtcSignal[] = []
+    const deliver = (applied: { done: boolean }, to: () => WebRtcLink) => (signal: RtcSignal) => {
+      signals.push(signal)
+      if (signal.kind === 'description' && !applied.done) sentBeforeApplied.push(signal.type)
+      void to().acceptSignal(signal)
+    }
+    // A long wait, so a busy machine cannot make the descriptions leave before their first candidates.
+    const options = { descriptionCandidateWaitMs: 5_000 }
+    const a: WebRtcLink = new WebRtcLink({
+      initiator: true,
+      RTCPeerConnection: recordingConnection(appliedA),
+      sendSignal: deliver(appliedA, () => b),
+      ...options,
+    })
+    const b: WebRtcLink = new WebRtcLink({
+      initiator: false,
+      RTCPeerConnection: recordingConnection(appliedB),
+      sendSignal: deliver(appliedB, () => a),
+      ...options,
+    })
+    await Promise.all([a.opened, b.opened])
+    // Each description went out once, before any candidate signal of its side, with candidate lines in it.
+    const descriptions = signals.filter((signal) => signal.kind === 'description')
+    expect(descriptions.map((signal) => signal.type)).toEqual(['offer', 'answer'])
+    for (const description of descriptions) expect(description.sdp).toMatch(/\r\na=candidate:\S+ \d+ \S+ \d+ \S+ \d+ typ host/)
+    const received = new Promise<Uint8Array>((resolve) => b.events.once('message', resolve))
+    await a.send(Uint8Array.of(7))
+    expect([...(await received)]).toEqual([7])
+    a.close()
+    b.close()
+  })
+
+  it('sends its description without candidates once the wait after applying it is over', async () => {
+    const signals: RtcSignal[] = []
+    // No candidate ever: a connection whose gathering this test never lets start reporting.
+    class Silent extends (wrtc.RTCPeerConnection as unknown as RtcPeerConnectionConstructor) {
+      override set onicecandidate(_handler: unknown) {}
+      override get onicecandidate(): null {
+        return null
+      }
+    }
+    const a = new WebRtcLink({ initiator: true, RTCPeerConnection: Silent, sendSignal: (signal) => signals.push(signal), descriptionCandidateWaitMs: 20 })
+    await vi.waitFor(() => expect(signals.map((signal) => signal.kind)).toEqual(['description']), { timeout: 5_000 })
+    expect(signals[0]).toMatchObject({ kind: 'description', type: 'offer' })
+    expect((signals[0] as { sdp: string }).sdp).not.toContain('a=candidate:')
+    a.close()
+  })
+
+  it('relies on wrtc applying an answer given before its offer was applied after it (operations chain)', async () => {
+    const offerer = new RTCPeerConnection({ iceServers: [] })
+    const answerer = new RTCPeerConnection({ iceServers: [] })
+    try {
+      offerer.createDataChannel('x', { negotiated: true, id: 0 })
+      answerer.createDataChannel('x', { negotiated: true, id: 0 })
+      const offer = await offerer.createOffer()
+      await answerer.setRemoteDescription(offer)
+      const answer = await answerer.createAnswer()
+      // Both in one turn: the answer's call must wait for the offer's, not fail in state `stable`.
+      await Promise.all([offerer.setLocalDescription(offer), offerer.setRemoteDescription(answer)])
+      expect(offerer.signalingState).toBe('stable')
+      expect(offerer.remoteDescription?.type).toBe('answer')
+    } finally {
+      offerer.close()
+      answerer.close()
+    }
   })
 })

@@ -29,7 +29,7 @@ export interface RequestSettings {
   timeoutMs?: number
   /**
    * Requests in flight to the peer at once; more wait for a slot (request-slots.ts).
-   * @default DEFAULT_MAX_REQUESTS_IN_FLIGHT (256)
+   * @default DEFAULT_MAX_REQUESTS_IN_FLIGHT (255)
    */
   maxInFlight?: number
   /**

@@ -17,7 +17,7 @@ export interface ServeLimits {
   /**
    * Requests from one peer that its call streams may have in service at once (read, and their
    * handler not settled); one more is refused with TOO_MANY_REQUESTS. A well-behaved caller never
-   * meets it: it keeps at most `maxRequestsInFlight` (256 by default) requests in flight to a peer.
+   * meets it: it keeps at most `maxRequestsInFlight` (255 by default) requests in flight to a peer.
    * @default 256
    */
   maxCallsInService: number

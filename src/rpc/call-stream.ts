@@ -82,6 +82,8 @@ export class CallStream {
 
   #end(error: unknown): void {
     this.#ended = true
+    // Both ways: a stream the server closed is released here too (no-ops on one that failed).
+    this.#stream.close()
     this.#stream.stop('closed')
     const pending = [...this.#pending.values()]
     this.#pending.clear()

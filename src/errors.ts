@@ -44,6 +44,7 @@ export type ErrorCode =
   | 'DISCONNECTED'
   | 'STREAM_RESET'
   | 'TOO_MANY_STREAMS'
+  | 'TOO_MANY_REQUESTS'
   | 'PEER_NOT_READING'
   | 'STREAM_CLOSED'
   | 'ITEM_TOO_LARGE'

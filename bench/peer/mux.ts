@@ -192,6 +192,7 @@ export class MuxWorkloads {
   }
 
   async #serve(stream: MuxStream): Promise<void> {
+    if (stream.purpose === 'calls') return this.#messaging.serve(this.stack.connection, stream)
     const first = await stream.receive()
     if (first === null) return
     const { connection } = this.stack

@@ -19,6 +19,8 @@ import { randomBase64Url } from '../util/bytes.js'
 import type { Messaging } from './messaging.js'
 import { createPeerStack } from './peer-stack.js'
 import type { PeerLimits } from './options.js'
+import { requestSlotsOf } from '../rpc/call.js'
+import { callsInServiceOf } from '../rpc/serve-call-stream.js'
 import type { PeerLeaveReason } from './public-types.js'
 
 /** A link whose offers, answers and candidates travel outside it (a WebRtcLink). */
@@ -253,7 +255,11 @@ export class LinkTable {
     const entry = this.#links.get(peerId)
     if (!entry || this.#idleLinkMs === undefined || !entry.joined || this.host.keepsIdleLink(peerId)) return
     const session = entry.connection?.session
-    if (session && session.streamCount > 0) {
+    // Calls travel on the call stream, which lives as long as the session: calls in flight either way count instead.
+    const busy =
+      session !== undefined &&
+      session.streamCount - session.streamCountOf('calls') + requestSlotsOf(entry.connection!).inFlight + callsInServiceOf(entry.connection!) > 0
+    if (busy) {
       entry.lastUsedAt = Date.now()
       return
     }

@@ -41,7 +41,7 @@ export interface MessagingHost {
   /**
    * Requests (calls, hops, sends, remote function and method calls) in flight to one peer at once;
    * more wait for a slot (src/rpc/request-slots.ts).
-   * @default DEFAULT_MAX_REQUESTS_IN_FLIGHT (256)
+   * @default DEFAULT_MAX_REQUESTS_IN_FLIGHT (255)
    */
   maxRequestsInFlight?: number | undefined
   /** Serving the requests peers open (`limits.serve`). */

@@ -93,8 +93,8 @@ export interface MeshJoinOptions {
    * Requests (calls, hops, sends, remote function and method calls) this peer has in flight to one
    * peer at once. More wait here for a slot, in order, their timeout running — rather than being
    * refused by the peer (TOO_MANY_STREAMS), which admits only so many streams at once: 256 with
-   * the default `limits.mux`. Lower it to match a peer that admits fewer.
-   * @default 256
+   * the default `limits.mux`, one of them this peer's call stream. Lower it to match a peer that admits fewer.
+   * @default 255
    */
   maxRequestsInFlight?: number
   /**
@@ -153,7 +153,7 @@ export interface MeshJoinOptions {
    * `keepaliveIntervalMs`/`idleTimeoutMs` come from `heartbeatIntervalMs`/`peerTimeoutMs`),
    * `codec` (src/codec/limits.ts: sizes, depth, element counts of a decoded value), `channels`
    * (src/channels/limits.ts: the buffers of received channel halves), `serve`
-   * (src/rpc/serve-limits.ts: how long a request may take to arrive) and `objects`
+   * (src/rpc/serve-limits.ts: how long a request may take to arrive, how many calls are served at once) and `objects`
    * (src/objects/limits.ts: remote objects per connection, the largest lazy blob fetched, pending fetches).
    * @default `{}` (every layer's defaults)
    */
@@ -165,7 +165,7 @@ export interface PeerLimits {
   mux?: Partial<Omit<MuxConfig, 'keepaliveIntervalMs' | 'idleTimeoutMs'>>
   codec?: Partial<CodecLimits>
   channels?: Partial<ChannelLimits>
-  /** Serving the peer's requests (src/rpc/serve-limits.ts: how long a request may take to arrive). */
+  /** Serving the peer's requests (src/rpc/serve-limits.ts: how long a request may take to arrive, how many of its calls are served at once). */
   serve?: Partial<ServeLimits>
   /** Remote objects crossing the link (src/objects/limits.ts: objects per connection, blob size, pending fetches). */
   objects?: Partial<ObjectLimits>

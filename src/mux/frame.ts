@@ -11,14 +11,14 @@ export const FRAME_HEADER_BYTES = 6
 export const MAX_FRAME_BYTES = 16 * 1024
 export const MUX_MAGIC = 0x6d736d78 // "msmx"
 /**
- * This side's version; sessions accept peers of `MIN_MUX_VERSION` up to it (see session.ts). Version 4
- * puts frames on two link lanes (OPEN names a stream's lane, its DATA and CLOSE travel there, every
- * other frame on the latency lane): a version-3 peer would send everything on one lane and read the
- * lane flag as an error, so it is the oldest version accepted. (Version 3 charged
- * DATA_FRAME_CREDIT_BYTES per DATA frame, version 2 added batches; every accepted peer does both.)
+ * This side's version; sessions accept peers of `MIN_MUX_VERSION` up to it (see session.ts). Version 5
+ * adds the `calls` stream purpose (a peer's call stream, src/rpc/call-stream.ts): a version-4 peer
+ * would refuse its OPEN as malformed, so it is the oldest version accepted. (Version 4 put frames on
+ * two link lanes, version 3 charged DATA_FRAME_CREDIT_BYTES per DATA frame, version 2 added
+ * batches; every accepted peer does all three.)
  */
-export const MUX_VERSION = 4
-export const MIN_MUX_VERSION = 4
+export const MUX_VERSION = 5
+export const MIN_MUX_VERSION = 5
 
 /**
  * What every DATA frame costs in credit beyond its payload (version 3), so that the number of
@@ -59,8 +59,11 @@ export const FLAG_BULK_LANE = 0x01
 /** The link lane a stream's DATA and CLOSE travel on, both ways, fixed by its OPEN (src/mux/lanes.ts). */
 export type StreamLane = 'latency' | 'bulk'
 
-/** Why a stream was opened: a port is claimed by the value that carries it; a request goes to the session's `stream` event. */
-export const StreamPurpose = { port: 0, request: 1 } as const
+/**
+ * Why a stream was opened: a port is claimed by the value that carries it; a request (one request)
+ * and a call stream (many, under call ids: src/rpc/call-stream.ts) go to the session's `stream` event.
+ */
+export const StreamPurpose = { port: 0, request: 1, calls: 2 } as const
 export type StreamPurposeName = keyof typeof StreamPurpose
 
 /** Reason codes on STOP, RESET and GOAWAY. */
@@ -79,6 +82,7 @@ export const CloseReason = {
   goingAway: 6,
 } as const
 export type CloseReasonName = keyof typeof CloseReason
+const PURPOSE_NAMES: readonly (StreamPurposeName | undefined)[] = ['port', 'request', 'calls']
 const REASON_NAMES = new Map<number, CloseReasonName>(Object.entries(CloseReason).map(([name, code]) => [code, name as CloseReasonName]))
 
 export type Frame =
@@ -207,7 +211,7 @@ export function parseFrame(bytes: Uint8Array, maxFrameBytes = MAX_FRAME_BYTES): 
     case FrameType.open: {
       const problem = streamLevel('open') ?? ((flags & ~FLAG_BULK_LANE) === 0 ? undefined : 'open has unknown flags') ?? exact(1, 'open')
       if (problem) return fail(problem)
-      const purpose = bytes[6] === StreamPurpose.port ? 'port' : bytes[6] === StreamPurpose.request ? 'request' : undefined
+      const purpose = PURPOSE_NAMES[bytes[6]!]
       if (!purpose) return fail(`open has unknown purpose ${bytes[6]}`)
       return { ok: true, frame: (flags & FLAG_BULK_LANE) !== 0 ? { type: 'open', streamId, purpose, lane: 'bulk' } : { type: 'open', streamId, purpose } }
     }

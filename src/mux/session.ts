@@ -62,7 +62,7 @@ export interface MuxCloseInfo {
 }
 
 export type MuxSessionEvents = {
-  /** The peer opened a request stream. */
+  /** The peer opened a request stream or a call stream (`stream.purpose`). */
   stream: [stream: MuxStream]
   close: [info: MuxCloseInfo]
 }
@@ -193,6 +193,13 @@ export class MuxSession {
   /** Streams currently open (either side). */
   get streamCount(): number {
     return this.#streams.size
+  }
+
+  /** Streams currently open (either side) opened for `purpose` (tests: a peer's call stream lives as long as the session). */
+  streamCountOf(purpose: StreamPurposeName): number {
+    let count = 0
+    for (const stream of this.#streams.values()) if (stream.purpose === purpose) count++
+    return count
   }
 
   /** What this session holds for its peer now: streams, inbound memory, queued control frames. */
@@ -478,7 +485,7 @@ export class MuxSession {
     this.#streams.set(id, stream)
     this.#remoteStreamCount++
     stream.grantInitialCredit(this.#remoteWindowBytes)
-    if (purpose === 'request') {
+    if (purpose !== 'port') {
       this.events.emit('stream', stream)
       return
     }

@@ -1,9 +1,11 @@
 /**
- * The calling side of a request: one request stream per call or send, which the caller closes right
- * after the request (so a call costs one link message each way). Settles on the reply (a send: on
- * the acceptance), on abort or timeout — by default after DEFAULT_CALL_TIMEOUT_MS; the stream is
- * reset, which aborts the handler's signal on the other side —, or when the peer goes away
- * (PEER_GONE, or the distinct codes of delivery-errors.ts) — never hangs.
+ * The calling side of a request. One that fits one frame travels on the peer's call stream
+ * (call-stream.ts) under a call id; a larger one on a request stream of its own, which the caller
+ * closes right after the request. Either way a call costs one link message each way. Settles on the
+ * reply (a send: on the acceptance), on abort or timeout — by default after DEFAULT_CALL_TIMEOUT_MS;
+ * the server is told (a cancel on the call stream, a reset of the request stream), which aborts the
+ * handler's signal there —, or when the peer goes away (PEER_GONE, or the distinct codes of
+ * delivery-errors.ts) — never hangs.
  */
 import type { Connection } from '../channels/connection.js'
 import { MeshscopeError } from '../errors.js'
@@ -13,6 +15,7 @@ import { deliveryError } from './delivery-errors.js'
 import { DEFAULT_MAX_REQUESTS_IN_FLIGHT, RequestSlots, type ReleaseSlot } from './request-slots.js'
 import { replyFromWire, requestToWire, type Reply, type Request } from './protocol.js'
 import { endAfterOneMessage } from './one-message.js'
+import { CallStream } from './call-stream.js'
 
 /** How long a call, hop or send waits for the peer's answer unless told otherwise (the mesh's `callTimeoutMs`). */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000
@@ -26,14 +29,23 @@ export interface RequestSettings {
   timeoutMs?: number
   /**
    * Requests in flight to the peer at once; more wait for a slot (request-slots.ts).
-   * @default DEFAULT_MAX_REQUESTS_IN_FLIGHT (256)
+   * @default DEFAULT_MAX_REQUESTS_IN_FLIGHT (255)
    */
   maxInFlight?: number
+  /**
+   * Requests that fit one frame travel on the peer's call stream; false sends each on a request
+   * stream of its own (the A/B switch of the benchmark, and tests of that path).
+   * @default true
+   */
+  callStream?: boolean
 }
 
 interface ConnectionRequests {
   timeoutMs: number
   slots: RequestSlots
+  useCallStream: boolean
+  /** The call stream to the peer, opened with the first request that goes on one. */
+  calls?: CallStream
 }
 
 /** Each connection's request settings, made on first use with the defaults unless configured. */
@@ -47,13 +59,14 @@ export function configureRequests(connection: Connection, settings: RequestSetti
   connectionRequests.set(connection, {
     timeoutMs: settings.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
     slots: new RequestSlots(settings.maxInFlight ?? DEFAULT_MAX_REQUESTS_IN_FLIGHT),
+    useCallStream: settings.callStream ?? true,
   })
 }
 
 function requestsOf(connection: Connection): ConnectionRequests {
   let requests = connectionRequests.get(connection)
   if (!requests) {
-    requests = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS, slots: new RequestSlots(DEFAULT_MAX_REQUESTS_IN_FLIGHT) }
+    requests = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS, slots: new RequestSlots(DEFAULT_MAX_REQUESTS_IN_FLIGHT), useCallStream: true }
     connectionRequests.set(connection, requests)
   }
   return requests
@@ -153,9 +166,10 @@ async function exchangeAfterSlot(
 }
 
 /**
- * Opens the request's stream, writes the request and settles one promise on whichever comes first:
- * the answer, the timeout, the signal (both reset the stream) or the stream's failure. One promise
- * and no race per call: on a cold process every promise hop on this path runs in the interpreter.
+ * Writes the request — on the peer's call stream when it fits one frame, else on a stream of its
+ * own — and settles one promise on whichever comes first: the answer, the timeout, the signal (both
+ * tell the server) or the failure of the stream it went on. One promise and no race per call: on a
+ * cold process every promise hop on this path runs in the interpreter.
  */
 function exchangeInSlot(
   connection: Connection,
@@ -167,10 +181,11 @@ function exchangeInSlot(
   /** The caller's whole timeout, for the message (`timeout` is what is left of it after a wait for a slot). */
   wholeTimeout = timeout,
 ): Promise<Reply | null> {
-  let stream: MuxStream
   let bytes: Uint8Array
+  let calls: CallStream | undefined
   try {
-    ;({ stream, bytes } = openRequest(connection, request, kind))
+    bytes = connection.encode(requestToWire(request))
+    calls = bytes.byteLength <= CallStream.maxRequestBytes(connection) ? callStreamOf(connection) : undefined
   } catch (error) {
     release()
     return Promise.reject(deliveryError(error, connection, kind))
@@ -190,72 +205,90 @@ function exchangeInSlot(
     const fail = (error: unknown) => {
       if (settle()) reject(deliveryError(error, connection, kind))
     }
-    // Giving up resets the stream, which aborts the handler's signal on the other side.
+    /** The serving side's answer: a reply's bytes, or null (a send accepted, or a request stream closed without a reply). */
+    const answered = (answer: Uint8Array | null) => {
+      if (settled) return
+      let reply: Reply | null = null
+      try {
+        if (answer !== null) reply = replyFromWire(connection.decode(answer))
+      } catch (error) {
+        fail(error)
+        return
+      }
+      settle()
+      resolve(reply)
+    }
+    let tellServer: () => void
+    if (calls) {
+      const stream = calls
+      const id = stream.request(bytes, { answered, failed: fail })
+      tellServer = () => stream.cancel(id)
+    } else {
+      let stream: MuxStream
+      try {
+        stream = openRequestStream(connection, kind)
+      } catch (error) {
+        fail(error)
+        return
+      }
+      tellServer = () => stream.reset('closed', 'the caller gave up')
+      sendOnOwnStream(stream, bytes, answered, fail)
+    }
+    // Giving up tells the server, which aborts the handler's signal there.
     const giveUp = (error: MeshscopeError) => {
       if (!settle()) return
-      stream.reset('closed', 'the caller gave up')
+      tellServer()
       reject(error)
     }
     const onAbort = () => giveUp(abortedError(signal!))
     signal?.addEventListener('abort', onAbort, { once: true })
     if (timeout !== Number.POSITIVE_INFINITY) timer = setTimeout(() => giveUp(timeoutError(connection, wholeTimeout)), timeout)
-    // Closing our side right away lets OPEN, the request and CLOSE leave in one link message; the
-    // serving side still learns of a give-up, which resets the stream.
-    let sendFailed = false
-    const sent = stream.send(bytes)
-    stream.close()
-    sent.catch((error: unknown) => {
-      sendFailed = true
-      fail(error)
-    })
-    stream.receive().then(
-      (answer) => {
-        if (settled) return
-        if (answer === null) {
-          settle()
-          resolve(null)
-          return
-        }
-        endAfterOneMessage(stream) // the serving side's CLOSE came with the reply
-        let reply: Reply
-        try {
-          reply = replyFromWire(connection.decode(answer))
-        } catch (error) {
-          fail(error)
-          return
-        }
-        settle()
-        resolve(reply)
-      },
-      // A request that could not go fails with the send's error, as the stream's failure follows from it.
-      (error: unknown) => {
-        if (sendFailed) return
-        sent.then(
-          () => fail(error),
-          () => {},
-        )
-      },
-    )
   })
 }
 
+/** The peer's call stream: the open one, or a new one when there is none or it ended. Throws what `openStream` throws. */
+function callStreamOf(connection: Connection): CallStream | undefined {
+  const requests = requestsOf(connection)
+  if (!requests.useCallStream) return undefined
+  if (!requests.calls?.usable) requests.calls = new CallStream(connection)
+  return requests.calls
+}
+
 /**
- * A request stream and the request's bytes, for a call or a plain send. Throws what delivery-errors.ts
- * makes of a session that is over (MESH_CLOSED after the peer's GOAWAY, PEER_GONE…), or the codec's
- * error when the request cannot travel (the stream is reset then).
+ * A request on a stream of its own: closing our side right away lets OPEN, the request and CLOSE
+ * leave in one link message; the serving side answers with one reply (or, for an accepted send,
+ * none) and its CLOSE.
  */
-export function openRequest(connection: Connection, request: Request, kind: 'send' | 'call'): { stream: MuxStream; bytes: Uint8Array } {
-  let stream: MuxStream
+function sendOnOwnStream(stream: MuxStream, bytes: Uint8Array, answered: (answer: Uint8Array | null) => void, fail: (error: unknown) => void): void {
+  let sendFailed = false
+  const sent = stream.send(bytes)
+  stream.close()
+  sent.catch((error: unknown) => {
+    sendFailed = true
+    fail(error)
+  })
+  stream.receive().then(
+    (answer) => {
+      if (answer !== null) endAfterOneMessage(stream) // the serving side's CLOSE came with the reply
+      answered(answer)
+    },
+    // A request that could not go fails with the send's error, as the stream's failure follows from it.
+    (error: unknown) => {
+      if (sendFailed) return
+      sent.then(
+        () => fail(error),
+        () => {},
+      )
+    },
+  )
+}
+
+/** A request stream of its own, for a request too large for the call stream. Throws what delivery-errors.ts makes of a session that is over. */
+function openRequestStream(connection: Connection, kind: 'send' | 'call'): MuxStream {
   try {
-    stream = connection.session.openStream('request')
+    return connection.session.openStream('request')
   } catch (cause) {
     throw deliveryError(cause, connection, kind)
-  }
-  try {
-    return { stream, bytes: connection.encode(requestToWire(request)) }
-  } catch (error) {
-    stream.reset('closed', 'the request could not be encoded')
-    throw error
   }
 }
 

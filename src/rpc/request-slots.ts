@@ -1,20 +1,21 @@
 /**
  * How many requests this side has in flight to one peer at once. A request holds a stream at the
  * peer, and the peer admits only so many (its `maxStreams`, and its inbound budget reserves a window
- * per stream: 256 with the defaults); a burst past that would be refused there (TOO_MANY_STREAMS).
+ * per stream: 256 with the defaults, one of them this side's call stream); a burst past that would be refused there (TOO_MANY_STREAMS).
  * So a request past the limit waits here for a slot instead — backpressure on this side's own
  * callers, HTTP/2's concurrent-streams rule — and its timeout and signal run while it waits.
  *
- * Nested requests can wait on each other: 256 calls whose handlers call back through a full set of
+ * Nested requests can wait on each other: 255 calls whose handlers call back through a full set of
  * slots wait until a timeout frees one. The default timeout bounds it, as it bounds every wait.
  */
 import { MeshscopeError } from '../errors.js'
 
 /**
  * Requests in flight to one peer by default: the number of streams a peer with the default inbound
- * budget admits at once (64 MiB of 256 KiB windows).
+ * budget admits at once (64 MiB of 256 KiB windows), less the one this side's call stream takes
+ * there — so even requests too large for the call stream, each on a stream of its own, all fit.
  */
-export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 256
+export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 255
 
 /** Gives the slot back (idempotent). */
 export type ReleaseSlot = () => void

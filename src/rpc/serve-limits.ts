@@ -14,10 +14,18 @@ export interface ServeLimits {
    * @default 30_000
    */
   requestReadTimeoutMs: number
+  /**
+   * Requests from one peer that its call streams may have in service at once (read, and their
+   * handler not settled); one more is refused with TOO_MANY_REQUESTS. A well-behaved caller never
+   * meets it: it keeps at most `maxRequestsInFlight` (255 by default) requests in flight to a peer.
+   * @default 256
+   */
+  maxCallsInService: number
 }
 
 export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = Object.freeze({
   requestReadTimeoutMs: 30_000,
+  maxCallsInService: 256,
 })
 
 /** The defaults with `overrides` applied, checked once. Throws INVALID_ARGUMENT. */
@@ -25,5 +33,7 @@ export function resolveServeLimits(overrides: Partial<ServeLimits> = {}): ServeL
   const limits = { ...DEFAULT_SERVE_LIMITS, ...overrides }
   if (!(limits.requestReadTimeoutMs > 0))
     throw new MeshscopeError('INVALID_ARGUMENT', `requestReadTimeoutMs must be positive, got ${limits.requestReadTimeoutMs}`)
+  if (!Number.isSafeInteger(limits.maxCallsInService) || limits.maxCallsInService < 1)
+    throw new MeshscopeError('INVALID_ARGUMENT', `maxCallsInService must be a positive integer, got ${limits.maxCallsInService}`)
   return limits
 }

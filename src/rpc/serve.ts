@@ -15,7 +15,9 @@ import { MeshscopeError, isMeshscopeError } from '../errors.js'
 import type { InboundBudget } from '../mux/inbound-budget.js'
 import type { MuxStream } from '../mux/stream.js'
 import { endAfterOneMessage } from './one-message.js'
-import { replyToWire, requestFromWire, type Reply, type Request } from './protocol.js'
+import { requestFromWire, type Reply, type Request } from './protocol.js'
+import { ServeContext, encodeReply, resolveTarget, runCall, runSend } from './serve-target.js'
+import { serveCallStream } from './serve-call-stream.js'
 import { DEFAULT_SERVE_LIMITS, type ServeLimits } from './serve-limits.js'
 import type { Principal } from '../identity/principal.js'
 
@@ -54,6 +56,7 @@ export interface RequestTargets {
 
 /** Serves one request stream; `first` is its first message when the caller already read it (to route it). */
 export async function serveRequest(connection: Connection, stream: MuxStream, targets: RequestTargets, first?: Uint8Array): Promise<void> {
+  if (stream.purpose === 'calls') return serveCallStream(connection, stream, targets, first)
   const budget = connection.session.inboundBudget
   let bytes: Uint8Array | null
   try {
@@ -158,21 +161,9 @@ async function serveDecoded(connection: Connection, stream: MuxStream, targets: 
     return
   }
   if (request.kind === 'send') return acceptSend(connection, stream, request.name, () => run(context), targets)
-  let reply: Reply
-  try {
-    const result = run(context)
-    // A handler that answers synchronously is answered without a promise hop (a cold process runs
-    // every hop on this path in the interpreter).
-    reply = { kind: 'value', value: isThenable(result) ? await result : result }
-  } catch (error) {
-    const thrown = error instanceof Error ? error : new Error(String(error))
-    reply = isRefusal(thrown) ? { kind: 'refused', error: thrown as MeshscopeError } : { kind: 'threw', error: thrown }
-  }
+  const outcome = runCall(run, context)
+  const reply = outcome instanceof Promise ? await outcome : outcome
   await answer(connection, stream, reply)
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
 }
 
 /**
@@ -182,100 +173,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * does afterwards is this side's business: a failure is reported here (HANDLER_FAILED).
  */
 async function acceptSend(connection: Connection, stream: MuxStream, name: string, run: () => unknown, targets: RequestTargets): Promise<void> {
-  const from = connection.peerId ?? 'unknown'
-  const failed = (error: unknown) => {
-    const thrown = error instanceof Error ? error : new Error(String(error))
-    targets.report(new MeshscopeError('HANDLER_FAILED', `mailbox "${name}" failed on a message from ${from}: ${thrown.message}`, { cause: thrown }))
-  }
-  let result: unknown
-  try {
-    result = run()
-  } catch (error) {
-    if (error instanceof Error && isRefusal(error)) return answer(connection, stream, { kind: 'refused', error: error as MeshscopeError })
-    failed(error)
-  }
+  const outcome = runSend(run, name, connection.peerId ?? 'unknown', targets)
+  if (outcome instanceof MeshscopeError) return answer(connection, stream, { kind: 'refused', error: outcome })
   stream.close()
   // The request stays in service (in the peer's budget) until the handler's promise settles.
-  await Promise.resolve(result).catch(failed)
-}
-
-/**
- * The context of one served call. Its AbortSignal is made only when a handler reads it: most
- * handlers never do, and making one costs more than the rest of serving a small call.
- */
-class ServeContext implements CallContext {
-  #controller?: AbortController
-  #abortReason?: () => MeshscopeError
-
-  constructor(
-    readonly from: string,
-    readonly principal: Principal | undefined,
-  ) {}
-
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController()
-      if (this.#abortReason) this.#controller.abort(this.#abortReason())
-    }
-    return this.#controller.signal
-  }
-
-  abort(reason: () => MeshscopeError): void {
-    if (this.#abortReason) return
-    this.#abortReason = reason
-    this.#controller?.abort(reason())
-  }
-}
-
-function resolveTarget(
-  connection: Connection,
-  request: Request,
-  targets: RequestTargets,
-  requestBytes: number,
-): ((context: CallContext) => unknown) | MeshscopeError {
-  switch (request.kind) {
-    case 'send':
-    case 'call': {
-      const handler = targets.mailboxHandler(request.name)
-      if (!handler) return new MeshscopeError('UNKNOWN_MAILBOX', `no mailbox "${request.name}" on the receiving peer`)
-      return (context) => handler(request.value, context, request.kind === 'call', requestBytes)
-    }
-    case 'function': {
-      const run = targets.exportedFunction(connection, request.functionId)
-      if (!run) return new MeshscopeError('PEER_GONE', 'that remote function is no longer provided')
-      if (run instanceof MeshscopeError) return run
-      return (context) => run(request.args, context)
-    }
-    case 'method': {
-      const target = targets.exposedObject(request.object)
-      if (!target) return new MeshscopeError('UNKNOWN_MAILBOX', `nothing is exposed as "${request.object}" on the receiving peer`)
-      if (target instanceof MeshscopeError) return target
-      // Own or inherited methods only, never Object.prototype's (constructor, __proto__, toString…).
-      const method = Object.hasOwn(Object.prototype, request.method) ? undefined : (target as Record<string, unknown>)[request.method]
-      if (typeof method !== 'function') return new MeshscopeError('UNKNOWN_METHOD', `"${request.object}" has no method "${request.method}"`)
-      return (context) => method.apply(target, [...request.args, context])
-    }
-  }
-}
-
-/** Errors meshscope itself raised while serving (a oneshot function called twice, a full mailbox…) are refusals, not handler throws. */
-function isRefusal(error: Error): boolean {
-  return error instanceof MeshscopeError && (error.code === 'ALREADY_CALLED' || error.code === 'UNKNOWN_METHOD' || error.code === 'MAILBOX_FULL')
+  await outcome
 }
 
 async function answer(connection: Connection, stream: MuxStream, reply: Reply): Promise<void> {
-  let bytes: Uint8Array
-  try {
-    bytes = connection.encode(replyToWire(reply))
-  } catch (error) {
-    // The result cannot travel (a class instance, a cycle…): the caller learns why.
-    const refusal = error instanceof MeshscopeError ? error : new MeshscopeError('BAD_MESSAGE', String(error))
-    bytes = connection.encode(replyToWire({ kind: 'refused', error: new MeshscopeError(refusal.code, `the reply could not be sent: ${refusal.message}`) }))
-  }
-  if (bytes.byteLength > stream.sendLimit) {
-    const refusal = new MeshscopeError('ITEM_TOO_LARGE', `the reply of ${bytes.byteLength} bytes is over the limit of ${stream.sendLimit}`)
-    bytes = connection.encode(replyToWire({ kind: 'refused', error: refusal }))
-  }
+  const bytes = encodeReply(connection, reply, stream.sendLimit)
   // Closing before awaiting lets the reply and its CLOSE leave in one link message.
   const sent = stream.send(bytes)
   stream.close()

@@ -3,10 +3,11 @@
  * receive, unbounded: a serving peer that replied, never closed and went on sending left the
  * caller's stream open for the session's life with a window of data held — per call, past
  * maxInboundBytes without bound. Now the caller stops receiving after the one reply when the CLOSE
- * did not come with it (src/rpc/one-message.ts).
+ * did not come with it (src/rpc/one-message.ts). (A call small enough for the call stream does
+ * not have a stream of its own: test/attacks/call-stream.test.ts attacks that one.)
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { callOverConnection } from '../../src/rpc/call.js'
+import { callOverConnection, configureRequests } from '../../src/rpc/call.js'
 import { replyToWire } from '../../src/rpc/protocol.js'
 import { connectionPair, type ConnectionPair } from '../channels/helpers.js'
 
@@ -18,6 +19,7 @@ describe('attack: a reply without CLOSE', () => {
 
   it('40 calls to a peer that replies, never closes, then fills the window: no stream stays open, held bytes stay within the budget', async () => {
     pair = await connectionPair('memory', { muxConfig: { maxInboundBytes: 4 * MiB } })
+    configureRequests(pair.a, { callStream: false }) // each call on a stream of its own, the path under attack here
     // b is hostile: it answers each request, then sends 200 KiB more on the stream, never a CLOSE.
     pair.b.session.events.on('stream', (stream) => {
       void (async () => {

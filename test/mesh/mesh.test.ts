@@ -127,26 +127,32 @@ describe('Mesh over wrtc and a real signaling server', () => {
 
   it('limits given at join bound each peer; stats() shows what each peer holds', async () => {
     const { url } = (await server()).address()
-    const [a, b] = await Promise.all([join(url), join(url, 'unit', { limits: { mux: { maxStreams: 4 }, channels: { maxReceivedCapacity: 8 } } })])
+    const limits = { mux: { maxStreams: 4 }, channels: { maxReceivedCapacity: 8 }, serve: { maxCallsInService: 4 } }
+    const [a, b] = await Promise.all([join(url), join(url, 'unit', { limits })])
     await fullMesh([a!, b!])
     const session = b!.connectionTo(a!.id)!.session
     expect(session.config.maxStreams).toBe(4)
     expect(session.config.keepaliveIntervalMs).toBe(1_000) // from heartbeatIntervalMs, not limits
     expect(b!.connectionTo(a!.id)!.channelLimits.maxReceivedCapacity).toBe(8)
-    // Five calls held by a handler that waits: b holds four of a's streams and refuses the fifth.
+    // Five calls held by a handler that waits: b serves four of a's calls and refuses the fifth.
     let release!: () => void
     const released = new Promise<void>((resolve) => (release = resolve))
-    b!.register('wait', () => released)
+    let started = 0
+    b!.register('wait', () => {
+      started++
+      return released
+    })
     const calls = Array.from({ length: 5 }, () =>
       a!.call(b!.id, 'wait', 1).then(
         () => 'ok',
         (error: { code: string }) => error.code,
       ),
     )
-    await until('b holds four streams', () => b!.stats().peers[a!.id]?.streams === 4)
+    await until('b serves four calls', () => started === 4)
+    expect(b!.stats().peers[a!.id]?.streams).toBe(1) // a's call stream
     expect(Object.keys(b!.stats().peers)).toEqual([a!.id])
     release()
-    expect((await Promise.all(calls)).sort()).toEqual(['TOO_MANY_STREAMS', 'ok', 'ok', 'ok', 'ok'])
+    expect((await Promise.all(calls)).sort()).toEqual(['TOO_MANY_REQUESTS', 'ok', 'ok', 'ok', 'ok'])
   })
 
   it("a channel half inside a mailbox message arrives live (the design's counter example)", async () => {

@@ -145,7 +145,8 @@ describe('parseFrame refusals', () => {
     ['goaway on stream 2', bytesOf('09 00 00000002 01'), /goaway belongs to stream 0/],
     // values
     ['credit of 0', bytesOf('03 00 00000002 00000000'), /credit of 0/],
-    ['open with purpose 2', bytesOf('01 00 00000003 02'), /unknown purpose 2/],
+    ['open with purpose 3', bytesOf('01 00 00000003 03'), /unknown purpose 3/],
+    ['open with purpose 255', bytesOf('01 00 00000003 ff'), /unknown purpose 255/],
     ['stop with reason 0', bytesOf('05 00 00000004 00'), /unknown reason 0/],
     ['stop with reason 7', bytesOf('05 00 00000004 07'), /unknown reason 7/],
     ['reset with reason 0', bytesOf('06 00 00000006 00 6869'), /unknown reason 0/],

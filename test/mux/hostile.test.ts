@@ -89,7 +89,7 @@ describe('handshake', () => {
   })
 
   // Version 3 charges DATA_FRAME_CREDIT_BYTES per DATA frame: a version 1 or 2 peer would misread its credit.
-  it.each([1, 2, 3, MUX_VERSION + 1])('a HELLO of version %i fails the session with MUX_VERSION_MISMATCH', async (version) => {
+  it.each([1, 2, 3, 4, MUX_VERSION + 1])('a HELLO of version %i fails the session with MUX_VERSION_MISMATCH', async (version) => {
     const raw = peer()
     const early = raw.session.openStream()
     const pendingReceive = early.receive()

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { rfn, type RemoteFunction } from '../../src/rpc/remote-function.js'
 import type { CallContext } from '../../src/rpc/serve.js'
-import { ID_B, delay, messagingPair, until, type MessagingPair, disposeChecked } from './helpers.js'
+import { ID_B, delay, messagingPair, until, type MessagingPair, disposeChecked, held } from './helpers.js'
 
 let carried = 0
 
@@ -109,9 +109,9 @@ describe('remote functions', () => {
     })) as unknown as RemoteFunction<(n: number) => number>
     expect(await remote(16)).toBe(4)
     await expect(remote(-1)).rejects.toMatchObject({ code: 'REMOTE_ERROR', remoteName: 'RangeError', message: 'negative' })
-    await until("only the function's lifetime stream is left", () => peers.pair.a.streamCount === 1)
+    await until("only the function's lifetime stream is left", () => held(peers.connections.a) === 1)
     remote[Symbol.dispose]()
-    await until('the function released', () => peers.pair.a.streamCount === 0 && peers.pair.b.streamCount === 0)
+    await until('the function released', () => held(peers.connections.a) === 0 && held(peers.connections.b) === 0)
     await expect(remote(4)).rejects.toMatchObject({ code: 'PEER_GONE' })
   })
 })

@@ -8,7 +8,9 @@ import type { MeshscopeError } from '../../src/errors.js'
 import { Messaging } from '../../src/mesh/messaging.js'
 import { createPeerStack } from '../../src/mesh/peer-stack.js'
 import type { MuxConfig } from '../../src/mux/config.js'
-import { expectNoOpenStreams } from '../leaks.js'
+import { configureRequests } from '../../src/rpc/call.js'
+import { callsInServiceOf } from '../../src/rpc/serve-call-stream.js'
+import { expectNoOpenStreams, heldForRequests } from '../leaks.js'
 import { memoryLinkPair, sessionPairOf, type SessionPair } from '../mux/helpers.js'
 
 export const ID_A = 'a'.repeat(32)
@@ -28,8 +30,16 @@ export interface MessagingPair {
 /** `ports` is both sides' port table (default: every kind). */
 /** `callTimeoutMs`: both sides' default timeout of calls and sends (the mesh's `callTimeoutMs`). */
 /** `maxRequestsInFlight`: both sides' limit of requests in flight to the other (the mesh's option). */
+/** `callStream: false`: every request on a stream of its own (tests of that path; default: small ones on the call stream). */
 export async function messagingPair(
-  options: { config?: Partial<MuxConfig>; sendErrorStacks?: boolean; ports?: PortTable; callTimeoutMs?: number; maxRequestsInFlight?: number } = {},
+  options: {
+    config?: Partial<MuxConfig>
+    sendErrorStacks?: boolean
+    ports?: PortTable
+    callTimeoutMs?: number
+    maxRequestsInFlight?: number
+    callStream?: boolean
+  } = {},
 ): Promise<MessagingPair> {
   const links = await memoryLinkPair()
   const reportedAtA: MeshscopeError[] = []
@@ -58,6 +68,10 @@ export async function messagingPair(
   const common = { muxConfig: options.config, sendErrorStacks: options.sendErrorStacks, ports: options.ports }
   connections.a = createPeerStack(links.a, { ...common, initiator: true, peerId: ID_B, messaging: a }).connection
   connections.b = createPeerStack(links.b, { ...common, initiator: false, peerId: ID_A, messaging: b }).connection
+  if (options.callStream === false) {
+    for (const connection of [connections.a, connections.b])
+      configureRequests(connection, { timeoutMs: options.callTimeoutMs, maxInFlight: options.maxRequestsInFlight, callStream: false })
+  }
   const pair = sessionPairOf(connections.a.session, connections.b.session, links)
   await Promise.all([pair.a.ready, pair.b.ready])
   return {
@@ -82,6 +96,15 @@ export async function disposeChecked(peers: MessagingPair | undefined): Promise<
   } finally {
     await peers.dispose()
   }
+}
+
+/**
+ * What `connection` holds for requests and channels: streams other than call streams, requests in
+ * flight from it, and its peer's calls in service on it (what `streamCount` told when every request
+ * had a stream of its own).
+ */
+export function held(connection: Connection): number {
+  return heldForRequests(connection) + callsInServiceOf(connection)
 }
 
 export { delay, until } from '../until.js'

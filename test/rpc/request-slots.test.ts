@@ -4,7 +4,7 @@
  * and a waiting request's timeout and signal still work.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { ID_B, delay, disposeChecked, messagingPair, until, type MessagingPair } from './helpers.js'
+import { ID_B, delay, disposeChecked, messagingPair, until, type MessagingPair, held } from './helpers.js'
 import { requestSlotsOf } from '../../src/rpc/call.js'
 import { RequestSlots } from '../../src/rpc/request-slots.js'
 import { DEFAULT_MUX_CONFIG } from '../../src/mux/config.js'
@@ -17,7 +17,7 @@ describe('requests in flight to one peer', () => {
     expect(new RequestSlots(256).limit).toBe(DEFAULT_MUX_CONFIG.maxInboundBytes / DEFAULT_MUX_CONFIG.initialWindowBytes)
   })
 
-  it('1 100 calls to a handler that holds them: 256 reach the peer at a time, all 1 100 succeed, none refused', async () => {
+  it('1 100 calls to a handler that holds them: 255 reach the peer at a time, all 1 100 succeed, none refused', async () => {
     peers = await messagingPair()
     let release!: () => void
     const released = new Promise<void>((resolve) => (release = resolve))
@@ -30,8 +30,8 @@ describe('requests in flight to one peer', () => {
       return n
     })
     const calls = Array.from({ length: 1_100 }, (_, i) => peers.a.call(ID_B, 'held', i))
-    await until('the first 256 are served', () => running === 256)
-    expect(requestSlotsOf(peers.connections.a)).toEqual({ inFlight: 256, waiting: 844 })
+    await until('the first 255 are served', () => running === 255)
+    expect(requestSlotsOf(peers.connections.a)).toEqual({ inFlight: 255, waiting: 845 })
     // A send behind them waits its turn too, rather than being refused.
     const seen: number[] = []
     peers.b.register<number>('other', (n) => void seen.push(n))
@@ -42,8 +42,8 @@ describe('requests in flight to one peer', () => {
     expect(await Promise.all(calls)).toEqual(Array.from({ length: 1_100 }, (_, i) => i))
     await sent
     expect(seen).toEqual([1])
-    expect(mostRunning).toBe(256)
-    expect(peers.pair.b.streamCount).toBeLessThanOrEqual(256)
+    expect(mostRunning).toBe(255)
+    expect(held(peers.connections.b)).toBeLessThanOrEqual(255)
     expect(requestSlotsOf(peers.connections.a)).toEqual({ inFlight: 0, waiting: 0 })
   })
 
@@ -53,9 +53,9 @@ describe('requests in flight to one peer', () => {
     const released = new Promise<void>((resolve) => (release = resolve))
     peers.b.register('held', () => released)
     const calls = Array.from({ length: 4 }, () => peers.a.call(ID_B, 'held', 0))
-    await until('three reach the peer', () => peers.pair.b.streamCount === 3)
+    await until('three reach the peer', () => held(peers.connections.b) === 3)
     await delay(20)
-    expect(peers.pair.b.streamCount).toBe(3)
+    expect(held(peers.connections.b)).toBe(3)
     expect(requestSlotsOf(peers.connections.a)).toEqual({ inFlight: 3, waiting: 1 })
     release()
     await Promise.all(calls)
@@ -69,7 +69,7 @@ describe('requests in flight to one peer', () => {
     const first = peers.a.call(ID_B, 'held', 0, { timeout: 5_000 })
     const waiting = peers.a.call(ID_B, 'held', 0, { timeout: 50 })
     await expect(waiting).rejects.toMatchObject({ code: 'TIMEOUT' })
-    expect(peers.pair.a.streamCount).toBe(1)
+    expect(held(peers.connections.a)).toBe(1)
     expect(requestSlotsOf(peers.connections.a)).toEqual({ inFlight: 1, waiting: 0 })
     release()
     await first
@@ -120,7 +120,7 @@ describe('requests in flight to one peer', () => {
     peers = await messagingPair({ maxRequestsInFlight: 2, callTimeoutMs: 60_000 })
     peers.b.register('never', () => new Promise(() => {}))
     const calls = Array.from({ length: 6 }, () => peers.a.call(ID_B, 'never', 0).catch((error: { code: string }) => error.code))
-    await until('two reach the peer', () => peers.pair.b.streamCount === 2)
+    await until('two reach the peer', () => held(peers.connections.b) === 2)
     peers.connections.a.session.abort('peer left')
     expect(await Promise.all(calls)).toEqual(Array.from({ length: 6 }, () => 'PEER_GONE'))
   })

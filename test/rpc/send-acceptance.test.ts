@@ -5,7 +5,7 @@
  * instead of holding the send (and its stream) forever.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { ID_A, ID_B, delay, disposeChecked, messagingPair, until, type MessagingPair } from './helpers.js'
+import { ID_A, ID_B, delay, disposeChecked, held, messagingPair, until, type MessagingPair } from './helpers.js'
 import { callOverConnection, sendOverConnection } from '../../src/rpc/call.js'
 
 /**
@@ -74,7 +74,7 @@ describe('send: every refusal reaches the sender with its code', () => {
     // maxStreams is the limit here: an inbound budget with room for every window (by default a burst
     // of streams is refused already at 64 MiB of windows: test/mux/budget.test.ts), and a caller
     // that does not hold its requests back (as a peer with a higher maxRequestsInFlight would not).
-    peers = await messagingPair({ config: { maxInboundBytes: 1_100 * 256 * 1024 }, maxRequestsInFlight: 2_000 })
+    peers = await messagingPair({ config: { maxInboundBytes: 1_100 * 256 * 1024 }, maxRequestsInFlight: 2_000, callStream: false })
     let release!: () => void
     const released = new Promise<void>((resolve) => (release = resolve))
     peers.b.register('never', () => released)
@@ -86,7 +86,7 @@ describe('send: every refusal reaches the sender with its code', () => {
         (error: { code: string }) => error.code,
       ),
     )
-    await until('the peer holds its 1 024 streams', () => peers.pair.b.streamCount === 1_024)
+    await until('the peer holds its 1 024 streams', () => held(peers.connections.b) === 1_024)
     const sends = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => peers.a.send(ID_B, 'other', i)))
     expect(sends.map((result) => (result.status === 'rejected' ? (result.reason as { code: string }).code : 'ok'))).toEqual(
       Array.from({ length: 20 }, () => 'TOO_MANY_STREAMS'),
@@ -143,17 +143,21 @@ describe('nothing waits forever: the default call timeout', () => {
   let peers: MessagingPair
   afterEach(() => disposeChecked(peers))
 
-  it('100 sends to a peer that never answers reject with TIMEOUT and their streams are released', async () => {
-    peers = await messagingPair({ callTimeoutMs: 50 })
+  it.each([
+    ['on the call stream', true],
+    ['each on its own stream', false],
+  ])('100 sends to a peer that never answers reject with TIMEOUT and their streams are released (%s)', async (_, callStream) => {
+    peers = await messagingPair({ callTimeoutMs: 50, callStream })
     const taken = silence(peers)
     const sends = Array.from({ length: 100 }, (_, i) => peers.a.send(ID_B, 'inbox', i))
     // Handled from the start: on a loaded machine they may reject before the wait below is over.
     const outcomes = Promise.allSettled(sends)
     // Every request reached the peer (which keeps them open until the caller gives up). Not "100
     // streams open at once": on a loaded machine the first may time out before the last arrive.
-    await until('the requests arrived', () => taken() === 100)
+    // (On the call stream, the one stream that carries them reached it.)
+    await until('the requests arrived', () => taken() === (callStream ? 1 : 100))
     for (const outcome of await outcomes) expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'TIMEOUT' } })
-    await until('streams released', () => peers.pair.a.streamCount === 0 && peers.pair.b.streamCount === 0)
+    await until('streams released', () => held(peers.connections.a) === 0 && held(peers.connections.b) === 0)
   })
 
   it('a call without a timeout gets the default one; a per-call timeout overrides it', async () => {
